@@ -1,0 +1,6 @@
+package tmpdeps
+
+import (
+	_ "github.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1"
+	_ "github.com/ecabinet/ecabinet/services/platform/tmpdeps"
+)
