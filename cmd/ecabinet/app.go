@@ -1,0 +1,412 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/ecabinet/ecabinet/gateway"
+	"github.com/ecabinet/ecabinet/services/documents"
+	"github.com/ecabinet/ecabinet/services/meetings"
+	"github.com/ecabinet/ecabinet/services/platform/blob"
+	"github.com/ecabinet/ecabinet/services/platform/config"
+	"github.com/ecabinet/ecabinet/services/platform/grpcserver"
+	"github.com/ecabinet/ecabinet/services/platform/health"
+	"github.com/ecabinet/ecabinet/services/platform/identity"
+	"github.com/ecabinet/ecabinet/services/platform/logging"
+	"github.com/ecabinet/ecabinet/services/platform/natsjs"
+	"github.com/ecabinet/ecabinet/services/platform/pg"
+	"github.com/ecabinet/ecabinet/services/video"
+	"github.com/ecabinet/ecabinet/services/voting"
+)
+
+type baseConfig struct {
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+	// HTTPAddr serves /healthz and /metrics when the gateway is not part of
+	// this process (the gateway serves them itself).
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+}
+
+type natsConfig struct {
+	URL      string `env:"NATS_URL"`
+	StoreDir string `env:"NATS_STORE_DIR" envDefault:".data/nats"`
+}
+
+type grpcConfig struct {
+	Addr       string `env:"GRPC_ADDR" envDefault:"127.0.0.1:9090"`
+	VerifyKey  string `env:"IDENTITY_VERIFY_KEY"`
+	SigningKey string `env:"IDENTITY_SIGNING_KEY"`
+}
+
+type postgresConfig struct {
+	URL string `env:"DATABASE_URL,required"`
+}
+
+type storageConfig struct {
+	Endpoint  string `env:"S3_ENDPOINT,required"`
+	AccessKey string `env:"S3_ACCESS_KEY,required"`
+	SecretKey string `env:"S3_SECRET_KEY,required"`
+	Bucket    string `env:"S3_BUCKET" envDefault:"ecabinet"`
+	UseTLS    bool   `env:"S3_USE_TLS" envDefault:"false"`
+}
+
+// service is what every service package offers the binary.
+type service interface {
+	Register(*grpc.Server)
+	Run(context.Context) error
+	Probes() []health.Probe
+}
+
+// runner is a long-running part of the process; all stop when ctx ends.
+type runner struct {
+	name string
+	run  func(context.Context) error
+}
+
+// app holds what the started modules share.
+type app struct {
+	stderr io.Writer
+	lookup func(string) (string, bool)
+	log    *slog.Logger
+	cfg    struct {
+		base     baseConfig
+		gateway  gateway.Config
+		nats     natsConfig
+		grpc     grpcConfig
+		postgres postgresConfig
+		storage  storageConfig
+	}
+	mods    map[string]*module
+	targets []string // resolved module names
+
+	metrics  *prometheus.Registry
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	grpc     *grpcserver.Server
+	services map[string][]health.Probe // hosted service name -> its probes
+	runners  []runner
+	closers  []func() // run in reverse order after every runner stopped
+}
+
+func newApp(stderr io.Writer, lookup func(string) (string, bool)) *app {
+	a := &app{stderr: stderr, lookup: lookup, services: map[string][]health.Probe{}}
+	a.mods = a.modules()
+	return a
+}
+
+func (a *app) listTargets(w io.Writer) int {
+	for _, name := range publicTargets(a.mods) {
+		order, _ := resolve(a.mods, name)
+		fmt.Fprintf(w, "%-10s %s\n", name, strings.Join(order, " "))
+	}
+	return 0
+}
+
+func (a *app) mintToken(w io.Writer, c identity.Claims, ttl time.Duration) int {
+	var cfg struct {
+		SigningKey string `env:"IDENTITY_SIGNING_KEY,required"`
+	}
+	if err := config.Load(&cfg, a.lookup); err != nil {
+		fmt.Fprintf(a.stderr, "ecabinet: %v\n", err)
+		return 1
+	}
+	seed, err := identity.DecodeSeed(cfg.SigningKey)
+	if err == nil {
+		var s *identity.Signer
+		if s, err = identity.NewSigner(seed); err == nil {
+			var token string
+			if token, err = s.Sign(c, ttl); err == nil {
+				fmt.Fprintln(w, token)
+				return 0
+			}
+		}
+	}
+	fmt.Fprintf(a.stderr, "ecabinet: IDENTITY_SIGNING_KEY: %v\n", err)
+	return 1
+}
+
+func tokenClaims(subject, name, roles, orgs string) identity.Claims {
+	return identity.Claims{Subject: subject, Name: name, Roles: splitList(roles), Orgs: splitList(orgs)}
+}
+
+// start resolves the target, loads every needed configuration (reporting all
+// problems at once), initialises modules in dependency order and runs until
+// ctx ends or a part fails.
+func (a *app) start(ctx context.Context, target string) error {
+	order, err := resolve(a.mods, target)
+	if err != nil {
+		return err
+	}
+	a.targets = order
+
+	if err := a.loadConfig(order); err != nil {
+		return err
+	}
+
+	if a.log, err = logging.New(a.stderr, a.cfg.base.LogLevel); err != nil {
+		return fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	a.metrics = prometheus.NewRegistry()
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	defer a.close()
+	for _, name := range order {
+		if init := a.mods[name].init; init != nil {
+			if err := init(a); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	a.finishGRPC()
+	if !slices.Contains(order, modGateway) {
+		a.runners = append(a.runners, runner{"ops-http", a.serveOps})
+	}
+
+	a.log.Info("ecabinet starting", "target", target, "modules", order)
+	eg, ctx := errgroup.WithContext(ctx)
+	for _, r := range a.runners {
+		eg.Go(func() error {
+			if err := r.run(ctx); err != nil && ctx.Err() == nil {
+				return fmt.Errorf("%s: %w", r.name, err)
+			}
+			return nil
+		})
+	}
+	err = eg.Wait()
+	a.log.Info("ecabinet stopped", "error", err)
+	return err
+}
+
+// loadConfig fills the configuration of every module in order and reports
+// every missing or malformed variable in one sorted list.
+func (a *app) loadConfig(order []string) error {
+	problems := map[string]config.Problem{}
+	add := func(err error) error {
+		var cerr *config.Error
+		if !errors.As(err, &cerr) {
+			return err // a programming error in a config struct
+		}
+		for _, p := range cerr.Problems {
+			problems[p.Name] = p
+		}
+		return nil
+	}
+	cfgs := []any{&a.cfg.base}
+	for _, name := range order {
+		if cfg := a.mods[name].config; cfg != nil {
+			cfgs = append(cfgs, cfg)
+		}
+	}
+	for _, cfg := range cfgs {
+		if err := config.Load(cfg, a.lookup); err != nil {
+			if err := add(err); err != nil {
+				return err
+			}
+		}
+	}
+	if slices.Contains(order, modNATS) && a.cfg.nats.URL == "" && !slices.Contains(order, modAll) {
+		problems["NATS_URL"] = config.Problem{Name: "NATS_URL", Reason: "is required (only -target=all embeds a NATS server)"}
+	}
+	if slices.Contains(order, modGRPC) && a.cfg.grpc.VerifyKey == "" && a.cfg.grpc.SigningKey == "" {
+		problems["IDENTITY_VERIFY_KEY"] = config.Problem{Name: "IDENTITY_VERIFY_KEY", Reason: "is required (or IDENTITY_SIGNING_KEY, from which it is derived)"}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	all := &config.Error{}
+	for _, p := range problems {
+		all.Problems = append(all.Problems, p)
+	}
+	slices.SortFunc(all.Problems, func(x, y config.Problem) int { return strings.Compare(x.Name, y.Name) })
+	return all
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+func (a *app) initNATS() error {
+	url := a.cfg.nats.URL
+	if url == "" {
+		if err := os.MkdirAll(a.cfg.nats.StoreDir, 0o755); err != nil {
+			return fmt.Errorf("NATS_STORE_DIR: %w", err)
+		}
+		srv, err := natsjs.StartEmbedded(a.cfg.nats.StoreDir, 0)
+		if err != nil {
+			return fmt.Errorf("embedded NATS: %w", err)
+		}
+		a.closers = append(a.closers, srv.Shutdown)
+		url = srv.URL()
+		a.log.Info("embedded NATS with JetStream", "url", url, "store_dir", a.cfg.nats.StoreDir)
+	}
+	nc, err := natsjs.Connect(url, "ecabinet", a.log)
+	if err != nil {
+		return err
+	}
+	// Drain (not Close) so that messages in flight are delivered first.
+	a.closers = append(a.closers, func() { _ = nc.Drain() })
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	a.nc, a.js = nc, js
+	return nil
+}
+
+func (a *app) initGRPC() error {
+	var (
+		pub ed25519.PublicKey
+		err error
+	)
+	if a.cfg.grpc.VerifyKey != "" {
+		pub, err = identity.DecodePublicKey(a.cfg.grpc.VerifyKey)
+		if err != nil {
+			return fmt.Errorf("IDENTITY_VERIFY_KEY: %w", err)
+		}
+	} else {
+		seed, err := identity.DecodeSeed(a.cfg.grpc.SigningKey)
+		if err != nil {
+			return fmt.Errorf("IDENTITY_SIGNING_KEY: %w", err)
+		}
+		s, err := identity.NewSigner(seed)
+		if err != nil {
+			return fmt.Errorf("IDENTITY_SIGNING_KEY: %w", err)
+		}
+		pub = s.PublicKey()
+	}
+	a.grpc = grpcserver.New(a.log, identity.NewVerifier(pub), a.metrics)
+	a.runners = append(a.runners, runner{"grpc", func(ctx context.Context) error {
+		lis, err := net.Listen("tcp", a.cfg.grpc.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on GRPC_ADDR %s: %w", a.cfg.grpc.Addr, err)
+		}
+		a.log.Info("gRPC listening", "addr", lis.Addr().String())
+		return a.grpc.Serve(ctx, lis)
+	}})
+	return nil
+}
+
+// finishGRPC starts the dependency checker once every hosted service has
+// registered, so health reflects exactly the services in this process.
+// Services in one process share their dependencies, so a probe name is
+// checked once.
+func (a *app) finishGRPC() {
+	if a.grpc == nil {
+		return
+	}
+	needs := map[string][]string{}
+	var probes []health.Probe
+	seen := map[string]bool{}
+	for name, ps := range a.services {
+		for _, p := range ps {
+			needs[name] = append(needs[name], p.Name)
+			if !seen[p.Name] {
+				seen[p.Name] = true
+				probes = append(probes, p)
+			}
+		}
+	}
+	checker := health.NewChecker(a.grpc.Health, a.log, needs, probes...)
+	a.runners = append(a.runners, runner{"health", func(ctx context.Context) error {
+		checker.Run(ctx)
+		return nil
+	}})
+}
+
+// host wires one service: its own pool (in its own schema), its gRPC API,
+// its probes and its background work.
+func (a *app) host(name string, build func(*pgxpool.Pool) (service, error)) error {
+	pool, err := pg.Connect(a.cfg.postgres.URL, name)
+	if err != nil {
+		return fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	a.closers = append(a.closers, pool.Close)
+	svc, err := build(pool)
+	if err != nil {
+		return err
+	}
+	svc.Register(a.grpc.Server)
+	a.services[name] = svc.Probes()
+	a.runners = append(a.runners, runner{name, svc.Run})
+	return nil
+}
+
+func (a *app) serviceLog(name string) *slog.Logger { return a.log.With("service", name) }
+
+func (a *app) initMeetings() error {
+	return a.host(meetings.Name, func(pool *pgxpool.Pool) (service, error) {
+		return meetings.New(meetings.Deps{Log: a.serviceLog(meetings.Name), Pool: pool, Schema: meetings.Name, JS: a.js, NC: a.nc}), nil
+	})
+}
+
+func (a *app) initDocuments() error {
+	return a.host(documents.Name, func(pool *pgxpool.Pool) (service, error) {
+		s := a.cfg.storage
+		store, err := blob.Open(blob.Config{Endpoint: s.Endpoint, AccessKey: s.AccessKey, SecretKey: s.SecretKey, Bucket: s.Bucket, UseTLS: s.UseTLS})
+		if err != nil {
+			return nil, fmt.Errorf("S3_ENDPOINT: %w", err)
+		}
+		return documents.New(documents.Deps{Log: a.serviceLog(documents.Name), Pool: pool, Schema: documents.Name, JS: a.js, NC: a.nc, Blob: store}), nil
+	})
+}
+
+func (a *app) initVoting() error {
+	return a.host(voting.Name, func(pool *pgxpool.Pool) (service, error) {
+		return voting.New(voting.Deps{Log: a.serviceLog(voting.Name), Pool: pool, Schema: voting.Name, JS: a.js, NC: a.nc}), nil
+	})
+}
+
+func (a *app) initVideo() error {
+	return a.host(video.Name, func(pool *pgxpool.Pool) (service, error) {
+		return video.New(video.Deps{Log: a.serviceLog(video.Name), Pool: pool, Schema: video.Name, JS: a.js, NC: a.nc}), nil
+	})
+}
+
+func (a *app) initGateway() error {
+	g, err := gateway.New(a.cfg.gateway, gateway.Deps{Log: a.log.With("service", "gateway"), NC: a.nc, JS: a.js, Metrics: a.metrics})
+	if err != nil {
+		return err
+	}
+	a.runners = append(a.runners, runner{"gateway", g.Run})
+	return nil
+}
+
+// serveOps gives a process without the gateway its liveness and metrics
+// endpoints (for orchestrators and Prometheus).
+func (a *app) serveOps(ctx context.Context) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{}))
+	srv := &http.Server{Addr: a.cfg.base.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Shutdown(context.Background())
+	}()
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w", a.cfg.base.HTTPAddr, err)
+	}
+	return nil
+}

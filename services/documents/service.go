@@ -1,0 +1,163 @@
+// Package documents is the documents service: agenda papers, their metadata
+// in PostgreSQL and their bytes in object storage (uploads come later).
+package documents
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
+	"github.com/ecabinet/ecabinet/services/platform/blob"
+	"github.com/ecabinet/ecabinet/services/platform/health"
+	"github.com/ecabinet/ecabinet/services/platform/natsjs"
+	"github.com/ecabinet/ecabinet/services/platform/outbox"
+	"github.com/ecabinet/ecabinet/services/platform/pg"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+)
+
+// Name is the service's name: its PostgreSQL schema, its stream (upper-cased)
+// and the second token of its event subjects.
+const Name = "documents"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrations holds the goose files at its root, as pg.Migrate expects.
+var migrations = mustSub(migrationFiles, "migrations")
+
+// Deps is what the service needs from the process hosting it.
+type Deps struct {
+	Log    *slog.Logger
+	Pool   *pgxpool.Pool // search_path set to Schema
+	Schema string
+	JS     jetstream.JetStream
+	NC     *nats.Conn
+	// SubjectPrefix is prepended to every event subject: empty in
+	// production, unique per test. The service stream's name is derived
+	// from it (natsjs.ServiceStream), as is LIVE's (natsjs.LiveStream), so
+	// the two cannot disagree.
+	SubjectPrefix string
+	// Blob holds the documents' bytes.
+	Blob *blob.Store
+}
+
+// Service hosts the DocumentsService gRPC API.
+type Service struct {
+	d   Deps
+	log *slog.Logger
+	// ready turns true once the schema is migrated; until then RPCs answer
+	// Unavailable instead of leaking "relation does not exist".
+	ready atomic.Bool
+}
+
+// New returns a service; nothing touches the network until Run.
+func New(d Deps) *Service {
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{d: d, log: log.With("service", Name)}
+}
+
+// Register adds the gRPC API to gs.
+func (s *Service) Register(gs *grpc.Server) {
+	documentsv1.RegisterDocumentsServiceServer(gs, &api{s: s})
+}
+
+// Run waits for PostgreSQL and migrates the schema, makes sure the service's
+// stream exists, then relays the outbox to JetStream until ctx is done,
+// meanwhile making sure the bucket exists (retrying while object storage is
+// down: reading metadata does not need it). It returns nil when ctx ends
+// and an error only for a failure it cannot retry.
+func (s *Service) Run(ctx context.Context) error {
+	stream := natsjs.ServiceStream(s.d.SubjectPrefix, Name)
+	if err := pg.WaitAndMigrate(ctx, s.d.Pool, s.d.Schema, migrations, s.log); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("%s: migrate schema %q: %w", Name, s.d.Schema, err)
+	}
+	s.ready.Store(true)
+	s.log.Info("schema migrated; serving", "schema", s.d.Schema)
+
+	if err := natsjs.EnsureStream(ctx, s.d.JS, stream); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("%s: ensure stream: %w", Name, err)
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bucketDone := make(chan struct{})
+	go func() {
+		defer close(bucketDone)
+		s.ensureBucket(runCtx)
+	}()
+	err := outbox.NewRelay(s.d.Pool, s.d.JS, s.log, s.d.SubjectPrefix).Run(runCtx)
+	cancel()
+	<-bucketDone
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%s: outbox relay: %w", Name, err)
+	}
+	return nil
+}
+
+// ensureBucket creates the bucket if it is missing, retrying with backoff
+// until it succeeds or ctx ends. A failure is logged when it first appears
+// or changes, not on every attempt.
+func (s *Service) ensureBucket(ctx context.Context) {
+	const maxDelay = 5 * time.Second
+	delay := 100 * time.Millisecond
+	var lastErr string
+	for {
+		err := s.d.Blob.EnsureBucket(ctx)
+		if err == nil {
+			s.log.Info("bucket ready", "bucket", s.d.Blob.Bucket())
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err.Error() != lastErr {
+			s.log.Warn("object storage unavailable; retrying", "bucket", s.d.Blob.Bucket(), "err", err)
+			lastErr = err.Error()
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		delay = min(2*delay, maxDelay)
+	}
+}
+
+// Probes are the dependencies whose health decides the service's readiness.
+func (s *Service) Probes() []health.Probe {
+	return []health.Probe{
+		// Until the schema is migrated every RPC answers Unavailable, so
+		// the service is not ready even with PostgreSQL up.
+		health.Condition(Name+".schema", "database migrations have not finished", s.ready.Load),
+		{Name: "postgres", Check: pg.Ping(s.d.Pool)},
+		{Name: "nats", Check: natsjs.Ping(s.d.NC)},
+		{Name: "minio", Check: s.d.Blob.Ping},
+	}
+}
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err) // only for a malformed constant path
+	}
+	return sub
+}

@@ -1,0 +1,115 @@
+// Package meetings is the meetings service: meetings, their schedule and
+// state (agenda, participants, attendance, minutes and tasks come later).
+package meetings
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync/atomic"
+
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
+	"github.com/ecabinet/ecabinet/services/platform/health"
+	"github.com/ecabinet/ecabinet/services/platform/natsjs"
+	"github.com/ecabinet/ecabinet/services/platform/outbox"
+	"github.com/ecabinet/ecabinet/services/platform/pg"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+)
+
+// Name is the service's name: its PostgreSQL schema, its stream (upper-cased)
+// and the second token of its event subjects.
+const Name = "meetings"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrations holds the goose files at its root, as pg.Migrate expects.
+var migrations = mustSub(migrationFiles, "migrations")
+
+// Deps is what the service needs from the process hosting it.
+type Deps struct {
+	Log    *slog.Logger
+	Pool   *pgxpool.Pool // search_path set to Schema
+	Schema string
+	JS     jetstream.JetStream
+	NC     *nats.Conn
+	// SubjectPrefix is prepended to every event subject: empty in
+	// production, unique per test. The service stream's name is derived
+	// from it (natsjs.ServiceStream), as is LIVE's (natsjs.LiveStream), so
+	// the two cannot disagree.
+	SubjectPrefix string
+}
+
+// Service hosts the MeetingsService gRPC API.
+type Service struct {
+	d   Deps
+	log *slog.Logger
+	// ready turns true once the schema is migrated; until then RPCs answer
+	// Unavailable instead of leaking "relation does not exist".
+	ready atomic.Bool
+}
+
+// New returns a service; nothing touches the network until Run.
+func New(d Deps) *Service {
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{d: d, log: log.With("service", Name)}
+}
+
+// Register adds the gRPC API to gs.
+func (s *Service) Register(gs *grpc.Server) {
+	meetingsv1.RegisterMeetingsServiceServer(gs, &api{s: s})
+}
+
+// Run waits for PostgreSQL and migrates the schema, makes sure the service's
+// stream exists, then relays the outbox to JetStream until ctx is done. It
+// returns nil when ctx ends and an error only for a failure it cannot
+// retry.
+func (s *Service) Run(ctx context.Context) error {
+	stream := natsjs.ServiceStream(s.d.SubjectPrefix, Name)
+	if err := pg.WaitAndMigrate(ctx, s.d.Pool, s.d.Schema, migrations, s.log); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("%s: migrate schema %q: %w", Name, s.d.Schema, err)
+	}
+	s.ready.Store(true)
+	s.log.Info("schema migrated; serving", "schema", s.d.Schema)
+
+	if err := natsjs.EnsureStream(ctx, s.d.JS, stream); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("%s: ensure stream: %w", Name, err)
+	}
+	if err := outbox.NewRelay(s.d.Pool, s.d.JS, s.log, s.d.SubjectPrefix).Run(ctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%s: outbox relay: %w", Name, err)
+	}
+	return nil
+}
+
+// Probes are the dependencies whose health decides the service's readiness.
+func (s *Service) Probes() []health.Probe {
+	return []health.Probe{
+		// Until the schema is migrated every RPC answers Unavailable, so
+		// the service is not ready even with PostgreSQL up.
+		health.Condition(Name+".schema", "database migrations have not finished", s.ready.Load),
+		{Name: "postgres", Check: pg.Ping(s.d.Pool)},
+		{Name: "nats", Check: natsjs.Ping(s.d.NC)},
+	}
+}
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err) // only for a malformed constant path
+	}
+	return sub
+}

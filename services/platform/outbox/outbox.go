@@ -1,0 +1,112 @@
+// Package outbox is the sending half of "no event is lost": a service writes
+// its state change and the event describing it in one transaction (Enqueue),
+// and a Relay publishes the stored events to JetStream afterwards, retrying
+// until JetStream has acknowledged each of them.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	platformv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/platform/v1"
+)
+
+// Headers set on every published event besides Nats-Msg-Id (the event id).
+const (
+	HeaderType = "Ecabinet-Type" // full protobuf name of the payload
+	HeaderOrg  = "Ecabinet-Org"  // organisation id; absent when the event has none
+)
+
+// NewMeta returns the metadata for a new event: a fresh UUIDv7 id (ordered by
+// time, which keeps the outbox's unique index compact) and the current time.
+func NewMeta(actorID, aggregateID, orgID string, version int64) *platformv1.EventMeta {
+	return &platformv1.EventMeta{
+		EventId:          uuid.Must(uuid.NewV7()).String(),
+		OccurredAt:       timestamppb.Now(),
+		ActorId:          actorID,
+		AggregateId:      aggregateID,
+		AggregateVersion: version,
+		OrganizationId:   orgID,
+	}
+}
+
+var metaName = (&platformv1.EventMeta{}).ProtoReflect().Descriptor().FullName()
+
+// Enqueue stores event for publication on subject, inside tx: if tx rolls
+// back, the event never existed. Field 1 of event must be an
+// ecabinet.platform.v1.EventMeta with event_id set.
+func Enqueue(ctx context.Context, tx pgx.Tx, subject string, event proto.Message) error {
+	if err := checkSubject(subject); err != nil {
+		return err
+	}
+	if event == nil {
+		return errors.New("outbox: event is nil")
+	}
+	id, org, err := metaOf(event.ProtoReflect())
+	if err != nil {
+		return err
+	}
+	payload, err := proto.Marshal(event)
+	if err != nil {
+		return fmt.Errorf("outbox: marshal %s: %w", event.ProtoReflect().Descriptor().FullName(), err)
+	}
+	_, err = tx.Exec(ctx,
+		`INSERT INTO outbox (event_id, subject, event_type, org_id, payload) VALUES ($1, $2, $3, $4, $5)`,
+		id, subject, string(event.ProtoReflect().Descriptor().FullName()), org, payload)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("outbox: event %s is already enqueued: %w", id, err)
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: enqueue %s on %s: %w", id, subject, err)
+	}
+	return nil
+}
+
+// metaOf reads event id and organisation from field 1 through reflection, so
+// Enqueue accepts every event type without a per-type interface.
+func metaOf(m protoreflect.Message) (id, org string, err error) {
+	name := m.Descriptor().FullName()
+	fd := m.Descriptor().Fields().ByNumber(1)
+	if fd == nil || fd.Kind() != protoreflect.MessageKind || fd.IsList() || fd.IsMap() ||
+		fd.Message().FullName() != metaName {
+		return "", "", fmt.Errorf("outbox: %s is not an event: field 1 must be %s", name, metaName)
+	}
+	if !m.Has(fd) {
+		return "", "", fmt.Errorf("outbox: %s has no meta (field 1)", name)
+	}
+	meta := m.Get(fd).Message()
+	fields := meta.Descriptor().Fields()
+	id = meta.Get(fields.ByName("event_id")).String()
+	org = meta.Get(fields.ByName("organization_id")).String()
+	if id == "" {
+		return "", "", fmt.Errorf("outbox: %s has no meta.event_id", name)
+	}
+	return id, org, nil
+}
+
+// checkSubject rejects subjects NATS would refuse or treat as wildcards;
+// better to fail in the caller's transaction than to block the relay later.
+func checkSubject(s string) error {
+	if s == "" {
+		return errors.New("outbox: empty subject")
+	}
+	if strings.ContainsAny(s, " \t\r\n*>") {
+		return fmt.Errorf("outbox: invalid subject %q: whitespace or wildcard", s)
+	}
+	for _, tok := range strings.Split(s, ".") {
+		if tok == "" {
+			return fmt.Errorf("outbox: invalid subject %q: empty token", s)
+		}
+	}
+	return nil
+}

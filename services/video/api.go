@@ -1,0 +1,123 @@
+package video
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
+	"github.com/ecabinet/ecabinet/services/platform/identity"
+	"github.com/ecabinet/ecabinet/services/platform/rpcerr"
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// api implements videov1.VideoServiceServer. Every handler checks, in
+// order: identity, readiness, organisation-level permission (as soon as the
+// organisation is known, so a caller without rights learns nothing more),
+// request validity, then touches the database.
+type api struct {
+	videov1.UnimplementedVideoServiceServer
+	s *Service
+}
+
+// OpenRoom is idempotent per meeting: opening an open room returns it
+// unchanged (its mode included) and publishes nothing.
+func (a *api) OpenRoom(ctx context.Context, req *videov1.OpenRoomRequest) (*videov1.OpenRoomResponse, error) {
+	c, err := rpcerr.Caller(ctx, Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := rpcerr.CheckReady(Name, a.s.ready.Load()); err != nil {
+		return nil, err
+	}
+	meetingID, vs := parseID("meeting_id", req.GetMeetingId())
+	org, orgVs := parseOrg("organization_id", req.GetOrganizationId())
+	if len(orgVs) == 0 && !mayCreateIn(c, org) {
+		return nil, status.Errorf(codes.PermissionDenied,
+			"%s: opening a room in organisation %q needs the %s role there", Name, org, identity.RoleOrgAdmin)
+	}
+	vs = append(vs, orgVs...)
+	switch _, known := videov1.RoomMode_name[int32(req.GetMode())]; {
+	case req.GetMode() == videov1.RoomMode_ROOM_MODE_UNSPECIFIED:
+		vs = append(vs, rpcerr.Violation{Field: "mode", Reason: rpcerr.ReasonRequired, Description: "must be specified"})
+	case !known:
+		vs = append(vs, rpcerr.Violation{Field: "mode", Reason: rpcerr.ReasonUnknownValue, Description: fmt.Sprintf("unknown room mode %d", req.GetMode())})
+	}
+	if len(vs) > 0 {
+		return nil, rpcerr.Invalid(Name, vs)
+	}
+	room, err := a.s.openRoom(ctx, c.Subject, meetingID, org, req.GetMode())
+	// The meeting's room belongs to another organisation: answer as if the
+	// meeting did not exist (which is what checking the meeting with the
+	// meetings service will say once video does that).
+	if errors.Is(err, errNotFound) {
+		return nil, status.Errorf(codes.NotFound, "%s: meeting %s not found in organisation %q", Name, meetingID, org)
+	}
+	if err != nil {
+		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "OpenRoom", err)
+	}
+	return &videov1.OpenRoomResponse{Room: room}, nil
+}
+
+func (a *api) GetRoom(ctx context.Context, req *videov1.GetRoomRequest) (*videov1.GetRoomResponse, error) {
+	c, err := rpcerr.Caller(ctx, Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := rpcerr.CheckReady(Name, a.s.ready.Load()); err != nil {
+		return nil, err
+	}
+	meetingID, vs := parseID("meeting_id", req.GetMeetingId())
+	if len(vs) > 0 {
+		return nil, rpcerr.Invalid(Name, vs)
+	}
+	room, err := a.s.getRoom(ctx, meetingID)
+	// Another organisation's room is reported exactly like a missing one.
+	if errors.Is(err, errNotFound) || (err == nil && !c.InOrg(room.GetOrganizationId())) {
+		return nil, status.Errorf(codes.NotFound, "%s: no room for meeting %s", Name, meetingID)
+	}
+	if err != nil {
+		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "GetRoom", err)
+	}
+	return &videov1.GetRoomResponse{Room: room}, nil
+}
+
+// maxOrganizationIDLen bounds an organisation id, counted in bytes: ids are
+// machine-made.
+const maxOrganizationIDLen = 128
+
+// parseID checks that s is a UUID and returns its canonical form.
+func parseID(field, s string) (string, []rpcerr.Violation) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", []rpcerr.Violation{{Field: field, Reason: rpcerr.ReasonRequired, Description: "must not be empty"}}
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return "", []rpcerr.Violation{{Field: field, Reason: rpcerr.ReasonInvalidFormat, Description: "must be a UUID"}}
+	}
+	return id.String(), nil
+}
+
+// parseOrg trims an organisation id and checks it is present and bounded.
+func parseOrg(field, s string) (string, []rpcerr.Violation) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", []rpcerr.Violation{{Field: field, Reason: rpcerr.ReasonRequired, Description: "must not be empty"}}
+	case len(s) > maxOrganizationIDLen:
+		return "", []rpcerr.Violation{{Field: field, Reason: rpcerr.ReasonTooLong,
+			Description: fmt.Sprintf("must be at most %d characters", maxOrganizationIDLen)}}
+	}
+	return s, nil
+}
+
+// mayCreateIn reports whether c may open rooms for org. Roles are not
+// yet scoped per organisation, so org_admin counts in every organisation
+// the caller belongs to.
+func mayCreateIn(c identity.Claims, org string) bool {
+	return c.HasRole(identity.RoleSystemAdmin) || (c.HasRole(identity.RoleOrgAdmin) && c.InOrg(org))
+}
