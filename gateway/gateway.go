@@ -63,7 +63,7 @@ type Deps struct {
 	// SubjectPrefix namespaces subjects and stream names ("" in production;
 	// tests use their own so they never share streams).
 	SubjectPrefix string
-	Metrics      *prometheus.Registry
+	Metrics       *prometheus.Registry
 }
 
 // Gateway serves HTTP until its context ends.

@@ -336,6 +336,58 @@ func TestMessageFailingEveryDeliveryIsTerminated(t *testing.T) {
 	}
 }
 
+// The consumer rides out a NATS outage: messages published after NATS is
+// back are applied without restarting anything.
+func TestConsumerSurvivesNATSOutage(t *testing.T) {
+	srv := testenv.EmbeddedNATS(t)
+	nc, err := natsjs.Connect(srv.URL(), "inbox outage test", testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{
+		pool:   testenv.Pool(t, testenv.Schema(t, "inbox"), migrations),
+		js:     js,
+		prefix: "",
+		stream: "MEETINGS",
+		calls:  map[string]int{},
+		logs:   &syncBuffer{},
+	}
+	w.log = slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("consumer log:\n%s", w.logs.String())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := natsjs.EnsureStream(ctx, js, jetstream.StreamConfig{
+		Name: w.stream, Subjects: []string{"in.>"}, Storage: jetstream.FileStorage,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.start(t, inbox.Config{FilterSubjects: []string{"in.x"}},
+		func(context.Context, pgx.Tx, jetstream.Msg, string, uint64) error { return nil })
+
+	w.publish(t, "before", "before")
+	w.waitApplied(t, "before")
+
+	srv.Stop()
+	srv.Restart()
+	w.publish(t, "after", "after")
+	w.waitApplied(t, "after")
+	w.waitSettled(t, "test")
+	for _, body := range []string{"before", "after"} {
+		if n := w.applied(t, body); n != 1 {
+			t.Errorf("%s applied %d times, want 1", body, n)
+		}
+	}
+}
+
 func TestPoison(t *testing.T) {
 	base := errors.New("boom")
 	p := inbox.Poison(base)
@@ -356,6 +408,18 @@ func TestConsumeRejectsIncompleteConfig(t *testing.T) {
 		if err == nil {
 			t.Errorf("Consume(%+v) = nil, want a config error", cfg)
 		}
+	}
+}
+
+func TestConsumeReturnsWhenServerRejectsConsumer(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// The stream holds w.prefix+"in.>" only: this filter can never match.
+	err := inbox.Consume(ctx, w.pool, w.js, inbox.Config{Stream: w.stream, Durable: "d", FilterSubjects: []string{"elsewhere.x"}},
+		func(context.Context, pgx.Tx, jetstream.Msg) error { return nil }, w.log)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Consume = %v (ctx %v), want the server's rejection before the deadline", err, ctx.Err())
 	}
 }
 

@@ -33,7 +33,7 @@ DROP TABLE meetings;
 const timeout = 60 * time.Second // deadline for background work; not a speed target
 
 // change is a state change plus its event in one transaction, the way a
-// service writes: it returns the event id.
+// service writes; it returns the event.
 func change(t *testing.T, pool *pgxpool.Pool, org, title string) *meetingsv1.MeetingCreated {
 	t.Helper()
 	ctx := context.Background()

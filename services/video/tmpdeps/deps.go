@@ -1,6 +1,0 @@
-package tmpdeps
-
-import (
-	_ "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
-	_ "github.com/ecabinet/ecabinet/services/platform/tmpdeps"
-)
