@@ -19,7 +19,7 @@ import (
 var services = []string{"meetings", "documents", "voting", "video"}
 
 func orgAdmin(org string) identity.Claims {
-	return identity.Claims{Subject: "admin-" + org, Name: "Nguyễn Văn An", Orgs: []string{org}, Roles: []string{identity.RoleOrgAdmin}}
+	return identity.Claims{Subject: "admin-" + org, Name: "Nguyễn Văn An", Orgs: []string{org}, AdminOrgs: []string{org}}
 }
 
 type meeting struct {

@@ -72,16 +72,13 @@ func mayRead(c identity.Claims, d *documentsv1.Document) bool {
 	if !c.InOrg(d.GetOrganizationId()) {
 		return false
 	}
-	return d.GetClassification() != documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL || seesConfidential(c)
+	return d.GetClassification() != documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL || c.IsOrgAdmin(d.GetOrganizationId())
 }
 
-// seesConfidential: confidential documents are meant for the meeting's
-// participants only, and participation is not known here yet. Until it is,
-// they are shown to administrators only (deny by default) rather than to
-// every member of the organisation.
-func seesConfidential(c identity.Claims) bool {
-	return c.HasRole(identity.RoleSystemAdmin) || c.HasRole(identity.RoleOrgAdmin)
-}
+// Confidential documents are meant for the meeting's participants only, and
+// participation is not known here yet. Until it is, they are shown to the
+// organisation's administrators only (deny by default) rather than to every
+// member of the organisation.
 
 // parseID checks that s is a UUID and returns its canonical form.
 func parseID(field, s string) (string, []rpcerr.Violation) {

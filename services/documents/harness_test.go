@@ -112,7 +112,7 @@ func as(c identity.Claims) context.Context {
 }
 
 func orgAdmin(org string) identity.Claims {
-	return identity.Claims{Subject: "admin-of-" + org, Name: "Quản trị " + org, Orgs: []string{org}, Roles: []string{identity.RoleOrgAdmin}}
+	return identity.Claims{Subject: "admin-of-" + org, Name: "Quản trị " + org, Orgs: []string{org}, AdminOrgs: []string{org}}
 }
 
 func member(org string) identity.Claims {

@@ -79,20 +79,22 @@ func (s *Service) getDocument(ctx context.Context, id string) (*documentsv1.Docu
 // listDocuments returns the meeting's documents that c may see, in the
 // order they were added.
 func (s *Service) listDocuments(ctx context.Context, meetingID string, c identity.Claims) ([]*documentsv1.Document, error) {
-	var orgs []string // nil: every organisation
+	var orgs, adminOrgs []string // nil: every organisation
 	if !c.HasRole(identity.RoleSystemAdmin) {
 		orgs = c.Orgs
 		if len(orgs) == 0 {
 			return nil, nil
 		}
+		// Never nil here: NULL would mean "administers everything".
+		adminOrgs = append([]string{}, c.AdminOrgs...)
 	}
 	rows, err := s.d.Pool.Query(ctx, `
 		SELECT `+documentColumns+` FROM documents
 		WHERE meeting_id = $1
 		  AND ($2::text[] IS NULL OR organization_id = ANY($2))
-		  AND (classification <> $3 OR $4)
+		  AND (classification <> $3 OR $4::text[] IS NULL OR organization_id = ANY($4))
 		ORDER BY create_time, id`,
-		meetingID, orgs, documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL.String(), seesConfidential(c))
+		meetingID, orgs, documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL.String(), adminOrgs)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func (a *api) CreateMeeting(ctx context.Context, req *meetingsv1.CreateMeetingRe
 	d, vs := domain.ValidateCreate(req)
 	if !hasField(vs, "organization_id") && !mayCreateIn(c, d.OrganizationID) {
 		return nil, status.Errorf(codes.PermissionDenied,
-			"%s: creating a meeting in organisation %q needs the %s role there", Name, d.OrganizationID, identity.RoleOrgAdmin)
+			"%s: creating a meeting in organisation %q needs administrator rights there", Name, d.OrganizationID)
 	}
 	if len(vs) > 0 {
 		return nil, invalid(vs)
@@ -226,5 +226,5 @@ func invalid(vs []domain.Violation) error {
 // yet scoped per organisation, so org_admin counts in every organisation
 // the caller belongs to.
 func mayCreateIn(c identity.Claims, org string) bool {
-	return c.HasRole(identity.RoleSystemAdmin) || (c.HasRole(identity.RoleOrgAdmin) && c.InOrg(org))
+	return c.IsOrgAdmin(org)
 }

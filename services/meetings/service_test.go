@@ -278,7 +278,7 @@ func TestCreatePermissions(t *testing.T) {
 
 func TestListMeetingsPages(t *testing.T) {
 	w := newWorld(t)
-	ctx := as(identity.Claims{Subject: "admin", Orgs: []string{"org-a", "org-b"}, Roles: []string{identity.RoleOrgAdmin}})
+	ctx := as(identity.Claims{Subject: "admin", Orgs: []string{"org-a", "org-b"}, AdminOrgs: []string{"org-a", "org-b"}})
 	var want []string // newest start first
 	for i := range 5 {
 		req := newMeeting("org-a")

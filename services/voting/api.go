@@ -33,7 +33,7 @@ func (a *api) CreatePoll(ctx context.Context, req *votingv1.CreatePollRequest) (
 	d, vs := domain.ValidateCreate(req)
 	if !hasField(vs, "organization_id") && !mayCreateIn(c, d.OrganizationID) {
 		return nil, status.Errorf(codes.PermissionDenied,
-			"%s: creating a poll in organisation %q needs the %s role there", Name, d.OrganizationID, identity.RoleOrgAdmin)
+			"%s: creating a poll in organisation %q needs administrator rights there", Name, d.OrganizationID)
 	}
 	if len(vs) > 0 {
 		return nil, invalid(vs)
@@ -125,5 +125,5 @@ func invalid(vs []domain.Violation) error {
 // yet scoped per organisation, so org_admin counts in every organisation
 // the caller belongs to.
 func mayCreateIn(c identity.Claims, org string) bool {
-	return c.HasRole(identity.RoleSystemAdmin) || (c.HasRole(identity.RoleOrgAdmin) && c.InOrg(org))
+	return c.IsOrgAdmin(org)
 }

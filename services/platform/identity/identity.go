@@ -22,8 +22,11 @@ const MetadataKey = "x-ecabinet-identity"
 
 // Roles with a meaning to the platform itself.
 const (
+	// RoleSystemAdmin may act in every organisation.
 	RoleSystemAdmin = "system_admin"
-	RoleOrgAdmin    = "org_admin"
+	// RoleGateway is the gateway acting for a user who is not signed in yet
+	// (login, resolving a session); services accept it only for that.
+	RoleGateway = "gateway"
 )
 
 // TokenTTL is the lifetime of the tokens the client interceptors mint: long
@@ -42,7 +45,10 @@ type Claims struct {
 	Subject string   // person id
 	Name    string   // display name
 	Orgs    []string // organisation ids the person belongs to
-	Roles   []string // e.g. RoleSystemAdmin, RoleOrgAdmin
+	// AdminOrgs are the organisations the person administers, including
+	// every organisation below one they administer.
+	AdminOrgs []string
+	Roles     []string // system-wide roles, e.g. RoleSystemAdmin
 }
 
 // HasRole reports whether the caller has role.
@@ -54,11 +60,18 @@ func (c Claims) InOrg(orgID string) bool {
 	return c.HasRole(RoleSystemAdmin) || slices.Contains(c.Orgs, orgID)
 }
 
+// IsOrgAdmin reports whether the caller administers organisation orgID (a
+// system administrator administers all).
+func (c Claims) IsOrgAdmin(orgID string) bool {
+	return c.HasRole(RoleSystemAdmin) || slices.Contains(c.AdminOrgs, orgID)
+}
+
 // tokenClaims is the JWT body.
 type tokenClaims struct {
-	Name  string   `json:"name,omitempty"`
-	Orgs  []string `json:"orgs,omitempty"`
-	Roles []string `json:"roles,omitempty"`
+	Name      string   `json:"name,omitempty"`
+	Orgs      []string `json:"orgs,omitempty"`
+	AdminOrgs []string `json:"adm,omitempty"`
+	Roles     []string `json:"roles,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -87,9 +100,10 @@ func (s *Signer) Sign(c Claims, ttl time.Duration) (string, error) {
 	}
 	now := s.now()
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, tokenClaims{
-		Name:  c.Name,
-		Orgs:  c.Orgs,
-		Roles: c.Roles,
+		Name:      c.Name,
+		Orgs:      c.Orgs,
+		AdminOrgs: c.AdminOrgs,
+		Roles:     c.Roles,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    issuer,
 			Subject:   c.Subject,
@@ -146,7 +160,7 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 	if tc.Subject == "" {
 		return Claims{}, errors.New("identity: token has no subject")
 	}
-	return Claims{Subject: tc.Subject, Name: tc.Name, Orgs: tc.Orgs, Roles: tc.Roles}, nil
+	return Claims{Subject: tc.Subject, Name: tc.Name, Orgs: tc.Orgs, AdminOrgs: tc.AdminOrgs, Roles: tc.Roles}, nil
 }
 
 // DecodeSeed decodes a base64 Ed25519 seed (IDENTITY_SIGNING_KEY).

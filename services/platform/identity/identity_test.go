@@ -31,7 +31,7 @@ func newSigner(t *testing.T) (*identity.Signer, []byte) {
 	return s, seed
 }
 
-var alice = identity.Claims{Subject: "person-1", Name: "Alice", Orgs: []string{"org-1", "org-2"}, Roles: []string{identity.RoleOrgAdmin}}
+var alice = identity.Claims{Subject: "person-1", Name: "Alice", Orgs: []string{"org-1", "org-2"}, AdminOrgs: []string{"org-1"}, Roles: []string{"auditor"}}
 
 func TestSignVerifyRoundTrip(t *testing.T) {
 	s, _ := newSigner(t)
@@ -216,8 +216,11 @@ func TestDecodeKeys(t *testing.T) {
 }
 
 func TestClaimsRolesAndOrgs(t *testing.T) {
-	if !alice.HasRole(identity.RoleOrgAdmin) || alice.HasRole(identity.RoleSystemAdmin) {
+	if !alice.HasRole("auditor") || alice.HasRole(identity.RoleSystemAdmin) {
 		t.Error("HasRole wrong for alice")
+	}
+	if !alice.IsOrgAdmin("org-1") || alice.IsOrgAdmin("org-2") {
+		t.Error("IsOrgAdmin wrong for alice")
 	}
 	if !alice.InOrg("org-2") || alice.InOrg("org-3") {
 		t.Error("InOrg wrong for alice")

@@ -22,7 +22,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Published on ecabinet.meetings.v1.<meeting_id>.created
+// created
 type MeetingCreated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
@@ -75,6 +75,372 @@ func (x *MeetingCreated) GetMeeting() *Meeting {
 	return nil
 }
 
+// updated: title, place, times or body changed.
+type MeetingUpdated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Meeting       *Meeting               `protobuf:"bytes,2,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeetingUpdated) Reset() {
+	*x = MeetingUpdated{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeetingUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeetingUpdated) ProtoMessage() {}
+
+func (x *MeetingUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeetingUpdated.ProtoReflect.Descriptor instead.
+func (*MeetingUpdated) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MeetingUpdated) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *MeetingUpdated) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+// state_changed: scheduled, started, ended, closed, cancelled, rescheduled.
+type MeetingStateChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Meeting       *Meeting               `protobuf:"bytes,2,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	From          MeetingState           `protobuf:"varint,3,opt,name=from,proto3,enum=ecabinet.meetings.v1.MeetingState" json:"from,omitempty"`
+	To            MeetingState           `protobuf:"varint,4,opt,name=to,proto3,enum=ecabinet.meetings.v1.MeetingState" json:"to,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeetingStateChanged) Reset() {
+	*x = MeetingStateChanged{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeetingStateChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeetingStateChanged) ProtoMessage() {}
+
+func (x *MeetingStateChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeetingStateChanged.ProtoReflect.Descriptor instead.
+func (*MeetingStateChanged) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *MeetingStateChanged) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *MeetingStateChanged) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+func (x *MeetingStateChanged) GetFrom() MeetingState {
+	if x != nil {
+		return x.From
+	}
+	return MeetingState_MEETING_STATE_UNSPECIFIED
+}
+
+func (x *MeetingStateChanged) GetTo() MeetingState {
+	if x != nil {
+		return x.To
+	}
+	return MeetingState_MEETING_STATE_UNSPECIFIED
+}
+
+func (x *MeetingStateChanged) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// agenda_changed: items added, edited, removed or reordered.
+type AgendaChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Meeting       *Meeting               `protobuf:"bytes,2,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgendaChanged) Reset() {
+	*x = AgendaChanged{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgendaChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgendaChanged) ProtoMessage() {}
+
+func (x *AgendaChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgendaChanged.ProtoReflect.Descriptor instead.
+func (*AgendaChanged) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AgendaChanged) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *AgendaChanged) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+// agenda_advanced: the current item changed.
+type AgendaAdvanced struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Meta                *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Meeting             *Meeting               `protobuf:"bytes,2,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	CurrentAgendaItemId string                 `protobuf:"bytes,3,opt,name=current_agenda_item_id,json=currentAgendaItemId,proto3" json:"current_agenda_item_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *AgendaAdvanced) Reset() {
+	*x = AgendaAdvanced{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgendaAdvanced) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgendaAdvanced) ProtoMessage() {}
+
+func (x *AgendaAdvanced) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgendaAdvanced.ProtoReflect.Descriptor instead.
+func (*AgendaAdvanced) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AgendaAdvanced) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *AgendaAdvanced) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+func (x *AgendaAdvanced) GetCurrentAgendaItemId() string {
+	if x != nil {
+		return x.CurrentAgendaItemId
+	}
+	return ""
+}
+
+// participants_changed: added, removed, role or RSVP changed.
+type ParticipantsChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Meeting       *Meeting               `protobuf:"bytes,2,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParticipantsChanged) Reset() {
+	*x = ParticipantsChanged{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParticipantsChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParticipantsChanged) ProtoMessage() {}
+
+func (x *ParticipantsChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParticipantsChanged.ProtoReflect.Descriptor instead.
+func (*ParticipantsChanged) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ParticipantsChanged) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *ParticipantsChanged) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+// attendance_changed: someone checked in, was marked, or went online.
+type AttendanceChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Meeting       *Meeting               `protobuf:"bytes,2,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	PersonId      string                 `protobuf:"bytes,3,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	Attendance    Attendance             `protobuf:"varint,4,opt,name=attendance,proto3,enum=ecabinet.meetings.v1.Attendance" json:"attendance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttendanceChanged) Reset() {
+	*x = AttendanceChanged{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttendanceChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttendanceChanged) ProtoMessage() {}
+
+func (x *AttendanceChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttendanceChanged.ProtoReflect.Descriptor instead.
+func (*AttendanceChanged) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AttendanceChanged) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *AttendanceChanged) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+func (x *AttendanceChanged) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *AttendanceChanged) GetAttendance() Attendance {
+	if x != nil {
+		return x.Attendance
+	}
+	return Attendance_ATTENDANCE_UNSPECIFIED
+}
+
 var File_ecabinet_meetings_v1_events_proto protoreflect.FileDescriptor
 
 const file_ecabinet_meetings_v1_events_proto_rawDesc = "" +
@@ -82,7 +448,33 @@ const file_ecabinet_meetings_v1_events_proto_rawDesc = "" +
 	"!ecabinet/meetings/v1/events.proto\x12\x14ecabinet.meetings.v1\x1a#ecabinet/meetings/v1/meetings.proto\x1a ecabinet/platform/v1/event.proto\"~\n" +
 	"\x0eMeetingCreated\x123\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x127\n" +
-	"\ameeting\x18\x02 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameetingBHZFgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1;meetingsv1b\x06proto3"
+	"\ameeting\x18\x02 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"~\n" +
+	"\x0eMeetingUpdated\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x127\n" +
+	"\ameeting\x18\x02 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\x87\x02\n" +
+	"\x13MeetingStateChanged\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x127\n" +
+	"\ameeting\x18\x02 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\x126\n" +
+	"\x04from\x18\x03 \x01(\x0e2\".ecabinet.meetings.v1.MeetingStateR\x04from\x122\n" +
+	"\x02to\x18\x04 \x01(\x0e2\".ecabinet.meetings.v1.MeetingStateR\x02to\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"}\n" +
+	"\rAgendaChanged\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x127\n" +
+	"\ameeting\x18\x02 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\xb3\x01\n" +
+	"\x0eAgendaAdvanced\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x127\n" +
+	"\ameeting\x18\x02 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\x123\n" +
+	"\x16current_agenda_item_id\x18\x03 \x01(\tR\x13currentAgendaItemId\"\x83\x01\n" +
+	"\x13ParticipantsChanged\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x127\n" +
+	"\ameeting\x18\x02 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\xe0\x01\n" +
+	"\x11AttendanceChanged\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x127\n" +
+	"\ameeting\x18\x02 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\x12\x1b\n" +
+	"\tperson_id\x18\x03 \x01(\tR\bpersonId\x12@\n" +
+	"\n" +
+	"attendance\x18\x04 \x01(\x0e2 .ecabinet.meetings.v1.AttendanceR\n" +
+	"attendanceBHZFgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1;meetingsv1b\x06proto3"
 
 var (
 	file_ecabinet_meetings_v1_events_proto_rawDescOnce sync.Once
@@ -96,20 +488,43 @@ func file_ecabinet_meetings_v1_events_proto_rawDescGZIP() []byte {
 	return file_ecabinet_meetings_v1_events_proto_rawDescData
 }
 
-var file_ecabinet_meetings_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_ecabinet_meetings_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_ecabinet_meetings_v1_events_proto_goTypes = []any{
-	(*MeetingCreated)(nil), // 0: ecabinet.meetings.v1.MeetingCreated
-	(*v1.EventMeta)(nil),   // 1: ecabinet.platform.v1.EventMeta
-	(*Meeting)(nil),        // 2: ecabinet.meetings.v1.Meeting
+	(*MeetingCreated)(nil),      // 0: ecabinet.meetings.v1.MeetingCreated
+	(*MeetingUpdated)(nil),      // 1: ecabinet.meetings.v1.MeetingUpdated
+	(*MeetingStateChanged)(nil), // 2: ecabinet.meetings.v1.MeetingStateChanged
+	(*AgendaChanged)(nil),       // 3: ecabinet.meetings.v1.AgendaChanged
+	(*AgendaAdvanced)(nil),      // 4: ecabinet.meetings.v1.AgendaAdvanced
+	(*ParticipantsChanged)(nil), // 5: ecabinet.meetings.v1.ParticipantsChanged
+	(*AttendanceChanged)(nil),   // 6: ecabinet.meetings.v1.AttendanceChanged
+	(*v1.EventMeta)(nil),        // 7: ecabinet.platform.v1.EventMeta
+	(*Meeting)(nil),             // 8: ecabinet.meetings.v1.Meeting
+	(MeetingState)(0),           // 9: ecabinet.meetings.v1.MeetingState
+	(Attendance)(0),             // 10: ecabinet.meetings.v1.Attendance
 }
 var file_ecabinet_meetings_v1_events_proto_depIdxs = []int32{
-	1, // 0: ecabinet.meetings.v1.MeetingCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
-	2, // 1: ecabinet.meetings.v1.MeetingCreated.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	7,  // 0: ecabinet.meetings.v1.MeetingCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	8,  // 1: ecabinet.meetings.v1.MeetingCreated.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 2: ecabinet.meetings.v1.MeetingUpdated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	8,  // 3: ecabinet.meetings.v1.MeetingUpdated.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 4: ecabinet.meetings.v1.MeetingStateChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	8,  // 5: ecabinet.meetings.v1.MeetingStateChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	9,  // 6: ecabinet.meetings.v1.MeetingStateChanged.from:type_name -> ecabinet.meetings.v1.MeetingState
+	9,  // 7: ecabinet.meetings.v1.MeetingStateChanged.to:type_name -> ecabinet.meetings.v1.MeetingState
+	7,  // 8: ecabinet.meetings.v1.AgendaChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	8,  // 9: ecabinet.meetings.v1.AgendaChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 10: ecabinet.meetings.v1.AgendaAdvanced.meta:type_name -> ecabinet.platform.v1.EventMeta
+	8,  // 11: ecabinet.meetings.v1.AgendaAdvanced.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 12: ecabinet.meetings.v1.ParticipantsChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	8,  // 13: ecabinet.meetings.v1.ParticipantsChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 14: ecabinet.meetings.v1.AttendanceChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	8,  // 15: ecabinet.meetings.v1.AttendanceChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	10, // 16: ecabinet.meetings.v1.AttendanceChanged.attendance:type_name -> ecabinet.meetings.v1.Attendance
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_meetings_v1_events_proto_init() }
@@ -124,7 +539,7 @@ func file_ecabinet_meetings_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_meetings_v1_events_proto_rawDesc), len(file_ecabinet_meetings_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

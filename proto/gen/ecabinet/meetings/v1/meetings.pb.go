@@ -144,6 +144,225 @@ func (MeetingState) EnumDescriptor() ([]byte, []int) {
 	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{1}
 }
 
+type ParticipantRole int32
+
+const (
+	ParticipantRole_PARTICIPANT_ROLE_UNSPECIFIED  ParticipantRole = 0
+	ParticipantRole_PARTICIPANT_ROLE_CHAIR        ParticipantRole = 1
+	ParticipantRole_PARTICIPANT_ROLE_MINUTE_TAKER ParticipantRole = 2
+	ParticipantRole_PARTICIPANT_ROLE_MEMBER       ParticipantRole = 3
+	// Invited guest, e.g. from a department.
+	ParticipantRole_PARTICIPANT_ROLE_GUEST ParticipantRole = 4
+	// Observer, e.g. a higher-level committee member attending a cell meeting.
+	ParticipantRole_PARTICIPANT_ROLE_OBSERVER ParticipantRole = 5
+)
+
+// Enum value maps for ParticipantRole.
+var (
+	ParticipantRole_name = map[int32]string{
+		0: "PARTICIPANT_ROLE_UNSPECIFIED",
+		1: "PARTICIPANT_ROLE_CHAIR",
+		2: "PARTICIPANT_ROLE_MINUTE_TAKER",
+		3: "PARTICIPANT_ROLE_MEMBER",
+		4: "PARTICIPANT_ROLE_GUEST",
+		5: "PARTICIPANT_ROLE_OBSERVER",
+	}
+	ParticipantRole_value = map[string]int32{
+		"PARTICIPANT_ROLE_UNSPECIFIED":  0,
+		"PARTICIPANT_ROLE_CHAIR":        1,
+		"PARTICIPANT_ROLE_MINUTE_TAKER": 2,
+		"PARTICIPANT_ROLE_MEMBER":       3,
+		"PARTICIPANT_ROLE_GUEST":        4,
+		"PARTICIPANT_ROLE_OBSERVER":     5,
+	}
+)
+
+func (x ParticipantRole) Enum() *ParticipantRole {
+	p := new(ParticipantRole)
+	*p = x
+	return p
+}
+
+func (x ParticipantRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ParticipantRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[2].Descriptor()
+}
+
+func (ParticipantRole) Type() protoreflect.EnumType {
+	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[2]
+}
+
+func (x ParticipantRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ParticipantRole.Descriptor instead.
+func (ParticipantRole) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{2}
+}
+
+type Rsvp int32
+
+const (
+	Rsvp_RSVP_UNSPECIFIED Rsvp = 0
+	Rsvp_RSVP_IN_PERSON   Rsvp = 1
+	Rsvp_RSVP_ONLINE      Rsvp = 2
+	Rsvp_RSVP_ABSENT      Rsvp = 3
+)
+
+// Enum value maps for Rsvp.
+var (
+	Rsvp_name = map[int32]string{
+		0: "RSVP_UNSPECIFIED",
+		1: "RSVP_IN_PERSON",
+		2: "RSVP_ONLINE",
+		3: "RSVP_ABSENT",
+	}
+	Rsvp_value = map[string]int32{
+		"RSVP_UNSPECIFIED": 0,
+		"RSVP_IN_PERSON":   1,
+		"RSVP_ONLINE":      2,
+		"RSVP_ABSENT":      3,
+	}
+)
+
+func (x Rsvp) Enum() *Rsvp {
+	p := new(Rsvp)
+	*p = x
+	return p
+}
+
+func (x Rsvp) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Rsvp) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[3].Descriptor()
+}
+
+func (Rsvp) Type() protoreflect.EnumType {
+	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[3]
+}
+
+func (x Rsvp) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Rsvp.Descriptor instead.
+func (Rsvp) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{3}
+}
+
+type Attendance int32
+
+const (
+	Attendance_ATTENDANCE_UNSPECIFIED    Attendance = 0
+	Attendance_ATTENDANCE_NOT_PRESENT    Attendance = 1
+	Attendance_ATTENDANCE_PRESENT        Attendance = 2
+	Attendance_ATTENDANCE_PRESENT_ONLINE Attendance = 3
+	Attendance_ATTENDANCE_ABSENT_EXCUSED Attendance = 4
+)
+
+// Enum value maps for Attendance.
+var (
+	Attendance_name = map[int32]string{
+		0: "ATTENDANCE_UNSPECIFIED",
+		1: "ATTENDANCE_NOT_PRESENT",
+		2: "ATTENDANCE_PRESENT",
+		3: "ATTENDANCE_PRESENT_ONLINE",
+		4: "ATTENDANCE_ABSENT_EXCUSED",
+	}
+	Attendance_value = map[string]int32{
+		"ATTENDANCE_UNSPECIFIED":    0,
+		"ATTENDANCE_NOT_PRESENT":    1,
+		"ATTENDANCE_PRESENT":        2,
+		"ATTENDANCE_PRESENT_ONLINE": 3,
+		"ATTENDANCE_ABSENT_EXCUSED": 4,
+	}
+)
+
+func (x Attendance) Enum() *Attendance {
+	p := new(Attendance)
+	*p = x
+	return p
+}
+
+func (x Attendance) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Attendance) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[4].Descriptor()
+}
+
+func (Attendance) Type() protoreflect.EnumType {
+	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[4]
+}
+
+func (x Attendance) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Attendance.Descriptor instead.
+func (Attendance) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{4}
+}
+
+type Period int32
+
+const (
+	Period_PERIOD_UNSPECIFIED Period = 0
+	Period_PERIOD_TODAY       Period = 1
+	Period_PERIOD_UPCOMING    Period = 2
+	Period_PERIOD_PAST        Period = 3
+)
+
+// Enum value maps for Period.
+var (
+	Period_name = map[int32]string{
+		0: "PERIOD_UNSPECIFIED",
+		1: "PERIOD_TODAY",
+		2: "PERIOD_UPCOMING",
+		3: "PERIOD_PAST",
+	}
+	Period_value = map[string]int32{
+		"PERIOD_UNSPECIFIED": 0,
+		"PERIOD_TODAY":       1,
+		"PERIOD_UPCOMING":    2,
+		"PERIOD_PAST":        3,
+	}
+)
+
+func (x Period) Enum() *Period {
+	p := new(Period)
+	*p = x
+	return p
+}
+
+func (x Period) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Period) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[5].Descriptor()
+}
+
+func (Period) Type() protoreflect.EnumType {
+	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[5]
+}
+
+func (x Period) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Period.Descriptor instead.
+func (Period) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{5}
+}
+
 type Meeting struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -157,8 +376,18 @@ type Meeting struct {
 	EndsAt   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
 	State    MeetingState           `protobuf:"varint,9,opt,name=state,proto3,enum=ecabinet.meetings.v1.MeetingState" json:"state,omitempty"`
 	// Incremented on every change; used for optimistic concurrency.
-	Version       int64                  `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Version    int64                  `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The body holding the meeting (e.g. the standing committee).
+	Body                BodyKind       `protobuf:"varint,12,opt,name=body,proto3,enum=ecabinet.meetings.v1.BodyKind" json:"body,omitempty"`
+	Agenda              []*AgendaItem  `protobuf:"bytes,13,rep,name=agenda,proto3" json:"agenda,omitempty"`
+	CurrentAgendaItemId string         `protobuf:"bytes,14,opt,name=current_agenda_item_id,json=currentAgendaItemId,proto3" json:"current_agenda_item_id,omitempty"`
+	Participants        []*Participant `protobuf:"bytes,15,rep,name=participants,proto3" json:"participants,omitempty"`
+	Quorum              *Quorum        `protobuf:"bytes,16,opt,name=quorum,proto3" json:"quorum,omitempty"`
+	// Why it was cancelled or last rescheduled.
+	StateReason string `protobuf:"bytes,17,opt,name=state_reason,json=stateReason,proto3" json:"state_reason,omitempty"`
+	// What the caller may do with this meeting (so the app shows the right controls).
+	MyRole        ParticipantRole `protobuf:"varint,18,opt,name=my_role,json=myRole,proto3,enum=ecabinet.meetings.v1.ParticipantRole" json:"my_role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -270,6 +499,348 @@ func (x *Meeting) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Meeting) GetBody() BodyKind {
+	if x != nil {
+		return x.Body
+	}
+	return BodyKind_BODY_KIND_UNSPECIFIED
+}
+
+func (x *Meeting) GetAgenda() []*AgendaItem {
+	if x != nil {
+		return x.Agenda
+	}
+	return nil
+}
+
+func (x *Meeting) GetCurrentAgendaItemId() string {
+	if x != nil {
+		return x.CurrentAgendaItemId
+	}
+	return ""
+}
+
+func (x *Meeting) GetParticipants() []*Participant {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+func (x *Meeting) GetQuorum() *Quorum {
+	if x != nil {
+		return x.Quorum
+	}
+	return nil
+}
+
+func (x *Meeting) GetStateReason() string {
+	if x != nil {
+		return x.StateReason
+	}
+	return ""
+}
+
+func (x *Meeting) GetMyRole() ParticipantRole {
+	if x != nil {
+		return x.MyRole
+	}
+	return ParticipantRole_PARTICIPANT_ROLE_UNSPECIFIED
+}
+
+type AgendaItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// 1-based order in the agenda.
+	Position int32  `protobuf:"varint,2,opt,name=position,proto3" json:"position,omitempty"`
+	Title    string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// Person presenting the item (a participant), if any.
+	PresenterId     string `protobuf:"bytes,4,opt,name=presenter_id,json=presenterId,proto3" json:"presenter_id,omitempty"`
+	PresenterName   string `protobuf:"bytes,5,opt,name=presenter_name,json=presenterName,proto3" json:"presenter_name,omitempty"`
+	DurationMinutes int32  `protobuf:"varint,6,opt,name=duration_minutes,json=durationMinutes,proto3" json:"duration_minutes,omitempty"`
+	// Ids from the documents service.
+	DocumentIds   []string `protobuf:"bytes,7,rep,name=document_ids,json=documentIds,proto3" json:"document_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgendaItem) Reset() {
+	*x = AgendaItem{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgendaItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgendaItem) ProtoMessage() {}
+
+func (x *AgendaItem) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgendaItem.ProtoReflect.Descriptor instead.
+func (*AgendaItem) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AgendaItem) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AgendaItem) GetPosition() int32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *AgendaItem) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *AgendaItem) GetPresenterId() string {
+	if x != nil {
+		return x.PresenterId
+	}
+	return ""
+}
+
+func (x *AgendaItem) GetPresenterName() string {
+	if x != nil {
+		return x.PresenterName
+	}
+	return ""
+}
+
+func (x *AgendaItem) GetDurationMinutes() int32 {
+	if x != nil {
+		return x.DurationMinutes
+	}
+	return 0
+}
+
+func (x *AgendaItem) GetDocumentIds() []string {
+	if x != nil {
+		return x.DocumentIds
+	}
+	return nil
+}
+
+type Participant struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	PersonId string                 `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	FullName string                 `protobuf:"bytes,2,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
+	Role     ParticipantRole        `protobuf:"varint,3,opt,name=role,proto3,enum=ecabinet.meetings.v1.ParticipantRole" json:"role,omitempty"`
+	// Official members of the body vote; probationary members, guests and
+	// observers do not.
+	VotingRight bool     `protobuf:"varint,4,opt,name=voting_right,json=votingRight,proto3" json:"voting_right,omitempty"`
+	Standing    Standing `protobuf:"varint,5,opt,name=standing,proto3,enum=ecabinet.meetings.v1.Standing" json:"standing,omitempty"`
+	// Excused from party activities (left out of the quorum base when absent).
+	Excused       bool                   `protobuf:"varint,6,opt,name=excused,proto3" json:"excused,omitempty"`
+	Rsvp          Rsvp                   `protobuf:"varint,7,opt,name=rsvp,proto3,enum=ecabinet.meetings.v1.Rsvp" json:"rsvp,omitempty"`
+	AbsenceReason string                 `protobuf:"bytes,8,opt,name=absence_reason,json=absenceReason,proto3" json:"absence_reason,omitempty"`
+	Attendance    Attendance             `protobuf:"varint,9,opt,name=attendance,proto3,enum=ecabinet.meetings.v1.Attendance" json:"attendance,omitempty"`
+	CheckInTime   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=check_in_time,json=checkInTime,proto3" json:"check_in_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Participant) Reset() {
+	*x = Participant{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Participant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Participant) ProtoMessage() {}
+
+func (x *Participant) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Participant.ProtoReflect.Descriptor instead.
+func (*Participant) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Participant) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *Participant) GetFullName() string {
+	if x != nil {
+		return x.FullName
+	}
+	return ""
+}
+
+func (x *Participant) GetRole() ParticipantRole {
+	if x != nil {
+		return x.Role
+	}
+	return ParticipantRole_PARTICIPANT_ROLE_UNSPECIFIED
+}
+
+func (x *Participant) GetVotingRight() bool {
+	if x != nil {
+		return x.VotingRight
+	}
+	return false
+}
+
+func (x *Participant) GetStanding() Standing {
+	if x != nil {
+		return x.Standing
+	}
+	return Standing_STANDING_UNSPECIFIED
+}
+
+func (x *Participant) GetExcused() bool {
+	if x != nil {
+		return x.Excused
+	}
+	return false
+}
+
+func (x *Participant) GetRsvp() Rsvp {
+	if x != nil {
+		return x.Rsvp
+	}
+	return Rsvp_RSVP_UNSPECIFIED
+}
+
+func (x *Participant) GetAbsenceReason() string {
+	if x != nil {
+		return x.AbsenceReason
+	}
+	return ""
+}
+
+func (x *Participant) GetAttendance() Attendance {
+	if x != nil {
+		return x.Attendance
+	}
+	return Attendance_ATTENDANCE_UNSPECIFIED
+}
+
+func (x *Participant) GetCheckInTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CheckInTime
+	}
+	return nil
+}
+
+// Quorum computed live: base = voting members less those excused and absent.
+type Quorum struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Base    int32                  `protobuf:"varint,1,opt,name=base,proto3" json:"base,omitempty"`
+	Present int32                  `protobuf:"varint,2,opt,name=present,proto3" json:"present,omitempty"`
+	// Present members needed.
+	Required int32 `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
+	Reached  bool  `protobuf:"varint,4,opt,name=reached,proto3" json:"reached,omitempty"`
+	// The rule applied, e.g. "2/3".
+	Rule          string `protobuf:"bytes,5,opt,name=rule,proto3" json:"rule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Quorum) Reset() {
+	*x = Quorum{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Quorum) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Quorum) ProtoMessage() {}
+
+func (x *Quorum) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Quorum.ProtoReflect.Descriptor instead.
+func (*Quorum) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Quorum) GetBase() int32 {
+	if x != nil {
+		return x.Base
+	}
+	return 0
+}
+
+func (x *Quorum) GetPresent() int32 {
+	if x != nil {
+		return x.Present
+	}
+	return 0
+}
+
+func (x *Quorum) GetRequired() int32 {
+	if x != nil {
+		return x.Required
+	}
+	return 0
+}
+
+func (x *Quorum) GetReached() bool {
+	if x != nil {
+		return x.Reached
+	}
+	return false
+}
+
+func (x *Quorum) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
 type CreateMeetingRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	OrganizationId string                 `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
@@ -285,7 +856,7 @@ type CreateMeetingRequest struct {
 
 func (x *CreateMeetingRequest) Reset() {
 	*x = CreateMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[1]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -297,7 +868,7 @@ func (x *CreateMeetingRequest) String() string {
 func (*CreateMeetingRequest) ProtoMessage() {}
 
 func (x *CreateMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[1]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -310,7 +881,7 @@ func (x *CreateMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMeetingRequest.ProtoReflect.Descriptor instead.
 func (*CreateMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{1}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateMeetingRequest) GetOrganizationId() string {
@@ -371,7 +942,7 @@ type CreateMeetingResponse struct {
 
 func (x *CreateMeetingResponse) Reset() {
 	*x = CreateMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[2]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -383,7 +954,7 @@ func (x *CreateMeetingResponse) String() string {
 func (*CreateMeetingResponse) ProtoMessage() {}
 
 func (x *CreateMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[2]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -396,7 +967,7 @@ func (x *CreateMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMeetingResponse.ProtoReflect.Descriptor instead.
 func (*CreateMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{2}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateMeetingResponse) GetMeeting() *Meeting {
@@ -415,7 +986,7 @@ type GetMeetingRequest struct {
 
 func (x *GetMeetingRequest) Reset() {
 	*x = GetMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[3]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -427,7 +998,7 @@ func (x *GetMeetingRequest) String() string {
 func (*GetMeetingRequest) ProtoMessage() {}
 
 func (x *GetMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[3]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -440,7 +1011,7 @@ func (x *GetMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMeetingRequest.ProtoReflect.Descriptor instead.
 func (*GetMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{3}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetMeetingRequest) GetMeetingId() string {
@@ -459,7 +1030,7 @@ type GetMeetingResponse struct {
 
 func (x *GetMeetingResponse) Reset() {
 	*x = GetMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[4]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +1042,7 @@ func (x *GetMeetingResponse) String() string {
 func (*GetMeetingResponse) ProtoMessage() {}
 
 func (x *GetMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[4]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +1055,7 @@ func (x *GetMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMeetingResponse.ProtoReflect.Descriptor instead.
 func (*GetMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{4}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetMeetingResponse) GetMeeting() *Meeting {
@@ -507,7 +1078,7 @@ type ListMeetingsRequest struct {
 
 func (x *ListMeetingsRequest) Reset() {
 	*x = ListMeetingsRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[5]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -519,7 +1090,7 @@ func (x *ListMeetingsRequest) String() string {
 func (*ListMeetingsRequest) ProtoMessage() {}
 
 func (x *ListMeetingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[5]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -532,7 +1103,7 @@ func (x *ListMeetingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMeetingsRequest.ProtoReflect.Descriptor instead.
 func (*ListMeetingsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{5}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListMeetingsRequest) GetOrganizationId() string {
@@ -566,7 +1137,7 @@ type ListMeetingsResponse struct {
 
 func (x *ListMeetingsResponse) Reset() {
 	*x = ListMeetingsResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[6]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +1149,7 @@ func (x *ListMeetingsResponse) String() string {
 func (*ListMeetingsResponse) ProtoMessage() {}
 
 func (x *ListMeetingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[6]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +1162,7 @@ func (x *ListMeetingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMeetingsResponse.ProtoReflect.Descriptor instead.
 func (*ListMeetingsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{6}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListMeetingsResponse) GetMeetings() []*Meeting {
@@ -608,11 +1179,2198 @@ func (x *ListMeetingsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type ListMyMeetingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Period        Period                 `protobuf:"varint,1,opt,name=period,proto3,enum=ecabinet.meetings.v1.Period" json:"period,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMyMeetingsRequest) Reset() {
+	*x = ListMyMeetingsRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMyMeetingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMyMeetingsRequest) ProtoMessage() {}
+
+func (x *ListMyMeetingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMyMeetingsRequest.ProtoReflect.Descriptor instead.
+func (*ListMyMeetingsRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListMyMeetingsRequest) GetPeriod() Period {
+	if x != nil {
+		return x.Period
+	}
+	return Period_PERIOD_UNSPECIFIED
+}
+
+func (x *ListMyMeetingsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMyMeetingsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListMyMeetingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meetings      []*Meeting             `protobuf:"bytes,1,rep,name=meetings,proto3" json:"meetings,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMyMeetingsResponse) Reset() {
+	*x = ListMyMeetingsResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMyMeetingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMyMeetingsResponse) ProtoMessage() {}
+
+func (x *ListMyMeetingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMyMeetingsResponse.ProtoReflect.Descriptor instead.
+func (*ListMyMeetingsResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListMyMeetingsResponse) GetMeetings() []*Meeting {
+	if x != nil {
+		return x.Meetings
+	}
+	return nil
+}
+
+func (x *ListMyMeetingsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type UpdateMeetingRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	// The version the caller last saw; a stale one is refused (Aborted).
+	ExpectedVersion int64                  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Title           string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Place           string                 `protobuf:"bytes,4,opt,name=place,proto3" json:"place,omitempty"`
+	Online          bool                   `protobuf:"varint,5,opt,name=online,proto3" json:"online,omitempty"`
+	StartsAt        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	EndsAt          *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	Body            BodyKind               `protobuf:"varint,8,opt,name=body,proto3,enum=ecabinet.meetings.v1.BodyKind" json:"body,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateMeetingRequest) Reset() {
+	*x = UpdateMeetingRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateMeetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateMeetingRequest) ProtoMessage() {}
+
+func (x *UpdateMeetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateMeetingRequest.ProtoReflect.Descriptor instead.
+func (*UpdateMeetingRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateMeetingRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *UpdateMeetingRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *UpdateMeetingRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *UpdateMeetingRequest) GetPlace() string {
+	if x != nil {
+		return x.Place
+	}
+	return ""
+}
+
+func (x *UpdateMeetingRequest) GetOnline() bool {
+	if x != nil {
+		return x.Online
+	}
+	return false
+}
+
+func (x *UpdateMeetingRequest) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *UpdateMeetingRequest) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *UpdateMeetingRequest) GetBody() BodyKind {
+	if x != nil {
+		return x.Body
+	}
+	return BodyKind_BODY_KIND_UNSPECIFIED
+}
+
+type UpdateMeetingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateMeetingResponse) Reset() {
+	*x = UpdateMeetingResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateMeetingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateMeetingResponse) ProtoMessage() {}
+
+func (x *UpdateMeetingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateMeetingResponse.ProtoReflect.Descriptor instead.
+func (*UpdateMeetingResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UpdateMeetingResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type ScheduleMeetingRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId       string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ScheduleMeetingRequest) Reset() {
+	*x = ScheduleMeetingRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleMeetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleMeetingRequest) ProtoMessage() {}
+
+func (x *ScheduleMeetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleMeetingRequest.ProtoReflect.Descriptor instead.
+func (*ScheduleMeetingRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ScheduleMeetingRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *ScheduleMeetingRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type ScheduleMeetingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleMeetingResponse) Reset() {
+	*x = ScheduleMeetingResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleMeetingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleMeetingResponse) ProtoMessage() {}
+
+func (x *ScheduleMeetingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleMeetingResponse.ProtoReflect.Descriptor instead.
+func (*ScheduleMeetingResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ScheduleMeetingResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type StartMeetingRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId       string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *StartMeetingRequest) Reset() {
+	*x = StartMeetingRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartMeetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartMeetingRequest) ProtoMessage() {}
+
+func (x *StartMeetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartMeetingRequest.ProtoReflect.Descriptor instead.
+func (*StartMeetingRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *StartMeetingRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *StartMeetingRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type StartMeetingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartMeetingResponse) Reset() {
+	*x = StartMeetingResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartMeetingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartMeetingResponse) ProtoMessage() {}
+
+func (x *StartMeetingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartMeetingResponse.ProtoReflect.Descriptor instead.
+func (*StartMeetingResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StartMeetingResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type EndMeetingRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId       string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *EndMeetingRequest) Reset() {
+	*x = EndMeetingRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndMeetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndMeetingRequest) ProtoMessage() {}
+
+func (x *EndMeetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndMeetingRequest.ProtoReflect.Descriptor instead.
+func (*EndMeetingRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *EndMeetingRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *EndMeetingRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type EndMeetingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndMeetingResponse) Reset() {
+	*x = EndMeetingResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndMeetingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndMeetingResponse) ProtoMessage() {}
+
+func (x *EndMeetingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndMeetingResponse.ProtoReflect.Descriptor instead.
+func (*EndMeetingResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *EndMeetingResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type CancelMeetingRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId       string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Reason          string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CancelMeetingRequest) Reset() {
+	*x = CancelMeetingRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelMeetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelMeetingRequest) ProtoMessage() {}
+
+func (x *CancelMeetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelMeetingRequest.ProtoReflect.Descriptor instead.
+func (*CancelMeetingRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CancelMeetingRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *CancelMeetingRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *CancelMeetingRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type CancelMeetingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelMeetingResponse) Reset() {
+	*x = CancelMeetingResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelMeetingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelMeetingResponse) ProtoMessage() {}
+
+func (x *CancelMeetingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelMeetingResponse.ProtoReflect.Descriptor instead.
+func (*CancelMeetingResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CancelMeetingResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type RescheduleMeetingRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId       string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	StartsAt        *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	EndsAt          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	Reason          string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RescheduleMeetingRequest) Reset() {
+	*x = RescheduleMeetingRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescheduleMeetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescheduleMeetingRequest) ProtoMessage() {}
+
+func (x *RescheduleMeetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescheduleMeetingRequest.ProtoReflect.Descriptor instead.
+func (*RescheduleMeetingRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RescheduleMeetingRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *RescheduleMeetingRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *RescheduleMeetingRequest) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *RescheduleMeetingRequest) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *RescheduleMeetingRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type RescheduleMeetingResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RescheduleMeetingResponse) Reset() {
+	*x = RescheduleMeetingResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RescheduleMeetingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RescheduleMeetingResponse) ProtoMessage() {}
+
+func (x *RescheduleMeetingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RescheduleMeetingResponse.ProtoReflect.Descriptor instead.
+func (*RescheduleMeetingResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RescheduleMeetingResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type AddAgendaItemRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId       string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	Title           string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	PresenterId     string                 `protobuf:"bytes,3,opt,name=presenter_id,json=presenterId,proto3" json:"presenter_id,omitempty"`
+	DurationMinutes int32                  `protobuf:"varint,4,opt,name=duration_minutes,json=durationMinutes,proto3" json:"duration_minutes,omitempty"`
+	DocumentIds     []string               `protobuf:"bytes,5,rep,name=document_ids,json=documentIds,proto3" json:"document_ids,omitempty"`
+	// 1-based position to insert at; 0 appends.
+	Position      int32 `protobuf:"varint,6,opt,name=position,proto3" json:"position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddAgendaItemRequest) Reset() {
+	*x = AddAgendaItemRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddAgendaItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddAgendaItemRequest) ProtoMessage() {}
+
+func (x *AddAgendaItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddAgendaItemRequest.ProtoReflect.Descriptor instead.
+func (*AddAgendaItemRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AddAgendaItemRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *AddAgendaItemRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *AddAgendaItemRequest) GetPresenterId() string {
+	if x != nil {
+		return x.PresenterId
+	}
+	return ""
+}
+
+func (x *AddAgendaItemRequest) GetDurationMinutes() int32 {
+	if x != nil {
+		return x.DurationMinutes
+	}
+	return 0
+}
+
+func (x *AddAgendaItemRequest) GetDocumentIds() []string {
+	if x != nil {
+		return x.DocumentIds
+	}
+	return nil
+}
+
+func (x *AddAgendaItemRequest) GetPosition() int32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+type AddAgendaItemResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddAgendaItemResponse) Reset() {
+	*x = AddAgendaItemResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddAgendaItemResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddAgendaItemResponse) ProtoMessage() {}
+
+func (x *AddAgendaItemResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddAgendaItemResponse.ProtoReflect.Descriptor instead.
+func (*AddAgendaItemResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *AddAgendaItemResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type UpdateAgendaItemRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId       string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	AgendaItemId    string                 `protobuf:"bytes,2,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
+	Title           string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	PresenterId     string                 `protobuf:"bytes,4,opt,name=presenter_id,json=presenterId,proto3" json:"presenter_id,omitempty"`
+	DurationMinutes int32                  `protobuf:"varint,5,opt,name=duration_minutes,json=durationMinutes,proto3" json:"duration_minutes,omitempty"`
+	DocumentIds     []string               `protobuf:"bytes,6,rep,name=document_ids,json=documentIds,proto3" json:"document_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateAgendaItemRequest) Reset() {
+	*x = UpdateAgendaItemRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAgendaItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAgendaItemRequest) ProtoMessage() {}
+
+func (x *UpdateAgendaItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAgendaItemRequest.ProtoReflect.Descriptor instead.
+func (*UpdateAgendaItemRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UpdateAgendaItemRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *UpdateAgendaItemRequest) GetAgendaItemId() string {
+	if x != nil {
+		return x.AgendaItemId
+	}
+	return ""
+}
+
+func (x *UpdateAgendaItemRequest) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *UpdateAgendaItemRequest) GetPresenterId() string {
+	if x != nil {
+		return x.PresenterId
+	}
+	return ""
+}
+
+func (x *UpdateAgendaItemRequest) GetDurationMinutes() int32 {
+	if x != nil {
+		return x.DurationMinutes
+	}
+	return 0
+}
+
+func (x *UpdateAgendaItemRequest) GetDocumentIds() []string {
+	if x != nil {
+		return x.DocumentIds
+	}
+	return nil
+}
+
+type UpdateAgendaItemResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateAgendaItemResponse) Reset() {
+	*x = UpdateAgendaItemResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAgendaItemResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAgendaItemResponse) ProtoMessage() {}
+
+func (x *UpdateAgendaItemResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAgendaItemResponse.ProtoReflect.Descriptor instead.
+func (*UpdateAgendaItemResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UpdateAgendaItemResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type RemoveAgendaItemRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	AgendaItemId  string                 `protobuf:"bytes,2,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveAgendaItemRequest) Reset() {
+	*x = RemoveAgendaItemRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveAgendaItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveAgendaItemRequest) ProtoMessage() {}
+
+func (x *RemoveAgendaItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveAgendaItemRequest.ProtoReflect.Descriptor instead.
+func (*RemoveAgendaItemRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *RemoveAgendaItemRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *RemoveAgendaItemRequest) GetAgendaItemId() string {
+	if x != nil {
+		return x.AgendaItemId
+	}
+	return ""
+}
+
+type RemoveAgendaItemResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveAgendaItemResponse) Reset() {
+	*x = RemoveAgendaItemResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveAgendaItemResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveAgendaItemResponse) ProtoMessage() {}
+
+func (x *RemoveAgendaItemResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveAgendaItemResponse.ProtoReflect.Descriptor instead.
+func (*RemoveAgendaItemResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RemoveAgendaItemResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type ReorderAgendaRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	// Every item id of the agenda, in the new order.
+	AgendaItemIds []string `protobuf:"bytes,2,rep,name=agenda_item_ids,json=agendaItemIds,proto3" json:"agenda_item_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReorderAgendaRequest) Reset() {
+	*x = ReorderAgendaRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReorderAgendaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReorderAgendaRequest) ProtoMessage() {}
+
+func (x *ReorderAgendaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReorderAgendaRequest.ProtoReflect.Descriptor instead.
+func (*ReorderAgendaRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ReorderAgendaRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *ReorderAgendaRequest) GetAgendaItemIds() []string {
+	if x != nil {
+		return x.AgendaItemIds
+	}
+	return nil
+}
+
+type ReorderAgendaResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReorderAgendaResponse) Reset() {
+	*x = ReorderAgendaResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReorderAgendaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReorderAgendaResponse) ProtoMessage() {}
+
+func (x *ReorderAgendaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReorderAgendaResponse.ProtoReflect.Descriptor instead.
+func (*ReorderAgendaResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ReorderAgendaResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type SetCurrentAgendaItemRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	AgendaItemId  string                 `protobuf:"bytes,2,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCurrentAgendaItemRequest) Reset() {
+	*x = SetCurrentAgendaItemRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCurrentAgendaItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCurrentAgendaItemRequest) ProtoMessage() {}
+
+func (x *SetCurrentAgendaItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCurrentAgendaItemRequest.ProtoReflect.Descriptor instead.
+func (*SetCurrentAgendaItemRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SetCurrentAgendaItemRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *SetCurrentAgendaItemRequest) GetAgendaItemId() string {
+	if x != nil {
+		return x.AgendaItemId
+	}
+	return ""
+}
+
+type SetCurrentAgendaItemResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetCurrentAgendaItemResponse) Reset() {
+	*x = SetCurrentAgendaItemResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetCurrentAgendaItemResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetCurrentAgendaItemResponse) ProtoMessage() {}
+
+func (x *SetCurrentAgendaItemResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetCurrentAgendaItemResponse.ProtoReflect.Descriptor instead.
+func (*SetCurrentAgendaItemResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SetCurrentAgendaItemResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type ParticipantInput struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PersonId      string                 `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	Role          ParticipantRole        `protobuf:"varint,2,opt,name=role,proto3,enum=ecabinet.meetings.v1.ParticipantRole" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParticipantInput) Reset() {
+	*x = ParticipantInput{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParticipantInput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParticipantInput) ProtoMessage() {}
+
+func (x *ParticipantInput) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParticipantInput.ProtoReflect.Descriptor instead.
+func (*ParticipantInput) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ParticipantInput) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *ParticipantInput) GetRole() ParticipantRole {
+	if x != nil {
+		return x.Role
+	}
+	return ParticipantRole_PARTICIPANT_ROLE_UNSPECIFIED
+}
+
+type AddParticipantsRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	// Adds every current member of the meeting's body as a member.
+	FromBody      bool                `protobuf:"varint,2,opt,name=from_body,json=fromBody,proto3" json:"from_body,omitempty"`
+	Participants  []*ParticipantInput `protobuf:"bytes,3,rep,name=participants,proto3" json:"participants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddParticipantsRequest) Reset() {
+	*x = AddParticipantsRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddParticipantsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddParticipantsRequest) ProtoMessage() {}
+
+func (x *AddParticipantsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddParticipantsRequest.ProtoReflect.Descriptor instead.
+func (*AddParticipantsRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *AddParticipantsRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *AddParticipantsRequest) GetFromBody() bool {
+	if x != nil {
+		return x.FromBody
+	}
+	return false
+}
+
+func (x *AddParticipantsRequest) GetParticipants() []*ParticipantInput {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
+type AddParticipantsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddParticipantsResponse) Reset() {
+	*x = AddParticipantsResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddParticipantsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddParticipantsResponse) ProtoMessage() {}
+
+func (x *AddParticipantsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddParticipantsResponse.ProtoReflect.Descriptor instead.
+func (*AddParticipantsResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *AddParticipantsResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type UpdateParticipantRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	PersonId      string                 `protobuf:"bytes,2,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	Role          ParticipantRole        `protobuf:"varint,3,opt,name=role,proto3,enum=ecabinet.meetings.v1.ParticipantRole" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateParticipantRequest) Reset() {
+	*x = UpdateParticipantRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateParticipantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateParticipantRequest) ProtoMessage() {}
+
+func (x *UpdateParticipantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateParticipantRequest.ProtoReflect.Descriptor instead.
+func (*UpdateParticipantRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *UpdateParticipantRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *UpdateParticipantRequest) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *UpdateParticipantRequest) GetRole() ParticipantRole {
+	if x != nil {
+		return x.Role
+	}
+	return ParticipantRole_PARTICIPANT_ROLE_UNSPECIFIED
+}
+
+type UpdateParticipantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateParticipantResponse) Reset() {
+	*x = UpdateParticipantResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateParticipantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateParticipantResponse) ProtoMessage() {}
+
+func (x *UpdateParticipantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateParticipantResponse.ProtoReflect.Descriptor instead.
+func (*UpdateParticipantResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *UpdateParticipantResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type RemoveParticipantRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	PersonId      string                 `protobuf:"bytes,2,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveParticipantRequest) Reset() {
+	*x = RemoveParticipantRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveParticipantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveParticipantRequest) ProtoMessage() {}
+
+func (x *RemoveParticipantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveParticipantRequest.ProtoReflect.Descriptor instead.
+func (*RemoveParticipantRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RemoveParticipantRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *RemoveParticipantRequest) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+type RemoveParticipantResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveParticipantResponse) Reset() {
+	*x = RemoveParticipantResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveParticipantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveParticipantResponse) ProtoMessage() {}
+
+func (x *RemoveParticipantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveParticipantResponse.ProtoReflect.Descriptor instead.
+func (*RemoveParticipantResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *RemoveParticipantResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type RespondToInvitationRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	Rsvp      Rsvp                   `protobuf:"varint,2,opt,name=rsvp,proto3,enum=ecabinet.meetings.v1.Rsvp" json:"rsvp,omitempty"`
+	// Required when absent.
+	AbsenceReason string `protobuf:"bytes,3,opt,name=absence_reason,json=absenceReason,proto3" json:"absence_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RespondToInvitationRequest) Reset() {
+	*x = RespondToInvitationRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RespondToInvitationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RespondToInvitationRequest) ProtoMessage() {}
+
+func (x *RespondToInvitationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RespondToInvitationRequest.ProtoReflect.Descriptor instead.
+func (*RespondToInvitationRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *RespondToInvitationRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *RespondToInvitationRequest) GetRsvp() Rsvp {
+	if x != nil {
+		return x.Rsvp
+	}
+	return Rsvp_RSVP_UNSPECIFIED
+}
+
+func (x *RespondToInvitationRequest) GetAbsenceReason() string {
+	if x != nil {
+		return x.AbsenceReason
+	}
+	return ""
+}
+
+type RespondToInvitationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RespondToInvitationResponse) Reset() {
+	*x = RespondToInvitationResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RespondToInvitationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RespondToInvitationResponse) ProtoMessage() {}
+
+func (x *RespondToInvitationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RespondToInvitationResponse.ProtoReflect.Descriptor instead.
+func (*RespondToInvitationResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *RespondToInvitationResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type GetInvitationCalendarRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInvitationCalendarRequest) Reset() {
+	*x = GetInvitationCalendarRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInvitationCalendarRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInvitationCalendarRequest) ProtoMessage() {}
+
+func (x *GetInvitationCalendarRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInvitationCalendarRequest.ProtoReflect.Descriptor instead.
+func (*GetInvitationCalendarRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *GetInvitationCalendarRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+type GetInvitationCalendarResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// text/calendar content.
+	Ics           string `protobuf:"bytes,1,opt,name=ics,proto3" json:"ics,omitempty"`
+	FileName      string `protobuf:"bytes,2,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInvitationCalendarResponse) Reset() {
+	*x = GetInvitationCalendarResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInvitationCalendarResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInvitationCalendarResponse) ProtoMessage() {}
+
+func (x *GetInvitationCalendarResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInvitationCalendarResponse.ProtoReflect.Descriptor instead.
+func (*GetInvitationCalendarResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetInvitationCalendarResponse) GetIcs() string {
+	if x != nil {
+		return x.Ics
+	}
+	return ""
+}
+
+func (x *GetInvitationCalendarResponse) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+type IssueCheckInTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueCheckInTokenRequest) Reset() {
+	*x = IssueCheckInTokenRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueCheckInTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueCheckInTokenRequest) ProtoMessage() {}
+
+func (x *IssueCheckInTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueCheckInTokenRequest.ProtoReflect.Descriptor instead.
+func (*IssueCheckInTokenRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *IssueCheckInTokenRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+type IssueCheckInTokenResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Token      string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// What the QR code encodes: the app's check-in URL path with the token.
+	CheckInPath   string `protobuf:"bytes,3,opt,name=check_in_path,json=checkInPath,proto3" json:"check_in_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueCheckInTokenResponse) Reset() {
+	*x = IssueCheckInTokenResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueCheckInTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueCheckInTokenResponse) ProtoMessage() {}
+
+func (x *IssueCheckInTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueCheckInTokenResponse.ProtoReflect.Descriptor instead.
+func (*IssueCheckInTokenResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *IssueCheckInTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *IssueCheckInTokenResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *IssueCheckInTokenResponse) GetCheckInPath() string {
+	if x != nil {
+		return x.CheckInPath
+	}
+	return ""
+}
+
+type CheckInRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckInRequest) Reset() {
+	*x = CheckInRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckInRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckInRequest) ProtoMessage() {}
+
+func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckInRequest.ProtoReflect.Descriptor instead.
+func (*CheckInRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *CheckInRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *CheckInRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+type CheckInResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckInResponse) Reset() {
+	*x = CheckInResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckInResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckInResponse) ProtoMessage() {}
+
+func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckInResponse.ProtoReflect.Descriptor instead.
+func (*CheckInResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *CheckInResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type MarkAttendanceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	PersonId      string                 `protobuf:"bytes,2,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	Attendance    Attendance             `protobuf:"varint,3,opt,name=attendance,proto3,enum=ecabinet.meetings.v1.Attendance" json:"attendance,omitempty"`
+	AbsenceReason string                 `protobuf:"bytes,4,opt,name=absence_reason,json=absenceReason,proto3" json:"absence_reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkAttendanceRequest) Reset() {
+	*x = MarkAttendanceRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkAttendanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkAttendanceRequest) ProtoMessage() {}
+
+func (x *MarkAttendanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkAttendanceRequest.ProtoReflect.Descriptor instead.
+func (*MarkAttendanceRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *MarkAttendanceRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *MarkAttendanceRequest) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *MarkAttendanceRequest) GetAttendance() Attendance {
+	if x != nil {
+		return x.Attendance
+	}
+	return Attendance_ATTENDANCE_UNSPECIFIED
+}
+
+func (x *MarkAttendanceRequest) GetAbsenceReason() string {
+	if x != nil {
+		return x.AbsenceReason
+	}
+	return ""
+}
+
+type MarkAttendanceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkAttendanceResponse) Reset() {
+	*x = MarkAttendanceResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkAttendanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkAttendanceResponse) ProtoMessage() {}
+
+func (x *MarkAttendanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkAttendanceResponse.ProtoReflect.Descriptor instead.
+func (*MarkAttendanceResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *MarkAttendanceResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
 var File_ecabinet_meetings_v1_meetings_proto protoreflect.FileDescriptor
 
 const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\n" +
-	"#ecabinet/meetings/v1/meetings.proto\x12\x14ecabinet.meetings.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x03\n" +
+	"#ecabinet/meetings/v1/meetings.proto\x12\x14ecabinet.meetings.v1\x1a$ecabinet/meetings/v1/directory.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x06\n" +
 	"\aMeeting\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x14\n" +
@@ -626,7 +3384,43 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\aversion\x18\n" +
 	" \x01(\x03R\aversion\x12;\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xa8\x02\n" +
+	"createTime\x122\n" +
+	"\x04body\x18\f \x01(\x0e2\x1e.ecabinet.meetings.v1.BodyKindR\x04body\x128\n" +
+	"\x06agenda\x18\r \x03(\v2 .ecabinet.meetings.v1.AgendaItemR\x06agenda\x123\n" +
+	"\x16current_agenda_item_id\x18\x0e \x01(\tR\x13currentAgendaItemId\x12E\n" +
+	"\fparticipants\x18\x0f \x03(\v2!.ecabinet.meetings.v1.ParticipantR\fparticipants\x124\n" +
+	"\x06quorum\x18\x10 \x01(\v2\x1c.ecabinet.meetings.v1.QuorumR\x06quorum\x12!\n" +
+	"\fstate_reason\x18\x11 \x01(\tR\vstateReason\x12>\n" +
+	"\amy_role\x18\x12 \x01(\x0e2%.ecabinet.meetings.v1.ParticipantRoleR\x06myRole\"\xe6\x01\n" +
+	"\n" +
+	"AgendaItem\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bposition\x18\x02 \x01(\x05R\bposition\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12!\n" +
+	"\fpresenter_id\x18\x04 \x01(\tR\vpresenterId\x12%\n" +
+	"\x0epresenter_name\x18\x05 \x01(\tR\rpresenterName\x12)\n" +
+	"\x10duration_minutes\x18\x06 \x01(\x05R\x0fdurationMinutes\x12!\n" +
+	"\fdocument_ids\x18\a \x03(\tR\vdocumentIds\"\xd4\x03\n" +
+	"\vParticipant\x12\x1b\n" +
+	"\tperson_id\x18\x01 \x01(\tR\bpersonId\x12\x1b\n" +
+	"\tfull_name\x18\x02 \x01(\tR\bfullName\x129\n" +
+	"\x04role\x18\x03 \x01(\x0e2%.ecabinet.meetings.v1.ParticipantRoleR\x04role\x12!\n" +
+	"\fvoting_right\x18\x04 \x01(\bR\vvotingRight\x12:\n" +
+	"\bstanding\x18\x05 \x01(\x0e2\x1e.ecabinet.meetings.v1.StandingR\bstanding\x12\x18\n" +
+	"\aexcused\x18\x06 \x01(\bR\aexcused\x12.\n" +
+	"\x04rsvp\x18\a \x01(\x0e2\x1a.ecabinet.meetings.v1.RsvpR\x04rsvp\x12%\n" +
+	"\x0eabsence_reason\x18\b \x01(\tR\rabsenceReason\x12@\n" +
+	"\n" +
+	"attendance\x18\t \x01(\x0e2 .ecabinet.meetings.v1.AttendanceR\n" +
+	"attendance\x12>\n" +
+	"\rcheck_in_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\vcheckInTime\"\x80\x01\n" +
+	"\x06Quorum\x12\x12\n" +
+	"\x04base\x18\x01 \x01(\x05R\x04base\x12\x18\n" +
+	"\apresent\x18\x02 \x01(\x05R\apresent\x12\x1a\n" +
+	"\brequired\x18\x03 \x01(\x05R\brequired\x12\x18\n" +
+	"\areached\x18\x04 \x01(\bR\areached\x12\x12\n" +
+	"\x04rule\x18\x05 \x01(\tR\x04rule\"\xa8\x02\n" +
 	"\x14CreateMeetingRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x125\n" +
@@ -649,7 +3443,159 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"y\n" +
 	"\x14ListMeetingsResponse\x129\n" +
 	"\bmeetings\x18\x01 \x03(\v2\x1d.ecabinet.meetings.v1.MeetingR\bmeetings\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xfb\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x89\x01\n" +
+	"\x15ListMyMeetingsRequest\x124\n" +
+	"\x06period\x18\x01 \x01(\x0e2\x1c.ecabinet.meetings.v1.PeriodR\x06period\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"{\n" +
+	"\x16ListMyMeetingsResponse\x129\n" +
+	"\bmeetings\x18\x01 \x03(\v2\x1d.ecabinet.meetings.v1.MeetingR\bmeetings\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc6\x02\n" +
+	"\x14UpdateMeetingRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x14\n" +
+	"\x05place\x18\x04 \x01(\tR\x05place\x12\x16\n" +
+	"\x06online\x18\x05 \x01(\bR\x06online\x127\n" +
+	"\tstarts_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x123\n" +
+	"\aends_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x122\n" +
+	"\x04body\x18\b \x01(\x0e2\x1e.ecabinet.meetings.v1.BodyKindR\x04body\"P\n" +
+	"\x15UpdateMeetingResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"b\n" +
+	"\x16ScheduleMeetingRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\"R\n" +
+	"\x17ScheduleMeetingResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"_\n" +
+	"\x13StartMeetingRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\"O\n" +
+	"\x14StartMeetingResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"]\n" +
+	"\x11EndMeetingRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\"M\n" +
+	"\x12EndMeetingResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"x\n" +
+	"\x14CancelMeetingRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"P\n" +
+	"\x15CancelMeetingResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\xea\x01\n" +
+	"\x18RescheduleMeetingRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\x127\n" +
+	"\tstarts_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x123\n" +
+	"\aends_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"T\n" +
+	"\x19RescheduleMeetingResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\xd8\x01\n" +
+	"\x14AddAgendaItemRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12!\n" +
+	"\fpresenter_id\x18\x03 \x01(\tR\vpresenterId\x12)\n" +
+	"\x10duration_minutes\x18\x04 \x01(\x05R\x0fdurationMinutes\x12!\n" +
+	"\fdocument_ids\x18\x05 \x03(\tR\vdocumentIds\x12\x1a\n" +
+	"\bposition\x18\x06 \x01(\x05R\bposition\"P\n" +
+	"\x15AddAgendaItemResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\xe5\x01\n" +
+	"\x17UpdateAgendaItemRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12$\n" +
+	"\x0eagenda_item_id\x18\x02 \x01(\tR\fagendaItemId\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12!\n" +
+	"\fpresenter_id\x18\x04 \x01(\tR\vpresenterId\x12)\n" +
+	"\x10duration_minutes\x18\x05 \x01(\x05R\x0fdurationMinutes\x12!\n" +
+	"\fdocument_ids\x18\x06 \x03(\tR\vdocumentIds\"S\n" +
+	"\x18UpdateAgendaItemResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"^\n" +
+	"\x17RemoveAgendaItemRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12$\n" +
+	"\x0eagenda_item_id\x18\x02 \x01(\tR\fagendaItemId\"S\n" +
+	"\x18RemoveAgendaItemResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"]\n" +
+	"\x14ReorderAgendaRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12&\n" +
+	"\x0fagenda_item_ids\x18\x02 \x03(\tR\ragendaItemIds\"P\n" +
+	"\x15ReorderAgendaResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"b\n" +
+	"\x1bSetCurrentAgendaItemRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12$\n" +
+	"\x0eagenda_item_id\x18\x02 \x01(\tR\fagendaItemId\"W\n" +
+	"\x1cSetCurrentAgendaItemResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"j\n" +
+	"\x10ParticipantInput\x12\x1b\n" +
+	"\tperson_id\x18\x01 \x01(\tR\bpersonId\x129\n" +
+	"\x04role\x18\x02 \x01(\x0e2%.ecabinet.meetings.v1.ParticipantRoleR\x04role\"\xa0\x01\n" +
+	"\x16AddParticipantsRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x1b\n" +
+	"\tfrom_body\x18\x02 \x01(\bR\bfromBody\x12J\n" +
+	"\fparticipants\x18\x03 \x03(\v2&.ecabinet.meetings.v1.ParticipantInputR\fparticipants\"R\n" +
+	"\x17AddParticipantsResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\x91\x01\n" +
+	"\x18UpdateParticipantRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x1b\n" +
+	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x129\n" +
+	"\x04role\x18\x03 \x01(\x0e2%.ecabinet.meetings.v1.ParticipantRoleR\x04role\"T\n" +
+	"\x19UpdateParticipantResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"V\n" +
+	"\x18RemoveParticipantRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x1b\n" +
+	"\tperson_id\x18\x02 \x01(\tR\bpersonId\"T\n" +
+	"\x19RemoveParticipantResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\x92\x01\n" +
+	"\x1aRespondToInvitationRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12.\n" +
+	"\x04rsvp\x18\x02 \x01(\x0e2\x1a.ecabinet.meetings.v1.RsvpR\x04rsvp\x12%\n" +
+	"\x0eabsence_reason\x18\x03 \x01(\tR\rabsenceReason\"V\n" +
+	"\x1bRespondToInvitationResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"=\n" +
+	"\x1cGetInvitationCalendarRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"N\n" +
+	"\x1dGetInvitationCalendarResponse\x12\x10\n" +
+	"\x03ics\x18\x01 \x01(\tR\x03ics\x12\x1b\n" +
+	"\tfile_name\x18\x02 \x01(\tR\bfileName\"9\n" +
+	"\x18IssueCheckInTokenRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"\x92\x01\n" +
+	"\x19IssueCheckInTokenResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\"\n" +
+	"\rcheck_in_path\x18\x03 \x01(\tR\vcheckInPath\"E\n" +
+	"\x0eCheckInRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"J\n" +
+	"\x0fCheckInResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\xbc\x01\n" +
+	"\x15MarkAttendanceRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x1b\n" +
+	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x12@\n" +
+	"\n" +
+	"attendance\x18\x03 \x01(\x0e2 .ecabinet.meetings.v1.AttendanceR\n" +
+	"attendance\x12%\n" +
+	"\x0eabsence_reason\x18\x04 \x01(\tR\rabsenceReason\"Q\n" +
+	"\x16MarkAttendanceResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting*\xfb\x01\n" +
 	"\vMeetingKind\x12\x1c\n" +
 	"\x18MEETING_KIND_UNSPECIFIED\x10\x00\x12$\n" +
 	" MEETING_KIND_EXECUTIVE_COMMITTEE\x10\x01\x12#\n" +
@@ -665,12 +3611,57 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\x19MEETING_STATE_IN_PROGRESS\x10\x03\x12\x17\n" +
 	"\x13MEETING_STATE_ENDED\x10\x04\x12\x18\n" +
 	"\x14MEETING_STATE_CLOSED\x10\x05\x12\x1b\n" +
-	"\x17MEETING_STATE_CANCELLED\x10\x062\xc3\x02\n" +
+	"\x17MEETING_STATE_CANCELLED\x10\x06*\xca\x01\n" +
+	"\x0fParticipantRole\x12 \n" +
+	"\x1cPARTICIPANT_ROLE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16PARTICIPANT_ROLE_CHAIR\x10\x01\x12!\n" +
+	"\x1dPARTICIPANT_ROLE_MINUTE_TAKER\x10\x02\x12\x1b\n" +
+	"\x17PARTICIPANT_ROLE_MEMBER\x10\x03\x12\x1a\n" +
+	"\x16PARTICIPANT_ROLE_GUEST\x10\x04\x12\x1d\n" +
+	"\x19PARTICIPANT_ROLE_OBSERVER\x10\x05*R\n" +
+	"\x04Rsvp\x12\x14\n" +
+	"\x10RSVP_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eRSVP_IN_PERSON\x10\x01\x12\x0f\n" +
+	"\vRSVP_ONLINE\x10\x02\x12\x0f\n" +
+	"\vRSVP_ABSENT\x10\x03*\x9a\x01\n" +
+	"\n" +
+	"Attendance\x12\x1a\n" +
+	"\x16ATTENDANCE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16ATTENDANCE_NOT_PRESENT\x10\x01\x12\x16\n" +
+	"\x12ATTENDANCE_PRESENT\x10\x02\x12\x1d\n" +
+	"\x19ATTENDANCE_PRESENT_ONLINE\x10\x03\x12\x1d\n" +
+	"\x19ATTENDANCE_ABSENT_EXCUSED\x10\x04*X\n" +
+	"\x06Period\x12\x16\n" +
+	"\x12PERIOD_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fPERIOD_TODAY\x10\x01\x12\x13\n" +
+	"\x0fPERIOD_UPCOMING\x10\x02\x12\x0f\n" +
+	"\vPERIOD_PAST\x10\x032\x81\x14\n" +
 	"\x0fMeetingsService\x12h\n" +
 	"\rCreateMeeting\x12*.ecabinet.meetings.v1.CreateMeetingRequest\x1a+.ecabinet.meetings.v1.CreateMeetingResponse\x12_\n" +
 	"\n" +
 	"GetMeeting\x12'.ecabinet.meetings.v1.GetMeetingRequest\x1a(.ecabinet.meetings.v1.GetMeetingResponse\x12e\n" +
-	"\fListMeetings\x12).ecabinet.meetings.v1.ListMeetingsRequest\x1a*.ecabinet.meetings.v1.ListMeetingsResponseBHZFgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1;meetingsv1b\x06proto3"
+	"\fListMeetings\x12).ecabinet.meetings.v1.ListMeetingsRequest\x1a*.ecabinet.meetings.v1.ListMeetingsResponse\x12k\n" +
+	"\x0eListMyMeetings\x12+.ecabinet.meetings.v1.ListMyMeetingsRequest\x1a,.ecabinet.meetings.v1.ListMyMeetingsResponse\x12h\n" +
+	"\rUpdateMeeting\x12*.ecabinet.meetings.v1.UpdateMeetingRequest\x1a+.ecabinet.meetings.v1.UpdateMeetingResponse\x12n\n" +
+	"\x0fScheduleMeeting\x12,.ecabinet.meetings.v1.ScheduleMeetingRequest\x1a-.ecabinet.meetings.v1.ScheduleMeetingResponse\x12e\n" +
+	"\fStartMeeting\x12).ecabinet.meetings.v1.StartMeetingRequest\x1a*.ecabinet.meetings.v1.StartMeetingResponse\x12_\n" +
+	"\n" +
+	"EndMeeting\x12'.ecabinet.meetings.v1.EndMeetingRequest\x1a(.ecabinet.meetings.v1.EndMeetingResponse\x12h\n" +
+	"\rCancelMeeting\x12*.ecabinet.meetings.v1.CancelMeetingRequest\x1a+.ecabinet.meetings.v1.CancelMeetingResponse\x12t\n" +
+	"\x11RescheduleMeeting\x12..ecabinet.meetings.v1.RescheduleMeetingRequest\x1a/.ecabinet.meetings.v1.RescheduleMeetingResponse\x12h\n" +
+	"\rAddAgendaItem\x12*.ecabinet.meetings.v1.AddAgendaItemRequest\x1a+.ecabinet.meetings.v1.AddAgendaItemResponse\x12q\n" +
+	"\x10UpdateAgendaItem\x12-.ecabinet.meetings.v1.UpdateAgendaItemRequest\x1a..ecabinet.meetings.v1.UpdateAgendaItemResponse\x12q\n" +
+	"\x10RemoveAgendaItem\x12-.ecabinet.meetings.v1.RemoveAgendaItemRequest\x1a..ecabinet.meetings.v1.RemoveAgendaItemResponse\x12h\n" +
+	"\rReorderAgenda\x12*.ecabinet.meetings.v1.ReorderAgendaRequest\x1a+.ecabinet.meetings.v1.ReorderAgendaResponse\x12}\n" +
+	"\x14SetCurrentAgendaItem\x121.ecabinet.meetings.v1.SetCurrentAgendaItemRequest\x1a2.ecabinet.meetings.v1.SetCurrentAgendaItemResponse\x12n\n" +
+	"\x0fAddParticipants\x12,.ecabinet.meetings.v1.AddParticipantsRequest\x1a-.ecabinet.meetings.v1.AddParticipantsResponse\x12t\n" +
+	"\x11UpdateParticipant\x12..ecabinet.meetings.v1.UpdateParticipantRequest\x1a/.ecabinet.meetings.v1.UpdateParticipantResponse\x12t\n" +
+	"\x11RemoveParticipant\x12..ecabinet.meetings.v1.RemoveParticipantRequest\x1a/.ecabinet.meetings.v1.RemoveParticipantResponse\x12z\n" +
+	"\x13RespondToInvitation\x120.ecabinet.meetings.v1.RespondToInvitationRequest\x1a1.ecabinet.meetings.v1.RespondToInvitationResponse\x12\x80\x01\n" +
+	"\x15GetInvitationCalendar\x122.ecabinet.meetings.v1.GetInvitationCalendarRequest\x1a3.ecabinet.meetings.v1.GetInvitationCalendarResponse\x12t\n" +
+	"\x11IssueCheckInToken\x12..ecabinet.meetings.v1.IssueCheckInTokenRequest\x1a/.ecabinet.meetings.v1.IssueCheckInTokenResponse\x12V\n" +
+	"\aCheckIn\x12$.ecabinet.meetings.v1.CheckInRequest\x1a%.ecabinet.meetings.v1.CheckInResponse\x12k\n" +
+	"\x0eMarkAttendance\x12+.ecabinet.meetings.v1.MarkAttendanceRequest\x1a,.ecabinet.meetings.v1.MarkAttendanceResponseBHZFgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1;meetingsv1b\x06proto3"
 
 var (
 	file_ecabinet_meetings_v1_meetings_proto_rawDescOnce sync.Once
@@ -684,43 +3675,173 @@ func file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP() []byte {
 	return file_ecabinet_meetings_v1_meetings_proto_rawDescData
 }
 
-var file_ecabinet_meetings_v1_meetings_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ecabinet_meetings_v1_meetings_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_ecabinet_meetings_v1_meetings_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_ecabinet_meetings_v1_meetings_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_ecabinet_meetings_v1_meetings_proto_goTypes = []any{
-	(MeetingKind)(0),              // 0: ecabinet.meetings.v1.MeetingKind
-	(MeetingState)(0),             // 1: ecabinet.meetings.v1.MeetingState
-	(*Meeting)(nil),               // 2: ecabinet.meetings.v1.Meeting
-	(*CreateMeetingRequest)(nil),  // 3: ecabinet.meetings.v1.CreateMeetingRequest
-	(*CreateMeetingResponse)(nil), // 4: ecabinet.meetings.v1.CreateMeetingResponse
-	(*GetMeetingRequest)(nil),     // 5: ecabinet.meetings.v1.GetMeetingRequest
-	(*GetMeetingResponse)(nil),    // 6: ecabinet.meetings.v1.GetMeetingResponse
-	(*ListMeetingsRequest)(nil),   // 7: ecabinet.meetings.v1.ListMeetingsRequest
-	(*ListMeetingsResponse)(nil),  // 8: ecabinet.meetings.v1.ListMeetingsResponse
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(MeetingKind)(0),                      // 0: ecabinet.meetings.v1.MeetingKind
+	(MeetingState)(0),                     // 1: ecabinet.meetings.v1.MeetingState
+	(ParticipantRole)(0),                  // 2: ecabinet.meetings.v1.ParticipantRole
+	(Rsvp)(0),                             // 3: ecabinet.meetings.v1.Rsvp
+	(Attendance)(0),                       // 4: ecabinet.meetings.v1.Attendance
+	(Period)(0),                           // 5: ecabinet.meetings.v1.Period
+	(*Meeting)(nil),                       // 6: ecabinet.meetings.v1.Meeting
+	(*AgendaItem)(nil),                    // 7: ecabinet.meetings.v1.AgendaItem
+	(*Participant)(nil),                   // 8: ecabinet.meetings.v1.Participant
+	(*Quorum)(nil),                        // 9: ecabinet.meetings.v1.Quorum
+	(*CreateMeetingRequest)(nil),          // 10: ecabinet.meetings.v1.CreateMeetingRequest
+	(*CreateMeetingResponse)(nil),         // 11: ecabinet.meetings.v1.CreateMeetingResponse
+	(*GetMeetingRequest)(nil),             // 12: ecabinet.meetings.v1.GetMeetingRequest
+	(*GetMeetingResponse)(nil),            // 13: ecabinet.meetings.v1.GetMeetingResponse
+	(*ListMeetingsRequest)(nil),           // 14: ecabinet.meetings.v1.ListMeetingsRequest
+	(*ListMeetingsResponse)(nil),          // 15: ecabinet.meetings.v1.ListMeetingsResponse
+	(*ListMyMeetingsRequest)(nil),         // 16: ecabinet.meetings.v1.ListMyMeetingsRequest
+	(*ListMyMeetingsResponse)(nil),        // 17: ecabinet.meetings.v1.ListMyMeetingsResponse
+	(*UpdateMeetingRequest)(nil),          // 18: ecabinet.meetings.v1.UpdateMeetingRequest
+	(*UpdateMeetingResponse)(nil),         // 19: ecabinet.meetings.v1.UpdateMeetingResponse
+	(*ScheduleMeetingRequest)(nil),        // 20: ecabinet.meetings.v1.ScheduleMeetingRequest
+	(*ScheduleMeetingResponse)(nil),       // 21: ecabinet.meetings.v1.ScheduleMeetingResponse
+	(*StartMeetingRequest)(nil),           // 22: ecabinet.meetings.v1.StartMeetingRequest
+	(*StartMeetingResponse)(nil),          // 23: ecabinet.meetings.v1.StartMeetingResponse
+	(*EndMeetingRequest)(nil),             // 24: ecabinet.meetings.v1.EndMeetingRequest
+	(*EndMeetingResponse)(nil),            // 25: ecabinet.meetings.v1.EndMeetingResponse
+	(*CancelMeetingRequest)(nil),          // 26: ecabinet.meetings.v1.CancelMeetingRequest
+	(*CancelMeetingResponse)(nil),         // 27: ecabinet.meetings.v1.CancelMeetingResponse
+	(*RescheduleMeetingRequest)(nil),      // 28: ecabinet.meetings.v1.RescheduleMeetingRequest
+	(*RescheduleMeetingResponse)(nil),     // 29: ecabinet.meetings.v1.RescheduleMeetingResponse
+	(*AddAgendaItemRequest)(nil),          // 30: ecabinet.meetings.v1.AddAgendaItemRequest
+	(*AddAgendaItemResponse)(nil),         // 31: ecabinet.meetings.v1.AddAgendaItemResponse
+	(*UpdateAgendaItemRequest)(nil),       // 32: ecabinet.meetings.v1.UpdateAgendaItemRequest
+	(*UpdateAgendaItemResponse)(nil),      // 33: ecabinet.meetings.v1.UpdateAgendaItemResponse
+	(*RemoveAgendaItemRequest)(nil),       // 34: ecabinet.meetings.v1.RemoveAgendaItemRequest
+	(*RemoveAgendaItemResponse)(nil),      // 35: ecabinet.meetings.v1.RemoveAgendaItemResponse
+	(*ReorderAgendaRequest)(nil),          // 36: ecabinet.meetings.v1.ReorderAgendaRequest
+	(*ReorderAgendaResponse)(nil),         // 37: ecabinet.meetings.v1.ReorderAgendaResponse
+	(*SetCurrentAgendaItemRequest)(nil),   // 38: ecabinet.meetings.v1.SetCurrentAgendaItemRequest
+	(*SetCurrentAgendaItemResponse)(nil),  // 39: ecabinet.meetings.v1.SetCurrentAgendaItemResponse
+	(*ParticipantInput)(nil),              // 40: ecabinet.meetings.v1.ParticipantInput
+	(*AddParticipantsRequest)(nil),        // 41: ecabinet.meetings.v1.AddParticipantsRequest
+	(*AddParticipantsResponse)(nil),       // 42: ecabinet.meetings.v1.AddParticipantsResponse
+	(*UpdateParticipantRequest)(nil),      // 43: ecabinet.meetings.v1.UpdateParticipantRequest
+	(*UpdateParticipantResponse)(nil),     // 44: ecabinet.meetings.v1.UpdateParticipantResponse
+	(*RemoveParticipantRequest)(nil),      // 45: ecabinet.meetings.v1.RemoveParticipantRequest
+	(*RemoveParticipantResponse)(nil),     // 46: ecabinet.meetings.v1.RemoveParticipantResponse
+	(*RespondToInvitationRequest)(nil),    // 47: ecabinet.meetings.v1.RespondToInvitationRequest
+	(*RespondToInvitationResponse)(nil),   // 48: ecabinet.meetings.v1.RespondToInvitationResponse
+	(*GetInvitationCalendarRequest)(nil),  // 49: ecabinet.meetings.v1.GetInvitationCalendarRequest
+	(*GetInvitationCalendarResponse)(nil), // 50: ecabinet.meetings.v1.GetInvitationCalendarResponse
+	(*IssueCheckInTokenRequest)(nil),      // 51: ecabinet.meetings.v1.IssueCheckInTokenRequest
+	(*IssueCheckInTokenResponse)(nil),     // 52: ecabinet.meetings.v1.IssueCheckInTokenResponse
+	(*CheckInRequest)(nil),                // 53: ecabinet.meetings.v1.CheckInRequest
+	(*CheckInResponse)(nil),               // 54: ecabinet.meetings.v1.CheckInResponse
+	(*MarkAttendanceRequest)(nil),         // 55: ecabinet.meetings.v1.MarkAttendanceRequest
+	(*MarkAttendanceResponse)(nil),        // 56: ecabinet.meetings.v1.MarkAttendanceResponse
+	(*timestamppb.Timestamp)(nil),         // 57: google.protobuf.Timestamp
+	(BodyKind)(0),                         // 58: ecabinet.meetings.v1.BodyKind
+	(Standing)(0),                         // 59: ecabinet.meetings.v1.Standing
 }
 var file_ecabinet_meetings_v1_meetings_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.meetings.v1.Meeting.kind:type_name -> ecabinet.meetings.v1.MeetingKind
-	9,  // 1: ecabinet.meetings.v1.Meeting.starts_at:type_name -> google.protobuf.Timestamp
-	9,  // 2: ecabinet.meetings.v1.Meeting.ends_at:type_name -> google.protobuf.Timestamp
+	57, // 1: ecabinet.meetings.v1.Meeting.starts_at:type_name -> google.protobuf.Timestamp
+	57, // 2: ecabinet.meetings.v1.Meeting.ends_at:type_name -> google.protobuf.Timestamp
 	1,  // 3: ecabinet.meetings.v1.Meeting.state:type_name -> ecabinet.meetings.v1.MeetingState
-	9,  // 4: ecabinet.meetings.v1.Meeting.create_time:type_name -> google.protobuf.Timestamp
-	0,  // 5: ecabinet.meetings.v1.CreateMeetingRequest.kind:type_name -> ecabinet.meetings.v1.MeetingKind
-	9,  // 6: ecabinet.meetings.v1.CreateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	9,  // 7: ecabinet.meetings.v1.CreateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	2,  // 8: ecabinet.meetings.v1.CreateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	2,  // 9: ecabinet.meetings.v1.GetMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	2,  // 10: ecabinet.meetings.v1.ListMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
-	3,  // 11: ecabinet.meetings.v1.MeetingsService.CreateMeeting:input_type -> ecabinet.meetings.v1.CreateMeetingRequest
-	5,  // 12: ecabinet.meetings.v1.MeetingsService.GetMeeting:input_type -> ecabinet.meetings.v1.GetMeetingRequest
-	7,  // 13: ecabinet.meetings.v1.MeetingsService.ListMeetings:input_type -> ecabinet.meetings.v1.ListMeetingsRequest
-	4,  // 14: ecabinet.meetings.v1.MeetingsService.CreateMeeting:output_type -> ecabinet.meetings.v1.CreateMeetingResponse
-	6,  // 15: ecabinet.meetings.v1.MeetingsService.GetMeeting:output_type -> ecabinet.meetings.v1.GetMeetingResponse
-	8,  // 16: ecabinet.meetings.v1.MeetingsService.ListMeetings:output_type -> ecabinet.meetings.v1.ListMeetingsResponse
-	14, // [14:17] is the sub-list for method output_type
-	11, // [11:14] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	57, // 4: ecabinet.meetings.v1.Meeting.create_time:type_name -> google.protobuf.Timestamp
+	58, // 5: ecabinet.meetings.v1.Meeting.body:type_name -> ecabinet.meetings.v1.BodyKind
+	7,  // 6: ecabinet.meetings.v1.Meeting.agenda:type_name -> ecabinet.meetings.v1.AgendaItem
+	8,  // 7: ecabinet.meetings.v1.Meeting.participants:type_name -> ecabinet.meetings.v1.Participant
+	9,  // 8: ecabinet.meetings.v1.Meeting.quorum:type_name -> ecabinet.meetings.v1.Quorum
+	2,  // 9: ecabinet.meetings.v1.Meeting.my_role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	2,  // 10: ecabinet.meetings.v1.Participant.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	59, // 11: ecabinet.meetings.v1.Participant.standing:type_name -> ecabinet.meetings.v1.Standing
+	3,  // 12: ecabinet.meetings.v1.Participant.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
+	4,  // 13: ecabinet.meetings.v1.Participant.attendance:type_name -> ecabinet.meetings.v1.Attendance
+	57, // 14: ecabinet.meetings.v1.Participant.check_in_time:type_name -> google.protobuf.Timestamp
+	0,  // 15: ecabinet.meetings.v1.CreateMeetingRequest.kind:type_name -> ecabinet.meetings.v1.MeetingKind
+	57, // 16: ecabinet.meetings.v1.CreateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	57, // 17: ecabinet.meetings.v1.CreateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	6,  // 18: ecabinet.meetings.v1.CreateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 19: ecabinet.meetings.v1.GetMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 20: ecabinet.meetings.v1.ListMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
+	5,  // 21: ecabinet.meetings.v1.ListMyMeetingsRequest.period:type_name -> ecabinet.meetings.v1.Period
+	6,  // 22: ecabinet.meetings.v1.ListMyMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
+	57, // 23: ecabinet.meetings.v1.UpdateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	57, // 24: ecabinet.meetings.v1.UpdateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	58, // 25: ecabinet.meetings.v1.UpdateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	6,  // 26: ecabinet.meetings.v1.UpdateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 27: ecabinet.meetings.v1.ScheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 28: ecabinet.meetings.v1.StartMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 29: ecabinet.meetings.v1.EndMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 30: ecabinet.meetings.v1.CancelMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	57, // 31: ecabinet.meetings.v1.RescheduleMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	57, // 32: ecabinet.meetings.v1.RescheduleMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	6,  // 33: ecabinet.meetings.v1.RescheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 34: ecabinet.meetings.v1.AddAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 35: ecabinet.meetings.v1.UpdateAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 36: ecabinet.meetings.v1.RemoveAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 37: ecabinet.meetings.v1.ReorderAgendaResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 38: ecabinet.meetings.v1.SetCurrentAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	2,  // 39: ecabinet.meetings.v1.ParticipantInput.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	40, // 40: ecabinet.meetings.v1.AddParticipantsRequest.participants:type_name -> ecabinet.meetings.v1.ParticipantInput
+	6,  // 41: ecabinet.meetings.v1.AddParticipantsResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	2,  // 42: ecabinet.meetings.v1.UpdateParticipantRequest.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	6,  // 43: ecabinet.meetings.v1.UpdateParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 44: ecabinet.meetings.v1.RemoveParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	3,  // 45: ecabinet.meetings.v1.RespondToInvitationRequest.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
+	6,  // 46: ecabinet.meetings.v1.RespondToInvitationResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	57, // 47: ecabinet.meetings.v1.IssueCheckInTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	6,  // 48: ecabinet.meetings.v1.CheckInResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	4,  // 49: ecabinet.meetings.v1.MarkAttendanceRequest.attendance:type_name -> ecabinet.meetings.v1.Attendance
+	6,  // 50: ecabinet.meetings.v1.MarkAttendanceResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	10, // 51: ecabinet.meetings.v1.MeetingsService.CreateMeeting:input_type -> ecabinet.meetings.v1.CreateMeetingRequest
+	12, // 52: ecabinet.meetings.v1.MeetingsService.GetMeeting:input_type -> ecabinet.meetings.v1.GetMeetingRequest
+	14, // 53: ecabinet.meetings.v1.MeetingsService.ListMeetings:input_type -> ecabinet.meetings.v1.ListMeetingsRequest
+	16, // 54: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:input_type -> ecabinet.meetings.v1.ListMyMeetingsRequest
+	18, // 55: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:input_type -> ecabinet.meetings.v1.UpdateMeetingRequest
+	20, // 56: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:input_type -> ecabinet.meetings.v1.ScheduleMeetingRequest
+	22, // 57: ecabinet.meetings.v1.MeetingsService.StartMeeting:input_type -> ecabinet.meetings.v1.StartMeetingRequest
+	24, // 58: ecabinet.meetings.v1.MeetingsService.EndMeeting:input_type -> ecabinet.meetings.v1.EndMeetingRequest
+	26, // 59: ecabinet.meetings.v1.MeetingsService.CancelMeeting:input_type -> ecabinet.meetings.v1.CancelMeetingRequest
+	28, // 60: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:input_type -> ecabinet.meetings.v1.RescheduleMeetingRequest
+	30, // 61: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:input_type -> ecabinet.meetings.v1.AddAgendaItemRequest
+	32, // 62: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:input_type -> ecabinet.meetings.v1.UpdateAgendaItemRequest
+	34, // 63: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:input_type -> ecabinet.meetings.v1.RemoveAgendaItemRequest
+	36, // 64: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:input_type -> ecabinet.meetings.v1.ReorderAgendaRequest
+	38, // 65: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:input_type -> ecabinet.meetings.v1.SetCurrentAgendaItemRequest
+	41, // 66: ecabinet.meetings.v1.MeetingsService.AddParticipants:input_type -> ecabinet.meetings.v1.AddParticipantsRequest
+	43, // 67: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:input_type -> ecabinet.meetings.v1.UpdateParticipantRequest
+	45, // 68: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:input_type -> ecabinet.meetings.v1.RemoveParticipantRequest
+	47, // 69: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:input_type -> ecabinet.meetings.v1.RespondToInvitationRequest
+	49, // 70: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:input_type -> ecabinet.meetings.v1.GetInvitationCalendarRequest
+	51, // 71: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:input_type -> ecabinet.meetings.v1.IssueCheckInTokenRequest
+	53, // 72: ecabinet.meetings.v1.MeetingsService.CheckIn:input_type -> ecabinet.meetings.v1.CheckInRequest
+	55, // 73: ecabinet.meetings.v1.MeetingsService.MarkAttendance:input_type -> ecabinet.meetings.v1.MarkAttendanceRequest
+	11, // 74: ecabinet.meetings.v1.MeetingsService.CreateMeeting:output_type -> ecabinet.meetings.v1.CreateMeetingResponse
+	13, // 75: ecabinet.meetings.v1.MeetingsService.GetMeeting:output_type -> ecabinet.meetings.v1.GetMeetingResponse
+	15, // 76: ecabinet.meetings.v1.MeetingsService.ListMeetings:output_type -> ecabinet.meetings.v1.ListMeetingsResponse
+	17, // 77: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:output_type -> ecabinet.meetings.v1.ListMyMeetingsResponse
+	19, // 78: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:output_type -> ecabinet.meetings.v1.UpdateMeetingResponse
+	21, // 79: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:output_type -> ecabinet.meetings.v1.ScheduleMeetingResponse
+	23, // 80: ecabinet.meetings.v1.MeetingsService.StartMeeting:output_type -> ecabinet.meetings.v1.StartMeetingResponse
+	25, // 81: ecabinet.meetings.v1.MeetingsService.EndMeeting:output_type -> ecabinet.meetings.v1.EndMeetingResponse
+	27, // 82: ecabinet.meetings.v1.MeetingsService.CancelMeeting:output_type -> ecabinet.meetings.v1.CancelMeetingResponse
+	29, // 83: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:output_type -> ecabinet.meetings.v1.RescheduleMeetingResponse
+	31, // 84: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:output_type -> ecabinet.meetings.v1.AddAgendaItemResponse
+	33, // 85: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:output_type -> ecabinet.meetings.v1.UpdateAgendaItemResponse
+	35, // 86: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:output_type -> ecabinet.meetings.v1.RemoveAgendaItemResponse
+	37, // 87: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:output_type -> ecabinet.meetings.v1.ReorderAgendaResponse
+	39, // 88: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:output_type -> ecabinet.meetings.v1.SetCurrentAgendaItemResponse
+	42, // 89: ecabinet.meetings.v1.MeetingsService.AddParticipants:output_type -> ecabinet.meetings.v1.AddParticipantsResponse
+	44, // 90: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:output_type -> ecabinet.meetings.v1.UpdateParticipantResponse
+	46, // 91: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:output_type -> ecabinet.meetings.v1.RemoveParticipantResponse
+	48, // 92: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:output_type -> ecabinet.meetings.v1.RespondToInvitationResponse
+	50, // 93: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:output_type -> ecabinet.meetings.v1.GetInvitationCalendarResponse
+	52, // 94: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:output_type -> ecabinet.meetings.v1.IssueCheckInTokenResponse
+	54, // 95: ecabinet.meetings.v1.MeetingsService.CheckIn:output_type -> ecabinet.meetings.v1.CheckInResponse
+	56, // 96: ecabinet.meetings.v1.MeetingsService.MarkAttendance:output_type -> ecabinet.meetings.v1.MarkAttendanceResponse
+	74, // [74:97] is the sub-list for method output_type
+	51, // [51:74] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_meetings_v1_meetings_proto_init() }
@@ -728,13 +3849,14 @@ func file_ecabinet_meetings_v1_meetings_proto_init() {
 	if File_ecabinet_meetings_v1_meetings_proto != nil {
 		return
 	}
+	file_ecabinet_meetings_v1_directory_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_meetings_v1_meetings_proto_rawDesc), len(file_ecabinet_meetings_v1_meetings_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   7,
+			NumEnums:      6,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

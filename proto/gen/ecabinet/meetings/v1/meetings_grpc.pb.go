@@ -19,9 +19,29 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MeetingsService_CreateMeeting_FullMethodName = "/ecabinet.meetings.v1.MeetingsService/CreateMeeting"
-	MeetingsService_GetMeeting_FullMethodName    = "/ecabinet.meetings.v1.MeetingsService/GetMeeting"
-	MeetingsService_ListMeetings_FullMethodName  = "/ecabinet.meetings.v1.MeetingsService/ListMeetings"
+	MeetingsService_CreateMeeting_FullMethodName         = "/ecabinet.meetings.v1.MeetingsService/CreateMeeting"
+	MeetingsService_GetMeeting_FullMethodName            = "/ecabinet.meetings.v1.MeetingsService/GetMeeting"
+	MeetingsService_ListMeetings_FullMethodName          = "/ecabinet.meetings.v1.MeetingsService/ListMeetings"
+	MeetingsService_ListMyMeetings_FullMethodName        = "/ecabinet.meetings.v1.MeetingsService/ListMyMeetings"
+	MeetingsService_UpdateMeeting_FullMethodName         = "/ecabinet.meetings.v1.MeetingsService/UpdateMeeting"
+	MeetingsService_ScheduleMeeting_FullMethodName       = "/ecabinet.meetings.v1.MeetingsService/ScheduleMeeting"
+	MeetingsService_StartMeeting_FullMethodName          = "/ecabinet.meetings.v1.MeetingsService/StartMeeting"
+	MeetingsService_EndMeeting_FullMethodName            = "/ecabinet.meetings.v1.MeetingsService/EndMeeting"
+	MeetingsService_CancelMeeting_FullMethodName         = "/ecabinet.meetings.v1.MeetingsService/CancelMeeting"
+	MeetingsService_RescheduleMeeting_FullMethodName     = "/ecabinet.meetings.v1.MeetingsService/RescheduleMeeting"
+	MeetingsService_AddAgendaItem_FullMethodName         = "/ecabinet.meetings.v1.MeetingsService/AddAgendaItem"
+	MeetingsService_UpdateAgendaItem_FullMethodName      = "/ecabinet.meetings.v1.MeetingsService/UpdateAgendaItem"
+	MeetingsService_RemoveAgendaItem_FullMethodName      = "/ecabinet.meetings.v1.MeetingsService/RemoveAgendaItem"
+	MeetingsService_ReorderAgenda_FullMethodName         = "/ecabinet.meetings.v1.MeetingsService/ReorderAgenda"
+	MeetingsService_SetCurrentAgendaItem_FullMethodName  = "/ecabinet.meetings.v1.MeetingsService/SetCurrentAgendaItem"
+	MeetingsService_AddParticipants_FullMethodName       = "/ecabinet.meetings.v1.MeetingsService/AddParticipants"
+	MeetingsService_UpdateParticipant_FullMethodName     = "/ecabinet.meetings.v1.MeetingsService/UpdateParticipant"
+	MeetingsService_RemoveParticipant_FullMethodName     = "/ecabinet.meetings.v1.MeetingsService/RemoveParticipant"
+	MeetingsService_RespondToInvitation_FullMethodName   = "/ecabinet.meetings.v1.MeetingsService/RespondToInvitation"
+	MeetingsService_GetInvitationCalendar_FullMethodName = "/ecabinet.meetings.v1.MeetingsService/GetInvitationCalendar"
+	MeetingsService_IssueCheckInToken_FullMethodName     = "/ecabinet.meetings.v1.MeetingsService/IssueCheckInToken"
+	MeetingsService_CheckIn_FullMethodName               = "/ecabinet.meetings.v1.MeetingsService/CheckIn"
+	MeetingsService_MarkAttendance_FullMethodName        = "/ecabinet.meetings.v1.MeetingsService/MarkAttendance"
 )
 
 // MeetingsServiceClient is the client API for MeetingsService service.
@@ -34,6 +54,38 @@ type MeetingsServiceClient interface {
 	CreateMeeting(ctx context.Context, in *CreateMeetingRequest, opts ...grpc.CallOption) (*CreateMeetingResponse, error)
 	GetMeeting(ctx context.Context, in *GetMeetingRequest, opts ...grpc.CallOption) (*GetMeetingResponse, error)
 	ListMeetings(ctx context.Context, in *ListMeetingsRequest, opts ...grpc.CallOption) (*ListMeetingsResponse, error)
+	// The caller's meetings (as participant), by period.
+	ListMyMeetings(ctx context.Context, in *ListMyMeetingsRequest, opts ...grpc.CallOption) (*ListMyMeetingsResponse, error)
+	UpdateMeeting(ctx context.Context, in *UpdateMeetingRequest, opts ...grpc.CallOption) (*UpdateMeetingResponse, error)
+	// Lifecycle: draft -> scheduled (invitations out) -> in progress ->
+	// ended -> closed (minutes approved); cancel and reschedule with a reason.
+	// Every change is refused with the reason when the state does not allow it.
+	ScheduleMeeting(ctx context.Context, in *ScheduleMeetingRequest, opts ...grpc.CallOption) (*ScheduleMeetingResponse, error)
+	StartMeeting(ctx context.Context, in *StartMeetingRequest, opts ...grpc.CallOption) (*StartMeetingResponse, error)
+	EndMeeting(ctx context.Context, in *EndMeetingRequest, opts ...grpc.CallOption) (*EndMeetingResponse, error)
+	CancelMeeting(ctx context.Context, in *CancelMeetingRequest, opts ...grpc.CallOption) (*CancelMeetingResponse, error)
+	RescheduleMeeting(ctx context.Context, in *RescheduleMeetingRequest, opts ...grpc.CallOption) (*RescheduleMeetingResponse, error)
+	// Agenda.
+	AddAgendaItem(ctx context.Context, in *AddAgendaItemRequest, opts ...grpc.CallOption) (*AddAgendaItemResponse, error)
+	UpdateAgendaItem(ctx context.Context, in *UpdateAgendaItemRequest, opts ...grpc.CallOption) (*UpdateAgendaItemResponse, error)
+	RemoveAgendaItem(ctx context.Context, in *RemoveAgendaItemRequest, opts ...grpc.CallOption) (*RemoveAgendaItemResponse, error)
+	ReorderAgenda(ctx context.Context, in *ReorderAgendaRequest, opts ...grpc.CallOption) (*ReorderAgendaResponse, error)
+	// Moves the meeting to an agenda item (chair or minute-taker); tablets follow.
+	SetCurrentAgendaItem(ctx context.Context, in *SetCurrentAgendaItemRequest, opts ...grpc.CallOption) (*SetCurrentAgendaItemResponse, error)
+	// Participants and invitations.
+	AddParticipants(ctx context.Context, in *AddParticipantsRequest, opts ...grpc.CallOption) (*AddParticipantsResponse, error)
+	UpdateParticipant(ctx context.Context, in *UpdateParticipantRequest, opts ...grpc.CallOption) (*UpdateParticipantResponse, error)
+	RemoveParticipant(ctx context.Context, in *RemoveParticipantRequest, opts ...grpc.CallOption) (*RemoveParticipantResponse, error)
+	RespondToInvitation(ctx context.Context, in *RespondToInvitationRequest, opts ...grpc.CallOption) (*RespondToInvitationResponse, error)
+	// The invitation as an iCalendar (.ics) file.
+	GetInvitationCalendar(ctx context.Context, in *GetInvitationCalendarRequest, opts ...grpc.CallOption) (*GetInvitationCalendarResponse, error)
+	// Attendance.
+	// A short-lived signed token for the room's QR code (chair or minute-taker).
+	IssueCheckInToken(ctx context.Context, in *IssueCheckInTokenRequest, opts ...grpc.CallOption) (*IssueCheckInTokenResponse, error)
+	// A participant checks in by the scanned token.
+	CheckIn(ctx context.Context, in *CheckInRequest, opts ...grpc.CallOption) (*CheckInResponse, error)
+	// The minute-taker marks someone present, online or absent.
+	MarkAttendance(ctx context.Context, in *MarkAttendanceRequest, opts ...grpc.CallOption) (*MarkAttendanceResponse, error)
 }
 
 type meetingsServiceClient struct {
@@ -74,6 +126,206 @@ func (c *meetingsServiceClient) ListMeetings(ctx context.Context, in *ListMeetin
 	return out, nil
 }
 
+func (c *meetingsServiceClient) ListMyMeetings(ctx context.Context, in *ListMyMeetingsRequest, opts ...grpc.CallOption) (*ListMyMeetingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMyMeetingsResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_ListMyMeetings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) UpdateMeeting(ctx context.Context, in *UpdateMeetingRequest, opts ...grpc.CallOption) (*UpdateMeetingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateMeetingResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_UpdateMeeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) ScheduleMeeting(ctx context.Context, in *ScheduleMeetingRequest, opts ...grpc.CallOption) (*ScheduleMeetingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ScheduleMeetingResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_ScheduleMeeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) StartMeeting(ctx context.Context, in *StartMeetingRequest, opts ...grpc.CallOption) (*StartMeetingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartMeetingResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_StartMeeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) EndMeeting(ctx context.Context, in *EndMeetingRequest, opts ...grpc.CallOption) (*EndMeetingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EndMeetingResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_EndMeeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) CancelMeeting(ctx context.Context, in *CancelMeetingRequest, opts ...grpc.CallOption) (*CancelMeetingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelMeetingResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_CancelMeeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) RescheduleMeeting(ctx context.Context, in *RescheduleMeetingRequest, opts ...grpc.CallOption) (*RescheduleMeetingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RescheduleMeetingResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_RescheduleMeeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) AddAgendaItem(ctx context.Context, in *AddAgendaItemRequest, opts ...grpc.CallOption) (*AddAgendaItemResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddAgendaItemResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_AddAgendaItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) UpdateAgendaItem(ctx context.Context, in *UpdateAgendaItemRequest, opts ...grpc.CallOption) (*UpdateAgendaItemResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateAgendaItemResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_UpdateAgendaItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) RemoveAgendaItem(ctx context.Context, in *RemoveAgendaItemRequest, opts ...grpc.CallOption) (*RemoveAgendaItemResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveAgendaItemResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_RemoveAgendaItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) ReorderAgenda(ctx context.Context, in *ReorderAgendaRequest, opts ...grpc.CallOption) (*ReorderAgendaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReorderAgendaResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_ReorderAgenda_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) SetCurrentAgendaItem(ctx context.Context, in *SetCurrentAgendaItemRequest, opts ...grpc.CallOption) (*SetCurrentAgendaItemResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetCurrentAgendaItemResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_SetCurrentAgendaItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) AddParticipants(ctx context.Context, in *AddParticipantsRequest, opts ...grpc.CallOption) (*AddParticipantsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddParticipantsResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_AddParticipants_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) UpdateParticipant(ctx context.Context, in *UpdateParticipantRequest, opts ...grpc.CallOption) (*UpdateParticipantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateParticipantResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_UpdateParticipant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) RemoveParticipant(ctx context.Context, in *RemoveParticipantRequest, opts ...grpc.CallOption) (*RemoveParticipantResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveParticipantResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_RemoveParticipant_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) RespondToInvitation(ctx context.Context, in *RespondToInvitationRequest, opts ...grpc.CallOption) (*RespondToInvitationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RespondToInvitationResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_RespondToInvitation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) GetInvitationCalendar(ctx context.Context, in *GetInvitationCalendarRequest, opts ...grpc.CallOption) (*GetInvitationCalendarResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInvitationCalendarResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_GetInvitationCalendar_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) IssueCheckInToken(ctx context.Context, in *IssueCheckInTokenRequest, opts ...grpc.CallOption) (*IssueCheckInTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IssueCheckInTokenResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_IssueCheckInToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) CheckIn(ctx context.Context, in *CheckInRequest, opts ...grpc.CallOption) (*CheckInResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckInResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_CheckIn_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) MarkAttendance(ctx context.Context, in *MarkAttendanceRequest, opts ...grpc.CallOption) (*MarkAttendanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MarkAttendanceResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_MarkAttendance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MeetingsServiceServer is the server API for MeetingsService service.
 // All implementations must embed UnimplementedMeetingsServiceServer
 // for forward compatibility.
@@ -84,6 +336,38 @@ type MeetingsServiceServer interface {
 	CreateMeeting(context.Context, *CreateMeetingRequest) (*CreateMeetingResponse, error)
 	GetMeeting(context.Context, *GetMeetingRequest) (*GetMeetingResponse, error)
 	ListMeetings(context.Context, *ListMeetingsRequest) (*ListMeetingsResponse, error)
+	// The caller's meetings (as participant), by period.
+	ListMyMeetings(context.Context, *ListMyMeetingsRequest) (*ListMyMeetingsResponse, error)
+	UpdateMeeting(context.Context, *UpdateMeetingRequest) (*UpdateMeetingResponse, error)
+	// Lifecycle: draft -> scheduled (invitations out) -> in progress ->
+	// ended -> closed (minutes approved); cancel and reschedule with a reason.
+	// Every change is refused with the reason when the state does not allow it.
+	ScheduleMeeting(context.Context, *ScheduleMeetingRequest) (*ScheduleMeetingResponse, error)
+	StartMeeting(context.Context, *StartMeetingRequest) (*StartMeetingResponse, error)
+	EndMeeting(context.Context, *EndMeetingRequest) (*EndMeetingResponse, error)
+	CancelMeeting(context.Context, *CancelMeetingRequest) (*CancelMeetingResponse, error)
+	RescheduleMeeting(context.Context, *RescheduleMeetingRequest) (*RescheduleMeetingResponse, error)
+	// Agenda.
+	AddAgendaItem(context.Context, *AddAgendaItemRequest) (*AddAgendaItemResponse, error)
+	UpdateAgendaItem(context.Context, *UpdateAgendaItemRequest) (*UpdateAgendaItemResponse, error)
+	RemoveAgendaItem(context.Context, *RemoveAgendaItemRequest) (*RemoveAgendaItemResponse, error)
+	ReorderAgenda(context.Context, *ReorderAgendaRequest) (*ReorderAgendaResponse, error)
+	// Moves the meeting to an agenda item (chair or minute-taker); tablets follow.
+	SetCurrentAgendaItem(context.Context, *SetCurrentAgendaItemRequest) (*SetCurrentAgendaItemResponse, error)
+	// Participants and invitations.
+	AddParticipants(context.Context, *AddParticipantsRequest) (*AddParticipantsResponse, error)
+	UpdateParticipant(context.Context, *UpdateParticipantRequest) (*UpdateParticipantResponse, error)
+	RemoveParticipant(context.Context, *RemoveParticipantRequest) (*RemoveParticipantResponse, error)
+	RespondToInvitation(context.Context, *RespondToInvitationRequest) (*RespondToInvitationResponse, error)
+	// The invitation as an iCalendar (.ics) file.
+	GetInvitationCalendar(context.Context, *GetInvitationCalendarRequest) (*GetInvitationCalendarResponse, error)
+	// Attendance.
+	// A short-lived signed token for the room's QR code (chair or minute-taker).
+	IssueCheckInToken(context.Context, *IssueCheckInTokenRequest) (*IssueCheckInTokenResponse, error)
+	// A participant checks in by the scanned token.
+	CheckIn(context.Context, *CheckInRequest) (*CheckInResponse, error)
+	// The minute-taker marks someone present, online or absent.
+	MarkAttendance(context.Context, *MarkAttendanceRequest) (*MarkAttendanceResponse, error)
 	mustEmbedUnimplementedMeetingsServiceServer()
 }
 
@@ -102,6 +386,66 @@ func (UnimplementedMeetingsServiceServer) GetMeeting(context.Context, *GetMeetin
 }
 func (UnimplementedMeetingsServiceServer) ListMeetings(context.Context, *ListMeetingsRequest) (*ListMeetingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMeetings not implemented")
+}
+func (UnimplementedMeetingsServiceServer) ListMyMeetings(context.Context, *ListMyMeetingsRequest) (*ListMyMeetingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMyMeetings not implemented")
+}
+func (UnimplementedMeetingsServiceServer) UpdateMeeting(context.Context, *UpdateMeetingRequest) (*UpdateMeetingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateMeeting not implemented")
+}
+func (UnimplementedMeetingsServiceServer) ScheduleMeeting(context.Context, *ScheduleMeetingRequest) (*ScheduleMeetingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ScheduleMeeting not implemented")
+}
+func (UnimplementedMeetingsServiceServer) StartMeeting(context.Context, *StartMeetingRequest) (*StartMeetingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartMeeting not implemented")
+}
+func (UnimplementedMeetingsServiceServer) EndMeeting(context.Context, *EndMeetingRequest) (*EndMeetingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EndMeeting not implemented")
+}
+func (UnimplementedMeetingsServiceServer) CancelMeeting(context.Context, *CancelMeetingRequest) (*CancelMeetingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelMeeting not implemented")
+}
+func (UnimplementedMeetingsServiceServer) RescheduleMeeting(context.Context, *RescheduleMeetingRequest) (*RescheduleMeetingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RescheduleMeeting not implemented")
+}
+func (UnimplementedMeetingsServiceServer) AddAgendaItem(context.Context, *AddAgendaItemRequest) (*AddAgendaItemResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddAgendaItem not implemented")
+}
+func (UnimplementedMeetingsServiceServer) UpdateAgendaItem(context.Context, *UpdateAgendaItemRequest) (*UpdateAgendaItemResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateAgendaItem not implemented")
+}
+func (UnimplementedMeetingsServiceServer) RemoveAgendaItem(context.Context, *RemoveAgendaItemRequest) (*RemoveAgendaItemResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveAgendaItem not implemented")
+}
+func (UnimplementedMeetingsServiceServer) ReorderAgenda(context.Context, *ReorderAgendaRequest) (*ReorderAgendaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReorderAgenda not implemented")
+}
+func (UnimplementedMeetingsServiceServer) SetCurrentAgendaItem(context.Context, *SetCurrentAgendaItemRequest) (*SetCurrentAgendaItemResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetCurrentAgendaItem not implemented")
+}
+func (UnimplementedMeetingsServiceServer) AddParticipants(context.Context, *AddParticipantsRequest) (*AddParticipantsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddParticipants not implemented")
+}
+func (UnimplementedMeetingsServiceServer) UpdateParticipant(context.Context, *UpdateParticipantRequest) (*UpdateParticipantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateParticipant not implemented")
+}
+func (UnimplementedMeetingsServiceServer) RemoveParticipant(context.Context, *RemoveParticipantRequest) (*RemoveParticipantResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveParticipant not implemented")
+}
+func (UnimplementedMeetingsServiceServer) RespondToInvitation(context.Context, *RespondToInvitationRequest) (*RespondToInvitationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RespondToInvitation not implemented")
+}
+func (UnimplementedMeetingsServiceServer) GetInvitationCalendar(context.Context, *GetInvitationCalendarRequest) (*GetInvitationCalendarResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInvitationCalendar not implemented")
+}
+func (UnimplementedMeetingsServiceServer) IssueCheckInToken(context.Context, *IssueCheckInTokenRequest) (*IssueCheckInTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IssueCheckInToken not implemented")
+}
+func (UnimplementedMeetingsServiceServer) CheckIn(context.Context, *CheckInRequest) (*CheckInResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckIn not implemented")
+}
+func (UnimplementedMeetingsServiceServer) MarkAttendance(context.Context, *MarkAttendanceRequest) (*MarkAttendanceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MarkAttendance not implemented")
 }
 func (UnimplementedMeetingsServiceServer) mustEmbedUnimplementedMeetingsServiceServer() {}
 func (UnimplementedMeetingsServiceServer) testEmbeddedByValue()                         {}
@@ -178,6 +522,366 @@ func _MeetingsService_ListMeetings_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MeetingsService_ListMyMeetings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMyMeetingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).ListMyMeetings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_ListMyMeetings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).ListMyMeetings(ctx, req.(*ListMyMeetingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_UpdateMeeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateMeetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).UpdateMeeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_UpdateMeeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).UpdateMeeting(ctx, req.(*UpdateMeetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_ScheduleMeeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ScheduleMeetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).ScheduleMeeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_ScheduleMeeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).ScheduleMeeting(ctx, req.(*ScheduleMeetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_StartMeeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartMeetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).StartMeeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_StartMeeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).StartMeeting(ctx, req.(*StartMeetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_EndMeeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EndMeetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).EndMeeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_EndMeeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).EndMeeting(ctx, req.(*EndMeetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_CancelMeeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelMeetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).CancelMeeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_CancelMeeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).CancelMeeting(ctx, req.(*CancelMeetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_RescheduleMeeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RescheduleMeetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).RescheduleMeeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_RescheduleMeeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).RescheduleMeeting(ctx, req.(*RescheduleMeetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_AddAgendaItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddAgendaItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).AddAgendaItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_AddAgendaItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).AddAgendaItem(ctx, req.(*AddAgendaItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_UpdateAgendaItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateAgendaItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).UpdateAgendaItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_UpdateAgendaItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).UpdateAgendaItem(ctx, req.(*UpdateAgendaItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_RemoveAgendaItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveAgendaItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).RemoveAgendaItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_RemoveAgendaItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).RemoveAgendaItem(ctx, req.(*RemoveAgendaItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_ReorderAgenda_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReorderAgendaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).ReorderAgenda(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_ReorderAgenda_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).ReorderAgenda(ctx, req.(*ReorderAgendaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_SetCurrentAgendaItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetCurrentAgendaItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).SetCurrentAgendaItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_SetCurrentAgendaItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).SetCurrentAgendaItem(ctx, req.(*SetCurrentAgendaItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_AddParticipants_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddParticipantsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).AddParticipants(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_AddParticipants_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).AddParticipants(ctx, req.(*AddParticipantsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_UpdateParticipant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateParticipantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).UpdateParticipant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_UpdateParticipant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).UpdateParticipant(ctx, req.(*UpdateParticipantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_RemoveParticipant_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveParticipantRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).RemoveParticipant(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_RemoveParticipant_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).RemoveParticipant(ctx, req.(*RemoveParticipantRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_RespondToInvitation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RespondToInvitationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).RespondToInvitation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_RespondToInvitation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).RespondToInvitation(ctx, req.(*RespondToInvitationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_GetInvitationCalendar_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInvitationCalendarRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).GetInvitationCalendar(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_GetInvitationCalendar_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).GetInvitationCalendar(ctx, req.(*GetInvitationCalendarRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_IssueCheckInToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssueCheckInTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).IssueCheckInToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_IssueCheckInToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).IssueCheckInToken(ctx, req.(*IssueCheckInTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_CheckIn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckInRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).CheckIn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_CheckIn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).CheckIn(ctx, req.(*CheckInRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_MarkAttendance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarkAttendanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).MarkAttendance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_MarkAttendance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).MarkAttendance(ctx, req.(*MarkAttendanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MeetingsService_ServiceDesc is the grpc.ServiceDesc for MeetingsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -196,6 +900,86 @@ var MeetingsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListMeetings",
 			Handler:    _MeetingsService_ListMeetings_Handler,
+		},
+		{
+			MethodName: "ListMyMeetings",
+			Handler:    _MeetingsService_ListMyMeetings_Handler,
+		},
+		{
+			MethodName: "UpdateMeeting",
+			Handler:    _MeetingsService_UpdateMeeting_Handler,
+		},
+		{
+			MethodName: "ScheduleMeeting",
+			Handler:    _MeetingsService_ScheduleMeeting_Handler,
+		},
+		{
+			MethodName: "StartMeeting",
+			Handler:    _MeetingsService_StartMeeting_Handler,
+		},
+		{
+			MethodName: "EndMeeting",
+			Handler:    _MeetingsService_EndMeeting_Handler,
+		},
+		{
+			MethodName: "CancelMeeting",
+			Handler:    _MeetingsService_CancelMeeting_Handler,
+		},
+		{
+			MethodName: "RescheduleMeeting",
+			Handler:    _MeetingsService_RescheduleMeeting_Handler,
+		},
+		{
+			MethodName: "AddAgendaItem",
+			Handler:    _MeetingsService_AddAgendaItem_Handler,
+		},
+		{
+			MethodName: "UpdateAgendaItem",
+			Handler:    _MeetingsService_UpdateAgendaItem_Handler,
+		},
+		{
+			MethodName: "RemoveAgendaItem",
+			Handler:    _MeetingsService_RemoveAgendaItem_Handler,
+		},
+		{
+			MethodName: "ReorderAgenda",
+			Handler:    _MeetingsService_ReorderAgenda_Handler,
+		},
+		{
+			MethodName: "SetCurrentAgendaItem",
+			Handler:    _MeetingsService_SetCurrentAgendaItem_Handler,
+		},
+		{
+			MethodName: "AddParticipants",
+			Handler:    _MeetingsService_AddParticipants_Handler,
+		},
+		{
+			MethodName: "UpdateParticipant",
+			Handler:    _MeetingsService_UpdateParticipant_Handler,
+		},
+		{
+			MethodName: "RemoveParticipant",
+			Handler:    _MeetingsService_RemoveParticipant_Handler,
+		},
+		{
+			MethodName: "RespondToInvitation",
+			Handler:    _MeetingsService_RespondToInvitation_Handler,
+		},
+		{
+			MethodName: "GetInvitationCalendar",
+			Handler:    _MeetingsService_GetInvitationCalendar_Handler,
+		},
+		{
+			MethodName: "IssueCheckInToken",
+			Handler:    _MeetingsService_IssueCheckInToken_Handler,
+		},
+		{
+			MethodName: "CheckIn",
+			Handler:    _MeetingsService_CheckIn_Handler,
+		},
+		{
+			MethodName: "MarkAttendance",
+			Handler:    _MeetingsService_MarkAttendance_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
