@@ -193,7 +193,7 @@ func (c *client) send(ctx context.Context, e entry) error {
 		return nil
 	}
 	c.sent = e.seq
-	if !c.sub.claims.InOrg(e.org) {
+	if !e.visibleTo(c.sub.claims) {
 		return nil
 	}
 	return c.writeRaw(ctx, e.frame)

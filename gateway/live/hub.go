@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +36,9 @@ import (
 const (
 	HeaderType = "Ecabinet-Type"
 	HeaderOrg  = "Ecabinet-Org"
+	// HeaderAudience lists people outside the organisation who may see an
+	// event (comma-separated person ids).
+	HeaderAudience = "Ecabinet-Audience"
 )
 
 const (
@@ -87,9 +92,16 @@ type Hub struct {
 
 // entry is one LIVE message, rendered once for every client.
 type entry struct {
-	seq   uint64
-	org   string
-	frame []byte // the JSON "event" message
+	seq      uint64
+	org      string
+	audience []string // people outside org who may see it (Ecabinet-Audience)
+	frame    []byte   // the JSON "event" message
+}
+
+// visibleTo reports whether the caller may see the event: a member of its
+// organisation (or a system administrator), or someone it names.
+func (e entry) visibleTo(c identity.Claims) bool {
+	return c.InOrg(e.org) || slices.Contains(e.audience, c.Subject)
 }
 
 // NewHub returns a hub for the LIVE stream named stream. Call Run to start it.
@@ -214,7 +226,7 @@ func (h *Hub) publish(e entry) {
 	h.last = e.seq
 	h.ring.push(e)
 	for s := range h.subs {
-		if !s.claims.InOrg(e.org) {
+		if !e.visibleTo(s.claims) {
 			continue
 		}
 		select {
@@ -257,7 +269,11 @@ func (h *Hub) render(seq uint64, subject string, hdr nats.Header, payload []byte
 		h.log.Error("live: cannot encode event", "seq", seq, "err", err)
 		frame, _ = json.Marshal(eventFrame{Type: "event", Seq: seq, Subject: subject, EventType: typ})
 	}
-	return entry{seq: seq, org: hdr.Get(HeaderOrg), frame: frame}
+	var audience []string
+	if a := hdr.Get(HeaderAudience); a != "" {
+		audience = strings.Split(a, ",")
+	}
+	return entry{seq: seq, org: hdr.Get(HeaderOrg), audience: audience, frame: frame}
 }
 
 func eventData(typ string, payload []byte) (json.RawMessage, error) {

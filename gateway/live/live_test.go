@@ -113,9 +113,9 @@ func newWorldAt(t *testing.T, url string, liveMaxMsgs int64, storage jetstream.S
 
 // publish emits a MeetingCreated event as the outbox relay would, and
 // returns once LIVE has it, with its LIVE sequence.
-func (w *world) publish(org, title string) uint64 {
+func (w *world) publish(org, title string, audience ...string) uint64 {
 	w.t.Helper()
-	seq, err := w.tryPublish(org, title)
+	seq, err := w.tryPublish(org, title, audience...)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func (w *world) publish(org, title string) uint64 {
 }
 
 // tryPublish is publish for goroutines other than the test's.
-func (w *world) tryPublish(org, title string) (uint64, error) {
+func (w *world) tryPublish(org, title string, audience ...string) (uint64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	before, err := w.lastSeq(ctx)
@@ -144,6 +144,9 @@ func (w *world) tryPublish(org, title string) (uint64, error) {
 	msg.Header.Set("Nats-Msg-Id", eventID)
 	msg.Header.Set(HeaderType, string(ev.ProtoReflect().Descriptor().FullName()))
 	msg.Header.Set(HeaderOrg, org)
+	if len(audience) > 0 {
+		msg.Header.Set(HeaderAudience, strings.Join(audience, ","))
+	}
 	if _, err := w.js.PublishMsg(ctx, msg); err != nil {
 		return 0, fmt.Errorf("publish %q: %w", title, err)
 	}
@@ -411,6 +414,23 @@ func TestLiveFiltersByOrganisation(t *testing.T) {
 	a.expect([]string{"A1", "A2", "A3"}, seqs)
 	b.expect([]string{"B1", "B2"}, seqs)
 	admin.expect([]string{"A1", "B1", "A2", "B2", "A3"}, seqs)
+}
+
+func TestLiveRelaysToTheEventsAudienceOutsideTheOrganisation(t *testing.T) {
+	w := newWorld(t, 0)
+	s := w.serve()
+	a, _ := s.connect("a", "")
+	b, _ := s.connect("b", "")
+
+	seqs := map[string]uint64{}
+	// An observer from organisation B invited to A's meeting sees its
+	// events; A's other events stay within A.
+	seqs["A1"] = w.publish(orgA, "A1")
+	seqs["invited"] = w.publish(orgA, "invited", "someone", "bob")
+	seqs["A2"] = w.publish(orgA, "A2")
+	seqs["B1"] = w.publish(orgB, "B1")
+	a.expect([]string{"A1", "invited", "A2"}, seqs)
+	b.expect([]string{"invited", "B1"}, seqs)
 }
 
 // testResume drops a client, publishes while it is away (some for another

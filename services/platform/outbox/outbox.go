@@ -24,6 +24,9 @@ import (
 const (
 	HeaderType = "Ecabinet-Type" // full protobuf name of the payload
 	HeaderOrg  = "Ecabinet-Org"  // organisation id; absent when the event has none
+	// HeaderAudience lists, comma-separated, the person ids outside the
+	// organisation who may see the event; absent when there are none.
+	HeaderAudience = "Ecabinet-Audience"
 )
 
 // NewMeta returns the metadata for a new event: a fresh UUIDv7 id (ordered by
@@ -51,17 +54,19 @@ func Enqueue(ctx context.Context, tx pgx.Tx, subject string, event proto.Message
 	if event == nil {
 		return errors.New("outbox: event is nil")
 	}
-	id, org, err := metaOf(event.ProtoReflect())
+	meta, err := metaOf(event.ProtoReflect())
 	if err != nil {
 		return err
 	}
+	id := meta.GetEventId()
 	payload, err := proto.Marshal(event)
 	if err != nil {
 		return fmt.Errorf("outbox: marshal %s: %w", event.ProtoReflect().Descriptor().FullName(), err)
 	}
 	_, err = tx.Exec(ctx,
-		`INSERT INTO outbox (event_id, subject, event_type, org_id, payload) VALUES ($1, $2, $3, $4, $5)`,
-		id, subject, string(event.ProtoReflect().Descriptor().FullName()), org, payload)
+		`INSERT INTO outbox (event_id, subject, event_type, org_id, audience, payload) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, subject, string(event.ProtoReflect().Descriptor().FullName()), meta.GetOrganizationId(),
+		append([]string{}, meta.GetAudience()...), payload)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return fmt.Errorf("outbox: event %s is already enqueued: %w", id, err)
@@ -72,26 +77,23 @@ func Enqueue(ctx context.Context, tx pgx.Tx, subject string, event proto.Message
 	return nil
 }
 
-// metaOf reads event id and organisation from field 1 through reflection, so
-// Enqueue accepts every event type without a per-type interface.
-func metaOf(m protoreflect.Message) (id, org string, err error) {
+// metaOf returns the event's metadata, field 1, so Enqueue accepts every
+// event type without a per-type interface.
+func metaOf(m protoreflect.Message) (*platformv1.EventMeta, error) {
 	name := m.Descriptor().FullName()
 	fd := m.Descriptor().Fields().ByNumber(1)
 	if fd == nil || fd.Kind() != protoreflect.MessageKind || fd.IsList() || fd.IsMap() ||
 		fd.Message().FullName() != metaName {
-		return "", "", fmt.Errorf("outbox: %s is not an event: field 1 must be %s", name, metaName)
+		return nil, fmt.Errorf("outbox: %s is not an event: field 1 must be %s", name, metaName)
 	}
 	if !m.Has(fd) {
-		return "", "", fmt.Errorf("outbox: %s has no meta (field 1)", name)
+		return nil, fmt.Errorf("outbox: %s has no meta (field 1)", name)
 	}
-	meta := m.Get(fd).Message()
-	fields := meta.Descriptor().Fields()
-	id = meta.Get(fields.ByName("event_id")).String()
-	org = meta.Get(fields.ByName("organization_id")).String()
-	if id == "" {
-		return "", "", fmt.Errorf("outbox: %s has no meta.event_id", name)
+	meta, ok := m.Get(fd).Message().Interface().(*platformv1.EventMeta)
+	if !ok || meta.GetEventId() == "" {
+		return nil, fmt.Errorf("outbox: %s has no meta.event_id", name)
 	}
-	return id, org, nil
+	return meta, nil
 }
 
 // checkSubject rejects subjects NATS would refuse or treat as wildcards;

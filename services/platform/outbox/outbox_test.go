@@ -57,6 +57,10 @@ func change(t *testing.T, pool *pgxpool.Pool, org, title string) *meetingsv1.Mee
 
 func newEvent(org, title string) *meetingsv1.MeetingCreated {
 	meta := outbox.NewMeta("person-1", "", org, 1)
+	if title == "meeting 2" {
+		// Invited people from outside the organisation.
+		meta.Audience = []string{"guest-1", "guest-2"}
+	}
 	id := "m-" + meta.EventId
 	meta.AggregateId = id
 	return &meetingsv1.MeetingCreated{
@@ -291,6 +295,9 @@ func TestRelayPublishesInOrderWithHeaders(t *testing.T) {
 		}
 		if ev.Meta.OrganizationId != "" && m.Header.Get(outbox.HeaderOrg) != ev.Meta.OrganizationId {
 			t.Errorf("message %d Ecabinet-Org = %q, want %q", i, m.Header.Get(outbox.HeaderOrg), ev.Meta.OrganizationId)
+		}
+		if want := strings.Join(ev.Meta.Audience, ","); m.Header.Get(outbox.HeaderAudience) != want {
+			t.Errorf("message %d Ecabinet-Audience = %q, want %q", i, m.Header.Get(outbox.HeaderAudience), want)
 		}
 		var got meetingsv1.MeetingCreated
 		if err := proto.Unmarshal(m.Data, &got); err != nil || !proto.Equal(&got, ev) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,12 +113,13 @@ func (r *Relay) Run(ctx context.Context) error {
 }
 
 type pending struct {
-	seq     int64
-	id      string
-	subject string
-	typ     string
-	org     string
-	payload []byte
+	seq      int64
+	id       string
+	subject  string
+	typ      string
+	org      string
+	audience []string
+	payload  []byte
 }
 
 // publishBatch publishes up to batchSize pending events and reports how many
@@ -138,14 +140,14 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		return 0, nil // another relay is publishing this schema's outbox
 	}
 
-	rows, err := tx.Query(ctx, `SELECT seq, event_id, subject, event_type, org_id, payload
+	rows, err := tx.Query(ctx, `SELECT seq, event_id, subject, event_type, org_id, audience, payload
 		FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1`, batchSize)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: read pending: %w", err)
 	}
 	batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
 		var p pending
-		err := row.Scan(&p.seq, &p.id, &p.subject, &p.typ, &p.org, &p.payload)
+		err := row.Scan(&p.seq, &p.id, &p.subject, &p.typ, &p.org, &p.audience, &p.payload)
 		return p, err
 	})
 	if err != nil {
@@ -184,6 +186,9 @@ func (r *Relay) publish(ctx context.Context, p pending) error {
 	msg.Header.Set(HeaderType, p.typ)
 	if p.org != "" {
 		msg.Header.Set(HeaderOrg, p.org)
+	}
+	if len(p.audience) > 0 {
+		msg.Header.Set(HeaderAudience, strings.Join(p.audience, ","))
 	}
 	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()

@@ -850,8 +850,13 @@ type CreateMeetingRequest struct {
 	Online         bool                   `protobuf:"varint,5,opt,name=online,proto3" json:"online,omitempty"`
 	StartsAt       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
 	EndsAt         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The body holding the meeting. Unspecified takes the body the kind
+	// implies: executive committee, standing committee or standing members
+	// for those kinds, the whole organisation (BODY_KIND_ALL_MEMBERS) for
+	// cell meetings and resolution study conferences.
+	Body          BodyKind `protobuf:"varint,8,opt,name=body,proto3,enum=ecabinet.meetings.v1.BodyKind" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateMeetingRequest) Reset() {
@@ -931,6 +936,13 @@ func (x *CreateMeetingRequest) GetEndsAt() *timestamppb.Timestamp {
 		return x.EndsAt
 	}
 	return nil
+}
+
+func (x *CreateMeetingRequest) GetBody() BodyKind {
+	if x != nil {
+		return x.Body
+	}
+	return BodyKind_BODY_KIND_UNSPECIFIED
 }
 
 type CreateMeetingResponse struct {
@@ -3420,7 +3432,7 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\apresent\x18\x02 \x01(\x05R\apresent\x12\x1a\n" +
 	"\brequired\x18\x03 \x01(\x05R\brequired\x12\x18\n" +
 	"\areached\x18\x04 \x01(\bR\areached\x12\x12\n" +
-	"\x04rule\x18\x05 \x01(\tR\x04rule\"\xa8\x02\n" +
+	"\x04rule\x18\x05 \x01(\tR\x04rule\"\xdc\x02\n" +
 	"\x14CreateMeetingRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x125\n" +
@@ -3428,7 +3440,8 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\x05place\x18\x04 \x01(\tR\x05place\x12\x16\n" +
 	"\x06online\x18\x05 \x01(\bR\x06online\x127\n" +
 	"\tstarts_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x123\n" +
-	"\aends_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\"P\n" +
+	"\aends_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x122\n" +
+	"\x04body\x18\b \x01(\x0e2\x1e.ecabinet.meetings.v1.BodyKindR\x04body\"P\n" +
 	"\x15CreateMeetingResponse\x127\n" +
 	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"2\n" +
 	"\x11GetMeetingRequest\x12\x1d\n" +
@@ -3758,90 +3771,91 @@ var file_ecabinet_meetings_v1_meetings_proto_depIdxs = []int32{
 	0,  // 15: ecabinet.meetings.v1.CreateMeetingRequest.kind:type_name -> ecabinet.meetings.v1.MeetingKind
 	57, // 16: ecabinet.meetings.v1.CreateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
 	57, // 17: ecabinet.meetings.v1.CreateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	6,  // 18: ecabinet.meetings.v1.CreateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 19: ecabinet.meetings.v1.GetMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 20: ecabinet.meetings.v1.ListMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
-	5,  // 21: ecabinet.meetings.v1.ListMyMeetingsRequest.period:type_name -> ecabinet.meetings.v1.Period
-	6,  // 22: ecabinet.meetings.v1.ListMyMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
-	57, // 23: ecabinet.meetings.v1.UpdateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	57, // 24: ecabinet.meetings.v1.UpdateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	58, // 25: ecabinet.meetings.v1.UpdateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
-	6,  // 26: ecabinet.meetings.v1.UpdateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 27: ecabinet.meetings.v1.ScheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 28: ecabinet.meetings.v1.StartMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 29: ecabinet.meetings.v1.EndMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 30: ecabinet.meetings.v1.CancelMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	57, // 31: ecabinet.meetings.v1.RescheduleMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	57, // 32: ecabinet.meetings.v1.RescheduleMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	6,  // 33: ecabinet.meetings.v1.RescheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 34: ecabinet.meetings.v1.AddAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 35: ecabinet.meetings.v1.UpdateAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 36: ecabinet.meetings.v1.RemoveAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 37: ecabinet.meetings.v1.ReorderAgendaResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 38: ecabinet.meetings.v1.SetCurrentAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	2,  // 39: ecabinet.meetings.v1.ParticipantInput.role:type_name -> ecabinet.meetings.v1.ParticipantRole
-	40, // 40: ecabinet.meetings.v1.AddParticipantsRequest.participants:type_name -> ecabinet.meetings.v1.ParticipantInput
-	6,  // 41: ecabinet.meetings.v1.AddParticipantsResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	2,  // 42: ecabinet.meetings.v1.UpdateParticipantRequest.role:type_name -> ecabinet.meetings.v1.ParticipantRole
-	6,  // 43: ecabinet.meetings.v1.UpdateParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 44: ecabinet.meetings.v1.RemoveParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	3,  // 45: ecabinet.meetings.v1.RespondToInvitationRequest.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
-	6,  // 46: ecabinet.meetings.v1.RespondToInvitationResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	57, // 47: ecabinet.meetings.v1.IssueCheckInTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
-	6,  // 48: ecabinet.meetings.v1.CheckInResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	4,  // 49: ecabinet.meetings.v1.MarkAttendanceRequest.attendance:type_name -> ecabinet.meetings.v1.Attendance
-	6,  // 50: ecabinet.meetings.v1.MarkAttendanceResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	10, // 51: ecabinet.meetings.v1.MeetingsService.CreateMeeting:input_type -> ecabinet.meetings.v1.CreateMeetingRequest
-	12, // 52: ecabinet.meetings.v1.MeetingsService.GetMeeting:input_type -> ecabinet.meetings.v1.GetMeetingRequest
-	14, // 53: ecabinet.meetings.v1.MeetingsService.ListMeetings:input_type -> ecabinet.meetings.v1.ListMeetingsRequest
-	16, // 54: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:input_type -> ecabinet.meetings.v1.ListMyMeetingsRequest
-	18, // 55: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:input_type -> ecabinet.meetings.v1.UpdateMeetingRequest
-	20, // 56: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:input_type -> ecabinet.meetings.v1.ScheduleMeetingRequest
-	22, // 57: ecabinet.meetings.v1.MeetingsService.StartMeeting:input_type -> ecabinet.meetings.v1.StartMeetingRequest
-	24, // 58: ecabinet.meetings.v1.MeetingsService.EndMeeting:input_type -> ecabinet.meetings.v1.EndMeetingRequest
-	26, // 59: ecabinet.meetings.v1.MeetingsService.CancelMeeting:input_type -> ecabinet.meetings.v1.CancelMeetingRequest
-	28, // 60: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:input_type -> ecabinet.meetings.v1.RescheduleMeetingRequest
-	30, // 61: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:input_type -> ecabinet.meetings.v1.AddAgendaItemRequest
-	32, // 62: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:input_type -> ecabinet.meetings.v1.UpdateAgendaItemRequest
-	34, // 63: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:input_type -> ecabinet.meetings.v1.RemoveAgendaItemRequest
-	36, // 64: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:input_type -> ecabinet.meetings.v1.ReorderAgendaRequest
-	38, // 65: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:input_type -> ecabinet.meetings.v1.SetCurrentAgendaItemRequest
-	41, // 66: ecabinet.meetings.v1.MeetingsService.AddParticipants:input_type -> ecabinet.meetings.v1.AddParticipantsRequest
-	43, // 67: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:input_type -> ecabinet.meetings.v1.UpdateParticipantRequest
-	45, // 68: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:input_type -> ecabinet.meetings.v1.RemoveParticipantRequest
-	47, // 69: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:input_type -> ecabinet.meetings.v1.RespondToInvitationRequest
-	49, // 70: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:input_type -> ecabinet.meetings.v1.GetInvitationCalendarRequest
-	51, // 71: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:input_type -> ecabinet.meetings.v1.IssueCheckInTokenRequest
-	53, // 72: ecabinet.meetings.v1.MeetingsService.CheckIn:input_type -> ecabinet.meetings.v1.CheckInRequest
-	55, // 73: ecabinet.meetings.v1.MeetingsService.MarkAttendance:input_type -> ecabinet.meetings.v1.MarkAttendanceRequest
-	11, // 74: ecabinet.meetings.v1.MeetingsService.CreateMeeting:output_type -> ecabinet.meetings.v1.CreateMeetingResponse
-	13, // 75: ecabinet.meetings.v1.MeetingsService.GetMeeting:output_type -> ecabinet.meetings.v1.GetMeetingResponse
-	15, // 76: ecabinet.meetings.v1.MeetingsService.ListMeetings:output_type -> ecabinet.meetings.v1.ListMeetingsResponse
-	17, // 77: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:output_type -> ecabinet.meetings.v1.ListMyMeetingsResponse
-	19, // 78: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:output_type -> ecabinet.meetings.v1.UpdateMeetingResponse
-	21, // 79: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:output_type -> ecabinet.meetings.v1.ScheduleMeetingResponse
-	23, // 80: ecabinet.meetings.v1.MeetingsService.StartMeeting:output_type -> ecabinet.meetings.v1.StartMeetingResponse
-	25, // 81: ecabinet.meetings.v1.MeetingsService.EndMeeting:output_type -> ecabinet.meetings.v1.EndMeetingResponse
-	27, // 82: ecabinet.meetings.v1.MeetingsService.CancelMeeting:output_type -> ecabinet.meetings.v1.CancelMeetingResponse
-	29, // 83: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:output_type -> ecabinet.meetings.v1.RescheduleMeetingResponse
-	31, // 84: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:output_type -> ecabinet.meetings.v1.AddAgendaItemResponse
-	33, // 85: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:output_type -> ecabinet.meetings.v1.UpdateAgendaItemResponse
-	35, // 86: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:output_type -> ecabinet.meetings.v1.RemoveAgendaItemResponse
-	37, // 87: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:output_type -> ecabinet.meetings.v1.ReorderAgendaResponse
-	39, // 88: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:output_type -> ecabinet.meetings.v1.SetCurrentAgendaItemResponse
-	42, // 89: ecabinet.meetings.v1.MeetingsService.AddParticipants:output_type -> ecabinet.meetings.v1.AddParticipantsResponse
-	44, // 90: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:output_type -> ecabinet.meetings.v1.UpdateParticipantResponse
-	46, // 91: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:output_type -> ecabinet.meetings.v1.RemoveParticipantResponse
-	48, // 92: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:output_type -> ecabinet.meetings.v1.RespondToInvitationResponse
-	50, // 93: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:output_type -> ecabinet.meetings.v1.GetInvitationCalendarResponse
-	52, // 94: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:output_type -> ecabinet.meetings.v1.IssueCheckInTokenResponse
-	54, // 95: ecabinet.meetings.v1.MeetingsService.CheckIn:output_type -> ecabinet.meetings.v1.CheckInResponse
-	56, // 96: ecabinet.meetings.v1.MeetingsService.MarkAttendance:output_type -> ecabinet.meetings.v1.MarkAttendanceResponse
-	74, // [74:97] is the sub-list for method output_type
-	51, // [51:74] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	58, // 18: ecabinet.meetings.v1.CreateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	6,  // 19: ecabinet.meetings.v1.CreateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 20: ecabinet.meetings.v1.GetMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 21: ecabinet.meetings.v1.ListMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
+	5,  // 22: ecabinet.meetings.v1.ListMyMeetingsRequest.period:type_name -> ecabinet.meetings.v1.Period
+	6,  // 23: ecabinet.meetings.v1.ListMyMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
+	57, // 24: ecabinet.meetings.v1.UpdateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	57, // 25: ecabinet.meetings.v1.UpdateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	58, // 26: ecabinet.meetings.v1.UpdateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	6,  // 27: ecabinet.meetings.v1.UpdateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 28: ecabinet.meetings.v1.ScheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 29: ecabinet.meetings.v1.StartMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 30: ecabinet.meetings.v1.EndMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 31: ecabinet.meetings.v1.CancelMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	57, // 32: ecabinet.meetings.v1.RescheduleMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	57, // 33: ecabinet.meetings.v1.RescheduleMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	6,  // 34: ecabinet.meetings.v1.RescheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 35: ecabinet.meetings.v1.AddAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 36: ecabinet.meetings.v1.UpdateAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 37: ecabinet.meetings.v1.RemoveAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 38: ecabinet.meetings.v1.ReorderAgendaResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 39: ecabinet.meetings.v1.SetCurrentAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	2,  // 40: ecabinet.meetings.v1.ParticipantInput.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	40, // 41: ecabinet.meetings.v1.AddParticipantsRequest.participants:type_name -> ecabinet.meetings.v1.ParticipantInput
+	6,  // 42: ecabinet.meetings.v1.AddParticipantsResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	2,  // 43: ecabinet.meetings.v1.UpdateParticipantRequest.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	6,  // 44: ecabinet.meetings.v1.UpdateParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 45: ecabinet.meetings.v1.RemoveParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	3,  // 46: ecabinet.meetings.v1.RespondToInvitationRequest.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
+	6,  // 47: ecabinet.meetings.v1.RespondToInvitationResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	57, // 48: ecabinet.meetings.v1.IssueCheckInTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	6,  // 49: ecabinet.meetings.v1.CheckInResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	4,  // 50: ecabinet.meetings.v1.MarkAttendanceRequest.attendance:type_name -> ecabinet.meetings.v1.Attendance
+	6,  // 51: ecabinet.meetings.v1.MarkAttendanceResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	10, // 52: ecabinet.meetings.v1.MeetingsService.CreateMeeting:input_type -> ecabinet.meetings.v1.CreateMeetingRequest
+	12, // 53: ecabinet.meetings.v1.MeetingsService.GetMeeting:input_type -> ecabinet.meetings.v1.GetMeetingRequest
+	14, // 54: ecabinet.meetings.v1.MeetingsService.ListMeetings:input_type -> ecabinet.meetings.v1.ListMeetingsRequest
+	16, // 55: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:input_type -> ecabinet.meetings.v1.ListMyMeetingsRequest
+	18, // 56: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:input_type -> ecabinet.meetings.v1.UpdateMeetingRequest
+	20, // 57: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:input_type -> ecabinet.meetings.v1.ScheduleMeetingRequest
+	22, // 58: ecabinet.meetings.v1.MeetingsService.StartMeeting:input_type -> ecabinet.meetings.v1.StartMeetingRequest
+	24, // 59: ecabinet.meetings.v1.MeetingsService.EndMeeting:input_type -> ecabinet.meetings.v1.EndMeetingRequest
+	26, // 60: ecabinet.meetings.v1.MeetingsService.CancelMeeting:input_type -> ecabinet.meetings.v1.CancelMeetingRequest
+	28, // 61: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:input_type -> ecabinet.meetings.v1.RescheduleMeetingRequest
+	30, // 62: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:input_type -> ecabinet.meetings.v1.AddAgendaItemRequest
+	32, // 63: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:input_type -> ecabinet.meetings.v1.UpdateAgendaItemRequest
+	34, // 64: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:input_type -> ecabinet.meetings.v1.RemoveAgendaItemRequest
+	36, // 65: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:input_type -> ecabinet.meetings.v1.ReorderAgendaRequest
+	38, // 66: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:input_type -> ecabinet.meetings.v1.SetCurrentAgendaItemRequest
+	41, // 67: ecabinet.meetings.v1.MeetingsService.AddParticipants:input_type -> ecabinet.meetings.v1.AddParticipantsRequest
+	43, // 68: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:input_type -> ecabinet.meetings.v1.UpdateParticipantRequest
+	45, // 69: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:input_type -> ecabinet.meetings.v1.RemoveParticipantRequest
+	47, // 70: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:input_type -> ecabinet.meetings.v1.RespondToInvitationRequest
+	49, // 71: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:input_type -> ecabinet.meetings.v1.GetInvitationCalendarRequest
+	51, // 72: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:input_type -> ecabinet.meetings.v1.IssueCheckInTokenRequest
+	53, // 73: ecabinet.meetings.v1.MeetingsService.CheckIn:input_type -> ecabinet.meetings.v1.CheckInRequest
+	55, // 74: ecabinet.meetings.v1.MeetingsService.MarkAttendance:input_type -> ecabinet.meetings.v1.MarkAttendanceRequest
+	11, // 75: ecabinet.meetings.v1.MeetingsService.CreateMeeting:output_type -> ecabinet.meetings.v1.CreateMeetingResponse
+	13, // 76: ecabinet.meetings.v1.MeetingsService.GetMeeting:output_type -> ecabinet.meetings.v1.GetMeetingResponse
+	15, // 77: ecabinet.meetings.v1.MeetingsService.ListMeetings:output_type -> ecabinet.meetings.v1.ListMeetingsResponse
+	17, // 78: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:output_type -> ecabinet.meetings.v1.ListMyMeetingsResponse
+	19, // 79: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:output_type -> ecabinet.meetings.v1.UpdateMeetingResponse
+	21, // 80: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:output_type -> ecabinet.meetings.v1.ScheduleMeetingResponse
+	23, // 81: ecabinet.meetings.v1.MeetingsService.StartMeeting:output_type -> ecabinet.meetings.v1.StartMeetingResponse
+	25, // 82: ecabinet.meetings.v1.MeetingsService.EndMeeting:output_type -> ecabinet.meetings.v1.EndMeetingResponse
+	27, // 83: ecabinet.meetings.v1.MeetingsService.CancelMeeting:output_type -> ecabinet.meetings.v1.CancelMeetingResponse
+	29, // 84: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:output_type -> ecabinet.meetings.v1.RescheduleMeetingResponse
+	31, // 85: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:output_type -> ecabinet.meetings.v1.AddAgendaItemResponse
+	33, // 86: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:output_type -> ecabinet.meetings.v1.UpdateAgendaItemResponse
+	35, // 87: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:output_type -> ecabinet.meetings.v1.RemoveAgendaItemResponse
+	37, // 88: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:output_type -> ecabinet.meetings.v1.ReorderAgendaResponse
+	39, // 89: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:output_type -> ecabinet.meetings.v1.SetCurrentAgendaItemResponse
+	42, // 90: ecabinet.meetings.v1.MeetingsService.AddParticipants:output_type -> ecabinet.meetings.v1.AddParticipantsResponse
+	44, // 91: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:output_type -> ecabinet.meetings.v1.UpdateParticipantResponse
+	46, // 92: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:output_type -> ecabinet.meetings.v1.RemoveParticipantResponse
+	48, // 93: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:output_type -> ecabinet.meetings.v1.RespondToInvitationResponse
+	50, // 94: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:output_type -> ecabinet.meetings.v1.GetInvitationCalendarResponse
+	52, // 95: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:output_type -> ecabinet.meetings.v1.IssueCheckInTokenResponse
+	54, // 96: ecabinet.meetings.v1.MeetingsService.CheckIn:output_type -> ecabinet.meetings.v1.CheckInResponse
+	56, // 97: ecabinet.meetings.v1.MeetingsService.MarkAttendance:output_type -> ecabinet.meetings.v1.MarkAttendanceResponse
+	75, // [75:98] is the sub-list for method output_type
+	52, // [52:75] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_meetings_v1_meetings_proto_init() }

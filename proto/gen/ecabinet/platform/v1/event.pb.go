@@ -36,8 +36,12 @@ type EventMeta struct {
 	AggregateVersion int64  `protobuf:"varint,5,opt,name=aggregate_version,json=aggregateVersion,proto3" json:"aggregate_version,omitempty"`
 	// Organisation the aggregate belongs to; the live channel filters on it.
 	OrganizationId string `protobuf:"bytes,6,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// People who may see the event although they are not members of the
+	// organisation (e.g. a meeting's invited observers from a higher-level
+	// committee). The live channel relays it to them too.
+	Audience      []string `protobuf:"bytes,7,rep,name=audience,proto3" json:"audience,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EventMeta) Reset() {
@@ -112,11 +116,18 @@ func (x *EventMeta) GetOrganizationId() string {
 	return ""
 }
 
+func (x *EventMeta) GetAudience() []string {
+	if x != nil {
+		return x.Audience
+	}
+	return nil
+}
+
 var File_ecabinet_platform_v1_event_proto protoreflect.FileDescriptor
 
 const file_ecabinet_platform_v1_event_proto_rawDesc = "" +
 	"\n" +
-	" ecabinet/platform/v1/event.proto\x12\x14ecabinet.platform.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x01\n" +
+	" ecabinet/platform/v1/event.proto\x12\x14ecabinet.platform.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x02\n" +
 	"\tEventMeta\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12;\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -124,7 +135,8 @@ const file_ecabinet_platform_v1_event_proto_rawDesc = "" +
 	"\bactor_id\x18\x03 \x01(\tR\aactorId\x12!\n" +
 	"\faggregate_id\x18\x04 \x01(\tR\vaggregateId\x12+\n" +
 	"\x11aggregate_version\x18\x05 \x01(\x03R\x10aggregateVersion\x12'\n" +
-	"\x0forganization_id\x18\x06 \x01(\tR\x0eorganizationIdBHZFgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/platform/v1;platformv1b\x06proto3"
+	"\x0forganization_id\x18\x06 \x01(\tR\x0eorganizationId\x12\x1a\n" +
+	"\baudience\x18\a \x03(\tR\baudienceBHZFgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/platform/v1;platformv1b\x06proto3"
 
 var (
 	file_ecabinet_platform_v1_event_proto_rawDescOnce sync.Once
