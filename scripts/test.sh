@@ -35,10 +35,13 @@ step() {
 
 # install_system_packages: Debian packages the tests need, installed only when
 # missing (apt-get; as root, else through sudo): Chromium for the browser tests,
+# DejaVu fonts for the minutes PDF,
 # a C compiler for go test -race (the race detector needs cgo).
 install_system_packages() {
 	local missing=() sudo=()
-	[[ -x /usr/bin/chromium ]] || missing+=(chromium fonts-dejavu-core)
+	[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+	# The minutes PDF needs a font with Vietnamese glyphs.
+	[[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
 	command -v "$(go env CC)" >/dev/null || missing+=(gcc libc6-dev)
 	((${#missing[@]} > 0)) || return 0
 	if ((EUID != 0)); then
