@@ -441,11 +441,316 @@ func (x *AttendanceChanged) GetAttendance() Attendance {
 	return Attendance_ATTENDANCE_UNSPECIFIED
 }
 
+// minutes_changed: saved, submitted, returned, amended.
+type MinutesChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	MeetingId     string                 `protobuf:"bytes,2,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	Revision      int32                  `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	State         MinutesState           `protobuf:"varint,4,opt,name=state,proto3,enum=ecabinet.meetings.v1.MinutesState" json:"state,omitempty"`
+	Version       int64                  `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MinutesChanged) Reset() {
+	*x = MinutesChanged{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MinutesChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MinutesChanged) ProtoMessage() {}
+
+func (x *MinutesChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MinutesChanged.ProtoReflect.Descriptor instead.
+func (*MinutesChanged) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MinutesChanged) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *MinutesChanged) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *MinutesChanged) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *MinutesChanged) GetState() MinutesState {
+	if x != nil {
+		return x.State
+	}
+	return MinutesState_MINUTES_STATE_UNSPECIFIED
+}
+
+func (x *MinutesChanged) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// minutes_approved
+type MinutesApproved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	MeetingId     string                 `protobuf:"bytes,2,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	Revision      int32                  `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	ContentHash   string                 `protobuf:"bytes,4,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MinutesApproved) Reset() {
+	*x = MinutesApproved{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MinutesApproved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MinutesApproved) ProtoMessage() {}
+
+func (x *MinutesApproved) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MinutesApproved.ProtoReflect.Descriptor instead.
+func (*MinutesApproved) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *MinutesApproved) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *MinutesApproved) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *MinutesApproved) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *MinutesApproved) GetContentHash() string {
+	if x != nil {
+		return x.ContentHash
+	}
+	return ""
+}
+
+// task_created
+type TaskCreated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Task          *Task                  `protobuf:"bytes,2,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskCreated) Reset() {
+	*x = TaskCreated{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskCreated) ProtoMessage() {}
+
+func (x *TaskCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskCreated.ProtoReflect.Descriptor instead.
+func (*TaskCreated) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *TaskCreated) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *TaskCreated) GetTask() *Task {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+// task_updated: status, deadline, assignee or a progress note.
+type TaskUpdated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Task          *Task                  `protobuf:"bytes,2,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskUpdated) Reset() {
+	*x = TaskUpdated{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskUpdated) ProtoMessage() {}
+
+func (x *TaskUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskUpdated.ProtoReflect.Descriptor instead.
+func (*TaskUpdated) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TaskUpdated) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *TaskUpdated) GetTask() *Task {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
+// task_overdue: a reminder, once per task and day while it stays overdue.
+type TaskOverdue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Task          *Task                  `protobuf:"bytes,2,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaskOverdue) Reset() {
+	*x = TaskOverdue{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaskOverdue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaskOverdue) ProtoMessage() {}
+
+func (x *TaskOverdue) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaskOverdue.ProtoReflect.Descriptor instead.
+func (*TaskOverdue) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TaskOverdue) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *TaskOverdue) GetTask() *Task {
+	if x != nil {
+		return x.Task
+	}
+	return nil
+}
+
 var File_ecabinet_meetings_v1_events_proto protoreflect.FileDescriptor
 
 const file_ecabinet_meetings_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"!ecabinet/meetings/v1/events.proto\x12\x14ecabinet.meetings.v1\x1a#ecabinet/meetings/v1/meetings.proto\x1a ecabinet/platform/v1/event.proto\"~\n" +
+	"!ecabinet/meetings/v1/events.proto\x12\x14ecabinet.meetings.v1\x1a#ecabinet/meetings/v1/meetings.proto\x1a\"ecabinet/meetings/v1/minutes.proto\x1a ecabinet/meetings/v1/tasks.proto\x1a ecabinet/platform/v1/event.proto\"~\n" +
 	"\x0eMeetingCreated\x123\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x127\n" +
 	"\ameeting\x18\x02 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"~\n" +
@@ -474,7 +779,29 @@ const file_ecabinet_meetings_v1_events_proto_rawDesc = "" +
 	"\tperson_id\x18\x03 \x01(\tR\bpersonId\x12@\n" +
 	"\n" +
 	"attendance\x18\x04 \x01(\x0e2 .ecabinet.meetings.v1.AttendanceR\n" +
-	"attendanceBHZFgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1;meetingsv1b\x06proto3"
+	"attendance\"\xd4\x01\n" +
+	"\x0eMinutesChanged\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x02 \x01(\tR\tmeetingId\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x05R\brevision\x128\n" +
+	"\x05state\x18\x04 \x01(\x0e2\".ecabinet.meetings.v1.MinutesStateR\x05state\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\"\xa4\x01\n" +
+	"\x0fMinutesApproved\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x02 \x01(\tR\tmeetingId\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x05R\brevision\x12!\n" +
+	"\fcontent_hash\x18\x04 \x01(\tR\vcontentHash\"r\n" +
+	"\vTaskCreated\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12.\n" +
+	"\x04task\x18\x02 \x01(\v2\x1a.ecabinet.meetings.v1.TaskR\x04task\"r\n" +
+	"\vTaskUpdated\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12.\n" +
+	"\x04task\x18\x02 \x01(\v2\x1a.ecabinet.meetings.v1.TaskR\x04task\"r\n" +
+	"\vTaskOverdue\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12.\n" +
+	"\x04task\x18\x02 \x01(\v2\x1a.ecabinet.meetings.v1.TaskR\x04taskBHZFgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1;meetingsv1b\x06proto3"
 
 var (
 	file_ecabinet_meetings_v1_events_proto_rawDescOnce sync.Once
@@ -488,7 +815,7 @@ func file_ecabinet_meetings_v1_events_proto_rawDescGZIP() []byte {
 	return file_ecabinet_meetings_v1_events_proto_rawDescData
 }
 
-var file_ecabinet_meetings_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_ecabinet_meetings_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_ecabinet_meetings_v1_events_proto_goTypes = []any{
 	(*MeetingCreated)(nil),      // 0: ecabinet.meetings.v1.MeetingCreated
 	(*MeetingUpdated)(nil),      // 1: ecabinet.meetings.v1.MeetingUpdated
@@ -497,34 +824,50 @@ var file_ecabinet_meetings_v1_events_proto_goTypes = []any{
 	(*AgendaAdvanced)(nil),      // 4: ecabinet.meetings.v1.AgendaAdvanced
 	(*ParticipantsChanged)(nil), // 5: ecabinet.meetings.v1.ParticipantsChanged
 	(*AttendanceChanged)(nil),   // 6: ecabinet.meetings.v1.AttendanceChanged
-	(*v1.EventMeta)(nil),        // 7: ecabinet.platform.v1.EventMeta
-	(*Meeting)(nil),             // 8: ecabinet.meetings.v1.Meeting
-	(MeetingState)(0),           // 9: ecabinet.meetings.v1.MeetingState
-	(Attendance)(0),             // 10: ecabinet.meetings.v1.Attendance
+	(*MinutesChanged)(nil),      // 7: ecabinet.meetings.v1.MinutesChanged
+	(*MinutesApproved)(nil),     // 8: ecabinet.meetings.v1.MinutesApproved
+	(*TaskCreated)(nil),         // 9: ecabinet.meetings.v1.TaskCreated
+	(*TaskUpdated)(nil),         // 10: ecabinet.meetings.v1.TaskUpdated
+	(*TaskOverdue)(nil),         // 11: ecabinet.meetings.v1.TaskOverdue
+	(*v1.EventMeta)(nil),        // 12: ecabinet.platform.v1.EventMeta
+	(*Meeting)(nil),             // 13: ecabinet.meetings.v1.Meeting
+	(MeetingState)(0),           // 14: ecabinet.meetings.v1.MeetingState
+	(Attendance)(0),             // 15: ecabinet.meetings.v1.Attendance
+	(MinutesState)(0),           // 16: ecabinet.meetings.v1.MinutesState
+	(*Task)(nil),                // 17: ecabinet.meetings.v1.Task
 }
 var file_ecabinet_meetings_v1_events_proto_depIdxs = []int32{
-	7,  // 0: ecabinet.meetings.v1.MeetingCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
-	8,  // 1: ecabinet.meetings.v1.MeetingCreated.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 2: ecabinet.meetings.v1.MeetingUpdated.meta:type_name -> ecabinet.platform.v1.EventMeta
-	8,  // 3: ecabinet.meetings.v1.MeetingUpdated.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 4: ecabinet.meetings.v1.MeetingStateChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
-	8,  // 5: ecabinet.meetings.v1.MeetingStateChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	9,  // 6: ecabinet.meetings.v1.MeetingStateChanged.from:type_name -> ecabinet.meetings.v1.MeetingState
-	9,  // 7: ecabinet.meetings.v1.MeetingStateChanged.to:type_name -> ecabinet.meetings.v1.MeetingState
-	7,  // 8: ecabinet.meetings.v1.AgendaChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
-	8,  // 9: ecabinet.meetings.v1.AgendaChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 10: ecabinet.meetings.v1.AgendaAdvanced.meta:type_name -> ecabinet.platform.v1.EventMeta
-	8,  // 11: ecabinet.meetings.v1.AgendaAdvanced.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 12: ecabinet.meetings.v1.ParticipantsChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
-	8,  // 13: ecabinet.meetings.v1.ParticipantsChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 14: ecabinet.meetings.v1.AttendanceChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
-	8,  // 15: ecabinet.meetings.v1.AttendanceChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	10, // 16: ecabinet.meetings.v1.AttendanceChanged.attendance:type_name -> ecabinet.meetings.v1.Attendance
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	12, // 0: ecabinet.meetings.v1.MeetingCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	13, // 1: ecabinet.meetings.v1.MeetingCreated.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	12, // 2: ecabinet.meetings.v1.MeetingUpdated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	13, // 3: ecabinet.meetings.v1.MeetingUpdated.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	12, // 4: ecabinet.meetings.v1.MeetingStateChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	13, // 5: ecabinet.meetings.v1.MeetingStateChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	14, // 6: ecabinet.meetings.v1.MeetingStateChanged.from:type_name -> ecabinet.meetings.v1.MeetingState
+	14, // 7: ecabinet.meetings.v1.MeetingStateChanged.to:type_name -> ecabinet.meetings.v1.MeetingState
+	12, // 8: ecabinet.meetings.v1.AgendaChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	13, // 9: ecabinet.meetings.v1.AgendaChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	12, // 10: ecabinet.meetings.v1.AgendaAdvanced.meta:type_name -> ecabinet.platform.v1.EventMeta
+	13, // 11: ecabinet.meetings.v1.AgendaAdvanced.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	12, // 12: ecabinet.meetings.v1.ParticipantsChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	13, // 13: ecabinet.meetings.v1.ParticipantsChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	12, // 14: ecabinet.meetings.v1.AttendanceChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	13, // 15: ecabinet.meetings.v1.AttendanceChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	15, // 16: ecabinet.meetings.v1.AttendanceChanged.attendance:type_name -> ecabinet.meetings.v1.Attendance
+	12, // 17: ecabinet.meetings.v1.MinutesChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	16, // 18: ecabinet.meetings.v1.MinutesChanged.state:type_name -> ecabinet.meetings.v1.MinutesState
+	12, // 19: ecabinet.meetings.v1.MinutesApproved.meta:type_name -> ecabinet.platform.v1.EventMeta
+	12, // 20: ecabinet.meetings.v1.TaskCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	17, // 21: ecabinet.meetings.v1.TaskCreated.task:type_name -> ecabinet.meetings.v1.Task
+	12, // 22: ecabinet.meetings.v1.TaskUpdated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	17, // 23: ecabinet.meetings.v1.TaskUpdated.task:type_name -> ecabinet.meetings.v1.Task
+	12, // 24: ecabinet.meetings.v1.TaskOverdue.meta:type_name -> ecabinet.platform.v1.EventMeta
+	17, // 25: ecabinet.meetings.v1.TaskOverdue.task:type_name -> ecabinet.meetings.v1.Task
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_meetings_v1_events_proto_init() }
@@ -533,13 +876,15 @@ func file_ecabinet_meetings_v1_events_proto_init() {
 		return
 	}
 	file_ecabinet_meetings_v1_meetings_proto_init()
+	file_ecabinet_meetings_v1_minutes_proto_init()
+	file_ecabinet_meetings_v1_tasks_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_meetings_v1_events_proto_rawDesc), len(file_ecabinet_meetings_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
