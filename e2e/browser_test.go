@@ -5,8 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"github.com/ecabinet/ecabinet/e2e/suite"
 )
 
 // TestBrowser runs the playwright-core scripts in e2e/browser against a
@@ -25,12 +23,14 @@ func TestBrowser(t *testing.T) {
 		t.Fatal("node is not on PATH; the browser tests need Node.js")
 	}
 
-	p := suite.Start(t, "all", suite.Env(t))
-	p.WaitReady(t)
-
+	// The meeting flow runs as the demo users on the demo meeting.
+	p, logins := startWithDemo(t)
 	cmd := exec.Command(node, "run.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BASE_URL="+p.BaseURL)
+	for env, role := range map[string]string{"DEMO_CHAIR": "chair", "DEMO_MINUTE_TAKER": "minute-taker", "DEMO_MEMBER": "member", "DEMO_OBSERVER": "observer"} {
+		cmd.Env = append(cmd.Env, env+"="+logins[role].username+":"+logins[role].password)
+	}
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser tests:\n%s", out)
 	if err != nil {

@@ -65,8 +65,9 @@ func TestDependenciesDownAtStartAreReportedAndRecoverBySelf(t *testing.T) {
 	pgProxy.Unblock()
 	s3Proxy.Unblock()
 	p.WaitReady(t)
-	tok := p.Token(t, orgAdmin("org-r"))
-	if _, code := createMeeting(t, p, tok, "org-r", "Sau khi khôi phục"); code != http.StatusOK {
+	org := createOrg(t, p, "Đảng bộ sau khôi phục")
+	tok := p.Token(t, orgAdmin(org))
+	if _, code := createMeeting(t, p, tok, org, "Sau khi khôi phục"); code != http.StatusOK {
 		t.Errorf("create meeting after recovery: %d", code)
 	}
 
@@ -83,12 +84,15 @@ func TestNATSOutageKeepsChangesAndPublishesThemLater(t *testing.T) {
 	env["NATS_URL"] = ns.URL()
 	p := suite.Start(t, "all", env)
 	p.WaitReady(t)
-	tok := p.Token(t, orgAdmin("org-n"))
+	// The organisation exists before the outage; only the meeting is
+	// created while NATS is down.
+	org := createOrg(t, p, "Đảng bộ mất kết nối")
+	tok := p.Token(t, orgAdmin(org))
 
 	ns.Stop()
 	p.WaitReadyz(t, checkState("nats", false))
 	// The change commits although its event cannot be published yet.
-	m, code := createMeeting(t, p, tok, "org-n", "Họp khi mất kết nối NATS")
+	m, code := createMeeting(t, p, tok, org, "Họp khi mất kết nối NATS")
 	if code != http.StatusOK || m.ID == "" {
 		t.Fatalf("create during NATS outage: %d %+v", code, m)
 	}
@@ -148,7 +152,8 @@ func TestEachServiceRunsAloneBehindTheGateway(t *testing.T) {
 	}
 	gw := suite.Start(t, "gateway", gwEnv)
 	gw.WaitReady(t)
-	if _, code := createMeeting(t, gw, gw.Token(t, orgAdmin("org-s")), "org-s", "Họp chi bộ"); code != http.StatusOK {
+	org := createOrg(t, gw, "Đảng bộ riêng lẻ")
+	if _, code := createMeeting(t, gw, gw.Token(t, orgAdmin(org)), org, "Họp chi bộ"); code != http.StatusOK {
 		t.Errorf("create meeting through a separate gateway: %d", code)
 	}
 }

@@ -22,6 +22,29 @@ func orgAdmin(org string) identity.Claims {
 	return identity.Claims{Subject: "admin-" + org, Name: "Nguyễn Văn An", Orgs: []string{org}, AdminOrgs: []string{org}}
 }
 
+func systemAdmin() identity.Claims {
+	return identity.Claims{Subject: "root", Name: "Quản trị hệ thống", Roles: []string{identity.RoleSystemAdmin}}
+}
+
+// createOrg adds a top-level organisation through REST, as a system
+// administrator would: meetings belong to organisations in the directory.
+func createOrg(t *testing.T, p *suite.Process, name string) string {
+	t.Helper()
+	var out struct {
+		Organization struct {
+			ID string `json:"id"`
+		} `json:"organization"`
+	}
+	code := p.Do(t, http.MethodPost, "/api/v1/organizations", p.Token(t, systemAdmin()), map[string]any{
+		"name": name,
+		"kind": "ORGANIZATION_KIND_BLOC_COMMITTEE",
+	}, &out)
+	if code != http.StatusOK || out.Organization.ID == "" {
+		t.Fatalf("create organisation %q: %d %+v", name, code, out)
+	}
+	return out.Organization.ID
+}
+
 type meeting struct {
 	ID             string `json:"id"`
 	OrganizationID string `json:"organizationId"`
@@ -89,8 +112,9 @@ func TestWholeSuiteStartsReadyAndServesItsSurface(t *testing.T) {
 	}
 
 	// One REST call so the gRPC metrics have a sample.
-	tok := p.Token(t, orgAdmin("org-1"))
-	if _, code := createMeeting(t, p, tok, "org-1", "Họp Ban Thường vụ"); code != 200 {
+	org := createOrg(t, p, "Đảng bộ Khối cơ quan")
+	tok := p.Token(t, orgAdmin(org))
+	if _, code := createMeeting(t, p, tok, org, "Họp Ban Thường vụ"); code != 200 {
 		t.Fatalf("create meeting: %d", code)
 	}
 	_, _, metrics := get("/metrics")
@@ -109,9 +133,10 @@ func TestWholeSuiteStartsReadyAndServesItsSurface(t *testing.T) {
 func TestRESTThroughTheGatewayAuthenticatesAndAuthorises(t *testing.T) {
 	p := suite.Start(t, "all", suite.Env(t))
 	p.WaitReady(t)
-	tok := p.Token(t, orgAdmin("org-a"))
+	orgA, orgB := createOrg(t, p, "Đảng bộ A"), createOrg(t, p, "Đảng bộ B")
+	tok := p.Token(t, orgAdmin(orgA))
 
-	m, code := createMeeting(t, p, tok, "org-a", "Họp Ban Chấp hành tháng 11")
+	m, code := createMeeting(t, p, tok, orgA, "Họp Ban Chấp hành tháng 11")
 	if code != http.StatusOK || m.ID == "" || m.Title != "Họp Ban Chấp hành tháng 11" || m.State != "MEETING_STATE_DRAFT" {
 		t.Fatalf("create: %d %+v", code, m)
 	}
@@ -135,15 +160,15 @@ func TestRESTThroughTheGatewayAuthenticatesAndAuthorises(t *testing.T) {
 	if code := p.Do(t, http.MethodGet, "/api/v1/meetings/"+m.ID, tok+"x", nil, &prob); code != http.StatusUnauthorized {
 		t.Errorf("tampered token: %d", code)
 	}
-	other := p.Token(t, orgAdmin("org-b"))
+	other := p.Token(t, orgAdmin(orgB))
 	if code := p.Do(t, http.MethodGet, "/api/v1/meetings/"+m.ID, other, nil, &prob); code != http.StatusNotFound {
 		t.Errorf("another organisation's meeting: %d, want 404", code)
 	}
 	// Validation errors name the field, in Vietnamese by default.
-	if _, code := createMeeting(t, p, tok, "org-a", "   "); code != http.StatusBadRequest {
+	if _, code := createMeeting(t, p, tok, orgA, "   "); code != http.StatusBadRequest {
 		t.Fatalf("blank title: %d, want 400", code)
 	}
-	p.Do(t, http.MethodPost, "/api/v1/meetings", tok, map[string]any{"organizationId": "org-a"}, &prob)
+	p.Do(t, http.MethodPost, "/api/v1/meetings", tok, map[string]any{"organizationId": orgA}, &prob)
 	fields := map[string]bool{}
 	for _, e := range prob.Errors {
 		fields[e.Field] = true
@@ -215,16 +240,17 @@ func TestLiveChannelResumesAfterADropWithoutLosingOrRepeating(t *testing.T) {
 	p.WaitReady(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	tok := p.Token(t, orgAdmin("org-live"))
+	live, other := createOrg(t, p, "Đảng bộ Live"), createOrg(t, p, "Đảng bộ khác")
+	tok := p.Token(t, orgAdmin(live))
 
 	c := dialLive(t, ctx, p, tok, 0)
 	if m := readLive(t, ctx, c); m.Type != "hello" {
 		t.Fatalf("first frame %+v, want hello", m)
 	}
-	createMeeting(t, p, tok, "org-live", "Cuộc họp 1")
+	createMeeting(t, p, tok, live, "Cuộc họp 1")
 	// Another organisation's event must not reach this tablet.
-	createMeeting(t, p, p.Token(t, orgAdmin("org-other")), "org-other", "Không được thấy")
-	createMeeting(t, p, tok, "org-live", "Cuộc họp 2")
+	createMeeting(t, p, p.Token(t, orgAdmin(other)), other, "Không được thấy")
+	createMeeting(t, p, tok, live, "Cuộc họp 2")
 	titles, last := readEvents(t, ctx, c, 2)
 	if strings.Join(titles, "|") != "Cuộc họp 1|Cuộc họp 2" {
 		t.Fatalf("live events %q", titles)
@@ -233,11 +259,11 @@ func TestLiveChannelResumesAfterADropWithoutLosingOrRepeating(t *testing.T) {
 	// The tablet drops off the network; meetings keep happening.
 	c.CloseNow()
 	for _, title := range []string{"Cuộc họp 3", "Cuộc họp 4", "Cuộc họp 5"} {
-		createMeeting(t, p, tok, "org-live", title)
+		createMeeting(t, p, tok, live, title)
 	}
 	c = dialLive(t, ctx, p, tok, last)
 	defer c.CloseNow()
-	createMeeting(t, p, tok, "org-live", "Cuộc họp 6")
+	createMeeting(t, p, tok, live, "Cuộc họp 6")
 	titles, _ = readEvents(t, ctx, c, 4)
 	if strings.Join(titles, "|") != "Cuộc họp 3|Cuộc họp 4|Cuộc họp 5|Cuộc họp 6" {
 		t.Fatalf("after resume got %q: want every missed event once, in order, then live ones", titles)

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/ecabinet/ecabinet/gateway/files"
 	"github.com/ecabinet/ecabinet/gateway/live"
 	"github.com/ecabinet/ecabinet/gateway/problem"
 	"github.com/ecabinet/ecabinet/gateway/web"
@@ -44,13 +45,18 @@ type Config struct {
 	VotingAddr    string `env:"VOTING_ADDR"`
 	VideoAddr     string `env:"VIDEO_ADDR"`
 	SigningKey    string `env:"IDENTITY_SIGNING_KEY,required"`
+	// SessionCookieSecure marks the session cookie Secure (sent over HTTPS
+	// only). Browsers accept and send Secure cookies on http://localhost and
+	// http://127.0.0.1, so only serving plain HTTP on another host (a LAN
+	// address in a trial) needs false.
+	SessionCookieSecure bool `env:"SESSION_COOKIE_SECURE" envDefault:"true"`
 }
 
 // upstream is one service behind the gateway.
 type upstream struct {
 	name     string // the service's name, also its gRPC health service name
 	addr     string
-	register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+	register []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
 	conn     *grpc.ClientConn
 }
 
@@ -73,6 +79,9 @@ type Gateway struct {
 	signer    *identity.Signer
 	verifier  *identity.Verifier
 	upstreams []*upstream
+	accounts  meetingsv1.AccountsServiceClient
+	meetings  meetingsv1.MeetingsServiceClient
+	sessions  *sessionCache
 	liveCfg   jetstream.StreamConfig
 	hub       *live.Hub
 	handler   http.Handler
@@ -102,17 +111,27 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		}
 		return addr
 	}
+	meetingsUp := &upstream{name: "meetings", addr: orDefault(cfg.MeetingsAddr), register: registrars(
+		meetingsv1.RegisterMeetingsServiceHandler,
+		meetingsv1.RegisterDirectoryServiceHandler,
+		meetingsv1.RegisterAccountsServiceHandler,
+		meetingsv1.RegisterMinutesServiceHandler,
+		meetingsv1.RegisterTasksServiceHandler,
+	)}
+	documentsUp := &upstream{name: "documents", addr: orDefault(cfg.DocumentsAddr), register: registrars(documentsv1.RegisterDocumentsServiceHandler)}
 	g.upstreams = []*upstream{
-		{name: "meetings", addr: orDefault(cfg.MeetingsAddr), register: meetingsv1.RegisterMeetingsServiceHandler},
-		{name: "documents", addr: orDefault(cfg.DocumentsAddr), register: documentsv1.RegisterDocumentsServiceHandler},
-		{name: "voting", addr: orDefault(cfg.VotingAddr), register: votingv1.RegisterVotingServiceHandler},
-		{name: "video", addr: orDefault(cfg.VideoAddr), register: videov1.RegisterVideoServiceHandler},
+		meetingsUp,
+		documentsUp,
+		{name: "voting", addr: orDefault(cfg.VotingAddr), register: registrars(votingv1.RegisterVotingServiceHandler)},
+		{name: "video", addr: orDefault(cfg.VideoAddr), register: registrars(videov1.RegisterVideoServiceHandler)},
 	}
 
 	api := runtime.NewServeMux(
 		runtime.WithErrorHandler(func(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 			problem.WriteError(w, r, err)
 		}),
+		runtime.WithMetadata(sessionMetadata),
+		runtime.WithForwardResponseOption(g.afterPasswordChange),
 		runtime.WithRoutingErrorHandler(func(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, status int) {
 			problem.Write(w, problem.New(r, status, http.StatusText(status)))
 		}),
@@ -139,10 +158,15 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 			conns[u.addr] = conn
 		}
 		u.conn = conns[u.addr]
-		if err := u.register(context.Background(), api, u.conn); err != nil {
-			return nil, fmt.Errorf("register %s REST routes: %w", u.name, err)
+		for _, register := range u.register {
+			if err := register(context.Background(), api, u.conn); err != nil {
+				return nil, fmt.Errorf("register %s REST routes: %w", u.name, err)
+			}
 		}
 	}
+	g.accounts = meetingsv1.NewAccountsServiceClient(meetingsUp.conn)
+	g.meetings = meetingsv1.NewMeetingsServiceClient(meetingsUp.conn)
+	g.sessions = newSessionCache(g.resolveSession)
 
 	m := newHTTPMetrics(d.Metrics)
 	mux := http.NewServeMux()
@@ -157,10 +181,30 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		_, _ = w.Write(openapi.Spec)
 	})))
 	mux.Handle("GET /api/v1/live", g.hub.Handler(g.authenticate))
+	// Sign-in and sign-out are the gateway's own: they manage the cookie.
+	mux.Handle("POST /api/v1/auth/login", m.wrap("auth", http.HandlerFunc(g.login)))
+	mux.Handle("POST /api/v1/auth/logout", m.wrap("auth", http.HandlerFunc(g.logout)))
+	mux.Handle("/api/v1/auth/login", methodNotAllowed(http.MethodPost))
+	mux.Handle("/api/v1/auth/logout", methodNotAllowed(http.MethodPost))
+	mux.Handle("GET /api/v1/meetings/{meeting_id}/invitation.ics", m.wrap("api", g.requireIdentity(http.HandlerFunc(g.invitationICS))))
+	mux.Handle("GET /api/v1/meetings/{meeting_id}/minutes.pdf", m.wrap("api", g.requireIdentity(g.minutesPDF(meetingsv1.NewMinutesServiceClient(meetingsUp.conn)))))
+	// Uploads, file content and QR codes stream through gateway/files
+	// rather than grpc-gateway (ADR 0002). They authenticate like the REST
+	// API but check cross-site requests their own way (uploads are not JSON).
+	files.New(files.Deps{
+		Log:          d.Log,
+		Documents:    documentsv1.NewDocumentsServiceClient(documentsUp.conn),
+		Authenticate: g.authenticate,
+	}).Register(mux, m.wrap)
 	mux.Handle("/api/", m.wrap("api", g.requireIdentity(api)))
 	mux.Handle("/", m.wrap("web", web.Handler()))
 	g.handler = withRequestID(d.Log, mux)
 	return g, nil
+}
+
+// registrars lists the REST route registrations served by one upstream.
+func registrars(fs ...func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error) []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error {
+	return fs
 }
 
 // Handler is the gateway's whole HTTP surface (useful for in-process tests).

@@ -3,7 +3,8 @@
 #
 # Builds the web app and bin/ecabinet, finds or starts PostgreSQL, NATS and MinIO
 # (scripts/deps.sh), starts `ecabinet -target=all`, waits until /readyz says ready,
-# prints the URL and an API token. Ctrl-C stops ecabinet and exactly the
+# loads the demo data (`ecabinet -load-demo`, idempotent), prints the URL, the demo
+# logins and an API token. Ctrl-C stops ecabinet and exactly the
 # dependencies this run started. Re-running is safe: data stays under .data/.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -64,7 +65,7 @@ wait_ready() {
 }
 
 run_main() {
-	local http_addr grpc_addr base_url token
+	local http_addr grpc_addr base_url token logins
 	need_node "build the web app (make run serves it)"
 	build_web
 	build_binary
@@ -86,6 +87,15 @@ run_main() {
 
 	base_url="http://${http_addr/#0.0.0.0:/127.0.0.1:}"
 	wait_ready "$base_url/readyz"
+	say "loading the demo data (organisations, people, logins, today's meeting)"
+	# A failed load leaves the suite usable (with the API token below), so it is
+	# reported rather than fatal.
+	if logins="$(bin/ecabinet -load-demo)"; then
+		logins="    ${logins//$'\n'/$'\n'    }"
+	else
+		warn "bin/ecabinet -load-demo failed (its error is above); the suite runs without demo data"
+		logins="    (none: loading the demo data failed)"
+	fi
 	token="$(bin/ecabinet -mint-token)" || die "bin/ecabinet -mint-token failed"
 
 	cat >&2 <<EOF
@@ -93,10 +103,15 @@ run_main() {
   ecabinet is ready:   $base_url/
   health:              $base_url/readyz
   API (OpenAPI):       $base_url/api/openapi.json
+
+  Demo logins (sign in at $base_url/):
+$logins
+
   API token (system admin, valid 12 h; another: IDENTITY_SIGNING_KEY=\$(cat .data/identity.seed) bin/ecabinet -mint-token):
     $token
   e.g.  curl -H "Authorization: Bearer \$TOKEN" $base_url/api/v1/...
-  (demo data and logins arrive with the meetings capability)
+  or sign in as an API client:
+    curl -X POST -H 'Content-Type: application/json' -d '{"username":"quantri","password":"…","issueToken":true}' $base_url/api/v1/auth/login
 
   Ctrl-C stops ecabinet and what this run started.
 

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/ecabinet/ecabinet/gateway"
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	"github.com/ecabinet/ecabinet/services/documents"
 	"github.com/ecabinet/ecabinet/services/meetings"
 	"github.com/ecabinet/ecabinet/services/platform/blob"
@@ -54,6 +55,13 @@ type grpcConfig struct {
 	Addr       string `env:"GRPC_ADDR" envDefault:"127.0.0.1:9090"`
 	VerifyKey  string `env:"IDENTITY_VERIFY_KEY"`
 	SigningKey string `env:"IDENTITY_SIGNING_KEY"`
+}
+
+// documentsConfig is the documents service's own settings plus where it
+// finds the meetings service (default: GRPC_ADDR, as in -target=all).
+type documentsConfig struct {
+	documents.Config
+	MeetingsAddr string `env:"MEETINGS_ADDR"`
 }
 
 type postgresConfig struct {
@@ -87,12 +95,13 @@ type app struct {
 	lookup func(string) (string, bool)
 	log    *slog.Logger
 	cfg    struct {
-		base     baseConfig
-		gateway  gateway.Config
-		nats     natsConfig
-		grpc     grpcConfig
-		postgres postgresConfig
-		storage  storageConfig
+		base      baseConfig
+		gateway   gateway.Config
+		nats      natsConfig
+		grpc      grpcConfig
+		postgres  postgresConfig
+		storage   storageConfig
+		documents documentsConfig
 	}
 	mods    map[string]*module
 	targets []string // resolved module names
@@ -366,7 +375,17 @@ func (a *app) initDocuments() error {
 		if err != nil {
 			return nil, fmt.Errorf("S3_ENDPOINT: %w", err)
 		}
-		return documents.New(documents.Deps{Log: a.serviceLog(documents.Name), Pool: pool, Schema: documents.Name, JS: a.js, NC: a.nc, Blob: store}), nil
+		meetingsAddr := a.cfg.documents.MeetingsAddr
+		if meetingsAddr == "" {
+			meetingsAddr = a.cfg.grpc.Addr
+		}
+		conn, err := documents.DialMeetings(meetingsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("MEETINGS_ADDR: %w", err)
+		}
+		a.closers = append(a.closers, func() { _ = conn.Close() })
+		return documents.New(documents.Deps{Log: a.serviceLog(documents.Name), Pool: pool, Schema: documents.Name, JS: a.js, NC: a.nc, Blob: store,
+			Meetings: meetingsv1.NewMeetingsServiceClient(conn), Config: a.cfg.documents.Config}), nil
 	})
 }
 

@@ -30,6 +30,8 @@ func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, b
 	tokenRoles := fs.String("token-roles", "system_admin", "with -mint-token: comma list of roles")
 	tokenOrgs := fs.String("token-orgs", "", "with -mint-token: comma list of organisation ids")
 	tokenTTL := fs.Duration("token-ttl", 12*time.Hour, "with -mint-token: how long the token is valid")
+	loadDemo := fs.Bool("load-demo", false, "load the demo organisations, people, logins and today's meeting into a running suite (MEETINGS_ADDR or GRPC_ADDR; idempotent), print the logins, then exit; never on real data")
+	verifyAudit := fs.Bool("verify-audit", false, "check the hash chain of every service's audit trail in DATABASE_URL and print the records checked per schema, then exit: 0 intact, 1 a chain is broken (naming its first broken seq), 2 could not check")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -40,10 +42,15 @@ func run(args []string, stdout, stderr io.Writer, lookup func(string) (string, b
 		return a.listTargets(stdout)
 	case *mintToken:
 		return a.mintToken(stdout, tokenClaims(*tokenSubject, *tokenName, *tokenRoles, *tokenOrgs), *tokenTTL)
+	case *loadDemo:
+		return a.loadDemo(stdout)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *verifyAudit {
+		return a.verifyAudit(ctx, stdout)
+	}
 	if err := a.start(ctx, *target); err != nil {
 		fmt.Fprintf(stderr, "ecabinet: %v\n", err)
 		return 1

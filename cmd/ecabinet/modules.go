@@ -40,7 +40,7 @@ func (a *app) modules() map[string]*module {
 		modAll:       {public: true, deps: []string{modGateway, modMeetings, modDocuments, modVoting, modVideo}},
 		modGateway:   {public: true, deps: []string{modNATS}, config: &a.cfg.gateway, init: (*app).initGateway},
 		modMeetings:  {public: true, deps: []string{modGRPC, modPostgres, modNATS}, init: (*app).initMeetings},
-		modDocuments: {public: true, deps: []string{modGRPC, modPostgres, modNATS, modStorage}, init: (*app).initDocuments},
+		modDocuments: {public: true, deps: []string{modGRPC, modPostgres, modNATS, modStorage}, config: &a.cfg.documents, init: (*app).initDocuments},
 		modVoting:    {public: true, deps: []string{modGRPC, modPostgres, modNATS}, init: (*app).initVoting},
 		modVideo:     {public: true, deps: []string{modGRPC, modPostgres, modNATS}, init: (*app).initVideo},
 

@@ -114,14 +114,11 @@ func SigningKey() string {
 
 // Env is the environment a whole suite needs: its own database, bucket,
 // NATS store and key. S3_* come from the caller's environment (make test
-// provides a MinIO).
+// provides a MinIO; without one the test fails saying so).
 func Env(t testing.TB) map[string]string {
 	t.Helper()
-	for _, v := range []string{"S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"} {
-		if os.Getenv(v) == "" {
-			t.Fatalf("%s is not set: the e2e suite needs a MinIO; run it through `make test`", v)
-		}
-	}
+	// A bucket of its own, removed (with its objects) after the test.
+	bucket := testenv.BlobBucket(t)
 	return map[string]string{
 		"DATABASE_URL":         NewDatabase(t),
 		"NATS_URL":             "", // -target=all embeds one
@@ -129,7 +126,7 @@ func Env(t testing.TB) map[string]string {
 		"S3_ENDPOINT":          os.Getenv("S3_ENDPOINT"),
 		"S3_ACCESS_KEY":        os.Getenv("S3_ACCESS_KEY"),
 		"S3_SECRET_KEY":        os.Getenv("S3_SECRET_KEY"),
-		"S3_BUCKET":            "e2e-" + randomHex(6),
+		"S3_BUCKET":            bucket.Bucket(),
 		"IDENTITY_SIGNING_KEY": SigningKey(),
 		"LOG_LEVEL":            "debug",
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -51,7 +53,13 @@ func (h *Hub) Handler(auth func(*http.Request) (identity.Claims, error)) http.Ha
 		}
 		claims, err := auth(r)
 		if err != nil {
-			writeProblem(w, r, http.StatusUnauthorized, "Unauthenticated", err.Error())
+			// The accounts service not answering is an outage, not a
+			// sign-out: the tablet should retry, not show the login page.
+			if c := status.Code(err); c == codes.Unavailable || c == codes.DeadlineExceeded {
+				writeProblem(w, r, http.StatusServiceUnavailable, "Unavailable", "")
+				return
+			}
+			writeProblem(w, r, http.StatusUnauthorized, "Unauthenticated", "")
 			return
 		}
 		since, resume, err := parseSince(r)

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"io"
 	"log/slog"
 	"net/http"
@@ -200,6 +202,11 @@ func testAuth(r *http.Request) (identity.Claims, error) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return identity.Claims{}, errors.New("missing bearer token")
+	}
+	if token == "accounts-down" {
+		// What the gateway's authenticator returns when the accounts
+		// service does not answer.
+		return identity.Claims{}, fmt.Errorf("checking the session: %w", status.Error(codes.Unavailable, "connection refused"))
 	}
 	c, ok := callers[token]
 	if !ok {
@@ -634,6 +641,18 @@ func TestLiveRejectsUnauthenticatedBeforeUpgrade(t *testing.T) {
 	if res.StatusCode != http.StatusUnauthorized || res.Header.Get("Content-Type") != "application/problem+json" ||
 		json.Unmarshal(body, &p) != nil || p.Status != http.StatusUnauthorized || p.Code != "Unauthenticated" {
 		t.Fatalf("got %d %q %s, want 401 problem", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+
+	// The accounts service being down is an outage (retry), not a sign-out.
+	req3, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.http, nil)
+	req3.Header.Set("Authorization", "Bearer accounts-down")
+	res3, err := http.DefaultClient.Do(req3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res3.Body.Close()
+	if res3.StatusCode != http.StatusServiceUnavailable || res3.Header.Get("Retry-After") == "" {
+		t.Fatalf("accounts down: %d, want 503 with Retry-After", res3.StatusCode)
 	}
 
 	// A malformed since is a bad request, also before any upgrade.

@@ -6,7 +6,9 @@ package problem
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -24,11 +26,18 @@ type Details struct {
 	Detail string       `json:"detail,omitempty"`
 	Code   string       `json:"code"`
 	Errors []FieldError `json:"errors,omitempty"`
+	// RetryAfter, when positive, is sent as the Retry-After header (429 and
+	// 503): how long the client should wait before trying again.
+	RetryAfter time.Duration `json:"-"`
 }
 
 // FieldError names one invalid request field (its protobuf name).
 type FieldError struct {
-	Field  string `json:"field"`
+	Field string `json:"field"`
+	// Code is the service's stable reason code (e.g. "REQUIRED"), for
+	// clients that choose their own wording.
+	Code string `json:"code,omitempty"`
+	// Reason is the human-readable text in the caller's language.
 	Reason string `json:"reason"`
 }
 
@@ -76,10 +85,24 @@ func fromStatus(r *http.Request, st *status.Status) Details {
 	if code != codes.Internal && code != codes.Unknown {
 		d.Detail = st.Message()
 	}
+	lang := Language(r)
 	for _, det := range st.Details() {
-		if br, ok := det.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				d.Errors = append(d.Errors, FieldError{Field: v.GetField(), Reason: v.GetDescription()})
+		switch det := det.(type) {
+		case *errdetails.BadRequest:
+			for _, v := range det.GetFieldViolations() {
+				d.Errors = append(d.Errors, FieldError{
+					Field:  v.GetField(),
+					Code:   v.GetReason(),
+					Reason: FieldReason(lang, v.GetReason(), v.GetDescription()),
+				})
+			}
+		case *errdetails.RetryInfo:
+			d.RetryAfter = det.GetRetryDelay().AsDuration()
+		case *errdetails.LocalizedMessage:
+			// A service that words its answer for people (e.g. a failed
+			// sign-in) says it in our languages; show the caller's.
+			if code != codes.Internal && code != codes.Unknown && localeLanguage(det.GetLocale()) == lang {
+				d.Detail = det.GetMessage()
 			}
 		}
 	}
@@ -97,11 +120,28 @@ func New(r *http.Request, httpStatus int, code string) Details {
 	}
 }
 
-// Write sends d, adding Retry-After for 503 so clients back off sensibly.
+// Default waits for Retry-After when the service did not say (RetryInfo).
+const (
+	defaultRetryUnavailable = 2 * time.Second
+	defaultRetryRateLimited = time.Minute
+)
+
+// Write sends d, adding Retry-After to 429 and 503 so clients back off
+// sensibly.
 func Write(w http.ResponseWriter, d Details) {
 	w.Header().Set("Content-Type", ContentType)
-	if d.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "2")
+	retry := d.RetryAfter
+	if retry <= 0 {
+		switch d.Status {
+		case http.StatusServiceUnavailable:
+			retry = defaultRetryUnavailable
+		case http.StatusTooManyRequests:
+			retry = defaultRetryRateLimited
+		}
+	}
+	if retry > 0 {
+		// Whole seconds, rounded up: "0" would invite an immediate retry.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10))
 	}
 	w.WriteHeader(d.Status)
 	_ = json.NewEncoder(w).Encode(d)
@@ -128,6 +168,12 @@ func Language(r *http.Request) string {
 		}
 	}
 	return "vi"
+}
+
+// localeLanguage is "vi" or "en" for a BCP 47 locale such as "vi-VN".
+func localeLanguage(locale string) string {
+	tag, _, _ := strings.Cut(strings.ToLower(locale), "-")
+	return tag
 }
 
 var titles = map[string]map[int]string{

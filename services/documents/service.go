@@ -1,5 +1,6 @@
 // Package documents is the documents service: agenda papers, their metadata
-// in PostgreSQL and their bytes in object storage (uploads come later).
+// and versions in PostgreSQL, their bytes in object storage, who may read
+// them and who did (docs/adr/0002-documents-storage.md).
 package documents
 
 import (
@@ -8,12 +9,15 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	"github.com/ecabinet/ecabinet/services/platform/blob"
 	"github.com/ecabinet/ecabinet/services/platform/health"
+	"github.com/ecabinet/ecabinet/services/platform/identity"
 	"github.com/ecabinet/ecabinet/services/platform/natsjs"
 	"github.com/ecabinet/ecabinet/services/platform/outbox"
 	"github.com/ecabinet/ecabinet/services/platform/pg"
@@ -21,6 +25,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Name is the service's name: its PostgreSQL schema, its stream (upper-cased)
@@ -47,15 +52,72 @@ type Deps struct {
 	SubjectPrefix string
 	// Blob holds the documents' bytes.
 	Blob *blob.Store
+	// Meetings answers who runs and who takes part in a meeting. Calls
+	// carry the caller's own identity token (DialMeetings forwards it), so
+	// the meetings service applies its visibility rules to the caller.
+	Meetings meetingsv1.MeetingsServiceClient
+	Config   Config
+}
+
+// Config is the service's own settings, read from the environment by the
+// binary (config.Load); zero fields take the defaults.
+type Config struct {
+	// UploadMaxBytes bounds one file; a larger upload is refused (HTTP
+	// 413) as soon as it is announced or has gone past the limit.
+	UploadMaxBytes int64 `env:"UPLOAD_MAX_BYTES" envDefault:"209715200"`
+	// UploadSpoolDir holds an upload on disk while it arrives and is
+	// checked, before it goes to object storage; empty: the system's
+	// temporary directory. Needs room for the uploads in flight.
+	UploadSpoolDir string `env:"UPLOAD_SPOOL_DIR"`
+	// PDFInspectMaxBytes: PDFs up to this size are opened to count their
+	// pages and detect encryption or damage. pdfcpu holds a whole file in
+	// memory while doing so (and only one runs at a time), so larger PDFs
+	// are stored without a page count.
+	PDFInspectMaxBytes int64 `env:"PDF_INSPECT_MAX_BYTES" envDefault:"67108864"`
+}
+
+// Defaults for a zero Config field.
+const (
+	defaultUploadMaxBytes     = 200 << 20
+	defaultPDFInspectMaxBytes = 64 << 20
+)
+
+func (c Config) withDefaults() Config {
+	if c.UploadMaxBytes <= 0 {
+		c.UploadMaxBytes = defaultUploadMaxBytes
+	}
+	if c.PDFInspectMaxBytes <= 0 {
+		c.PDFInspectMaxBytes = defaultPDFInspectMaxBytes
+	}
+	return c
+}
+
+// DialMeetings connects to the meetings service at addr for Deps.Meetings:
+// every call forwards the identity token of the request being served.
+// gRPC connects lazily, so this does no network I/O.
+func DialMeetings(addr string) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(identity.ForwardUnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(identity.ForwardStreamClientInterceptor()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%s: meetings service at %q: %w", Name, addr, err)
+	}
+	return conn, nil
 }
 
 // Service hosts the DocumentsService gRPC API.
 type Service struct {
 	d   Deps
+	cfg Config
 	log *slog.Logger
 	// ready turns true once the schema is migrated; until then RPCs answer
 	// Unavailable instead of leaking "relation does not exist".
 	ready atomic.Bool
+	// pdfSlot lets one PDF inspection run at a time: each holds its whole
+	// file in memory.
+	pdfSlot chan struct{}
 }
 
 // New returns a service; nothing touches the network until Run.
@@ -64,7 +126,7 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d, log: log.With("service", Name)}
+	return &Service{d: d, cfg: d.Config.withDefaults(), log: log.With("service", Name), pdfSlot: make(chan struct{}, 1)}
 }
 
 // Register adds the gRPC API to gs.
@@ -75,8 +137,9 @@ func (s *Service) Register(gs *grpc.Server) {
 // Run waits for PostgreSQL and migrates the schema, makes sure the service's
 // stream exists, then relays the outbox to JetStream until ctx is done,
 // meanwhile making sure the bucket exists (retrying while object storage is
-// down: reading metadata does not need it). It returns nil when ctx ends
-// and an error only for a failure it cannot retry.
+// down: reading metadata does not need it) and sweeping the objects of
+// failed uploads. It returns nil when ctx ends and an error only for a
+// failure it cannot retry.
 func (s *Service) Run(ctx context.Context) error {
 	stream := natsjs.ServiceStream(s.d.SubjectPrefix, Name)
 	if err := pg.WaitAndMigrate(ctx, s.d.Pool, s.d.Schema, migrations, s.log); err != nil {
@@ -97,14 +160,12 @@ func (s *Service) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bucketDone := make(chan struct{})
-	go func() {
-		defer close(bucketDone)
-		s.ensureBucket(runCtx)
-	}()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.ensureBucket(runCtx) })
+	wg.Go(func() { s.sweepLoop(runCtx) })
 	err := outbox.NewRelay(s.d.Pool, s.d.JS, s.log, s.d.SubjectPrefix).Run(runCtx)
 	cancel()
-	<-bucketDone
+	wg.Wait()
 	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("%s: outbox relay: %w", Name, err)
 	}

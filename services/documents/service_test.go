@@ -8,84 +8,108 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
-	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
-	"github.com/ecabinet/ecabinet/services/platform/blob"
-	"github.com/ecabinet/ecabinet/services/platform/identity"
-	"github.com/ecabinet/ecabinet/services/platform/pg"
-	"github.com/ecabinet/ecabinet/services/platform/testenv"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
+
+	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
+	"github.com/ecabinet/ecabinet/services/platform/blob"
+	"github.com/ecabinet/ecabinet/services/platform/identity"
+	"github.com/ecabinet/ecabinet/services/platform/pg"
+	"github.com/ecabinet/ecabinet/services/platform/testenv"
 )
 
-func paper(meetingID, org, title string) *documentsv1.Document {
-	sum := sha256.Sum256([]byte(title))
-	return &documentsv1.Document{
-		OrganizationId: org,
-		MeetingId:      meetingID,
-		Title:          title,
+// The people of the tests: a cell (org-a) meeting with its chair, its
+// minute-taker, a member who takes part, an observer from the higher
+// committee; a member of org-a who does not take part, an administrator of
+// org-a who does not either, and a member of another cell.
+var (
+	chair     = person("chu-tri", "org-a")
+	secretary = person("thu-ky", "org-a")
+	attendee  = person("dang-vien-1", "org-a")
+	observer  = person("quan-sat", "org-cap-tren")
+	bystander = person("dang-vien-2", "org-a")
+	adminA    = orgAdmin("org-a")
+	otherCell = person("dang-vien-b", "org-b")
+)
+
+// cellMeeting sets up the meeting above with one agenda item.
+func (w *world) cellMeeting() (meetingID, agendaItem string) {
+	agendaItem = uuid.NewString()
+	meetingID = w.meetings.add("org-a", map[string]meetingsv1.ParticipantRole{
+		chair.Subject:     meetingsv1.ParticipantRole_PARTICIPANT_ROLE_CHAIR,
+		secretary.Subject: meetingsv1.ParticipantRole_PARTICIPANT_ROLE_MINUTE_TAKER,
+		attendee.Subject:  meetingsv1.ParticipantRole_PARTICIPANT_ROLE_MEMBER,
+		observer.Subject:  meetingsv1.ParticipantRole_PARTICIPANT_ROLE_OBSERVER,
+	}, agendaItem)
+	return meetingID, agendaItem
+}
+
+func hexSHA(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func TestUploadStoresDocumentVersionAndObject(t *testing.T) {
+	w := newWorld(t)
+	meeting, item := w.cellMeeting()
+	pdf := makePDF(3, 200<<10)
+	nd := paper(meeting, "  Báo cáo chính trị\u0020", "Báo cáo chính trị.pdf")
+	nd.AgendaItemId = item
+	nd.DeclaredSize = int64(len(pdf))
+	d := w.upload(t, secretary, nd, pdf)
+
+	want := &documentsv1.Document{
+		Id:             d.GetId(),
+		OrganizationId: "org-a", // the meeting's, not the client's say
+		MeetingId:      meeting,
+		AgendaItemId:   item,
+		Title:          "Báo cáo chính trị",
 		Kind:           documentsv1.DocumentKind_DOCUMENT_KIND_AGENDA_PAPER,
 		Classification: documentsv1.Classification_CLASSIFICATION_INTERNAL,
-		FileName:       "bao-cao.pdf",
+		FileName:       "Báo cáo chính trị.pdf",
 		ContentType:    "application/pdf",
-		SizeBytes:      20 << 20,
-		Sha256:         hex.EncodeToString(sum[:]),
+		SizeBytes:      int64(len(pdf)),
+		Sha256:         hexSHA(pdf),
+		Version:        1,
+		PageCount:      3,
+		Preview:        documentsv1.Preview_PREVIEW_AVAILABLE,
+		UploaderId:     secretary.Subject,
+		CreateTime:     d.GetCreateTime(),
+		UpdateTime:     d.GetUpdateTime(),
 	}
-}
-
-// add stores a document as the upload path will.
-func (w *world) add(t *testing.T, d *documentsv1.Document) *documentsv1.Document {
-	t.Helper()
-	stored, err := w.svc.addDocument(context.Background(), "uploader", d)
-	if err != nil {
-		t.Fatalf("addDocument(%q): %v", d.GetTitle(), err)
+	if diff := cmp.Diff(want, d, protocmp.Transform()); diff != "" {
+		t.Errorf("uploaded document (-want +got):\n%s", diff)
 	}
-	return stored
-}
-
-func TestGetListDocuments(t *testing.T) {
-	w := newWorld(t)
-	meeting := uuid.NewString()
-	in := paper(meeting, "org-a", "Báo cáo chính trị")
-	first := w.add(t, in)
-	if _, err := uuid.Parse(first.GetId()); err != nil || first.GetCreateTime() == nil {
-		t.Fatalf("stored document %v: want a UUID id and a create time", first)
-	}
-	want := proto.Clone(in).(*documentsv1.Document)
-	want.Id, want.CreateTime = first.GetId(), first.GetCreateTime()
-	if diff := cmp.Diff(want, first, protocmp.Transform()); diff != "" {
-		t.Errorf("stored document (-want +got):\n%s", diff)
-	}
-	second := w.add(t, paper(meeting, "org-a", "Dự thảo nghị quyết"))
-	w.add(t, paper(uuid.NewString(), "org-a", "Tài liệu cuộc họp khác"))
-
-	got, err := w.client.GetDocument(as(member("org-a")), &documentsv1.GetDocumentRequest{DocumentId: first.GetId()})
+	got, err := w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()})
 	if err != nil {
 		t.Fatalf("GetDocument: %v", err)
 	}
-	if diff := cmp.Diff(first, got.GetDocument(), protocmp.Transform()); diff != "" {
-		t.Errorf("GetDocument (-stored +got):\n%s", diff)
+	if diff := cmp.Diff(d, got.GetDocument(), protocmp.Transform()); diff != "" {
+		t.Errorf("GetDocument (-uploaded +got):\n%s", diff)
 	}
-	list, err := w.client.ListDocuments(as(member("org-a")), &documentsv1.ListDocumentsRequest{MeetingId: meeting})
-	if err != nil {
-		t.Fatalf("ListDocuments: %v", err)
+
+	var key string
+	if err := w.pool.QueryRow(context.Background(), `SELECT object_key FROM document_versions WHERE document_id = $1 AND version = 1`, d.GetId()).Scan(&key); err != nil {
+		t.Fatalf("version row: %v", err)
 	}
-	if diff := cmp.Diff([]*documentsv1.Document{first, second}, list.GetDocuments(), protocmp.Transform()); diff != "" {
-		t.Errorf("ListDocuments (-want +got):\n%s", diff)
+	if stored := w.objectBytes(t, key); hexSHA(stored) != hexSHA(pdf) {
+		t.Errorf("object %s holds %d bytes that differ from the upload", key, len(stored))
 	}
-	_, err = w.client.GetDocument(as(member("org-a")), &documentsv1.GetDocumentRequest{DocumentId: uuid.NewString()})
-	wantCode(t, err, codes.NotFound)
+	w.nothingLeft(t, 1)
 }
 
-func TestAddDocumentPublishesEvent(t *testing.T) {
+func TestUploadPublishesAddedEvent(t *testing.T) {
 	w := newWorld(t)
-	meeting := uuid.NewString()
-	d := w.add(t, paper(meeting, "org-a", "Báo cáo tháng 12"))
+	meeting, _ := w.cellMeeting()
+	d := w.upload(t, adminA, paper(meeting, "Báo cáo tháng 12", "bc.pdf"), makePDF(1, 0))
 
 	msg := next(t, w.consumer(t))
 	if want := w.prefix + "ecabinet.documents.v1." + meeting + ".added"; msg.Subject() != want {
@@ -99,16 +123,19 @@ func TestAddDocumentPublishesEvent(t *testing.T) {
 		t.Errorf("event document (-stored +event):\n%s", diff)
 	}
 	meta := ev.GetMeta()
-	if meta.GetActorId() != "uploader" || meta.GetAggregateId() != d.GetId() ||
+	wantAudience := []string{chair.Subject, attendee.Subject, observer.Subject, secretary.Subject}
+	slices.Sort(wantAudience)
+	if meta.GetActorId() != adminA.Subject || meta.GetAggregateId() != d.GetId() ||
 		meta.GetAggregateVersion() != 1 || meta.GetOrganizationId() != "org-a" ||
-		meta.GetOccurredAt() == nil || meta.GetEventId() == "" {
-		t.Errorf("meta = %v, want actor uploader, aggregate %s v1, org org-a, id and time set", meta, d.GetId())
+		meta.GetOccurredAt() == nil || meta.GetEventId() == "" || !slices.Equal(meta.GetAudience(), wantAudience) {
+		t.Errorf("meta = %v, want actor %s, aggregate %s v1, org org-a, audience %v", meta, adminA.Subject, d.GetId(), wantAudience)
 	}
 	h := msg.Headers()
 	for key, want := range map[string]string{
-		"Nats-Msg-Id":   meta.GetEventId(),
-		"Ecabinet-Type": "ecabinet.documents.v1.DocumentAdded",
-		"Ecabinet-Org":  "org-a",
+		"Nats-Msg-Id":       meta.GetEventId(),
+		"Ecabinet-Type":     "ecabinet.documents.v1.DocumentAdded",
+		"Ecabinet-Org":      "org-a",
+		"Ecabinet-Audience": strings.Join(wantAudience, ","),
 	} {
 		if got := h.Get(key); got != want {
 			t.Errorf("header %s = %q, want %q", key, got, want)
@@ -116,38 +143,123 @@ func TestAddDocumentPublishesEvent(t *testing.T) {
 	}
 }
 
-// An add that fails in the database rolls back with its event: the stream
-// holds the events of the successful adds only.
-func TestFailedAddLeavesNoEvent(t *testing.T) {
+// Organisation members who do not take part receive a confidential
+// paper's events too, so the events say nothing about its content.
+func TestConfidentialEventsCarryNoContent(t *testing.T) {
 	w := newWorld(t)
-	meeting := uuid.NewString()
-	first := w.add(t, paper(meeting, "org-a", "Một"))
-
-	dup := paper(meeting, "org-a", "Trùng id")
-	dup.Id = first.GetId()
-	if _, err := w.svc.addDocument(context.Background(), "uploader", dup); err == nil {
-		t.Fatal("adding a document with an existing id succeeded")
+	meeting, _ := w.cellMeeting()
+	nd := paper(meeting, "Nhân sự bí mật", "nhan-su.pdf")
+	nd.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
+	d := w.upload(t, secretary, nd, makePDF(1, 0))
+	if _, err := w.sendUpload(as(secretary), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "nhan-su-2.pdf"}), makePDF(2, 0)); err != nil {
+		t.Fatal(err)
 	}
-	bad := paper(meeting, "org-a", "Tổng kiểm sai")
-	bad.Sha256 = "not-hex"
-	if _, err := w.svc.addDocument(context.Background(), "uploader", bad); err == nil {
-		t.Fatal("adding a document with a malformed sha256 succeeded")
+	if _, err := w.client.WithdrawDocument(as(secretary), &documentsv1.WithdrawDocumentRequest{DocumentId: d.GetId(), Reason: "Nhân sự đã thay đổi"}); err != nil {
+		t.Fatal(err)
 	}
-	second := w.add(t, paper(meeting, "org-a", "Hai"))
-
 	c := w.consumer(t)
-	for _, want := range []string{first.GetId(), second.GetId()} {
-		var ev documentsv1.DocumentAdded
-		if err := proto.Unmarshal(next(t, c).Data(), &ev); err != nil {
+	for _, want := range []proto.Message{&documentsv1.DocumentAdded{}, &documentsv1.DocumentVersionAdded{}, &documentsv1.DocumentWithdrawn{}} {
+		msg := next(t, c)
+		if err := proto.Unmarshal(msg.Data(), want); err != nil {
 			t.Fatal(err)
 		}
-		if ev.GetDocument().GetId() != want {
-			t.Fatalf("event for document %s, want %s", ev.GetDocument().GetId(), want)
+		text := fmt.Sprint(want)
+		for _, secret := range []string{"Nhân sự", "nhan-su", d.GetSha256()} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s event carries %q: %s", msg.Headers().Get("Ecabinet-Type"), secret, text)
+			}
 		}
 	}
-	if n := streamMsgs(t, w); n != 2 {
-		t.Fatalf("stream holds %d messages, want 2", n)
+}
+
+func TestListAndGetFollowClassification(t *testing.T) {
+	w := newWorld(t)
+	meeting, _ := w.cellMeeting()
+	docs := map[documentsv1.Classification]*documentsv1.Document{}
+	for _, cl := range []documentsv1.Classification{
+		documentsv1.Classification_CLASSIFICATION_PUBLIC,
+		documentsv1.Classification_CLASSIFICATION_INTERNAL,
+		documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL,
+	} {
+		nd := paper(meeting, "Tài liệu "+cl.String(), "tl.pdf")
+		nd.Classification = cl
+		docs[cl] = w.upload(t, secretary, nd, makePDF(1, 0))
 	}
+	pub, internal, conf := docs[documentsv1.Classification_CLASSIFICATION_PUBLIC], docs[documentsv1.Classification_CLASSIFICATION_INTERNAL], docs[documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL]
+
+	for _, tc := range []struct {
+		who  identity.Claims
+		want []*documentsv1.Document
+	}{
+		{chair, []*documentsv1.Document{pub, internal, conf}},
+		{attendee, []*documentsv1.Document{pub, internal, conf}},
+		// A participant from another organisation reads the meeting's
+		// internal and confidential papers.
+		{observer, []*documentsv1.Document{pub, internal, conf}},
+		// Members and admins of the organisation who do not take part:
+		// not the confidential one.
+		{bystander, []*documentsv1.Document{pub, internal}},
+		{adminA, []*documentsv1.Document{pub, internal}},
+		{systemAdmin(), []*documentsv1.Document{pub, internal}},
+		// A member of another cell: the public paper only.
+		{otherCell, []*documentsv1.Document{pub}},
+	} {
+		list, err := w.client.ListDocuments(as(tc.who), &documentsv1.ListDocumentsRequest{MeetingId: meeting})
+		if err != nil {
+			t.Fatalf("ListDocuments as %s: %v", tc.who.Subject, err)
+		}
+		if diff := cmp.Diff(tc.want, list.GetDocuments(), protocmp.Transform()); diff != "" {
+			t.Errorf("ListDocuments as %s (-want +got):\n%s", tc.who.Subject, diff)
+		}
+		for _, d := range []*documentsv1.Document{pub, internal, conf} {
+			_, err := w.client.GetDocument(as(tc.who), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()})
+			visible := slices.ContainsFunc(tc.want, func(x *documentsv1.Document) bool { return x.GetId() == d.GetId() })
+			if visible && err != nil {
+				t.Errorf("GetDocument(%s) as %s: %v", d.GetTitle(), tc.who.Subject, err)
+			}
+			if !visible {
+				st := wantCode(t, err, codes.NotFound)
+				if strings.Contains(st.Message(), "org-a") || strings.Contains(st.Message(), d.GetTitle()) {
+					t.Errorf("NotFound message %q leaks the document", st.Message())
+				}
+			}
+		}
+	}
+
+	// Taking someone off the meeting ends their access at once.
+	w.meetings.removeParticipant(meeting, attendee.Subject)
+	_, err := w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()})
+	wantCode(t, err, codes.NotFound)
+	_, err = w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: internal.GetId()})
+	if err != nil {
+		t.Errorf("a member of the organisation lost the internal paper with their participation: %v", err)
+	}
+}
+
+// Whether a confidential paper may be read is the meetings service's to
+// say; when it cannot answer, the answer is "try again", not "not found".
+func TestMeetingsServiceDown(t *testing.T) {
+	w := newWorld(t)
+	meeting, _ := w.cellMeeting()
+	nd := paper(meeting, "Mật", "mat.pdf")
+	nd.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
+	conf := w.upload(t, secretary, nd, makePDF(1, 0))
+	internal := w.upload(t, secretary, paper(meeting, "Nội bộ", "nb.pdf"), makePDF(1, 0))
+
+	w.meetings.setDown(true)
+	_, err := w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()})
+	wantCode(t, err, codes.Unavailable)
+	_, err = w.sendUpload(as(secretary), newDocument(paper(meeting, "Mới", "moi.pdf")), makePDF(1, 0))
+	wantCode(t, err, codes.Unavailable)
+	// Membership decides internal papers without asking.
+	if _, err := w.client.GetDocument(as(bystander), &documentsv1.GetDocumentRequest{DocumentId: internal.GetId()}); err != nil {
+		t.Errorf("internal paper while the meetings service is down: %v", err)
+	}
+	w.meetings.setDown(false)
+	if _, err := w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()}); err != nil {
+		t.Errorf("after the meetings service is back: %v", err)
+	}
+	w.nothingLeft(t, 2)
 }
 
 func TestValidation(t *testing.T) {
@@ -161,80 +273,34 @@ func TestValidation(t *testing.T) {
 		if diff := cmp.Diff([]string{"meeting_id"}, violatedFields(t, err)); diff != "" {
 			t.Errorf("ListDocuments(%q) (-want +got):\n%s", id, diff)
 		}
+		_, err = w.client.ListDocumentVersions(as(member("org-a")), &documentsv1.ListDocumentVersionsRequest{DocumentId: id})
+		if diff := cmp.Diff([]string{"document_id"}, violatedFields(t, err)); diff != "" {
+			t.Errorf("ListDocumentVersions(%q) (-want +got):\n%s", id, diff)
+		}
 	}
+	_, err := w.client.OpenDocumentContent(as(member("org-a")), &documentsv1.OpenDocumentContentRequest{DocumentId: uuid.NewString(), Version: -1})
+	if diff := cmp.Diff([]string{"access", "version"}, violatedFields(t, err)); diff != "" {
+		t.Errorf("OpenDocumentContent (-want +got):\n%s", diff)
+	}
+	_, err = w.client.GetDocument(as(member("org-a")), &documentsv1.GetDocumentRequest{DocumentId: uuid.NewString()})
+	wantCode(t, err, codes.NotFound)
 }
 
 func TestUnauthenticated(t *testing.T) {
 	w := newWorld(t)
-	d := w.add(t, paper(uuid.NewString(), "org-a", "Báo cáo"))
 	ctx := context.Background() // no claims: the client sends no token
-	_, err := w.client.GetDocument(ctx, &documentsv1.GetDocumentRequest{DocumentId: d.GetId()})
+	_, err := w.client.GetDocument(ctx, &documentsv1.GetDocumentRequest{DocumentId: uuid.NewString()})
 	wantCode(t, err, codes.Unauthenticated)
-	_, err = w.client.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{MeetingId: d.GetMeetingId()})
+	_, err = w.client.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{MeetingId: uuid.NewString()})
+	wantCode(t, err, codes.Unauthenticated)
+	_, err = w.sendUpload(ctx, newDocument(paper(uuid.NewString(), "x", "x.pdf")), makePDF(1, 0))
 	wantCode(t, err, codes.Unauthenticated)
 
 	a := &api{s: w.svc}
-	_, err = a.GetDocument(ctx, &documentsv1.GetDocumentRequest{DocumentId: d.GetId()})
+	_, err = a.GetDocument(ctx, &documentsv1.GetDocumentRequest{DocumentId: uuid.NewString()})
 	wantCode(t, err, codes.Unauthenticated)
-	_, err = a.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{MeetingId: d.GetMeetingId()})
+	_, err = a.OpenDocumentContent(ctx, &documentsv1.OpenDocumentContentRequest{DocumentId: uuid.NewString()})
 	wantCode(t, err, codes.Unauthenticated)
-}
-
-func TestOtherOrganisationSeesNothing(t *testing.T) {
-	w := newWorld(t)
-	meeting := uuid.NewString()
-	d := w.add(t, paper(meeting, "org-a", "Báo cáo"))
-	for _, c := range []identity.Claims{member("org-b"), orgAdmin("org-b"), {Subject: "nobody"}} {
-		_, err := w.client.GetDocument(as(c), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()})
-		st := wantCode(t, err, codes.NotFound)
-		if strings.Contains(st.Message(), "org-a") {
-			t.Errorf("NotFound message %q names the owning organisation", st.Message())
-		}
-		list, err := w.client.ListDocuments(as(c), &documentsv1.ListDocumentsRequest{MeetingId: meeting})
-		if err != nil {
-			t.Fatalf("ListDocuments as %s: %v", c.Subject, err)
-		}
-		if len(list.GetDocuments()) != 0 {
-			t.Errorf("ListDocuments as %s = %v, want nothing", c.Subject, list.GetDocuments())
-		}
-	}
-	if _, err := w.client.GetDocument(as(systemAdmin()), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()}); err != nil {
-		t.Errorf("GetDocument as system admin: %v", err)
-	}
-}
-
-// Until meeting participation is known, confidential documents reach the
-// organisation's administrators only.
-func TestConfidentialDocuments(t *testing.T) {
-	w := newWorld(t)
-	meeting := uuid.NewString()
-	open := w.add(t, paper(meeting, "org-a", "Thông báo"))
-	secret := paper(meeting, "org-a", "Báo cáo nhân sự")
-	secret.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
-	conf := w.add(t, secret)
-
-	_, err := w.client.GetDocument(as(member("org-a")), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()})
-	wantCode(t, err, codes.NotFound)
-	list, err := w.client.ListDocuments(as(member("org-a")), &documentsv1.ListDocumentsRequest{MeetingId: meeting})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]*documentsv1.Document{open}, list.GetDocuments(), protocmp.Transform()); diff != "" {
-		t.Errorf("member's list (-want +got):\n%s", diff)
-	}
-
-	for _, c := range []identity.Claims{orgAdmin("org-a"), systemAdmin()} {
-		if _, err := w.client.GetDocument(as(c), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()}); err != nil {
-			t.Errorf("GetDocument(confidential) as %s: %v", c.Subject, err)
-		}
-		list, err := w.client.ListDocuments(as(c), &documentsv1.ListDocumentsRequest{MeetingId: meeting})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff([]*documentsv1.Document{open, conf}, list.GetDocuments(), protocmp.Transform()); diff != "" {
-			t.Errorf("list as %s (-want +got):\n%s", c.Subject, diff)
-		}
-	}
 }
 
 // Run creates a missing bucket.
@@ -262,7 +328,7 @@ func TestRunEnsuresBucket(t *testing.T) {
 	if ok, err := store.Client().BucketExists(context.Background(), store.Bucket()); err != nil || ok {
 		t.Fatalf("bucket %s before Run: exists=%v, err=%v; want a missing bucket", store.Bucket(), ok, err)
 	}
-	w := newWorldWith(t, store)
+	w := newWorldWith(t, worldOptions{store: store})
 	testenv.Eventually(t, waitLimit, func() error {
 		ok, err := w.blob.Client().BucketExists(context.Background(), w.blob.Bucket())
 		if err == nil && !ok {
@@ -272,35 +338,27 @@ func TestRunEnsuresBucket(t *testing.T) {
 	})
 }
 
-// Reading metadata and publishing events do not need object storage: with
-// the store down the service still serves, and its minio probe says why it
-// is not ready.
+// Reading metadata does not need object storage: with the store down the
+// service still answers, and its minio probe says why it is not ready.
 func TestServesWhileObjectStorageIsDown(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadAddr := lis.Addr().String()
-	lis.Close() // nothing listens there now
-	store, err := blob.Open(blob.Config{Endpoint: deadAddr, AccessKey: "k", SecretKey: "s", Bucket: "ecabinet"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newWorldWith(t, store)
+	direct := testenv.Blob(t)
+	proxy := newFaultProxy(t, os.Getenv("S3_ENDPOINT"))
+	w := newWorldWith(t, worldOptions{store: storeBehind(t, direct, proxy.addr), inspect: direct})
+	meeting, _ := w.cellMeeting()
+	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), makePDF(1, 0))
 
-	meeting := uuid.NewString()
-	d := w.add(t, paper(meeting, "org-a", "Báo cáo"))
-	if _, err := w.client.GetDocument(as(member("org-a")), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()}); err != nil {
+	proxy.Block()
+	if _, err := w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()}); err != nil {
 		t.Fatalf("GetDocument with object storage down: %v", err)
 	}
-	if msg := next(t, w.consumer(t)); !strings.HasSuffix(msg.Subject(), meeting+".added") {
-		t.Fatalf("event on %q, want the added document's", msg.Subject())
+	if _, err := w.client.ListDocumentVersions(as(attendee), &documentsv1.ListDocumentVersionsRequest{DocumentId: d.GetId()}); err != nil {
+		t.Fatalf("ListDocumentVersions with object storage down: %v", err)
 	}
 	for _, p := range w.svc.Probes() {
 		err := p.Check(context.Background())
 		if p.Name == "minio" {
-			if err == nil || !strings.Contains(err.Error(), deadAddr) {
-				t.Errorf("minio probe = %v, want an error naming %s", err, deadAddr)
+			if err == nil || !strings.Contains(err.Error(), proxy.addr) {
+				t.Errorf("minio probe = %v, want an error naming %s", err, proxy.addr)
 			}
 		} else if err != nil {
 			t.Errorf("probe %s: %v", p.Name, err)
@@ -327,6 +385,8 @@ func TestUnavailableBeforeMigrations(t *testing.T) {
 	}
 	_, err = a.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{MeetingId: uuid.NewString()})
 	wantCode(t, err, codes.Unavailable)
+	_, err = a.OpenDocumentContent(ctx, &documentsv1.OpenDocumentContentRequest{DocumentId: uuid.NewString()})
+	wantCode(t, err, codes.Unavailable)
 	// Nor does the service call itself ready.
 	if err := a.s.Probes()[0].Check(context.Background()); err == nil {
 		t.Error("schema probe passes before migrations")
@@ -345,4 +405,16 @@ func TestProbes(t *testing.T) {
 	if diff := cmp.Diff([]string{Name + ".schema", "postgres", "nats", "minio"}, names); diff != "" {
 		t.Errorf("probes (-want +got):\n%s", diff)
 	}
+}
+
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	return addr
 }

@@ -1,5 +1,10 @@
-// Package meetings is the meetings service: meetings, their schedule and
-// state (agenda, participants, attendance, minutes and tasks come later).
+// Package meetings is the meetings service: the directory (package
+// directory: organisations, people, memberships, accounts), the meeting
+// side (this package: meetings, their lifecycle, agenda, participants and
+// attendance), the minutes (package minutes) and the tasks (package tasks).
+// All share one schema, one pool, one outbox relay and one audit trail
+// (the platform's audit_log); the minutes and the tasks reach the meeting
+// and the directory through the adapters in ports.go.
 package meetings
 
 import (
@@ -8,9 +13,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
+	"github.com/ecabinet/ecabinet/services/meetings/directory"
+	"github.com/ecabinet/ecabinet/services/meetings/minutes"
+	"github.com/ecabinet/ecabinet/services/meetings/tasks"
 	"github.com/ecabinet/ecabinet/services/platform/health"
 	"github.com/ecabinet/ecabinet/services/platform/natsjs"
 	"github.com/ecabinet/ecabinet/services/platform/outbox"
@@ -43,15 +53,27 @@ type Deps struct {
 	// from it (natsjs.ServiceStream), as is LIVE's (natsjs.LiveStream), so
 	// the two cannot disagree.
 	SubjectPrefix string
+	// ReminderInterval is how often overdue tasks are looked for; 0 means
+	// tasks.DefaultReminderInterval (an hour). Each task is announced once
+	// a day however often the reminder looks.
+	ReminderInterval time.Duration
 }
 
-// Service hosts the MeetingsService gRPC API.
+// Service hosts MeetingsService, DirectoryService and AccountsService
+// (through the directory), MinutesService and TasksService.
 type Service struct {
 	d   Deps
 	log *slog.Logger
 	// ready turns true once the schema is migrated; until then RPCs answer
 	// Unavailable instead of leaking "relation does not exist".
-	ready atomic.Bool
+	ready     atomic.Bool
+	directory *directory.Directory
+	// dir is the directory as the meeting side uses it.
+	dir     people
+	minutes *minutes.Service
+	tasks   tasks.Deps
+	// secret caches the check-in signing key (see checkInSecret).
+	secret atomic.Pointer[[]byte]
 }
 
 // New returns a service; nothing touches the network until Run.
@@ -60,18 +82,30 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d, log: log.With("service", Name)}
+	s := &Service{d: d, log: log.With("service", Name)}
+	s.directory = directory.New(directory.Deps{Log: log, Pool: d.Pool, Ready: s.ready.Load})
+	s.dir = directoryPort{s.directory}
+	// The PDF's font is Debian's DejaVu (minutes.DefaultFontDir), which the
+	// project's scripts and image install. No locality: the date line reads
+	// "ngày … tháng … năm …" without a place until a setting for it exists.
+	s.minutes = minutes.New(minutes.Deps{Log: log, Pool: d.Pool, Meetings: minutesPort{s}, Ready: s.ready.Load})
+	s.tasks = tasks.Deps{Log: log, Pool: d.Pool, Meetings: tasksMeetings{s}, Directory: tasksDirectory{s.dir}, Ready: s.ready.Load}
+	return s
 }
 
-// Register adds the gRPC API to gs.
+// Register adds the gRPC APIs to gs: MeetingsService, DirectoryService,
+// AccountsService, MinutesService and TasksService.
 func (s *Service) Register(gs *grpc.Server) {
 	meetingsv1.RegisterMeetingsServiceServer(gs, &api{s: s})
+	s.directory.Register(gs)
+	s.minutes.Register(gs)
+	tasks.New(s.tasks).Register(gs)
 }
 
-// Run waits for PostgreSQL and migrates the schema, makes sure the service's
-// stream exists, then relays the outbox to JetStream until ctx is done. It
-// returns nil when ctx ends and an error only for a failure it cannot
-// retry.
+// Run waits for PostgreSQL and migrates the schema, starts the reminder of
+// overdue tasks, makes sure the service's stream exists, then relays the
+// outbox to JetStream until ctx is done. It returns nil when ctx ends and an
+// error only for a failure it cannot retry, after the reminder stopped.
 func (s *Service) Run(ctx context.Context) error {
 	stream := natsjs.ServiceStream(s.d.SubjectPrefix, Name)
 	if err := pg.WaitAndMigrate(ctx, s.d.Pool, s.d.Schema, migrations, s.log); err != nil {
@@ -82,6 +116,14 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.ready.Store(true)
 	s.log.Info("schema migrated; serving", "schema", s.d.Schema)
+
+	// The reminder only enqueues events; the relay below publishes them,
+	// so it may start before the stream exists.
+	ctx, cancel := context.WithCancel(ctx)
+	var reminder sync.WaitGroup
+	reminder.Go(func() { _ = tasks.NewReminder(s.tasks, s.d.ReminderInterval).Run(ctx) })
+	defer reminder.Wait()
+	defer cancel()
 
 	if err := natsjs.EnsureStream(ctx, s.d.JS, stream); err != nil {
 		if ctx.Err() != nil {

@@ -2,67 +2,200 @@ package meetings
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	"github.com/ecabinet/ecabinet/services/meetings/domain"
-	"github.com/ecabinet/ecabinet/services/platform/outbox"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 var errNotFound = errors.New("not found")
 
-const meetingColumns = `id, organization_id, title, kind, place, online, starts_at, ends_at, state, version, create_time`
-
-// eventSubject is the subject of a meeting's event without the deployment
-// prefix (the relay adds that): ecabinet.meetings.v1.<meeting_id>.<event>.
-func eventSubject(meetingID, event string) string {
-	return "ecabinet." + Name + ".v1." + meetingID + "." + event
+// querier is what both the pool and a transaction offer.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// createMeeting stores a new draft meeting and its MeetingCreated event in
-// one transaction, so the event exists if and only if the meeting does.
-func (s *Service) createMeeting(ctx context.Context, actor, id string, d domain.Draft) (*meetingsv1.Meeting, error) {
+// meetingColumnList is what scanMeeting reads, in order.
+var meetingColumnList = []string{"id", "organization_id", "title", "kind", "place", "online", "starts_at", "ends_at",
+	"state", "version", "create_time", "body", "state_reason", "quorum_numerator", "quorum_denominator",
+	"current_agenda_item_id"}
+
+// meetingColumns is meetingColumnList for a SELECT, each qualified with
+// prefix (e.g. "m.").
+func meetingColumns(prefix string) string {
+	return prefix + strings.Join(meetingColumnList, ", "+prefix)
+}
+
+// roleRankSQL orders participants as minutes list them: chair, minute-taker,
+// members, guests, observers.
+const roleRankSQL = `CASE role WHEN 'PARTICIPANT_ROLE_CHAIR' THEN 1 WHEN 'PARTICIPANT_ROLE_MINUTE_TAKER' THEN 2
+	WHEN 'PARTICIPANT_ROLE_MEMBER' THEN 3 WHEN 'PARTICIPANT_ROLE_GUEST' THEN 4 ELSE 5 END`
+
+// meetingRow is a meetings row: the Meeting's own fields (no agenda,
+// participants or quorum) and its quorum rule.
+type meetingRow struct {
+	m    *meetingsv1.Meeting
+	rule domain.Rule
+}
+
+func scanMeeting(row pgx.Row) (meetingRow, error) {
+	m := &meetingsv1.Meeting{}
+	var kind, state, body string
+	var starts, created time.Time
 	var ends *time.Time
-	if !d.EndsAt.IsZero() {
-		ends = &d.EndsAt
+	var current *string
+	var r meetingRow
+	if err := row.Scan(&m.Id, &m.OrganizationId, &m.Title, &kind, &m.Place, &m.Online,
+		&starts, &ends, &state, &m.Version, &created, &body, &m.StateReason,
+		&r.rule.Numerator, &r.rule.Denominator, &current); err != nil {
+		return r, err
 	}
-	var m *meetingsv1.Meeting
-	err := pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
-		row := tx.QueryRow(ctx, `
-			INSERT INTO meetings (id, organization_id, title, kind, place, online, starts_at, ends_at, state, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
-			RETURNING `+meetingColumns,
-			id, d.OrganizationID, d.Title, d.Kind.String(), d.Place, d.Online, d.StartsAt, ends,
-			meetingsv1.MeetingState_MEETING_STATE_DRAFT.String())
-		var err error
-		if m, err = scanMeeting(row); err != nil {
-			return fmt.Errorf("insert meeting: %w", err)
-		}
-		ev := &meetingsv1.MeetingCreated{
-			Meta:    outbox.NewMeta(actor, m.GetId(), m.GetOrganizationId(), m.GetVersion()),
-			Meeting: m,
-		}
-		if err := outbox.Enqueue(ctx, tx, eventSubject(m.GetId(), "created"), ev); err != nil {
-			return fmt.Errorf("enqueue MeetingCreated: %w", err)
-		}
-		return nil
+	m.Kind = meetingsv1.MeetingKind(meetingsv1.MeetingKind_value[kind])
+	m.State = meetingsv1.MeetingState(meetingsv1.MeetingState_value[state])
+	m.Body = meetingsv1.BodyKind(meetingsv1.BodyKind_value[body])
+	m.StartsAt = timestamppb.New(starts)
+	if ends != nil {
+		m.EndsAt = timestamppb.New(*ends)
+	}
+	if current != nil {
+		m.CurrentAgendaItemId = *current
+	}
+	m.CreateTime = timestamppb.New(created)
+	r.m = m
+	return r, nil
+}
+
+// readMeeting reads a meeting row; lock takes the row lock every change
+// holds until it commits, which serialises changes of one meeting (agenda
+// positions, version numbers).
+func readMeeting(ctx context.Context, q querier, id string, lock bool) (meetingRow, error) {
+	sql := `SELECT ` + meetingColumns("") + ` FROM meetings WHERE id = $1`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	r, err := scanMeeting(q.QueryRow(ctx, sql, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, errNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("read meeting %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// participantRole returns the person's role in the meeting, if they take
+// part. A subject that is not a UUID (a service account, say) is nobody's
+// participant.
+func participantRole(ctx context.Context, q querier, meetingID, personID string) (domain.Role, bool, error) {
+	if _, vs := domain.ParseID("", personID); len(vs) > 0 {
+		return 0, false, nil
+	}
+	var role string
+	err := q.QueryRow(ctx, `SELECT role FROM participants WHERE meeting_id = $1 AND person_id = $2`, meetingID, personID).Scan(&role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read participant: %w", err)
+	}
+	return domain.Role(meetingsv1.ParticipantRole_value[role]), true, nil
+}
+
+// loadMeeting returns the whole meeting: its row plus agenda, participants
+// and the quorum computed from them.
+func loadMeeting(ctx context.Context, q querier, r meetingRow) (*meetingsv1.Meeting, error) {
+	m := proto.CloneOf(r.m)
+	rows, err := q.Query(ctx, `
+		SELECT a.id, a.position, a.title, coalesce(a.presenter_id::text, ''), coalesce(p.full_name, ''),
+		       a.duration_minutes, a.document_ids::text[]
+		FROM agenda_items a
+		LEFT JOIN participants p ON p.meeting_id = a.meeting_id AND p.person_id = a.presenter_id
+		WHERE a.meeting_id = $1 ORDER BY a.position`, m.GetId())
+	if err != nil {
+		return nil, fmt.Errorf("read agenda: %w", err)
+	}
+	m.Agenda, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*meetingsv1.AgendaItem, error) {
+		it := &meetingsv1.AgendaItem{}
+		err := row.Scan(&it.Id, &it.Position, &it.Title, &it.PresenterId, &it.PresenterName, &it.DurationMinutes, &it.DocumentIds)
+		return it, err
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read agenda: %w", err)
 	}
+
+	rows, err = q.Query(ctx, `
+		SELECT person_id, full_name, role, standing, body_member, excused, rsvp, absence_reason, attendance, check_in_time
+		FROM participants WHERE meeting_id = $1 ORDER BY `+roleRankSQL+`, seq`, m.GetId())
+	if err != nil {
+		return nil, fmt.Errorf("read participants: %w", err)
+	}
+	var attendees []domain.Attendee
+	m.Participants, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*meetingsv1.Participant, error) {
+		p := &meetingsv1.Participant{}
+		var role, standing, rsvp, attendance string
+		var bodyMember bool
+		var checkIn *time.Time
+		if err := row.Scan(&p.PersonId, &p.FullName, &role, &standing, &bodyMember, &p.Excused, &rsvp,
+			&p.AbsenceReason, &attendance, &checkIn); err != nil {
+			return nil, err
+		}
+		p.Role = meetingsv1.ParticipantRole(meetingsv1.ParticipantRole_value[role])
+		p.Standing = meetingsv1.Standing(meetingsv1.Standing_value[standing])
+		p.Rsvp = meetingsv1.Rsvp(meetingsv1.Rsvp_value[rsvp])
+		p.Attendance = meetingsv1.Attendance(meetingsv1.Attendance_value[attendance])
+		p.VotingRight = domain.VotingRight(p.Role, p.Standing, bodyMember)
+		if checkIn != nil {
+			p.CheckInTime = timestamppb.New(*checkIn)
+		}
+		attendees = append(attendees, domain.Attendee{Voting: p.VotingRight, Excused: p.Excused, Attendance: p.Attendance})
+		return p, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read participants: %w", err)
+	}
+	m.Quorum = domain.ComputeQuorum(attendees, r.rule)
 	return m, nil
 }
 
-func (s *Service) getMeeting(ctx context.Context, id string) (*meetingsv1.Meeting, error) {
-	m, err := scanMeeting(s.d.Pool.QueryRow(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errNotFound
+// participantIDs lists a meeting's participants (the events' audience).
+func participantIDs(m *meetingsv1.Meeting) []string {
+	ids := make([]string, len(m.GetParticipants()))
+	for i, p := range m.GetParticipants() {
+		ids[i] = p.GetPersonId()
 	}
-	return m, err
+	return ids
+}
+
+// checkInSecret returns the deployment's check-in signing key, creating it
+// on first use. Every replica inserts its own candidate and keeps whichever
+// row won, so they all sign with the same key.
+func (s *Service) checkInSecret(ctx context.Context) ([]byte, error) {
+	if k := s.secret.Load(); k != nil {
+		return *k, nil
+	}
+	candidate := make([]byte, 32)
+	if _, err := rand.Read(candidate); err != nil {
+		return nil, fmt.Errorf("check-in secret: %w", err)
+	}
+	if _, err := s.d.Pool.Exec(ctx, `INSERT INTO checkin_secret (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, candidate); err != nil {
+		return nil, fmt.Errorf("store check-in secret: %w", err)
+	}
+	var key []byte
+	if err := s.d.Pool.QueryRow(ctx, `SELECT secret FROM checkin_secret WHERE id = 1`).Scan(&key); err != nil {
+		return nil, fmt.Errorf("read check-in secret: %w", err)
+	}
+	s.secret.Store(&key)
+	return key, nil
 }
 
 // cursor is the position after which a page starts, in list order.
@@ -71,41 +204,91 @@ type cursor struct {
 	ID       string
 }
 
-// listMeetings returns up to limit meetings of orgs (nil: every
-// organisation) after c (nil: from the start), newest first.
-func (s *Service) listMeetings(ctx context.Context, orgs []string, c *cursor, limit int) ([]*meetingsv1.Meeting, error) {
+// visibleFilter says which meetings a caller may list: every meeting (a
+// system administrator), those of orgs, and those they take part in.
+type visibleFilter struct {
+	all    bool
+	orgs   []string
+	person *string
+}
+
+// listMeetings returns up to limit visible meetings, of org only when org
+// is not empty, after c (nil: from the start), newest first.
+func (s *Service) listMeetings(ctx context.Context, v visibleFilter, org string, c *cursor, limit int) ([]*meetingsv1.Meeting, error) {
 	var afterStarts *time.Time
 	var afterID *string
 	if c != nil {
 		afterStarts, afterID = &c.StartsAt, &c.ID
 	}
 	rows, err := s.d.Pool.Query(ctx, `
-		SELECT `+meetingColumns+` FROM meetings
-		WHERE ($1::text[] IS NULL OR organization_id = ANY($1))
-		  AND ($2::timestamptz IS NULL OR (starts_at, id) < ($2, $3::uuid))
+		SELECT `+meetingColumns("")+` FROM meetings
+		WHERE ($1 OR organization_id = ANY($2::text[])
+		       OR id IN (SELECT meeting_id FROM participants WHERE person_id = $3::uuid))
+		  AND ($4 = '' OR organization_id = $4)
+		  AND ($5::timestamptz IS NULL OR (starts_at, id) < ($5, $6::uuid))
 		ORDER BY starts_at DESC, id DESC
-		LIMIT $4`, orgs, afterStarts, afterID, limit)
+		LIMIT $7`, v.all, v.orgs, v.person, org, afterStarts, afterID, limit)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list meetings: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*meetingsv1.Meeting, error) { return scanMeeting(r) })
+	return collectMeetings(rows)
 }
 
-func scanMeeting(row pgx.Row) (*meetingsv1.Meeting, error) {
-	m := &meetingsv1.Meeting{}
-	var kind, state string
-	var starts, created time.Time
-	var ends *time.Time
-	if err := row.Scan(&m.Id, &m.OrganizationId, &m.Title, &kind, &m.Place, &m.Online,
-		&starts, &ends, &state, &m.Version, &created); err != nil {
-		return nil, err
+// listMyMeetings returns up to limit meetings person takes part in that
+// start in [from, to) (zero bounds are open), after c: in start order, or
+// reverse start order when desc. Drafts are listed only to their chair and
+// minute-taker: the others have not been invited yet.
+func (s *Service) listMyMeetings(ctx context.Context, person string, from, to time.Time, desc bool, c *cursor, limit int) ([]*meetingsv1.Meeting, error) {
+	var fromP, toP, afterStarts *time.Time
+	var afterID *string
+	if !from.IsZero() {
+		fromP = &from
 	}
-	m.Kind = meetingsv1.MeetingKind(meetingsv1.MeetingKind_value[kind])
-	m.State = meetingsv1.MeetingState(meetingsv1.MeetingState_value[state])
-	m.StartsAt = timestamppb.New(starts)
-	if ends != nil {
-		m.EndsAt = timestamppb.New(*ends)
+	if !to.IsZero() {
+		toP = &to
 	}
-	m.CreateTime = timestamppb.New(created)
-	return m, nil
+	if c != nil {
+		afterStarts, afterID = &c.StartsAt, &c.ID
+	}
+	order, cmp := "ASC", ">"
+	if desc {
+		order, cmp = "DESC", "<"
+	}
+	rows, err := s.d.Pool.Query(ctx, `
+		SELECT `+meetingColumns("m.")+`, p.role
+		FROM participants p JOIN meetings m ON m.id = p.meeting_id
+		WHERE p.person_id = $1
+		  AND ($2::timestamptz IS NULL OR m.starts_at >= $2)
+		  AND ($3::timestamptz IS NULL OR m.starts_at < $3)
+		  AND (m.state <> 'MEETING_STATE_DRAFT' OR p.role IN ('PARTICIPANT_ROLE_CHAIR', 'PARTICIPANT_ROLE_MINUTE_TAKER'))
+		  AND ($4::timestamptz IS NULL OR (m.starts_at, m.id) `+cmp+` ($4, $5::uuid))
+		ORDER BY m.starts_at `+order+`, m.id `+order+`
+		LIMIT $6`, person, fromP, toP, afterStarts, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list my meetings: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*meetingsv1.Meeting, error) {
+		var role string
+		r, err := scanMeeting(withExtra{row, &role})
+		if err != nil {
+			return nil, err
+		}
+		r.m.MyRole = meetingsv1.ParticipantRole(meetingsv1.ParticipantRole_value[role])
+		return r.m, nil
+	})
 }
+
+func collectMeetings(rows pgx.Rows) ([]*meetingsv1.Meeting, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*meetingsv1.Meeting, error) {
+		r, err := scanMeeting(row)
+		return r.m, err
+	})
+}
+
+// withExtra scans a row holding the meeting columns followed by more.
+type withExtra struct {
+	row   pgx.Row
+	extra *string
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.row.Scan(append(dest, w.extra)...) }

@@ -24,7 +24,7 @@ func openReq(meetingID, org string) *videov1.OpenRoomRequest {
 func TestOpenGetRoom(t *testing.T) {
 	w := newWorld(t)
 	meeting := uuid.NewString()
-	opened, err := w.client.OpenRoom(as(orgAdmin("org-a")), openReq(meeting, "org-a"))
+	opened, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(meeting, "org-a"))
 	if err != nil {
 		t.Fatalf("OpenRoom: %v", err)
 	}
@@ -43,7 +43,7 @@ func TestOpenGetRoom(t *testing.T) {
 		t.Errorf("opened room (-want +got):\n%s", diff)
 	}
 
-	got, err := w.client.GetRoom(as(member("org-a")), &videov1.GetRoomRequest{MeetingId: meeting})
+	got, err := w.client.GetRoom(testenv.As(member("org-a")), &videov1.GetRoomRequest{MeetingId: meeting})
 	if err != nil {
 		t.Fatalf("GetRoom: %v", err)
 	}
@@ -51,21 +51,21 @@ func TestOpenGetRoom(t *testing.T) {
 		t.Errorf("GetRoom (-opened +got):\n%s", diff)
 	}
 
-	_, err = w.client.GetRoom(as(member("org-a")), &videov1.GetRoomRequest{MeetingId: uuid.NewString()})
-	wantCode(t, err, codes.NotFound)
+	_, err = w.client.GetRoom(testenv.As(member("org-a")), &videov1.GetRoomRequest{MeetingId: uuid.NewString()})
+	testenv.Code(t, err, codes.NotFound)
 }
 
 // Opening an open room returns it as it is and publishes nothing more.
 func TestOpenRoomIsIdempotent(t *testing.T) {
 	w := newWorld(t)
 	meeting := uuid.NewString()
-	first, err := w.client.OpenRoom(as(orgAdmin("org-a")), openReq(meeting, "org-a"))
+	first, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(meeting, "org-a"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	again := openReq(meeting, "org-a")
 	again.Mode = videov1.RoomMode_ROOM_MODE_BRIDGE_POINTS
-	second, err := w.client.OpenRoom(as(orgAdmin("org-a")), again)
+	second, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), again)
 	if err != nil {
 		t.Fatalf("second OpenRoom: %v", err)
 	}
@@ -76,17 +76,17 @@ func TestOpenRoomIsIdempotent(t *testing.T) {
 	// Another meeting's room: its event follows the first one directly, so
 	// the second open published nothing.
 	other := uuid.NewString()
-	if _, err := w.client.OpenRoom(as(orgAdmin("org-a")), openReq(other, "org-a")); err != nil {
+	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(other, "org-a")); err != nil {
 		t.Fatal(err)
 	}
-	c := w.consumer(t)
+	c := testenv.Consumer(t, w.js, w.stream)
 	for _, want := range []string{meeting, other} {
-		msg := next(t, c)
+		msg := testenv.Next(t, c)
 		if !strings.Contains(msg.Subject(), want) {
 			t.Fatalf("event on %q, want the room of meeting %s", msg.Subject(), want)
 		}
 	}
-	if n := streamMsgs(t, w); n != 2 {
+	if n := testenv.StreamMsgs(t, w.js, w.stream); n != 2 {
 		t.Fatalf("stream holds %d messages, want 2", n)
 	}
 }
@@ -101,7 +101,7 @@ func TestConcurrentOpensMakeOneRoom(t *testing.T) {
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Go(func() {
-			resp, err := w.client.OpenRoom(as(orgAdmin("org-a")), openReq(meeting, "org-a"))
+			resp, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(meeting, "org-a"))
 			if err != nil {
 				t.Errorf("OpenRoom: %v", err)
 			}
@@ -119,12 +119,12 @@ func TestConcurrentOpensMakeOneRoom(t *testing.T) {
 	// A marker event after the opens: if it is the second message, the
 	// opens published exactly one.
 	marker := uuid.NewString()
-	if _, err := w.client.OpenRoom(as(orgAdmin("org-a")), openReq(marker, "org-a")); err != nil {
+	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(marker, "org-a")); err != nil {
 		t.Fatal(err)
 	}
-	c := w.consumer(t)
+	c := testenv.Consumer(t, w.js, w.stream)
 	for _, want := range []string{meeting, marker} {
-		if msg := next(t, c); !strings.Contains(msg.Subject(), want) {
+		if msg := testenv.Next(t, c); !strings.Contains(msg.Subject(), want) {
 			t.Fatalf("event on %q, want the room of meeting %s", msg.Subject(), want)
 		}
 	}
@@ -134,12 +134,12 @@ func TestOpenRoomPublishesEvent(t *testing.T) {
 	w := newWorld(t)
 	admin := orgAdmin("org-a")
 	meeting := uuid.NewString()
-	opened, err := w.client.OpenRoom(as(admin), openReq(meeting, "org-a"))
+	opened, err := w.client.OpenRoom(testenv.As(admin), openReq(meeting, "org-a"))
 	if err != nil {
 		t.Fatalf("OpenRoom: %v", err)
 	}
-	c := w.consumer(t)
-	msg := next(t, c)
+	c := testenv.Consumer(t, w.js, w.stream)
+	msg := testenv.Next(t, c)
 	if want := w.prefix + "ecabinet.video.v1." + meeting + ".room_opened"; msg.Subject() != want {
 		t.Errorf("subject = %q, want %q", msg.Subject(), want)
 	}
@@ -175,14 +175,14 @@ func TestOpenRoomPublishesEvent(t *testing.T) {
 	}
 	reopen := openReq(meeting, "org-a")
 	reopen.Mode = videov1.RoomMode_ROOM_MODE_BRIDGE_POINTS
-	reopened, err := w.client.OpenRoom(as(admin), reopen)
+	reopened, err := w.client.OpenRoom(testenv.As(admin), reopen)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
 	if r := reopened.GetRoom(); r.GetState() != videov1.RoomState_ROOM_STATE_OPEN || r.GetMode() != videov1.RoomMode_ROOM_MODE_BRIDGE_POINTS {
 		t.Errorf("reopened room = %v, want open in bridge-points mode", r)
 	}
-	msg = next(t, c)
+	msg = testenv.Next(t, c)
 	ev.Reset()
 	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
 		t.Fatal(err)
@@ -198,10 +198,10 @@ func TestRefusedOpenLeavesNoTrace(t *testing.T) {
 	meeting := uuid.NewString()
 	bad := openReq(meeting, "org-a")
 	bad.Mode = 0
-	if _, err := w.client.OpenRoom(as(orgAdmin("org-a")), bad); err == nil {
+	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), bad); err == nil {
 		t.Fatal("OpenRoom without mode succeeded")
 	}
-	if _, err := w.client.OpenRoom(as(member("org-a")), openReq(meeting, "org-a")); err == nil {
+	if _, err := w.client.OpenRoom(testenv.As(member("org-a")), openReq(meeting, "org-a")); err == nil {
 		t.Fatal("OpenRoom by a plain member succeeded")
 	}
 	var rows int
@@ -211,10 +211,10 @@ func TestRefusedOpenLeavesNoTrace(t *testing.T) {
 	if rows != 0 {
 		t.Fatalf("%d rooms after refused opens, want 0", rows)
 	}
-	if _, err := w.client.OpenRoom(as(orgAdmin("org-a")), openReq(meeting, "org-a")); err != nil {
+	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(meeting, "org-a")); err != nil {
 		t.Fatal(err)
 	}
-	msg := next(t, w.consumer(t))
+	msg := testenv.Next(t, testenv.Consumer(t, w.js, w.stream))
 	var ev videov1.RoomOpened
 	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func TestRefusedOpenLeavesNoTrace(t *testing.T) {
 	if ev.GetRoom().GetMeetingId() != meeting || ev.GetRoom().GetMode() != videov1.RoomMode_ROOM_MODE_MEETING {
 		t.Fatalf("first event = %v, want the valid open", ev.GetRoom())
 	}
-	if n := streamMsgs(t, w); n != 1 {
+	if n := testenv.StreamMsgs(t, w.js, w.stream); n != 1 {
 		t.Fatalf("stream holds %d messages, want 1", n)
 	}
 }
@@ -246,15 +246,15 @@ func TestOpenRoomValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req := openReq(uuid.NewString(), "org-a")
 			tt.mutate(req)
-			_, err := w.client.OpenRoom(as(systemAdmin()), req)
-			if diff := cmp.Diff(tt.want, violatedFields(t, err)); diff != "" {
+			_, err := w.client.OpenRoom(testenv.As(systemAdmin()), req)
+			if diff := cmp.Diff(tt.want, testenv.ViolatedFields(t, err)); diff != "" {
 				t.Errorf("violated fields (-want +got):\n%s", diff)
 			}
 		})
 	}
 	for _, id := range []string{"", "room-1"} {
-		_, err := w.client.GetRoom(as(member("org-a")), &videov1.GetRoomRequest{MeetingId: id})
-		if diff := cmp.Diff([]string{"meeting_id"}, violatedFields(t, err)); diff != "" {
+		_, err := w.client.GetRoom(testenv.As(member("org-a")), &videov1.GetRoomRequest{MeetingId: id})
+		if diff := cmp.Diff([]string{"meeting_id"}, testenv.ViolatedFields(t, err)); diff != "" {
 			t.Errorf("GetRoom(%q) (-want +got):\n%s", id, diff)
 		}
 	}
@@ -265,38 +265,38 @@ func TestUnauthenticated(t *testing.T) {
 	ctx := context.Background() // no claims: the client sends no token
 	meeting := uuid.NewString()
 	_, err := w.client.OpenRoom(ctx, openReq(meeting, "org-a"))
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = w.client.GetRoom(ctx, &videov1.GetRoomRequest{MeetingId: meeting})
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 
 	a := &api{s: w.svc}
 	_, err = a.OpenRoom(ctx, openReq(meeting, "org-a"))
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = a.GetRoom(ctx, &videov1.GetRoomRequest{MeetingId: meeting})
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 }
 
 func TestOtherOrganisationSeesNothing(t *testing.T) {
 	w := newWorld(t)
 	meeting := uuid.NewString()
-	if _, err := w.client.OpenRoom(as(orgAdmin("org-a")), openReq(meeting, "org-a")); err != nil {
+	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(meeting, "org-a")); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []identity.Claims{member("org-b"), orgAdmin("org-b")} {
-		_, err := w.client.GetRoom(as(c), &videov1.GetRoomRequest{MeetingId: meeting})
-		st := wantCode(t, err, codes.NotFound)
+		_, err := w.client.GetRoom(testenv.As(c), &videov1.GetRoomRequest{MeetingId: meeting})
+		st := testenv.Code(t, err, codes.NotFound)
 		if strings.Contains(st.Message(), "org-a") {
 			t.Errorf("NotFound message %q names the owning organisation", st.Message())
 		}
 	}
 	// Opening that meeting's room for another organisation finds no such
 	// meeting there, and leaves the room alone.
-	_, err := w.client.OpenRoom(as(orgAdmin("org-b")), openReq(meeting, "org-b"))
-	st := wantCode(t, err, codes.NotFound)
+	_, err := w.client.OpenRoom(testenv.As(orgAdmin("org-b")), openReq(meeting, "org-b"))
+	st := testenv.Code(t, err, codes.NotFound)
 	if strings.Contains(st.Message(), "org-a") {
 		t.Errorf("NotFound message %q names the owning organisation", st.Message())
 	}
-	got, err := w.client.GetRoom(as(systemAdmin()), &videov1.GetRoomRequest{MeetingId: meeting})
+	got, err := w.client.GetRoom(testenv.As(systemAdmin()), &videov1.GetRoomRequest{MeetingId: meeting})
 	if err != nil {
 		t.Fatalf("GetRoom as system admin: %v", err)
 	}
@@ -309,14 +309,14 @@ func TestOpenPermissions(t *testing.T) {
 	w := newWorld(t)
 	meeting := uuid.NewString()
 	for _, c := range []identity.Claims{member("org-a"), orgAdmin("org-b")} {
-		_, err := w.client.OpenRoom(as(c), openReq(meeting, "org-a"))
-		wantCode(t, err, codes.PermissionDenied)
+		_, err := w.client.OpenRoom(testenv.As(c), openReq(meeting, "org-a"))
+		testenv.Code(t, err, codes.PermissionDenied)
 		bad := openReq(meeting, "org-a")
 		bad.Mode = 0
-		_, err = w.client.OpenRoom(as(c), bad)
-		wantCode(t, err, codes.PermissionDenied)
+		_, err = w.client.OpenRoom(testenv.As(c), bad)
+		testenv.Code(t, err, codes.PermissionDenied)
 	}
-	if _, err := w.client.OpenRoom(as(systemAdmin()), openReq(meeting, "org-a")); err != nil {
+	if _, err := w.client.OpenRoom(testenv.As(systemAdmin()), openReq(meeting, "org-a")); err != nil {
 		t.Errorf("OpenRoom as system admin: %v", err)
 	}
 }
@@ -332,14 +332,14 @@ func TestUnavailableBeforeMigrations(t *testing.T) {
 	t.Cleanup(pool.Close)
 	nc, js := testenv.JetStream(t)
 	a := &api{s: New(Deps{Pool: pool, Schema: schema, JS: js, NC: nc})}
-	ctx := as(orgAdmin("org-a"))
+	ctx := testenv.As(orgAdmin("org-a"))
 	_, err = a.OpenRoom(ctx, openReq(uuid.NewString(), "org-a"))
-	st := wantCode(t, err, codes.Unavailable)
+	st := testenv.Code(t, err, codes.Unavailable)
 	if !strings.Contains(st.Message(), "migrations") {
 		t.Errorf("message %q does not say why", st.Message())
 	}
 	_, err = a.GetRoom(ctx, &videov1.GetRoomRequest{MeetingId: uuid.NewString()})
-	wantCode(t, err, codes.Unavailable)
+	testenv.Code(t, err, codes.Unavailable)
 	// Nor does the service call itself ready.
 	if err := a.s.Probes()[0].Check(context.Background()); err == nil {
 		t.Error("schema probe passes before migrations")

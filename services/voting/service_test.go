@@ -34,7 +34,7 @@ func TestCreateGetList(t *testing.T) {
 	req.AgendaItemId = agendaItem
 	req.Title = " Bi\u00ea\u0309u quy\u00ea\u0301t  "
 
-	created, err := w.client.CreatePoll(as(orgAdmin("org-a")), req)
+	created, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), req)
 	if err != nil {
 		t.Fatalf("CreatePoll: %v", err)
 	}
@@ -66,7 +66,7 @@ func TestCreateGetList(t *testing.T) {
 		t.Errorf("created poll (-want +got):\n%s", diff)
 	}
 
-	got, err := w.client.GetPoll(as(member("org-a")), &votingv1.GetPollRequest{PollId: p.GetId()})
+	got, err := w.client.GetPoll(testenv.As(member("org-a")), &votingv1.GetPollRequest{PollId: p.GetId()})
 	if err != nil {
 		t.Fatalf("GetPoll: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestCreateGetList(t *testing.T) {
 	election.Kind = votingv1.PollKind_POLL_KIND_ELECTION
 	election.AgendaItemId = ""
 	election.Choices = []string{"Nguyễn Văn An", "Trần Thị Bình"}
-	second, err := w.client.CreatePoll(as(orgAdmin("org-a")), election)
+	second, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), election)
 	if err != nil {
 		t.Fatalf("CreatePoll(election): %v", err)
 	}
@@ -90,11 +90,11 @@ func TestCreateGetList(t *testing.T) {
 	if second.GetPoll().GetAgendaItemId() != "" {
 		t.Errorf("agenda_item_id = %q, want empty", second.GetPoll().GetAgendaItemId())
 	}
-	if _, err := w.client.CreatePoll(as(orgAdmin("org-a")), newPoll(uuid.NewString(), "org-a")); err != nil {
+	if _, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), newPoll(uuid.NewString(), "org-a")); err != nil {
 		t.Fatal(err)
 	}
 
-	list, err := w.client.ListPolls(as(member("org-a")), &votingv1.ListPollsRequest{MeetingId: meeting})
+	list, err := w.client.ListPolls(testenv.As(member("org-a")), &votingv1.ListPollsRequest{MeetingId: meeting})
 	if err != nil {
 		t.Fatalf("ListPolls: %v", err)
 	}
@@ -107,13 +107,13 @@ func TestCreatePollPublishesEvent(t *testing.T) {
 	w := newWorld(t)
 	admin := orgAdmin("org-a")
 	meeting := uuid.NewString()
-	created, err := w.client.CreatePoll(as(admin), newPoll(meeting, "org-a"))
+	created, err := w.client.CreatePoll(testenv.As(admin), newPoll(meeting, "org-a"))
 	if err != nil {
 		t.Fatalf("CreatePoll: %v", err)
 	}
 	p := created.GetPoll()
 
-	msg := next(t, w.consumer(t))
+	msg := testenv.Next(t, testenv.Consumer(t, w.js, w.stream))
 	if want := w.prefix + "ecabinet.voting.v1." + meeting + ".poll_created"; msg.Subject() != want {
 		t.Errorf("subject = %q, want %q", msg.Subject(), want)
 	}
@@ -150,10 +150,10 @@ func TestRefusedCreateLeavesNoTrace(t *testing.T) {
 	bad := newPoll(meeting, "org-a")
 	bad.Kind = votingv1.PollKind_POLL_KIND_SINGLE_CHOICE
 	bad.Choices = []string{"Có", "có"}
-	if _, err := w.client.CreatePoll(as(orgAdmin("org-a")), bad); err == nil {
+	if _, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), bad); err == nil {
 		t.Fatal("CreatePoll with duplicate choices succeeded")
 	}
-	if _, err := w.client.CreatePoll(as(member("org-a")), newPoll(meeting, "org-a")); err == nil {
+	if _, err := w.client.CreatePoll(testenv.As(member("org-a")), newPoll(meeting, "org-a")); err == nil {
 		t.Fatal("CreatePoll by a plain member succeeded")
 	}
 	var polls, choices int
@@ -165,11 +165,11 @@ func TestRefusedCreateLeavesNoTrace(t *testing.T) {
 		t.Fatalf("%d polls and %d choices after refused creates, want none", polls, choices)
 	}
 
-	good, err := w.client.CreatePoll(as(orgAdmin("org-a")), newPoll(meeting, "org-a"))
+	good, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), newPoll(meeting, "org-a"))
 	if err != nil {
 		t.Fatalf("CreatePoll: %v", err)
 	}
-	msg := next(t, w.consumer(t))
+	msg := testenv.Next(t, testenv.Consumer(t, w.js, w.stream))
 	var ev votingv1.PollCreated
 	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
 		t.Fatal(err)
@@ -177,7 +177,7 @@ func TestRefusedCreateLeavesNoTrace(t *testing.T) {
 	if ev.GetPoll().GetId() != good.GetPoll().GetId() {
 		t.Fatalf("first event is for poll %s, want %s", ev.GetPoll().GetId(), good.GetPoll().GetId())
 	}
-	if n := streamMsgs(t, w); n != 1 {
+	if n := testenv.StreamMsgs(t, w.js, w.stream); n != 1 {
 		t.Fatalf("stream holds %d messages, want 1", n)
 	}
 }
@@ -208,19 +208,19 @@ func TestCreatePollValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req := newPoll(uuid.NewString(), "org-a")
 			tt.mutate(req)
-			_, err := w.client.CreatePoll(as(orgAdmin("org-a")), req)
-			if diff := cmp.Diff(tt.want, violatedFields(t, err)); diff != "" {
+			_, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), req)
+			if diff := cmp.Diff(tt.want, testenv.ViolatedFields(t, err)); diff != "" {
 				t.Errorf("violated fields (-want +got):\n%s", diff)
 			}
 		})
 	}
 	for _, id := range []string{"", "poll-1"} {
-		_, err := w.client.GetPoll(as(member("org-a")), &votingv1.GetPollRequest{PollId: id})
-		if diff := cmp.Diff([]string{"poll_id"}, violatedFields(t, err)); diff != "" {
+		_, err := w.client.GetPoll(testenv.As(member("org-a")), &votingv1.GetPollRequest{PollId: id})
+		if diff := cmp.Diff([]string{"poll_id"}, testenv.ViolatedFields(t, err)); diff != "" {
 			t.Errorf("GetPoll(%q) (-want +got):\n%s", id, diff)
 		}
-		_, err = w.client.ListPolls(as(member("org-a")), &votingv1.ListPollsRequest{MeetingId: id})
-		if diff := cmp.Diff([]string{"meeting_id"}, violatedFields(t, err)); diff != "" {
+		_, err = w.client.ListPolls(testenv.As(member("org-a")), &votingv1.ListPollsRequest{MeetingId: id})
+		if diff := cmp.Diff([]string{"meeting_id"}, testenv.ViolatedFields(t, err)); diff != "" {
 			t.Errorf("ListPolls(%q) (-want +got):\n%s", id, diff)
 		}
 	}
@@ -231,39 +231,39 @@ func TestUnauthenticated(t *testing.T) {
 	ctx := context.Background() // no claims: the client sends no token
 	meeting := uuid.NewString()
 	_, err := w.client.CreatePoll(ctx, newPoll(meeting, "org-a"))
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = w.client.GetPoll(ctx, &votingv1.GetPollRequest{PollId: uuid.NewString()})
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = w.client.ListPolls(ctx, &votingv1.ListPollsRequest{MeetingId: meeting})
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 
 	// The handlers refuse on their own too, should the interceptor be missing.
 	a := &api{s: w.svc}
 	_, err = a.CreatePoll(ctx, newPoll(meeting, "org-a"))
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = a.GetPoll(ctx, &votingv1.GetPollRequest{PollId: uuid.NewString()})
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = a.ListPolls(ctx, &votingv1.ListPollsRequest{MeetingId: meeting})
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 }
 
 func TestOtherOrganisationSeesNothing(t *testing.T) {
 	w := newWorld(t)
 	meeting := uuid.NewString()
-	created, err := w.client.CreatePoll(as(orgAdmin("org-a")), newPoll(meeting, "org-a"))
+	created, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), newPoll(meeting, "org-a"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := created.GetPoll().GetId()
 	for _, c := range []identity.Claims{member("org-b"), orgAdmin("org-b"), {Subject: "nobody"}} {
-		_, err := w.client.GetPoll(as(c), &votingv1.GetPollRequest{PollId: id})
-		st := wantCode(t, err, codes.NotFound)
+		_, err := w.client.GetPoll(testenv.As(c), &votingv1.GetPollRequest{PollId: id})
+		st := testenv.Code(t, err, codes.NotFound)
 		if strings.Contains(st.Message(), "org-a") {
 			t.Errorf("NotFound message %q names the owning organisation", st.Message())
 		}
-		_, err = w.client.GetPoll(as(c), &votingv1.GetPollRequest{PollId: uuid.NewString()})
-		wantCode(t, err, codes.NotFound)
-		list, err := w.client.ListPolls(as(c), &votingv1.ListPollsRequest{MeetingId: meeting})
+		_, err = w.client.GetPoll(testenv.As(c), &votingv1.GetPollRequest{PollId: uuid.NewString()})
+		testenv.Code(t, err, codes.NotFound)
+		list, err := w.client.ListPolls(testenv.As(c), &votingv1.ListPollsRequest{MeetingId: meeting})
 		if err != nil {
 			t.Fatalf("ListPolls as %s: %v", c.Subject, err)
 		}
@@ -271,10 +271,10 @@ func TestOtherOrganisationSeesNothing(t *testing.T) {
 			t.Errorf("ListPolls as %s = %v, want nothing", c.Subject, list.GetPolls())
 		}
 	}
-	if _, err := w.client.GetPoll(as(systemAdmin()), &votingv1.GetPollRequest{PollId: id}); err != nil {
+	if _, err := w.client.GetPoll(testenv.As(systemAdmin()), &votingv1.GetPollRequest{PollId: id}); err != nil {
 		t.Errorf("GetPoll as system admin: %v", err)
 	}
-	list, err := w.client.ListPolls(as(systemAdmin()), &votingv1.ListPollsRequest{MeetingId: meeting})
+	list, err := w.client.ListPolls(testenv.As(systemAdmin()), &votingv1.ListPollsRequest{MeetingId: meeting})
 	if err != nil || len(list.GetPolls()) != 1 {
 		t.Errorf("ListPolls as system admin = %v, %v; want the one poll", list.GetPolls(), err)
 	}
@@ -284,14 +284,14 @@ func TestCreatePermissions(t *testing.T) {
 	w := newWorld(t)
 	meeting := uuid.NewString()
 	for _, c := range []identity.Claims{member("org-a"), orgAdmin("org-b")} {
-		_, err := w.client.CreatePoll(as(c), newPoll(meeting, "org-a"))
-		wantCode(t, err, codes.PermissionDenied)
+		_, err := w.client.CreatePoll(testenv.As(c), newPoll(meeting, "org-a"))
+		testenv.Code(t, err, codes.PermissionDenied)
 		bad := newPoll(meeting, "org-a")
 		bad.Title = ""
-		_, err = w.client.CreatePoll(as(c), bad)
-		wantCode(t, err, codes.PermissionDenied)
+		_, err = w.client.CreatePoll(testenv.As(c), bad)
+		testenv.Code(t, err, codes.PermissionDenied)
 	}
-	if _, err := w.client.CreatePoll(as(systemAdmin()), newPoll(meeting, "org-a")); err != nil {
+	if _, err := w.client.CreatePoll(testenv.As(systemAdmin()), newPoll(meeting, "org-a")); err != nil {
 		t.Errorf("CreatePoll as system admin: %v", err)
 	}
 }
@@ -307,16 +307,16 @@ func TestUnavailableBeforeMigrations(t *testing.T) {
 	t.Cleanup(pool.Close)
 	nc, js := testenv.JetStream(t)
 	a := &api{s: New(Deps{Pool: pool, Schema: schema, JS: js, NC: nc})}
-	ctx := as(orgAdmin("org-a"))
+	ctx := testenv.As(orgAdmin("org-a"))
 	_, err = a.CreatePoll(ctx, newPoll(uuid.NewString(), "org-a"))
-	st := wantCode(t, err, codes.Unavailable)
+	st := testenv.Code(t, err, codes.Unavailable)
 	if !strings.Contains(st.Message(), "migrations") {
 		t.Errorf("message %q does not say why", st.Message())
 	}
 	_, err = a.GetPoll(ctx, &votingv1.GetPollRequest{PollId: uuid.NewString()})
-	wantCode(t, err, codes.Unavailable)
+	testenv.Code(t, err, codes.Unavailable)
 	_, err = a.ListPolls(ctx, &votingv1.ListPollsRequest{MeetingId: uuid.NewString()})
-	wantCode(t, err, codes.Unavailable)
+	testenv.Code(t, err, codes.Unavailable)
 	// Nor does the service call itself ready.
 	if err := a.s.Probes()[0].Check(context.Background()); err == nil {
 		t.Error("schema probe passes before migrations")

@@ -1,9 +1,19 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { orderChecks, partLabelKey, probeReadiness, type Check, type Probe } from './health';
-import { I18nContext, LANGS, locale, saveLang, storedLang, translator, useI18n, type Lang } from './i18n';
-import { connectLive, type LiveStatus } from './live';
-
-const POLL_MS = 5000;
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { setApiLanguage } from './api';
+import { Loading, ProblemBox, useTitle } from './components';
+import { I18nContext, LANGS, saveLang, storedLang, translator, useI18n, type Lang, type MessageKey } from './i18n';
+import { LiveProvider, useLive } from './livectx';
+import { CheckInPage } from './pages/checkin';
+import { ConsolePage } from './pages/console';
+import { HealthPage } from './pages/health';
+import { HomePage } from './pages/home';
+import { LoginPage } from './pages/login';
+import { MeetingPage } from './pages/meeting';
+import { MinutesPage } from './pages/minutes';
+import { ScreenPage } from './pages/screen';
+import { TasksPage } from './pages/tasks';
+import { herePath, Link, matchRoute, navigate, useLocation, type Route } from './router';
+import { SessionProvider, useSession } from './session';
 
 export function App() {
   const [lang, setLangState] = useState<Lang>(storedLang);
@@ -18,206 +28,192 @@ export function App() {
     }),
     [lang],
   );
+  // Set during render, before children fetch: problem titles come back in this language.
+  setApiLanguage(lang);
 
   useEffect(() => {
     document.documentElement.lang = lang;
-    document.title = `${i18n.t('health.title')} — ${i18n.t('app.name')}`;
   }, [lang]);
 
   return (
     <I18nContext.Provider value={i18n}>
-      <div class="shell">
-        <Header />
-        <main class="content">
-          <HealthPage />
-        </main>
-        <LiveFooter />
-      </div>
+      <SessionProvider>
+        <SignedInLive />
+      </SessionProvider>
     </I18nContext.Provider>
+  );
+}
+
+function SignedInLive() {
+  const { session } = useSession();
+  return (
+    <LiveProvider personId={session.kind === 'signed-in' ? session.principal.personId : null}>
+      <Shell />
+    </LiveProvider>
+  );
+}
+
+// Pages anyone may open: signing in, and the health page that helps when signing in fails.
+const PUBLIC: ReadonlySet<Route['name']> = new Set(['login', 'status', 'notFound']);
+
+function Shell() {
+  const loc = useLocation();
+  const route = matchRoute(loc.path);
+  const { session } = useSession();
+  const needsLogin = !PUBLIC.has(route.name) && session.kind === 'anonymous';
+
+  useEffect(() => {
+    // Signed out (or the session expired mid-page): sign in, then come back here.
+    if (needsLogin) navigate(`/login?next=${encodeURIComponent(herePath())}`, { replace: true });
+  }, [needsLogin]);
+
+  let page;
+  if (PUBLIC.has(route.name) || session.kind === 'signed-in') {
+    page = <Page route={route} />;
+  } else if (session.kind === 'unknown') {
+    page = <SessionTrouble error={session.error} />;
+  } else {
+    page = <Loading />;
+  }
+
+  // The room screen is shown on the wall: no header or footer, just the meeting.
+  if (route.name === 'screen') return <div class="kiosk">{page}</div>;
+
+  return (
+    <div class="shell">
+      <Header />
+      {session.kind === 'signed-in' && <MainNav route={route} />}
+      <main class="content" id="main">
+        {page}
+      </main>
+      <Footer />
+    </div>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.name) {
+    case 'home':
+      return <HomePage />;
+    case 'login':
+      return <LoginPage />;
+    case 'status':
+      return <HealthPage />;
+    case 'checkin':
+      return <CheckInPage />;
+    case 'meeting':
+      return <MeetingPage id={route.id} />;
+    case 'console':
+      return <ConsolePage id={route.id} />;
+    case 'screen':
+      return <ScreenPage id={route.id} />;
+    case 'minutes':
+      return <MinutesPage id={route.id} />;
+    case 'tasks':
+      return <TasksPage />;
+    case 'notFound':
+      return <NotFound />;
+  }
+}
+
+function NotFound() {
+  const { t } = useI18n();
+  useTitle(t('error.notFoundPage'));
+  return (
+    <section>
+      <h1 class="page-title">{t('error.notFoundPage')}</h1>
+      <Link class="button" href="/">
+        {t('common.backToList')}
+      </Link>
+    </section>
+  );
+}
+
+function SessionTrouble({ error }: { error: unknown }) {
+  const { t } = useI18n();
+  const { recheck } = useSession();
+  useTitle(t('error.sessionLoad'));
+  return (
+    <section>
+      <h1 class="page-title">{t('error.sessionLoad')}</h1>
+      <ProblemBox error={error} onRetry={recheck} />
+      <p>
+        <Link href="/status">{t('nav.status')}</Link>
+      </p>
+    </section>
   );
 }
 
 function Header() {
   const { t, lang, setLang } = useI18n();
+  const { session, logout } = useSession();
   const names: Record<Lang, string> = { vi: 'Tiếng Việt', en: 'English' };
   return (
     <header class="topbar">
-      <div class="brand">
+      <Link class="brand" href="/">
         <span class="brand-name">{t('app.name')}</span>
         <span class="brand-tagline">{t('app.tagline')}</span>
-      </div>
-      <div class="lang-switch" role="group" aria-label={t('lang.group')}>
-        {LANGS.map((l) => (
-          <button
-            type="button"
-            key={l}
-            lang={l}
-            class="lang-button"
-            aria-pressed={l === lang}
-            data-lang={l}
-            onClick={() => setLang(l)}
-          >
-            {names[l]}
-          </button>
-        ))}
+      </Link>
+      <div class="topbar-tools">
+        {session.kind === 'signed-in' && (
+          <div class="user">
+            <span class="user-name" data-testid="user-name" title={session.principal.fullName}>
+              {session.principal.fullName}
+            </span>
+            <button
+              type="button"
+              class="topbar-button"
+              data-testid="logout"
+              onClick={() => {
+                void logout().then(() => navigate('/login', { replace: true }));
+              }}
+            >
+              {t('nav.signOut')}
+            </button>
+          </div>
+        )}
+        <div class="lang-switch" role="group" aria-label={t('lang.group')}>
+          {LANGS.map((l) => (
+            <button
+              type="button"
+              key={l}
+              lang={l}
+              class="lang-button"
+              aria-pressed={l === lang}
+              data-lang={l}
+              onClick={() => setLang(l)}
+            >
+              {names[l]}
+            </button>
+          ))}
+        </div>
       </div>
     </header>
   );
 }
 
-// usePolling probes /readyz now and then every POLL_MS, one request at a time, and pauses
-// while the page is hidden (a tablet in a drawer should not keep the radio busy).
-function usePolling() {
-  const [probe, setProbe] = useState<Probe | null>(null);
-  const [lastSuccess, setLastSuccess] = useState<Date | null>(null);
-  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
-  const inFlight = useRef(false);
-  const alive = useRef(true);
-
-  const run = useCallback(async () => {
-    if (inFlight.current) return;
-    clearTimeout(timer.current);
-    inFlight.current = true;
-    const result = await probeReadiness();
-    inFlight.current = false;
-    if (!alive.current) return;
-    setProbe(result);
-    if (result.kind === 'ok') setLastSuccess(result.at);
-    else console.warn('readyz unreachable:', result.detail);
-    if (document.visibilityState === 'visible') timer.current = setTimeout(run, POLL_MS);
-  }, []);
-
-  useEffect(() => {
-    alive.current = true;
-    void run();
-    const onVisibility = () => {
-      if (document.visibilityState === 'visible') void run();
-      else clearTimeout(timer.current);
-    };
-    document.addEventListener('visibilitychange', onVisibility);
-    return () => {
-      alive.current = false;
-      clearTimeout(timer.current);
-      document.removeEventListener('visibilitychange', onVisibility);
-    };
-  }, [run]);
-
-  return { probe, lastSuccess, checkNow: run };
-}
-
-function HealthPage() {
-  const { t, lang } = useI18n();
-  const { probe, lastSuccess, checkNow } = usePolling();
-  const time = useMemo(
-    () => new Intl.DateTimeFormat(locale(lang), { hour: '2-digit', minute: '2-digit', second: '2-digit' }),
-    [lang],
-  );
-
-  let state: 'checking' | 'ready' | 'not-ready' | 'unreachable';
-  let headline: string;
-  let detail: string;
-  if (probe === null) {
-    state = 'checking';
-    headline = t('health.checking');
-    detail = '';
-  } else if (probe.kind === 'unreachable') {
-    state = 'unreachable';
-    headline = t('health.unreachable');
-    detail = `${t('health.unreachableDetail')} ${t('health.retrying')}`;
-  } else if (probe.readiness.ready) {
-    state = 'ready';
-    headline = t('health.ready');
-    detail = t('health.readyDetail');
-  } else {
-    const n = probe.readiness.checks.filter((c) => !c.ok).length;
-    state = 'not-ready';
-    headline = t('health.notReady');
-    detail = n > 0 ? t(n === 1 ? 'health.failingOne' : 'health.failingMany', { n }) : '';
-  }
-
-  return (
-    <section class="health" aria-labelledby="health-title" data-state={state}>
-      <h1 id="health-title" class="page-title">
-        {t('health.title')}
-      </h1>
-
-      <div class={`overall overall--${state}`} data-testid="overall" data-state={state}>
-        <StateIcon state={state} />
-        <div class="overall-text">
-          <p class="overall-headline" role="status" aria-live="polite">
-            {headline}
-          </p>
-          {detail && <p class="overall-detail">{detail}</p>}
-          <p class="overall-time" data-testid="last-check">
-            {probe === null
-              ? ''
-              : probe.kind === 'ok'
-                ? t('health.lastCheck', { time: time.format(probe.at) })
-                : t('health.lastSuccess', { time: lastSuccess ? time.format(lastSuccess) : t('health.never') })}
-          </p>
-        </div>
-        <button type="button" class="check-now" onClick={() => void checkNow()}>
-          {t('health.checkNow')}
-        </button>
-      </div>
-
-      {probe?.kind === 'ok' && (
-        <>
-          <h2 class="section-title">{t('health.parts')}</h2>
-          <ul class="checks" data-testid="checks">
-            {orderChecks(probe.readiness.checks).map((c) => (
-              <CheckRow check={c} key={c.name} />
-            ))}
-          </ul>
-        </>
-      )}
-      <p class="hint">{t('health.autoRefresh')}</p>
-    </section>
-  );
-}
-
-function CheckRow({ check }: { check: Check }) {
+// MainNav: the two lists a person works from — their meetings and their tasks. The
+// meeting pages belong to "my meetings".
+function MainNav({ route }: { route: Route }) {
   const { t } = useI18n();
-  const labelKey = partLabelKey(check.name);
-  // Server text (names, errors) is passed as JSX children: Preact sets it as text, never as HTML.
-  const label = labelKey ? t(labelKey) : check.name;
+  const links: { href: string; label: MessageKey; current: boolean; testid: string }[] = [
+    { href: '/', label: 'nav.myMeetings', current: route.name !== 'tasks', testid: 'nav-meetings' },
+    { href: '/tasks', label: 'nav.myTasks', current: route.name === 'tasks', testid: 'nav-tasks' },
+  ];
   return (
-    <li class={`check ${check.ok ? 'check--ok' : 'check--failing'}`} data-check={check.name} data-ok={String(check.ok)}>
-      <StateIcon state={check.ok ? 'ready' : 'not-ready'} />
-      <div class="check-text">
-        <span class="check-name">{label}</span>
-        <span class="check-state">{check.ok ? t('check.ok') : t('check.failing')}</span>
-        {!check.ok && check.error && <span class="check-error">{check.error}</span>}
-      </div>
-    </li>
+    <nav class="mainnav" aria-label={t('nav.main')}>
+      {links.map((l) => (
+        <Link key={l.href} href={l.href} class="mainnav-link" aria-current={l.current ? 'page' : undefined} data-testid={l.testid}>
+          {t(l.label)}
+        </Link>
+      ))}
+    </nav>
   );
 }
 
-// Icons repeat what the text says (for a glance across the room); they are hidden from
-// screen readers, and colour is never the only signal.
-function StateIcon({ state }: { state: 'checking' | 'ready' | 'not-ready' | 'unreachable' }) {
-  const paths: Record<typeof state, string> = {
-    ready: 'M7 12.5l3.2 3.2L17 9',
-    'not-ready': 'M8.5 8.5l7 7M15.5 8.5l-7 7',
-    unreachable: 'M12 7v6M12 16.5v.5',
-    checking: 'M12 7v5l3 2',
-  };
-  return (
-    <svg class={`icon icon--${state}`} viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-      <circle cx="12" cy="12" r="10" />
-      <path d={paths[state]} />
-    </svg>
-  );
-}
-
-function LiveFooter() {
+function Footer() {
   const { t } = useI18n();
-  const [status, setStatus] = useState<LiveStatus>({ kind: 'connecting' });
-
-  useEffect(() => {
-    const conn = connectLive({ onStatus: setStatus });
-    return () => conn.close();
-  }, []);
+  const { status } = useLive();
 
   let text: string;
   switch (status.kind) {
@@ -239,11 +235,16 @@ function LiveFooter() {
       break;
   }
   return (
-    <footer class="footer" data-testid="live" data-live={status.kind}>
-      <span class={`live-dot live-dot--${status.kind}`} aria-hidden="true" />
-      <span>
-        {t('live.label')}: {text}
+    <footer class="footer">
+      <span class="footer-live" data-testid="live" data-live={status.kind}>
+        <span class={`live-dot live-dot--${status.kind}`} aria-hidden="true" />
+        <span>
+          {t('live.label')}: {text}
+        </span>
       </span>
+      <Link class="footer-link" href="/status" data-testid="status-link">
+        {t('nav.status')}
+      </Link>
     </footer>
   );
 }

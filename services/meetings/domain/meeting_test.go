@@ -12,9 +12,11 @@ import (
 
 var start = time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 
+const orgID = "0193a6a2-0000-7000-8000-000000000001"
+
 func validRequest() *meetingsv1.CreateMeetingRequest {
 	return &meetingsv1.CreateMeetingRequest{
-		OrganizationId: "org-1",
+		OrganizationId: orgID,
 		Title:          "Họp Ban Thường vụ tháng 12",
 		Kind:           meetingsv1.MeetingKind_MEETING_KIND_STANDING_COMMITTEE,
 		Place:          "Phòng họp tầng 3",
@@ -33,9 +35,10 @@ func TestValidateCreateAcceptsAndNormalises(t *testing.T) {
 		t.Fatalf("violations = %v, want none", vs)
 	}
 	want := Draft{
-		OrganizationID: "org-1",
+		OrganizationID: orgID,
 		Title:          "H\u1ecdp chi bộ",
 		Kind:           meetingsv1.MeetingKind_MEETING_KIND_STANDING_COMMITTEE,
+		Body:           meetingsv1.BodyKind_BODY_KIND_STANDING_COMMITTEE,
 		Place:          "Hội trường",
 		StartsAt:       start,
 		EndsAt:         start.Add(2 * time.Hour),
@@ -86,7 +89,8 @@ func TestValidateCreateViolations(t *testing.T) {
 		want   []string // field:reason
 	}{
 		{"no organization", func(r *meetingsv1.CreateMeetingRequest) { r.OrganizationId = " " }, []string{"organization_id:REQUIRED"}},
-		{"long organization", func(r *meetingsv1.CreateMeetingRequest) { r.OrganizationId = strings.Repeat("x", 129) }, []string{"organization_id:TOO_LONG"}},
+		{"organization not a UUID", func(r *meetingsv1.CreateMeetingRequest) { r.OrganizationId = "org-1" }, []string{"organization_id:INVALID_FORMAT"}},
+		{"unknown body", func(r *meetingsv1.CreateMeetingRequest) { r.Body = 42 }, []string{"body:UNKNOWN_VALUE"}},
 		{"no title", func(r *meetingsv1.CreateMeetingRequest) { r.Title = "" }, []string{"title:REQUIRED"}},
 		{"blank title", func(r *meetingsv1.CreateMeetingRequest) { r.Title = " \t\n" }, []string{"title:REQUIRED"}},
 		{"line break in title", func(r *meetingsv1.CreateMeetingRequest) { r.Title = "Họp\nchi bộ" }, []string{"title:INVALID_CHARACTER"}},
@@ -125,4 +129,79 @@ func fields(vs []Violation) []string {
 		out = append(out, v.Field+":"+v.Reason)
 	}
 	return out
+}
+
+func TestDefaultBodyFollowsKind(t *testing.T) {
+	for kind, want := range map[meetingsv1.MeetingKind]meetingsv1.BodyKind{
+		meetingsv1.MeetingKind_MEETING_KIND_EXECUTIVE_COMMITTEE: meetingsv1.BodyKind_BODY_KIND_EXECUTIVE_COMMITTEE,
+		meetingsv1.MeetingKind_MEETING_KIND_STANDING_COMMITTEE:  meetingsv1.BodyKind_BODY_KIND_STANDING_COMMITTEE,
+		meetingsv1.MeetingKind_MEETING_KIND_STANDING_MEMBERS:    meetingsv1.BodyKind_BODY_KIND_STANDING_MEMBERS,
+		meetingsv1.MeetingKind_MEETING_KIND_CELL_REGULAR:        meetingsv1.BodyKind_BODY_KIND_ALL_MEMBERS,
+		meetingsv1.MeetingKind_MEETING_KIND_CELL_THEMATIC:       meetingsv1.BodyKind_BODY_KIND_ALL_MEMBERS,
+		meetingsv1.MeetingKind_MEETING_KIND_RESOLUTION_STUDY:    meetingsv1.BodyKind_BODY_KIND_ALL_MEMBERS,
+	} {
+		req := validRequest()
+		req.Kind = kind
+		d, vs := ValidateCreate(req)
+		if len(vs) != 0 || d.Body != want {
+			t.Errorf("kind %v: body %v, violations %v; want %v", kind, d.Body, vs, want)
+		}
+	}
+	// An explicit body wins.
+	req := validRequest()
+	req.Body = meetingsv1.BodyKind_BODY_KIND_ALL_MEMBERS
+	if d, _ := ValidateCreate(req); d.Body != meetingsv1.BodyKind_BODY_KIND_ALL_MEMBERS {
+		t.Errorf("explicit body replaced by %v", d.Body)
+	}
+}
+
+func TestValidateUpdate(t *testing.T) {
+	req := &meetingsv1.UpdateMeetingRequest{
+		ExpectedVersion: 3, Title: " Họp ", StartsAt: timestamppb.New(start), EndsAt: timestamppb.New(start.Add(time.Hour)),
+	}
+	d, vs := ValidateUpdate(req)
+	if len(vs) != 0 || d.Title != "Họp" || d.Body != meetingsv1.BodyKind_BODY_KIND_UNSPECIFIED {
+		t.Fatalf("update = %+v, %v", d, vs)
+	}
+	bad := &meetingsv1.UpdateMeetingRequest{Body: 9, StartsAt: timestamppb.New(start), EndsAt: timestamppb.New(start)}
+	_, vs = ValidateUpdate(bad)
+	want := []string{"expected_version:REQUIRED", "title:REQUIRED", "body:UNKNOWN_VALUE", "ends_at:OUT_OF_ORDER"}
+	if diff := cmp.Diff(want, fields(vs)); diff != "" {
+		t.Errorf("violations (-want +got):\n%s", diff)
+	}
+	bad.ExpectedVersion = -1
+	if _, vs := ValidateUpdate(bad); fields(vs)[0] != "expected_version:OUT_OF_RANGE" {
+		t.Errorf("negative version: %v", vs)
+	}
+}
+
+func TestValidateReasonKeepsLineBreaks(t *testing.T) {
+	r, vs := ValidateReason("reason", " Hoãn vì bão\r\nsố 9 ", true)
+	if len(vs) != 0 || r != "Hoãn vì bão\nsố 9" {
+		t.Errorf("reason = %q, %v", r, vs)
+	}
+	for in, want := range map[string]string{
+		"":                                  "reason:REQUIRED",
+		"  \n ":                             "reason:REQUIRED",
+		"a\x00b":                            "reason:INVALID_CHARACTER",
+		strings.Repeat("x", MaxReasonLen+1): "reason:TOO_LONG",
+	} {
+		_, vs := ValidateReason("reason", in, true)
+		if got := fields(vs); len(got) != 1 || got[0] != want {
+			t.Errorf("ValidateReason(%q) = %v, want %s", in, got, want)
+		}
+	}
+}
+
+func TestParseID(t *testing.T) {
+	id, vs := ParseID("x", " 0193A6A2-0000-7000-8000-000000000001 ")
+	if len(vs) != 0 || id != "0193a6a2-0000-7000-8000-000000000001" {
+		t.Errorf("ParseID = %q, %v", id, vs)
+	}
+	for in, want := range map[string]string{"": "x:REQUIRED", "org-1": "x:INVALID_FORMAT",
+		"{0193a6a2-0000-7000-8000-000000000001}": "x:INVALID_FORMAT", "0193a6a200007000800000000000000": "x:INVALID_FORMAT"} {
+		if _, vs := ParseID("x", in); !cmp.Equal(fields(vs), []string{want}) {
+			t.Errorf("ParseID(%q) = %v, want %s", in, vs, want)
+		}
+	}
 }

@@ -228,7 +228,9 @@ func TestEnsureStreamWaitsForNATS(t *testing.T) {
 }
 
 func TestEmbeddedKeepsStreamsAcrossRestart(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// Generous: a loaded CI machine restarts JetStream slowly. This bounds
+	// a hang; it is not a speed assertion.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	srv, err := natsjs.StartEmbedded(dir, 0)

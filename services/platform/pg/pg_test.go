@@ -74,7 +74,7 @@ func TestMigrateCreatesTablesInSchemaAndIsIdempotent(t *testing.T) {
 		}
 	}
 
-	want := []string{"goose_version", "inbox", "outbox", "platform_goose_version", "things"}
+	want := []string{"audit_log", "goose_version", "inbox", "outbox", "platform_goose_version", "things"}
 	if got := tablesIn(t, pool, schema); !slices.Equal(got, want) {
 		t.Fatalf("tables in %s = %v, want %v", schema, got, want)
 	}
@@ -111,7 +111,7 @@ func TestMigrateWithoutServiceMigrations(t *testing.T) {
 	if err := pg.Migrate(context.Background(), pool, schema, fstest.MapFS{}); err != nil {
 		t.Fatalf("empty service migrations: %v", err)
 	}
-	want := []string{"inbox", "outbox", "platform_goose_version"}
+	want := []string{"audit_log", "inbox", "outbox", "platform_goose_version"}
 	if got := tablesIn(t, pool, schema); !slices.Equal(got, want) {
 		t.Fatalf("tables = %v, want %v", got, want)
 	}

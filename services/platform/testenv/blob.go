@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,35 @@ import (
 // test ends. Without S3_ENDPOINT the test fails: a test that silently skips
 // its store would pass without testing anything.
 func Blob(t testing.TB) *blob.Store {
+	t.Helper()
+	cfg := blobConfig(t)
+	cfg.Prefix = newBlobPrefix(t)
+	store := openBlob(t, cfg)
+	t.Cleanup(func() { removeBlobPrefix(t, store) })
+	return store
+}
+
+// BlobBucket is Blob with a bucket of its own instead of a prefix, removed
+// with everything in it when the test ends: for black-box tests that hand
+// the bucket to a process under test.
+func BlobBucket(t testing.TB) *blob.Store {
+	t.Helper()
+	cfg := blobConfig(t)
+	cfg.Bucket = "t-" + strings.TrimSuffix(strings.TrimPrefix(newBlobPrefix(t), "t_"), "/")
+	store := openBlob(t, cfg)
+	t.Cleanup(func() {
+		removeBlobPrefix(t, store)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := store.Client().RemoveBucket(ctx, store.Bucket()); err != nil {
+			t.Errorf("testenv: removing bucket %s: %v", store.Bucket(), err)
+		}
+	})
+	return store
+}
+
+// blobConfig reads the object store's settings from the environment.
+func blobConfig(t testing.TB) blob.Config {
 	t.Helper()
 	cfg := blob.Config{
 		Endpoint:  os.Getenv("S3_ENDPOINT"),
@@ -44,8 +74,11 @@ func Blob(t testing.TB) *blob.Store {
 		}
 		cfg.UseTLS = tls
 	}
-	cfg.Prefix = newBlobPrefix(t)
+	return cfg
+}
 
+func openBlob(t testing.TB, cfg blob.Config) *blob.Store {
+	t.Helper()
 	store, err := blob.Open(cfg)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
@@ -55,7 +88,6 @@ func Blob(t testing.TB) *blob.Store {
 	if err := store.EnsureBucket(ctx); err != nil {
 		t.Fatalf("testenv: is MinIO running at %s? %v", cfg.Endpoint, err)
 	}
-	t.Cleanup(func() { removeBlobPrefix(t, store) })
 	return store
 }
 

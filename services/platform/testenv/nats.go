@@ -169,3 +169,41 @@ func (e *Embedded) Restart() {
 	}
 	e.t.Fatalf("testenv: restart embedded NATS on port %d: %v", e.port, err)
 }
+
+// Consumer returns an ordered consumer of stream that starts at its first
+// message, so a test reads everything published there, in order.
+func Consumer(t testing.TB, js jetstream.JetStream, stream string) jetstream.Consumer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), hangLimit)
+	defer cancel()
+	c, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatalf("testenv: ordered consumer on %s: %v", stream, err)
+	}
+	return c
+}
+
+// Next returns c's next message, failing the test if none comes within
+// hangLimit (a relay that never publishes).
+func Next(t testing.TB, c jetstream.Consumer) jetstream.Msg {
+	t.Helper()
+	msg, err := c.Next(jetstream.FetchMaxWait(hangLimit))
+	if err != nil {
+		t.Fatalf("testenv: next message: %v", err)
+	}
+	return msg
+}
+
+// StreamMsgs returns how many messages stream holds now.
+func StreamMsgs(t testing.TB, js jetstream.JetStream, stream string) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), stream)
+	if err != nil {
+		t.Fatalf("testenv: stream %s: %v", stream, err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatalf("testenv: stream %s info: %v", stream, err)
+	}
+	return info.State.Msgs
+}

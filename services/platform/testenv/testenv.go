@@ -1,8 +1,10 @@
 // Package testenv gives every test its own world on the real dependencies:
 // a PostgreSQL schema, a NATS subject and stream prefix, a private NATS
-// server to take down and bring back. Everything it creates is removed in
-// t.Cleanup. A dependency that isn't there fails the test with a message
-// saying what is missing; nothing is skipped.
+// server to take down and bring back, and a loopback gRPC server that
+// checks identity tokens as in production, with helpers for asserting on
+// status codes, field violations and published events. Everything it
+// creates is removed in t.Cleanup. A dependency that isn't there fails the
+// test with a message saying what is missing; nothing is skipped.
 package testenv
 
 import (

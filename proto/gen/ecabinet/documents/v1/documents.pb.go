@@ -83,12 +83,17 @@ func (DocumentKind) EnumDescriptor() ([]byte, []int) {
 	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{0}
 }
 
+// Who may read a document.
 type Classification int32
 
 const (
-	Classification_CLASSIFICATION_UNSPECIFIED  Classification = 0
-	Classification_CLASSIFICATION_PUBLIC       Classification = 1
-	Classification_CLASSIFICATION_INTERNAL     Classification = 2
+	Classification_CLASSIFICATION_UNSPECIFIED Classification = 0
+	// Anyone signed in.
+	Classification_CLASSIFICATION_PUBLIC Classification = 1
+	// Members of the owning organisation, its administrators and the
+	// meeting's participants.
+	Classification_CLASSIFICATION_INTERNAL Classification = 2
+	// The meeting's participants only.
 	Classification_CLASSIFICATION_CONFIDENTIAL Classification = 3
 )
 
@@ -135,6 +140,171 @@ func (Classification) EnumDescriptor() ([]byte, []int) {
 	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{1}
 }
 
+// Whether the app's viewer can show a version.
+type Preview int32
+
+const (
+	Preview_PREVIEW_UNSPECIFIED Preview = 0
+	// A PDF that opened (page_count set), an image, audio or video.
+	Preview_PREVIEW_AVAILABLE Preview = 1
+	// A PDF that needs a password to open: kept and downloadable only.
+	Preview_PREVIEW_NONE_ENCRYPTED Preview = 2
+	// A PDF that could not be parsed: kept and downloadable only.
+	Preview_PREVIEW_NONE_CORRUPT Preview = 3
+	// A Word, Excel or PowerPoint file: no in-app viewer; downloadable.
+	Preview_PREVIEW_NONE_OFFICE Preview = 4
+)
+
+// Enum value maps for Preview.
+var (
+	Preview_name = map[int32]string{
+		0: "PREVIEW_UNSPECIFIED",
+		1: "PREVIEW_AVAILABLE",
+		2: "PREVIEW_NONE_ENCRYPTED",
+		3: "PREVIEW_NONE_CORRUPT",
+		4: "PREVIEW_NONE_OFFICE",
+	}
+	Preview_value = map[string]int32{
+		"PREVIEW_UNSPECIFIED":    0,
+		"PREVIEW_AVAILABLE":      1,
+		"PREVIEW_NONE_ENCRYPTED": 2,
+		"PREVIEW_NONE_CORRUPT":   3,
+		"PREVIEW_NONE_OFFICE":    4,
+	}
+)
+
+func (x Preview) Enum() *Preview {
+	p := new(Preview)
+	*p = x
+	return p
+}
+
+func (x Preview) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Preview) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_documents_v1_documents_proto_enumTypes[2].Descriptor()
+}
+
+func (Preview) Type() protoreflect.EnumType {
+	return &file_ecabinet_documents_v1_documents_proto_enumTypes[2]
+}
+
+func (x Preview) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Preview.Descriptor instead.
+func (Preview) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{2}
+}
+
+// How a document's bytes were read (document_access records it).
+type AccessKind int32
+
+const (
+	AccessKind_ACCESS_KIND_UNSPECIFIED AccessKind = 0
+	// Opened in the app or a browser (inline), or its first bytes fetched.
+	AccessKind_ACCESS_KIND_VIEW AccessKind = 1
+	// Saved as a file (Content-Disposition: attachment).
+	AccessKind_ACCESS_KIND_DOWNLOAD AccessKind = 2
+	// A later piece of a file being viewed (a PDF viewer fetching pages).
+	AccessKind_ACCESS_KIND_RANGE AccessKind = 3
+)
+
+// Enum value maps for AccessKind.
+var (
+	AccessKind_name = map[int32]string{
+		0: "ACCESS_KIND_UNSPECIFIED",
+		1: "ACCESS_KIND_VIEW",
+		2: "ACCESS_KIND_DOWNLOAD",
+		3: "ACCESS_KIND_RANGE",
+	}
+	AccessKind_value = map[string]int32{
+		"ACCESS_KIND_UNSPECIFIED": 0,
+		"ACCESS_KIND_VIEW":        1,
+		"ACCESS_KIND_DOWNLOAD":    2,
+		"ACCESS_KIND_RANGE":       3,
+	}
+)
+
+func (x AccessKind) Enum() *AccessKind {
+	p := new(AccessKind)
+	*p = x
+	return p
+}
+
+func (x AccessKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AccessKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_documents_v1_documents_proto_enumTypes[3].Descriptor()
+}
+
+func (AccessKind) Type() protoreflect.EnumType {
+	return &file_ecabinet_documents_v1_documents_proto_enumTypes[3]
+}
+
+func (x AccessKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AccessKind.Descriptor instead.
+func (AccessKind) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{3}
+}
+
+type QRCodeFormat int32
+
+const (
+	QRCodeFormat_QR_CODE_FORMAT_UNSPECIFIED QRCodeFormat = 0
+	QRCodeFormat_QR_CODE_FORMAT_PNG         QRCodeFormat = 1
+	QRCodeFormat_QR_CODE_FORMAT_SVG         QRCodeFormat = 2
+)
+
+// Enum value maps for QRCodeFormat.
+var (
+	QRCodeFormat_name = map[int32]string{
+		0: "QR_CODE_FORMAT_UNSPECIFIED",
+		1: "QR_CODE_FORMAT_PNG",
+		2: "QR_CODE_FORMAT_SVG",
+	}
+	QRCodeFormat_value = map[string]int32{
+		"QR_CODE_FORMAT_UNSPECIFIED": 0,
+		"QR_CODE_FORMAT_PNG":         1,
+		"QR_CODE_FORMAT_SVG":         2,
+	}
+)
+
+func (x QRCodeFormat) Enum() *QRCodeFormat {
+	p := new(QRCodeFormat)
+	*p = x
+	return p
+}
+
+func (x QRCodeFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (QRCodeFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_documents_v1_documents_proto_enumTypes[4].Descriptor()
+}
+
+func (QRCodeFormat) Type() protoreflect.EnumType {
+	return &file_ecabinet_documents_v1_documents_proto_enumTypes[4]
+}
+
+func (x QRCodeFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use QRCodeFormat.Descriptor instead.
+func (QRCodeFormat) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{4}
+}
+
 type Document struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -143,12 +313,25 @@ type Document struct {
 	Title          string                 `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
 	Kind           DocumentKind           `protobuf:"varint,5,opt,name=kind,proto3,enum=ecabinet.documents.v1.DocumentKind" json:"kind,omitempty"`
 	Classification Classification         `protobuf:"varint,6,opt,name=classification,proto3,enum=ecabinet.documents.v1.Classification" json:"classification,omitempty"`
-	FileName       string                 `protobuf:"bytes,7,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
-	ContentType    string                 `protobuf:"bytes,8,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
-	SizeBytes      int64                  `protobuf:"varint,9,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
-	// Hex SHA-256 of the file's bytes.
-	Sha256        string                 `protobuf:"bytes,10,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The current version's file: name (NFC, no path), sniffed media type,
+	// size and hex SHA-256 of its bytes (also its HTTP ETag).
+	FileName    string                 `protobuf:"bytes,7,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	ContentType string                 `protobuf:"bytes,8,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	SizeBytes   int64                  `protobuf:"varint,9,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	Sha256      string                 `protobuf:"bytes,10,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	CreateTime  *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Agenda item of the meeting the paper belongs to; empty for the meeting
+	// as a whole.
+	AgendaItemId string `protobuf:"bytes,12,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
+	// Current version, from 1.
+	Version int32 `protobuf:"varint,13,opt,name=version,proto3" json:"version,omitempty"`
+	// Pages of the current version when it is a readable PDF; else 0.
+	PageCount int32   `protobuf:"varint,14,opt,name=page_count,json=pageCount,proto3" json:"page_count,omitempty"`
+	Preview   Preview `protobuf:"varint,15,opt,name=preview,proto3,enum=ecabinet.documents.v1.Preview" json:"preview,omitempty"`
+	// Person who uploaded the current version.
+	UploaderId string `protobuf:"bytes,16,opt,name=uploader_id,json=uploaderId,proto3" json:"uploader_id,omitempty"`
+	// When the current version was uploaded.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -260,6 +443,165 @@ func (x *Document) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Document) GetAgendaItemId() string {
+	if x != nil {
+		return x.AgendaItemId
+	}
+	return ""
+}
+
+func (x *Document) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Document) GetPageCount() int32 {
+	if x != nil {
+		return x.PageCount
+	}
+	return 0
+}
+
+func (x *Document) GetPreview() Preview {
+	if x != nil {
+		return x.Preview
+	}
+	return Preview_PREVIEW_UNSPECIFIED
+}
+
+func (x *Document) GetUploaderId() string {
+	if x != nil {
+		return x.UploaderId
+	}
+	return ""
+}
+
+func (x *Document) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// One stored version of a document; versions are never changed or removed.
+type DocumentVersion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	Version       int32                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	FileName      string                 `protobuf:"bytes,3,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	ContentType   string                 `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	SizeBytes     int64                  `protobuf:"varint,5,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	Sha256        string                 `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	PageCount     int32                  `protobuf:"varint,7,opt,name=page_count,json=pageCount,proto3" json:"page_count,omitempty"`
+	Preview       Preview                `protobuf:"varint,8,opt,name=preview,proto3,enum=ecabinet.documents.v1.Preview" json:"preview,omitempty"`
+	UploaderId    string                 `protobuf:"bytes,9,opt,name=uploader_id,json=uploaderId,proto3" json:"uploader_id,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocumentVersion) Reset() {
+	*x = DocumentVersion{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocumentVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocumentVersion) ProtoMessage() {}
+
+func (x *DocumentVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocumentVersion.ProtoReflect.Descriptor instead.
+func (*DocumentVersion) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DocumentVersion) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *DocumentVersion) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *DocumentVersion) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *DocumentVersion) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *DocumentVersion) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *DocumentVersion) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *DocumentVersion) GetPageCount() int32 {
+	if x != nil {
+		return x.PageCount
+	}
+	return 0
+}
+
+func (x *DocumentVersion) GetPreview() Preview {
+	if x != nil {
+		return x.Preview
+	}
+	return Preview_PREVIEW_UNSPECIFIED
+}
+
+func (x *DocumentVersion) GetUploaderId() string {
+	if x != nil {
+		return x.UploaderId
+	}
+	return ""
+}
+
+func (x *DocumentVersion) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 type GetDocumentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
@@ -269,7 +611,7 @@ type GetDocumentRequest struct {
 
 func (x *GetDocumentRequest) Reset() {
 	*x = GetDocumentRequest{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[1]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +623,7 @@ func (x *GetDocumentRequest) String() string {
 func (*GetDocumentRequest) ProtoMessage() {}
 
 func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[1]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +636,7 @@ func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentRequest.ProtoReflect.Descriptor instead.
 func (*GetDocumentRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{1}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetDocumentRequest) GetDocumentId() string {
@@ -313,7 +655,7 @@ type GetDocumentResponse struct {
 
 func (x *GetDocumentResponse) Reset() {
 	*x = GetDocumentResponse{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[2]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -325,7 +667,7 @@ func (x *GetDocumentResponse) String() string {
 func (*GetDocumentResponse) ProtoMessage() {}
 
 func (x *GetDocumentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[2]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -338,7 +680,7 @@ func (x *GetDocumentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDocumentResponse.ProtoReflect.Descriptor instead.
 func (*GetDocumentResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{2}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetDocumentResponse) GetDocument() *Document {
@@ -357,7 +699,7 @@ type ListDocumentsRequest struct {
 
 func (x *ListDocumentsRequest) Reset() {
 	*x = ListDocumentsRequest{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[3]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -369,7 +711,7 @@ func (x *ListDocumentsRequest) String() string {
 func (*ListDocumentsRequest) ProtoMessage() {}
 
 func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[3]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -382,7 +724,7 @@ func (x *ListDocumentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDocumentsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{3}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListDocumentsRequest) GetMeetingId() string {
@@ -401,7 +743,7 @@ type ListDocumentsResponse struct {
 
 func (x *ListDocumentsResponse) Reset() {
 	*x = ListDocumentsResponse{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[4]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -413,7 +755,7 @@ func (x *ListDocumentsResponse) String() string {
 func (*ListDocumentsResponse) ProtoMessage() {}
 
 func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[4]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -426,7 +768,7 @@ func (x *ListDocumentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDocumentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDocumentsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{4}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListDocumentsResponse) GetDocuments() []*Document {
@@ -436,11 +778,776 @@ func (x *ListDocumentsResponse) GetDocuments() []*Document {
 	return nil
 }
 
+type UploadDocumentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Part:
+	//
+	//	*UploadDocumentRequest_NewDocument
+	//	*UploadDocumentRequest_NewVersion
+	//	*UploadDocumentRequest_Chunk
+	Part          isUploadDocumentRequest_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadDocumentRequest) Reset() {
+	*x = UploadDocumentRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadDocumentRequest) ProtoMessage() {}
+
+func (x *UploadDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadDocumentRequest.ProtoReflect.Descriptor instead.
+func (*UploadDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UploadDocumentRequest) GetPart() isUploadDocumentRequest_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *UploadDocumentRequest) GetNewDocument() *NewDocument {
+	if x != nil {
+		if x, ok := x.Part.(*UploadDocumentRequest_NewDocument); ok {
+			return x.NewDocument
+		}
+	}
+	return nil
+}
+
+func (x *UploadDocumentRequest) GetNewVersion() *NewVersion {
+	if x != nil {
+		if x, ok := x.Part.(*UploadDocumentRequest_NewVersion); ok {
+			return x.NewVersion
+		}
+	}
+	return nil
+}
+
+func (x *UploadDocumentRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*UploadDocumentRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isUploadDocumentRequest_Part interface {
+	isUploadDocumentRequest_Part()
+}
+
+type UploadDocumentRequest_NewDocument struct {
+	// First message, for a new document.
+	NewDocument *NewDocument `protobuf:"bytes,1,opt,name=new_document,json=newDocument,proto3,oneof"`
+}
+
+type UploadDocumentRequest_NewVersion struct {
+	// First message, for a new version of an existing document.
+	NewVersion *NewVersion `protobuf:"bytes,2,opt,name=new_version,json=newVersion,proto3,oneof"`
+}
+
+type UploadDocumentRequest_Chunk struct {
+	// Every later message: the next bytes of the file.
+	Chunk []byte `protobuf:"bytes,3,opt,name=chunk,proto3,oneof"`
+}
+
+func (*UploadDocumentRequest_NewDocument) isUploadDocumentRequest_Part() {}
+
+func (*UploadDocumentRequest_NewVersion) isUploadDocumentRequest_Part() {}
+
+func (*UploadDocumentRequest_Chunk) isUploadDocumentRequest_Part() {}
+
+type NewDocument struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId      string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	AgendaItemId   string                 `protobuf:"bytes,2,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
+	Title          string                 `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	Kind           DocumentKind           `protobuf:"varint,4,opt,name=kind,proto3,enum=ecabinet.documents.v1.DocumentKind" json:"kind,omitempty"`
+	Classification Classification         `protobuf:"varint,5,opt,name=classification,proto3,enum=ecabinet.documents.v1.Classification" json:"classification,omitempty"`
+	// The uploaded file's name; normalised (NFC, no path, no control
+	// characters, at most 255 bytes) and kept for downloads.
+	FileName string `protobuf:"bytes,6,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	// Size the client announced (HTTP Content-Length), 0 when unknown: lets
+	// an oversized upload be refused before any byte is sent. When set, the
+	// upload must be exactly this long.
+	DeclaredSize  int64 `protobuf:"varint,7,opt,name=declared_size,json=declaredSize,proto3" json:"declared_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewDocument) Reset() {
+	*x = NewDocument{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewDocument) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewDocument) ProtoMessage() {}
+
+func (x *NewDocument) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewDocument.ProtoReflect.Descriptor instead.
+func (*NewDocument) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *NewDocument) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *NewDocument) GetAgendaItemId() string {
+	if x != nil {
+		return x.AgendaItemId
+	}
+	return ""
+}
+
+func (x *NewDocument) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *NewDocument) GetKind() DocumentKind {
+	if x != nil {
+		return x.Kind
+	}
+	return DocumentKind_DOCUMENT_KIND_UNSPECIFIED
+}
+
+func (x *NewDocument) GetClassification() Classification {
+	if x != nil {
+		return x.Classification
+	}
+	return Classification_CLASSIFICATION_UNSPECIFIED
+}
+
+func (x *NewDocument) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *NewDocument) GetDeclaredSize() int64 {
+	if x != nil {
+		return x.DeclaredSize
+	}
+	return 0
+}
+
+type NewVersion struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	// The version being replaced; the upload is refused (Aborted) if the
+	// document has moved on meanwhile. 0 replaces whatever is current.
+	ExpectedVersion int32  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	FileName        string `protobuf:"bytes,3,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	DeclaredSize    int64  `protobuf:"varint,4,opt,name=declared_size,json=declaredSize,proto3" json:"declared_size,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *NewVersion) Reset() {
+	*x = NewVersion{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewVersion) ProtoMessage() {}
+
+func (x *NewVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewVersion.ProtoReflect.Descriptor instead.
+func (*NewVersion) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *NewVersion) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *NewVersion) GetExpectedVersion() int32 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *NewVersion) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *NewVersion) GetDeclaredSize() int64 {
+	if x != nil {
+		return x.DeclaredSize
+	}
+	return 0
+}
+
+type UploadDocumentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The document as it is after the upload; its file fields describe the
+	// new version.
+	Document      *Document `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadDocumentResponse) Reset() {
+	*x = UploadDocumentResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadDocumentResponse) ProtoMessage() {}
+
+func (x *UploadDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadDocumentResponse.ProtoReflect.Descriptor instead.
+func (*UploadDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UploadDocumentResponse) GetDocument() *Document {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+type ListDocumentVersionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDocumentVersionsRequest) Reset() {
+	*x = ListDocumentVersionsRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDocumentVersionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDocumentVersionsRequest) ProtoMessage() {}
+
+func (x *ListDocumentVersionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDocumentVersionsRequest.ProtoReflect.Descriptor instead.
+func (*ListDocumentVersionsRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListDocumentVersionsRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+type ListDocumentVersionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Oldest first.
+	Versions      []*DocumentVersion `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDocumentVersionsResponse) Reset() {
+	*x = ListDocumentVersionsResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDocumentVersionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDocumentVersionsResponse) ProtoMessage() {}
+
+func (x *ListDocumentVersionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDocumentVersionsResponse.ProtoReflect.Descriptor instead.
+func (*ListDocumentVersionsResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListDocumentVersionsResponse) GetVersions() []*DocumentVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+type OpenDocumentContentRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	// 0: the current version.
+	Version       int32      `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	Access        AccessKind `protobuf:"varint,3,opt,name=access,proto3,enum=ecabinet.documents.v1.AccessKind" json:"access,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenDocumentContentRequest) Reset() {
+	*x = OpenDocumentContentRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenDocumentContentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenDocumentContentRequest) ProtoMessage() {}
+
+func (x *OpenDocumentContentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenDocumentContentRequest.ProtoReflect.Descriptor instead.
+func (*OpenDocumentContentRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *OpenDocumentContentRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *OpenDocumentContentRequest) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *OpenDocumentContentRequest) GetAccess() AccessKind {
+	if x != nil {
+		return x.Access
+	}
+	return AccessKind_ACCESS_KIND_UNSPECIFIED
+}
+
+type OpenDocumentContentResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Document *Document              `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
+	Version  *DocumentVersion       `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// Presigned GET of the version's bytes (honours a Range header).
+	Url           string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	UrlExpireTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=url_expire_time,json=urlExpireTime,proto3" json:"url_expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenDocumentContentResponse) Reset() {
+	*x = OpenDocumentContentResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenDocumentContentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenDocumentContentResponse) ProtoMessage() {}
+
+func (x *OpenDocumentContentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenDocumentContentResponse.ProtoReflect.Descriptor instead.
+func (*OpenDocumentContentResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *OpenDocumentContentResponse) GetDocument() *Document {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+func (x *OpenDocumentContentResponse) GetVersion() *DocumentVersion {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+func (x *OpenDocumentContentResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *OpenDocumentContentResponse) GetUrlExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UrlExpireTime
+	}
+	return nil
+}
+
+type WithdrawDocumentRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawDocumentRequest) Reset() {
+	*x = WithdrawDocumentRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawDocumentRequest) ProtoMessage() {}
+
+func (x *WithdrawDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawDocumentRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *WithdrawDocumentRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *WithdrawDocumentRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type WithdrawDocumentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawDocumentResponse) Reset() {
+	*x = WithdrawDocumentResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawDocumentResponse) ProtoMessage() {}
+
+func (x *WithdrawDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawDocumentResponse.ProtoReflect.Descriptor instead.
+func (*WithdrawDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{15}
+}
+
+type GetQRCodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Exactly one of document_id (the document's page in the app) and
+	// meeting_id (the meeting's papers in the app).
+	DocumentId string       `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	MeetingId  string       `protobuf:"bytes,2,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	Format     QRCodeFormat `protobuf:"varint,3,opt,name=format,proto3,enum=ecabinet.documents.v1.QRCodeFormat" json:"format,omitempty"`
+	// Width and height of a PNG in pixels (64-2048; 0 means 512). An SVG
+	// scales by itself.
+	SizePx int32 `protobuf:"varint,4,opt,name=size_px,json=sizePx,proto3" json:"size_px,omitempty"`
+	// Where the app is served as the client sees it: scheme://host[:port],
+	// no path. The QR code encodes base_url + "/documents/<id>" or
+	// base_url + "/meetings/<id>/documents".
+	BaseUrl       string `protobuf:"bytes,5,opt,name=base_url,json=baseUrl,proto3" json:"base_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQRCodeRequest) Reset() {
+	*x = GetQRCodeRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQRCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQRCodeRequest) ProtoMessage() {}
+
+func (x *GetQRCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQRCodeRequest.ProtoReflect.Descriptor instead.
+func (*GetQRCodeRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GetQRCodeRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *GetQRCodeRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *GetQRCodeRequest) GetFormat() QRCodeFormat {
+	if x != nil {
+		return x.Format
+	}
+	return QRCodeFormat_QR_CODE_FORMAT_UNSPECIFIED
+}
+
+func (x *GetQRCodeRequest) GetSizePx() int32 {
+	if x != nil {
+		return x.SizePx
+	}
+	return 0
+}
+
+func (x *GetQRCodeRequest) GetBaseUrl() string {
+	if x != nil {
+		return x.BaseUrl
+	}
+	return ""
+}
+
+type GetQRCodeResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ContentType string                 `protobuf:"bytes,1,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	Data        []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	// The address the code encodes.
+	Url           string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetQRCodeResponse) Reset() {
+	*x = GetQRCodeResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetQRCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetQRCodeResponse) ProtoMessage() {}
+
+func (x *GetQRCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetQRCodeResponse.ProtoReflect.Descriptor instead.
+func (*GetQRCodeResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetQRCodeResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *GetQRCodeResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *GetQRCodeResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
 var File_ecabinet_documents_v1_documents_proto protoreflect.FileDescriptor
 
 const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\n" +
-	"%ecabinet/documents/v1/documents.proto\x12\x15ecabinet.documents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x03\n" +
+	"%ecabinet/documents/v1/documents.proto\x12\x15ecabinet.documents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x05\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x1d\n" +
@@ -456,6 +1563,32 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x06sha256\x18\n" +
 	" \x01(\tR\x06sha256\x12;\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12$\n" +
+	"\x0eagenda_item_id\x18\f \x01(\tR\fagendaItemId\x12\x18\n" +
+	"\aversion\x18\r \x01(\x05R\aversion\x12\x1d\n" +
+	"\n" +
+	"page_count\x18\x0e \x01(\x05R\tpageCount\x128\n" +
+	"\apreview\x18\x0f \x01(\x0e2\x1e.ecabinet.documents.v1.PreviewR\apreview\x12\x1f\n" +
+	"\vuploader_id\x18\x10 \x01(\tR\n" +
+	"uploaderId\x12;\n" +
+	"\vupdate_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\xfa\x02\n" +
+	"\x0fDocumentVersion\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x1b\n" +
+	"\tfile_name\x18\x03 \x01(\tR\bfileName\x12!\n" +
+	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x05 \x01(\x03R\tsizeBytes\x12\x16\n" +
+	"\x06sha256\x18\x06 \x01(\tR\x06sha256\x12\x1d\n" +
+	"\n" +
+	"page_count\x18\a \x01(\x05R\tpageCount\x128\n" +
+	"\apreview\x18\b \x01(\x0e2\x1e.ecabinet.documents.v1.PreviewR\apreview\x12\x1f\n" +
+	"\vuploader_id\x18\t \x01(\tR\n" +
+	"uploaderId\x12;\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\"5\n" +
 	"\x12GetDocumentRequest\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
@@ -466,7 +1599,63 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"V\n" +
 	"\x15ListDocumentsResponse\x12=\n" +
-	"\tdocuments\x18\x01 \x03(\v2\x1f.ecabinet.documents.v1.DocumentR\tdocuments*\xe0\x01\n" +
+	"\tdocuments\x18\x01 \x03(\v2\x1f.ecabinet.documents.v1.DocumentR\tdocuments\"\xc6\x01\n" +
+	"\x15UploadDocumentRequest\x12G\n" +
+	"\fnew_document\x18\x01 \x01(\v2\".ecabinet.documents.v1.NewDocumentH\x00R\vnewDocument\x12D\n" +
+	"\vnew_version\x18\x02 \x01(\v2!.ecabinet.documents.v1.NewVersionH\x00R\n" +
+	"newVersion\x12\x16\n" +
+	"\x05chunk\x18\x03 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04part\"\xb2\x02\n" +
+	"\vNewDocument\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12$\n" +
+	"\x0eagenda_item_id\x18\x02 \x01(\tR\fagendaItemId\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x127\n" +
+	"\x04kind\x18\x04 \x01(\x0e2#.ecabinet.documents.v1.DocumentKindR\x04kind\x12M\n" +
+	"\x0eclassification\x18\x05 \x01(\x0e2%.ecabinet.documents.v1.ClassificationR\x0eclassification\x12\x1b\n" +
+	"\tfile_name\x18\x06 \x01(\tR\bfileName\x12#\n" +
+	"\rdeclared_size\x18\a \x01(\x03R\fdeclaredSize\"\x9a\x01\n" +
+	"\n" +
+	"NewVersion\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x05R\x0fexpectedVersion\x12\x1b\n" +
+	"\tfile_name\x18\x03 \x01(\tR\bfileName\x12#\n" +
+	"\rdeclared_size\x18\x04 \x01(\x03R\fdeclaredSize\"U\n" +
+	"\x16UploadDocumentResponse\x12;\n" +
+	"\bdocument\x18\x01 \x01(\v2\x1f.ecabinet.documents.v1.DocumentR\bdocument\">\n" +
+	"\x1bListDocumentVersionsRequest\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\"b\n" +
+	"\x1cListDocumentVersionsResponse\x12B\n" +
+	"\bversions\x18\x01 \x03(\v2&.ecabinet.documents.v1.DocumentVersionR\bversions\"\x92\x01\n" +
+	"\x1aOpenDocumentContentRequest\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\x129\n" +
+	"\x06access\x18\x03 \x01(\x0e2!.ecabinet.documents.v1.AccessKindR\x06access\"\xf2\x01\n" +
+	"\x1bOpenDocumentContentResponse\x12;\n" +
+	"\bdocument\x18\x01 \x01(\v2\x1f.ecabinet.documents.v1.DocumentR\bdocument\x12@\n" +
+	"\aversion\x18\x02 \x01(\v2&.ecabinet.documents.v1.DocumentVersionR\aversion\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12B\n" +
+	"\x0furl_expire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\rurlExpireTime\"R\n" +
+	"\x17WithdrawDocumentRequest\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x1a\n" +
+	"\x18WithdrawDocumentResponse\"\xc3\x01\n" +
+	"\x10GetQRCodeRequest\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x02 \x01(\tR\tmeetingId\x12;\n" +
+	"\x06format\x18\x03 \x01(\x0e2#.ecabinet.documents.v1.QRCodeFormatR\x06format\x12\x17\n" +
+	"\asize_px\x18\x04 \x01(\x05R\x06sizePx\x12\x19\n" +
+	"\bbase_url\x18\x05 \x01(\tR\abaseUrl\"\\\n" +
+	"\x11GetQRCodeResponse\x12!\n" +
+	"\fcontent_type\x18\x01 \x01(\tR\vcontentType\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url*\xe0\x01\n" +
 	"\fDocumentKind\x12\x1d\n" +
 	"\x19DOCUMENT_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aDOCUMENT_KIND_AGENDA_PAPER\x10\x01\x12\"\n" +
@@ -479,10 +1668,31 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x1aCLASSIFICATION_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CLASSIFICATION_PUBLIC\x10\x01\x12\x1b\n" +
 	"\x17CLASSIFICATION_INTERNAL\x10\x02\x12\x1f\n" +
-	"\x1bCLASSIFICATION_CONFIDENTIAL\x10\x032\xe4\x01\n" +
+	"\x1bCLASSIFICATION_CONFIDENTIAL\x10\x03*\x88\x01\n" +
+	"\aPreview\x12\x17\n" +
+	"\x13PREVIEW_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11PREVIEW_AVAILABLE\x10\x01\x12\x1a\n" +
+	"\x16PREVIEW_NONE_ENCRYPTED\x10\x02\x12\x18\n" +
+	"\x14PREVIEW_NONE_CORRUPT\x10\x03\x12\x17\n" +
+	"\x13PREVIEW_NONE_OFFICE\x10\x04*p\n" +
+	"\n" +
+	"AccessKind\x12\x1b\n" +
+	"\x17ACCESS_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10ACCESS_KIND_VIEW\x10\x01\x12\x18\n" +
+	"\x14ACCESS_KIND_DOWNLOAD\x10\x02\x12\x15\n" +
+	"\x11ACCESS_KIND_RANGE\x10\x03*^\n" +
+	"\fQRCodeFormat\x12\x1e\n" +
+	"\x1aQR_CODE_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12QR_CODE_FORMAT_PNG\x10\x01\x12\x16\n" +
+	"\x12QR_CODE_FORMAT_SVG\x10\x022\xa9\x06\n" +
 	"\x10DocumentsService\x12d\n" +
 	"\vGetDocument\x12).ecabinet.documents.v1.GetDocumentRequest\x1a*.ecabinet.documents.v1.GetDocumentResponse\x12j\n" +
-	"\rListDocuments\x12+.ecabinet.documents.v1.ListDocumentsRequest\x1a,.ecabinet.documents.v1.ListDocumentsResponseBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
+	"\rListDocuments\x12+.ecabinet.documents.v1.ListDocumentsRequest\x1a,.ecabinet.documents.v1.ListDocumentsResponse\x12o\n" +
+	"\x0eUploadDocument\x12,.ecabinet.documents.v1.UploadDocumentRequest\x1a-.ecabinet.documents.v1.UploadDocumentResponse(\x01\x12\x7f\n" +
+	"\x14ListDocumentVersions\x122.ecabinet.documents.v1.ListDocumentVersionsRequest\x1a3.ecabinet.documents.v1.ListDocumentVersionsResponse\x12|\n" +
+	"\x13OpenDocumentContent\x121.ecabinet.documents.v1.OpenDocumentContentRequest\x1a2.ecabinet.documents.v1.OpenDocumentContentResponse\x12s\n" +
+	"\x10WithdrawDocument\x12..ecabinet.documents.v1.WithdrawDocumentRequest\x1a/.ecabinet.documents.v1.WithdrawDocumentResponse\x12^\n" +
+	"\tGetQRCode\x12'.ecabinet.documents.v1.GetQRCodeRequest\x1a(.ecabinet.documents.v1.GetQRCodeResponseBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
 
 var (
 	file_ecabinet_documents_v1_documents_proto_rawDescOnce sync.Once
@@ -496,33 +1706,74 @@ func file_ecabinet_documents_v1_documents_proto_rawDescGZIP() []byte {
 	return file_ecabinet_documents_v1_documents_proto_rawDescData
 }
 
-var file_ecabinet_documents_v1_documents_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_ecabinet_documents_v1_documents_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_ecabinet_documents_v1_documents_proto_goTypes = []any{
-	(DocumentKind)(0),             // 0: ecabinet.documents.v1.DocumentKind
-	(Classification)(0),           // 1: ecabinet.documents.v1.Classification
-	(*Document)(nil),              // 2: ecabinet.documents.v1.Document
-	(*GetDocumentRequest)(nil),    // 3: ecabinet.documents.v1.GetDocumentRequest
-	(*GetDocumentResponse)(nil),   // 4: ecabinet.documents.v1.GetDocumentResponse
-	(*ListDocumentsRequest)(nil),  // 5: ecabinet.documents.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil), // 6: ecabinet.documents.v1.ListDocumentsResponse
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(DocumentKind)(0),                    // 0: ecabinet.documents.v1.DocumentKind
+	(Classification)(0),                  // 1: ecabinet.documents.v1.Classification
+	(Preview)(0),                         // 2: ecabinet.documents.v1.Preview
+	(AccessKind)(0),                      // 3: ecabinet.documents.v1.AccessKind
+	(QRCodeFormat)(0),                    // 4: ecabinet.documents.v1.QRCodeFormat
+	(*Document)(nil),                     // 5: ecabinet.documents.v1.Document
+	(*DocumentVersion)(nil),              // 6: ecabinet.documents.v1.DocumentVersion
+	(*GetDocumentRequest)(nil),           // 7: ecabinet.documents.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),          // 8: ecabinet.documents.v1.GetDocumentResponse
+	(*ListDocumentsRequest)(nil),         // 9: ecabinet.documents.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),        // 10: ecabinet.documents.v1.ListDocumentsResponse
+	(*UploadDocumentRequest)(nil),        // 11: ecabinet.documents.v1.UploadDocumentRequest
+	(*NewDocument)(nil),                  // 12: ecabinet.documents.v1.NewDocument
+	(*NewVersion)(nil),                   // 13: ecabinet.documents.v1.NewVersion
+	(*UploadDocumentResponse)(nil),       // 14: ecabinet.documents.v1.UploadDocumentResponse
+	(*ListDocumentVersionsRequest)(nil),  // 15: ecabinet.documents.v1.ListDocumentVersionsRequest
+	(*ListDocumentVersionsResponse)(nil), // 16: ecabinet.documents.v1.ListDocumentVersionsResponse
+	(*OpenDocumentContentRequest)(nil),   // 17: ecabinet.documents.v1.OpenDocumentContentRequest
+	(*OpenDocumentContentResponse)(nil),  // 18: ecabinet.documents.v1.OpenDocumentContentResponse
+	(*WithdrawDocumentRequest)(nil),      // 19: ecabinet.documents.v1.WithdrawDocumentRequest
+	(*WithdrawDocumentResponse)(nil),     // 20: ecabinet.documents.v1.WithdrawDocumentResponse
+	(*GetQRCodeRequest)(nil),             // 21: ecabinet.documents.v1.GetQRCodeRequest
+	(*GetQRCodeResponse)(nil),            // 22: ecabinet.documents.v1.GetQRCodeResponse
+	(*timestamppb.Timestamp)(nil),        // 23: google.protobuf.Timestamp
 }
 var file_ecabinet_documents_v1_documents_proto_depIdxs = []int32{
-	0, // 0: ecabinet.documents.v1.Document.kind:type_name -> ecabinet.documents.v1.DocumentKind
-	1, // 1: ecabinet.documents.v1.Document.classification:type_name -> ecabinet.documents.v1.Classification
-	7, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
-	2, // 3: ecabinet.documents.v1.GetDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
-	2, // 4: ecabinet.documents.v1.ListDocumentsResponse.documents:type_name -> ecabinet.documents.v1.Document
-	3, // 5: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
-	5, // 6: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
-	4, // 7: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
-	6, // 8: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
-	7, // [7:9] is the sub-list for method output_type
-	5, // [5:7] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	0,  // 0: ecabinet.documents.v1.Document.kind:type_name -> ecabinet.documents.v1.DocumentKind
+	1,  // 1: ecabinet.documents.v1.Document.classification:type_name -> ecabinet.documents.v1.Classification
+	23, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 3: ecabinet.documents.v1.Document.preview:type_name -> ecabinet.documents.v1.Preview
+	23, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 5: ecabinet.documents.v1.DocumentVersion.preview:type_name -> ecabinet.documents.v1.Preview
+	23, // 6: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
+	5,  // 7: ecabinet.documents.v1.GetDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
+	5,  // 8: ecabinet.documents.v1.ListDocumentsResponse.documents:type_name -> ecabinet.documents.v1.Document
+	12, // 9: ecabinet.documents.v1.UploadDocumentRequest.new_document:type_name -> ecabinet.documents.v1.NewDocument
+	13, // 10: ecabinet.documents.v1.UploadDocumentRequest.new_version:type_name -> ecabinet.documents.v1.NewVersion
+	0,  // 11: ecabinet.documents.v1.NewDocument.kind:type_name -> ecabinet.documents.v1.DocumentKind
+	1,  // 12: ecabinet.documents.v1.NewDocument.classification:type_name -> ecabinet.documents.v1.Classification
+	5,  // 13: ecabinet.documents.v1.UploadDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
+	6,  // 14: ecabinet.documents.v1.ListDocumentVersionsResponse.versions:type_name -> ecabinet.documents.v1.DocumentVersion
+	3,  // 15: ecabinet.documents.v1.OpenDocumentContentRequest.access:type_name -> ecabinet.documents.v1.AccessKind
+	5,  // 16: ecabinet.documents.v1.OpenDocumentContentResponse.document:type_name -> ecabinet.documents.v1.Document
+	6,  // 17: ecabinet.documents.v1.OpenDocumentContentResponse.version:type_name -> ecabinet.documents.v1.DocumentVersion
+	23, // 18: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
+	4,  // 19: ecabinet.documents.v1.GetQRCodeRequest.format:type_name -> ecabinet.documents.v1.QRCodeFormat
+	7,  // 20: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
+	9,  // 21: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
+	11, // 22: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
+	15, // 23: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
+	17, // 24: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
+	19, // 25: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
+	21, // 26: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
+	8,  // 27: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
+	10, // 28: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
+	14, // 29: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
+	16, // 30: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
+	18, // 31: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
+	20, // 32: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
+	22, // 33: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
+	27, // [27:34] is the sub-list for method output_type
+	20, // [20:27] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_documents_v1_documents_proto_init() }
@@ -530,13 +1781,18 @@ func file_ecabinet_documents_v1_documents_proto_init() {
 	if File_ecabinet_documents_v1_documents_proto != nil {
 		return
 	}
+	file_ecabinet_documents_v1_documents_proto_msgTypes[6].OneofWrappers = []any{
+		(*UploadDocumentRequest_NewDocument)(nil),
+		(*UploadDocumentRequest_NewVersion)(nil),
+		(*UploadDocumentRequest_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_documents_v1_documents_proto_rawDesc), len(file_ecabinet_documents_v1_documents_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   5,
+			NumEnums:      5,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

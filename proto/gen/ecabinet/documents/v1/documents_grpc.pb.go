@@ -19,8 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DocumentsService_GetDocument_FullMethodName   = "/ecabinet.documents.v1.DocumentsService/GetDocument"
-	DocumentsService_ListDocuments_FullMethodName = "/ecabinet.documents.v1.DocumentsService/ListDocuments"
+	DocumentsService_GetDocument_FullMethodName          = "/ecabinet.documents.v1.DocumentsService/GetDocument"
+	DocumentsService_ListDocuments_FullMethodName        = "/ecabinet.documents.v1.DocumentsService/ListDocuments"
+	DocumentsService_UploadDocument_FullMethodName       = "/ecabinet.documents.v1.DocumentsService/UploadDocument"
+	DocumentsService_ListDocumentVersions_FullMethodName = "/ecabinet.documents.v1.DocumentsService/ListDocumentVersions"
+	DocumentsService_OpenDocumentContent_FullMethodName  = "/ecabinet.documents.v1.DocumentsService/OpenDocumentContent"
+	DocumentsService_WithdrawDocument_FullMethodName     = "/ecabinet.documents.v1.DocumentsService/WithdrawDocument"
+	DocumentsService_GetQRCode_FullMethodName            = "/ecabinet.documents.v1.DocumentsService/GetQRCode"
 )
 
 // DocumentsServiceClient is the client API for DocumentsService service.
@@ -28,11 +33,41 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // DocumentsService owns agenda papers: metadata here, bytes in object storage.
-// Uploads and downloads stream through the gateway (added with the documents
-// capability); this first version reads metadata.
+// Uploads and downloads stream through the gateway (gateway/files; see
+// docs/adr/0002-documents-storage.md): the gateway turns an HTTP upload into
+// UploadDocument and serves downloads from the short-lived object URL that
+// OpenDocumentContent hands it. Neither of those two is mapped to REST.
 type DocumentsServiceClient interface {
 	GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*GetDocumentResponse, error)
 	ListDocuments(ctx context.Context, in *ListDocumentsRequest, opts ...grpc.CallOption) (*ListDocumentsResponse, error)
+	// UploadDocument stores a new document or a new version of one. The first
+	// message says which (new_document or new_version). Once the service has
+	// accepted it, it sends response header metadata
+	// "x-ecabinet-upload-ready"; a client should wait for it before sending
+	// the file, so that a refusal comes before the bytes. The file's bytes
+	// follow in order as chunk messages; closing the stream commits. A stream
+	// that ends any other way (cancelled, broken) leaves nothing behind.
+	// Errors:
+	// InvalidArgument with a BadRequest violation on field "chunk" and reason
+	// EMPTY_FILE, FILE_TOO_LARGE or UNSUPPORTED_MEDIA_TYPE for a bad file
+	// (the gateway answers 400, 413 and 415); NotFound for a meeting or
+	// document the caller may not see; PermissionDenied unless the caller
+	// runs the meeting (chair, minute-taker or organisation admin); Aborted
+	// when new_version.expected_version is stale; Unavailable when object
+	// storage is down.
+	UploadDocument(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadDocumentRequest, UploadDocumentResponse], error)
+	ListDocumentVersions(ctx context.Context, in *ListDocumentVersionsRequest, opts ...grpc.CallOption) (*ListDocumentVersionsResponse, error)
+	// OpenDocumentContent checks that the caller may read the document,
+	// records the access, and returns the version's metadata with a
+	// short-lived URL of its bytes in object storage. The URL is for the
+	// gateway, which streams the bytes; it is never given to clients.
+	OpenDocumentContent(ctx context.Context, in *OpenDocumentContentRequest, opts ...grpc.CallOption) (*OpenDocumentContentResponse, error)
+	// WithdrawDocument takes a document out of its meeting: it disappears
+	// from lists and can no longer be read; tablets are told to drop it.
+	WithdrawDocument(ctx context.Context, in *WithdrawDocumentRequest, opts ...grpc.CallOption) (*WithdrawDocumentResponse, error)
+	// GetQRCode draws a QR code of the app's address of a document or of a
+	// meeting's papers (for printed invitations and the room screen).
+	GetQRCode(ctx context.Context, in *GetQRCodeRequest, opts ...grpc.CallOption) (*GetQRCodeResponse, error)
 }
 
 type documentsServiceClient struct {
@@ -63,16 +98,99 @@ func (c *documentsServiceClient) ListDocuments(ctx context.Context, in *ListDocu
 	return out, nil
 }
 
+func (c *documentsServiceClient) UploadDocument(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadDocumentRequest, UploadDocumentResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &DocumentsService_ServiceDesc.Streams[0], DocumentsService_UploadDocument_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UploadDocumentRequest, UploadDocumentResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DocumentsService_UploadDocumentClient = grpc.ClientStreamingClient[UploadDocumentRequest, UploadDocumentResponse]
+
+func (c *documentsServiceClient) ListDocumentVersions(ctx context.Context, in *ListDocumentVersionsRequest, opts ...grpc.CallOption) (*ListDocumentVersionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDocumentVersionsResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_ListDocumentVersions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentsServiceClient) OpenDocumentContent(ctx context.Context, in *OpenDocumentContentRequest, opts ...grpc.CallOption) (*OpenDocumentContentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenDocumentContentResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_OpenDocumentContent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentsServiceClient) WithdrawDocument(ctx context.Context, in *WithdrawDocumentRequest, opts ...grpc.CallOption) (*WithdrawDocumentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WithdrawDocumentResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_WithdrawDocument_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentsServiceClient) GetQRCode(ctx context.Context, in *GetQRCodeRequest, opts ...grpc.CallOption) (*GetQRCodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetQRCodeResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_GetQRCode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DocumentsServiceServer is the server API for DocumentsService service.
 // All implementations must embed UnimplementedDocumentsServiceServer
 // for forward compatibility.
 //
 // DocumentsService owns agenda papers: metadata here, bytes in object storage.
-// Uploads and downloads stream through the gateway (added with the documents
-// capability); this first version reads metadata.
+// Uploads and downloads stream through the gateway (gateway/files; see
+// docs/adr/0002-documents-storage.md): the gateway turns an HTTP upload into
+// UploadDocument and serves downloads from the short-lived object URL that
+// OpenDocumentContent hands it. Neither of those two is mapped to REST.
 type DocumentsServiceServer interface {
 	GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResponse, error)
 	ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error)
+	// UploadDocument stores a new document or a new version of one. The first
+	// message says which (new_document or new_version). Once the service has
+	// accepted it, it sends response header metadata
+	// "x-ecabinet-upload-ready"; a client should wait for it before sending
+	// the file, so that a refusal comes before the bytes. The file's bytes
+	// follow in order as chunk messages; closing the stream commits. A stream
+	// that ends any other way (cancelled, broken) leaves nothing behind.
+	// Errors:
+	// InvalidArgument with a BadRequest violation on field "chunk" and reason
+	// EMPTY_FILE, FILE_TOO_LARGE or UNSUPPORTED_MEDIA_TYPE for a bad file
+	// (the gateway answers 400, 413 and 415); NotFound for a meeting or
+	// document the caller may not see; PermissionDenied unless the caller
+	// runs the meeting (chair, minute-taker or organisation admin); Aborted
+	// when new_version.expected_version is stale; Unavailable when object
+	// storage is down.
+	UploadDocument(grpc.ClientStreamingServer[UploadDocumentRequest, UploadDocumentResponse]) error
+	ListDocumentVersions(context.Context, *ListDocumentVersionsRequest) (*ListDocumentVersionsResponse, error)
+	// OpenDocumentContent checks that the caller may read the document,
+	// records the access, and returns the version's metadata with a
+	// short-lived URL of its bytes in object storage. The URL is for the
+	// gateway, which streams the bytes; it is never given to clients.
+	OpenDocumentContent(context.Context, *OpenDocumentContentRequest) (*OpenDocumentContentResponse, error)
+	// WithdrawDocument takes a document out of its meeting: it disappears
+	// from lists and can no longer be read; tablets are told to drop it.
+	WithdrawDocument(context.Context, *WithdrawDocumentRequest) (*WithdrawDocumentResponse, error)
+	// GetQRCode draws a QR code of the app's address of a document or of a
+	// meeting's papers (for printed invitations and the room screen).
+	GetQRCode(context.Context, *GetQRCodeRequest) (*GetQRCodeResponse, error)
 	mustEmbedUnimplementedDocumentsServiceServer()
 }
 
@@ -88,6 +206,21 @@ func (UnimplementedDocumentsServiceServer) GetDocument(context.Context, *GetDocu
 }
 func (UnimplementedDocumentsServiceServer) ListDocuments(context.Context, *ListDocumentsRequest) (*ListDocumentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDocuments not implemented")
+}
+func (UnimplementedDocumentsServiceServer) UploadDocument(grpc.ClientStreamingServer[UploadDocumentRequest, UploadDocumentResponse]) error {
+	return status.Error(codes.Unimplemented, "method UploadDocument not implemented")
+}
+func (UnimplementedDocumentsServiceServer) ListDocumentVersions(context.Context, *ListDocumentVersionsRequest) (*ListDocumentVersionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDocumentVersions not implemented")
+}
+func (UnimplementedDocumentsServiceServer) OpenDocumentContent(context.Context, *OpenDocumentContentRequest) (*OpenDocumentContentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenDocumentContent not implemented")
+}
+func (UnimplementedDocumentsServiceServer) WithdrawDocument(context.Context, *WithdrawDocumentRequest) (*WithdrawDocumentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WithdrawDocument not implemented")
+}
+func (UnimplementedDocumentsServiceServer) GetQRCode(context.Context, *GetQRCodeRequest) (*GetQRCodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetQRCode not implemented")
 }
 func (UnimplementedDocumentsServiceServer) mustEmbedUnimplementedDocumentsServiceServer() {}
 func (UnimplementedDocumentsServiceServer) testEmbeddedByValue()                          {}
@@ -146,6 +279,85 @@ func _DocumentsService_ListDocuments_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DocumentsService_UploadDocument_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(DocumentsServiceServer).UploadDocument(&grpc.GenericServerStream[UploadDocumentRequest, UploadDocumentResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DocumentsService_UploadDocumentServer = grpc.ClientStreamingServer[UploadDocumentRequest, UploadDocumentResponse]
+
+func _DocumentsService_ListDocumentVersions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDocumentVersionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).ListDocumentVersions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_ListDocumentVersions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).ListDocumentVersions(ctx, req.(*ListDocumentVersionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentsService_OpenDocumentContent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenDocumentContentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).OpenDocumentContent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_OpenDocumentContent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).OpenDocumentContent(ctx, req.(*OpenDocumentContentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentsService_WithdrawDocument_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WithdrawDocumentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).WithdrawDocument(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_WithdrawDocument_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).WithdrawDocument(ctx, req.(*WithdrawDocumentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentsService_GetQRCode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetQRCodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).GetQRCode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_GetQRCode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).GetQRCode(ctx, req.(*GetQRCodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DocumentsService_ServiceDesc is the grpc.ServiceDesc for DocumentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -161,7 +373,29 @@ var DocumentsService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListDocuments",
 			Handler:    _DocumentsService_ListDocuments_Handler,
 		},
+		{
+			MethodName: "ListDocumentVersions",
+			Handler:    _DocumentsService_ListDocumentVersions_Handler,
+		},
+		{
+			MethodName: "OpenDocumentContent",
+			Handler:    _DocumentsService_OpenDocumentContent_Handler,
+		},
+		{
+			MethodName: "WithdrawDocument",
+			Handler:    _DocumentsService_WithdrawDocument_Handler,
+		},
+		{
+			MethodName: "GetQRCode",
+			Handler:    _DocumentsService_GetQRCode_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "UploadDocument",
+			Handler:       _DocumentsService_UploadDocument_Handler,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "ecabinet/documents/v1/documents.proto",
 }

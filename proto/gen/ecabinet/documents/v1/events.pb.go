@@ -22,7 +22,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Published on ecabinet.documents.v1.<meeting_id>.added
+// added
 type DocumentAdded struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
@@ -75,6 +75,139 @@ func (x *DocumentAdded) GetDocument() *Document {
 	return nil
 }
 
+// version_added: a paper was replaced; tablets that have it open reload it.
+type DocumentVersionAdded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Meta  *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	// The document as it is now (its file fields describe the new version).
+	Document *Document `protobuf:"bytes,2,opt,name=document,proto3" json:"document,omitempty"`
+	// The version that was current before.
+	PreviousVersion int32 `protobuf:"varint,3,opt,name=previous_version,json=previousVersion,proto3" json:"previous_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DocumentVersionAdded) Reset() {
+	*x = DocumentVersionAdded{}
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocumentVersionAdded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocumentVersionAdded) ProtoMessage() {}
+
+func (x *DocumentVersionAdded) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocumentVersionAdded.ProtoReflect.Descriptor instead.
+func (*DocumentVersionAdded) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DocumentVersionAdded) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *DocumentVersionAdded) GetDocument() *Document {
+	if x != nil {
+		return x.Document
+	}
+	return nil
+}
+
+func (x *DocumentVersionAdded) GetPreviousVersion() int32 {
+	if x != nil {
+		return x.PreviousVersion
+	}
+	return 0
+}
+
+// withdrawn: the paper is gone from the meeting; tablets drop it and any
+// cached copy.
+type DocumentWithdrawn struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	DocumentId    string                 `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	MeetingId     string                 `protobuf:"bytes,3,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocumentWithdrawn) Reset() {
+	*x = DocumentWithdrawn{}
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocumentWithdrawn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocumentWithdrawn) ProtoMessage() {}
+
+func (x *DocumentWithdrawn) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocumentWithdrawn.ProtoReflect.Descriptor instead.
+func (*DocumentWithdrawn) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DocumentWithdrawn) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *DocumentWithdrawn) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *DocumentWithdrawn) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *DocumentWithdrawn) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_ecabinet_documents_v1_events_proto protoreflect.FileDescriptor
 
 const file_ecabinet_documents_v1_events_proto_rawDesc = "" +
@@ -82,7 +215,18 @@ const file_ecabinet_documents_v1_events_proto_rawDesc = "" +
 	"\"ecabinet/documents/v1/events.proto\x12\x15ecabinet.documents.v1\x1a%ecabinet/documents/v1/documents.proto\x1a ecabinet/platform/v1/event.proto\"\x81\x01\n" +
 	"\rDocumentAdded\x123\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12;\n" +
-	"\bdocument\x18\x02 \x01(\v2\x1f.ecabinet.documents.v1.DocumentR\bdocumentBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
+	"\bdocument\x18\x02 \x01(\v2\x1f.ecabinet.documents.v1.DocumentR\bdocument\"\xb3\x01\n" +
+	"\x14DocumentVersionAdded\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12;\n" +
+	"\bdocument\x18\x02 \x01(\v2\x1f.ecabinet.documents.v1.DocumentR\bdocument\x12)\n" +
+	"\x10previous_version\x18\x03 \x01(\x05R\x0fpreviousVersion\"\xa0\x01\n" +
+	"\x11DocumentWithdrawn\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1f\n" +
+	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"documentId\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x03 \x01(\tR\tmeetingId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reasonBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
 
 var (
 	file_ecabinet_documents_v1_events_proto_rawDescOnce sync.Once
@@ -96,20 +240,25 @@ func file_ecabinet_documents_v1_events_proto_rawDescGZIP() []byte {
 	return file_ecabinet_documents_v1_events_proto_rawDescData
 }
 
-var file_ecabinet_documents_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_ecabinet_documents_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_ecabinet_documents_v1_events_proto_goTypes = []any{
-	(*DocumentAdded)(nil), // 0: ecabinet.documents.v1.DocumentAdded
-	(*v1.EventMeta)(nil),  // 1: ecabinet.platform.v1.EventMeta
-	(*Document)(nil),      // 2: ecabinet.documents.v1.Document
+	(*DocumentAdded)(nil),        // 0: ecabinet.documents.v1.DocumentAdded
+	(*DocumentVersionAdded)(nil), // 1: ecabinet.documents.v1.DocumentVersionAdded
+	(*DocumentWithdrawn)(nil),    // 2: ecabinet.documents.v1.DocumentWithdrawn
+	(*v1.EventMeta)(nil),         // 3: ecabinet.platform.v1.EventMeta
+	(*Document)(nil),             // 4: ecabinet.documents.v1.Document
 }
 var file_ecabinet_documents_v1_events_proto_depIdxs = []int32{
-	1, // 0: ecabinet.documents.v1.DocumentAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
-	2, // 1: ecabinet.documents.v1.DocumentAdded.document:type_name -> ecabinet.documents.v1.Document
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 0: ecabinet.documents.v1.DocumentAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
+	4, // 1: ecabinet.documents.v1.DocumentAdded.document:type_name -> ecabinet.documents.v1.Document
+	3, // 2: ecabinet.documents.v1.DocumentVersionAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
+	4, // 3: ecabinet.documents.v1.DocumentVersionAdded.document:type_name -> ecabinet.documents.v1.Document
+	3, // 4: ecabinet.documents.v1.DocumentWithdrawn.meta:type_name -> ecabinet.platform.v1.EventMeta
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_documents_v1_events_proto_init() }
@@ -124,7 +273,7 @@ func file_ecabinet_documents_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_documents_v1_events_proto_rawDesc), len(file_ecabinet_documents_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

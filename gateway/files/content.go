@@ -1,0 +1,232 @@
+package files
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+	"google.golang.org/grpc/codes"
+
+	"github.com/ecabinet/ecabinet/gateway/problem"
+	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
+	"github.com/ecabinet/ecabinet/services/platform/identity"
+)
+
+// copyBufferSize is the buffer that moves bytes from object storage to
+// the client.
+const copyBufferSize = 128 << 10
+
+// content serves GET (and HEAD) /api/v1/documents/{document_id}/content
+// [?version=n][&download=1]: the bytes of the current (or given) version,
+// inline for the app's viewer or as an attachment. It supports Range (one
+// range; several are answered with the whole file, which RFC 9110 allows),
+// If-Range, and If-None-Match against the ETag, which is the version's
+// SHA-256. Every request is checked and recorded by the documents service
+// before a byte moves.
+func (h *Handler) content(w http.ResponseWriter, r *http.Request, _ identity.Claims) {
+	q := r.URL.Query()
+	var version int64
+	if s := q.Get("version"); s != "" {
+		var err error
+		if version, err = strconv.ParseInt(s, 10, 32); err != nil || version < 0 {
+			d := newProblem(r, http.StatusBadRequest, codes.InvalidArgument.String(), "version must be a version number")
+			d.Errors = []problem.FieldError{{Field: "version", Code: "INVALID_FORMAT", Reason: "must be a version number"}}
+			problem.Write(w, d)
+			return
+		}
+	}
+	download := q.Get("download") == "1" || q.Get("download") == "true"
+	access := documentsv1.AccessKind_ACCESS_KIND_VIEW
+	switch {
+	case download:
+		access = documentsv1.AccessKind_ACCESS_KIND_DOWNLOAD
+	case continuation(r.Header.Get("Range")):
+		access = documentsv1.AccessKind_ACCESS_KIND_RANGE
+	}
+	open, err := h.d.Documents.OpenDocumentContent(r.Context(), &documentsv1.OpenDocumentContentRequest{
+		DocumentId: r.PathValue("document_id"),
+		Version:    int32(version),
+		Access:     access,
+	})
+	if err != nil {
+		problem.WriteError(w, r, err)
+		return
+	}
+	v := open.GetVersion()
+	size := v.GetSizeBytes()
+	etag := `"` + v.GetSha256() + `"`
+
+	hdr := w.Header()
+	hdr.Set("ETag", etag)
+	// Revalidate every time: access may have ended, and "the current
+	// version" may have changed. A revalidation is a cheap 304.
+	hdr.Set("Cache-Control", "private, no-cache")
+	hdr.Set("Accept-Ranges", "bytes")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Disposition", disposition(download, v.GetFileName()))
+	if t := v.GetCreateTime(); t != nil {
+		hdr.Set("Last-Modified", t.AsTime().UTC().Format(http.TimeFormat))
+	}
+
+	if inm := r.Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+
+	status := http.StatusOK
+	part := byteRange{0, size - 1}
+	if rh := r.Header.Get("Range"); rh != "" && ifRangeHolds(r.Header.Get("If-Range"), etag) {
+		specs, ok, err := parseRange(rh)
+		if ok {
+			ranges := resolve(specs, size)
+			switch {
+			case err != nil || len(ranges) == 0:
+				hdr.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+				detail := fmt.Sprintf("the range %q is beyond the file's %d bytes", rh, size)
+				if err != nil {
+					detail = fmt.Sprintf("the Range header %q is malformed", rh)
+				}
+				hdr.Del("Content-Disposition")
+				problem.Write(w, newProblem(r, http.StatusRequestedRangeNotSatisfiable, "RangeNotSatisfiable", detail))
+				return
+			case len(ranges) == 1:
+				status, part = http.StatusPartialContent, ranges[0]
+				hdr.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", part.first, part.last, size))
+			}
+		}
+	}
+	hdr.Set("Content-Type", v.GetContentType())
+	hdr.Set("Content-Length", strconv.FormatInt(part.length(), 10))
+	if r.Method == http.MethodHead {
+		w.WriteHeader(status)
+		return
+	}
+
+	body, err := h.fetch(r, open.GetUrl(), part, size)
+	if err != nil {
+		h.log.WarnContext(r.Context(), "object storage did not serve a document", "document_id", v.GetDocumentId(), "version", v.GetVersion(), "err", err)
+		for _, k := range []string{"Content-Type", "Content-Length", "Content-Range", "Content-Disposition", "ETag", "Last-Modified", "Accept-Ranges"} {
+			hdr.Del(k)
+		}
+		problem.Write(w, newProblem(r, http.StatusServiceUnavailable, codes.Unavailable.String(), "the file store is unavailable; try again"))
+		return
+	}
+	defer body.Close()
+	w.WriteHeader(status)
+	buf := make([]byte, copyBufferSize)
+	if _, err := io.CopyBuffer(onlyWriter{w}, body, buf); err != nil {
+		// Headers are out: all we can do is cut the response short, which
+		// the client sees against Content-Length.
+		h.log.InfoContext(r.Context(), "document transfer cut short", "document_id", v.GetDocumentId(), "err", err)
+	}
+}
+
+// onlyWriter hides the ResponseWriter's ReadFrom, so io.CopyBuffer uses
+// our buffer rather than a small one of its own.
+type onlyWriter struct{ w io.Writer }
+
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// fetch GETs part of the object at url, checking that object storage
+// answers with exactly those bytes.
+func (h *Handler) fetch(r *http.Request, url string, part byteRange, size int64) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("object URL: %w", err)
+	}
+	whole := part.first == 0 && part.last == size-1
+	if !whole {
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", part.first, part.last))
+	}
+	resp, err := h.objects.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	want := http.StatusOK
+	if !whole {
+		want = http.StatusPartialContent
+	}
+	if resp.StatusCode != want || resp.ContentLength != part.length() {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		resp.Body.Close()
+		return nil, fmt.Errorf("object storage answered %d with %d bytes (want %d with %d): %s", resp.StatusCode, resp.ContentLength, want, part.length(), msg)
+	}
+	return resp.Body, nil
+}
+
+// etagMatches evaluates If-None-Match (RFC 9110 §13.1.2: weak comparison).
+func etagMatches(header, etag string) bool {
+	for t := range strings.SplitSeq(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// ifRangeHolds evaluates If-Range: the Range applies only if the client's
+// copy is this very representation (strong comparison); a date or another
+// tag means "send it all". Without the header the Range applies.
+func ifRangeHolds(header, etag string) bool {
+	return header == "" || strings.TrimSpace(header) == etag
+}
+
+// disposition builds Content-Disposition (RFC 6266): filename* carries the
+// Vietnamese name exactly (RFC 8187, UTF-8), filename an ASCII stand-in
+// for clients that ignore filename*.
+func disposition(attachment bool, name string) string {
+	kind := "inline"
+	if attachment {
+		kind = "attachment"
+	}
+	name = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || unicode.IsControl(r) {
+			return '_'
+		}
+		return r
+	}, norm.NFC.String(name))
+	return kind + `; filename="` + asciiName(name) + `"; filename*=UTF-8''` + encodeRFC8187(name)
+}
+
+// asciiName folds Vietnamese to plain letters ("Báo cáo Đảng ủy" →
+// "Bao_cao_Dang_uy") and replaces anything else unsafe in a quoted value.
+func asciiName(name string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(name) {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			// a combining mark: its letter is already written
+		case r == 'đ':
+			b.WriteByte('d')
+		case r == 'Đ':
+			b.WriteByte('D')
+		case r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-()", r)):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// encodeRFC8187 percent-encodes every byte outside RFC 8187's attr-char.
+func encodeRFC8187(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&0xf])
+	}
+	return b.String()
+}

@@ -1,0 +1,124 @@
+package documents
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
+	"github.com/ecabinet/ecabinet/services/platform/identity"
+)
+
+// errMeetingHidden: the meetings service says the caller may not see the
+// meeting (or it does not exist; the two are not told apart).
+var errMeetingHidden = errors.New("meeting not visible to the caller")
+
+// meeting asks the meetings service for a meeting as the caller sees it:
+// ctx must be the incoming context of the call being served, whose
+// identity token the connection forwards. A meeting the caller may not see
+// is errMeetingHidden; a meetings service that does not answer is
+// Unavailable, so the caller retries instead of being told "not found".
+func (s *Service) meeting(ctx context.Context, id string) (*meetingsv1.Meeting, error) {
+	if s.d.Meetings == nil {
+		return nil, status.Errorf(codes.Unavailable, "%s: the meetings service is not configured", Name)
+	}
+	resp, err := s.d.Meetings.GetMeeting(ctx, &meetingsv1.GetMeetingRequest{MeetingId: id})
+	switch status.Code(err) {
+	case codes.OK:
+		return resp.GetMeeting(), nil
+	case codes.NotFound, codes.PermissionDenied, codes.InvalidArgument:
+		return nil, errMeetingHidden
+	case codes.Canceled, codes.DeadlineExceeded:
+		return nil, status.FromContextError(err).Err()
+	case codes.Unauthenticated:
+		return nil, status.Errorf(codes.Unauthenticated, "%s: the meetings service refused the forwarded identity: %v", Name, status.Convert(err).Message())
+	default:
+		s.log.WarnContext(ctx, "meetings service did not answer", "meeting_id", id, "err", err)
+		return nil, status.Errorf(codes.Unavailable, "%s: the meetings service is unavailable: %v", Name, status.Convert(err).Message())
+	}
+}
+
+// readers decides who may read documents, asking the meetings service
+// about participation at most once per meeting and only when membership
+// does not decide.
+type readers struct {
+	s           *Service
+	ctx         context.Context
+	c           identity.Claims
+	participant map[string]bool // meeting id -> the caller takes part
+}
+
+func (s *Service) readers(ctx context.Context, c identity.Claims) *readers {
+	return &readers{s: s, ctx: ctx, c: c, participant: map[string]bool{}}
+}
+
+// mayRead: public papers to anyone signed in; internal ones to the owning
+// organisation's members and administrators, and to the meeting's
+// participants (an observer from the higher committee reads the papers of
+// the cell meeting they attend); confidential ones to the meeting's
+// participants only, whoever else they are. Participation is asked of the
+// meetings service each time, so removing a participant ends their access
+// at once.
+func (r *readers) mayRead(d *documentsv1.Document) (bool, error) {
+	org := d.GetOrganizationId()
+	switch d.GetClassification() {
+	case documentsv1.Classification_CLASSIFICATION_PUBLIC:
+		return true, nil
+	case documentsv1.Classification_CLASSIFICATION_INTERNAL:
+		if r.c.InOrg(org) || r.c.IsOrgAdmin(org) {
+			return true, nil
+		}
+		return r.takesPart(d.GetMeetingId())
+	case documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL:
+		return r.takesPart(d.GetMeetingId())
+	}
+	return false, nil
+}
+
+func (r *readers) takesPart(meetingID string) (bool, error) {
+	if p, ok := r.participant[meetingID]; ok {
+		return p, nil
+	}
+	m, err := r.s.meeting(r.ctx, meetingID)
+	if errors.Is(err, errMeetingHidden) {
+		r.participant[meetingID] = false
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	p := isParticipant(m, r.c.Subject)
+	r.participant[meetingID] = p
+	return p, nil
+}
+
+func isParticipant(m *meetingsv1.Meeting, person string) bool {
+	return slices.ContainsFunc(m.GetParticipants(), func(p *meetingsv1.Participant) bool { return p.GetPersonId() == person })
+}
+
+// runs reports whether the meetings service lets the caller run m (its
+// chair or minute-taker, or an administrator of its organisation, which
+// Meeting.my_role reports as MINUTE_TAKER): they add, replace and withdraw
+// its papers.
+func runs(m *meetingsv1.Meeting) bool {
+	switch m.GetMyRole() {
+	case meetingsv1.ParticipantRole_PARTICIPANT_ROLE_CHAIR, meetingsv1.ParticipantRole_PARTICIPANT_ROLE_MINUTE_TAKER:
+		return true
+	}
+	return false
+}
+
+// audience lists the meeting's participants for EventMeta.audience: the
+// people outside the organisation (observers, guests) who may see the
+// event.
+func audience(m *meetingsv1.Meeting) []string {
+	ids := make([]string, 0, len(m.GetParticipants()))
+	for _, p := range m.GetParticipants() {
+		ids = append(ids, p.GetPersonId())
+	}
+	return ids
+}
