@@ -11,8 +11,9 @@
 //      refused) and downloads the .ics; the minute-taker marks someone present online and
 //      the member's page and quorum follow;
 //   4. the minute-taker advances the agenda: the member's meeting page and the room screen
-//      show the new current item without a reload; the member switches to English; a
-//      forged check-in code is refused;
+//      show the new current item without a reload; the member asks to speak and the
+//      minute-taker gives them the floor, which their page shows live; the member switches
+//      to English; a forged check-in code is refused;
 //   5. the observer from the higher-level committee opens the meeting and sees it, without
 //      the minute-taker's controls;
 //   6. the chair's console, cut off from live events, presses "end" on a stale version:
@@ -246,6 +247,25 @@ test('meeting day: QR check-in and the agenda followed live on tablets', async (
     await shot(t, mem.page, '09-member-followed-live-portrait');
     await waitFor(screen, `[data-testid="current-item"][data-item-id="${secondCurrent}"]`, 'the room screen to show the new current item');
     await shot(t, screen, '10-room-screen-advanced-landscape');
+
+    // The speakers list: the member asks to speak from the tablet, the minute-taker gives
+    // them the floor on the console, and the member's page shows it live.
+    await waitFor(mem.page, '[data-testid="my-speak"]', "the member's request-to-speak controls");
+    if ((await mem.page.getAttribute('[data-testid="my-speak"]', 'data-state')) === 'none') {
+      await mem.page.click('[data-testid="speak-request"]');
+      await mem.page.fill('input[name="speak_note"]', 'Về nội dung đang thảo luận');
+      await mem.page.click('[data-testid="speak-send"]');
+    }
+    await waitFor(mem.page, '[data-testid="my-speak"]:is([data-state="SPEAKER_STATE_WAITING"], [data-state="SPEAKER_STATE_SPEAKING"])', "the member's request to speak");
+    const memberSpeaker = `[data-testid="speaker-desk"] li[data-person-id="${memberId}"]`;
+    await waitFor(mt.page, memberSpeaker, 'the console to show the request to speak');
+    if ((await mt.page.getAttribute(memberSpeaker, 'data-state')) === 'SPEAKER_STATE_WAITING') {
+      await mt.page.click(`${memberSpeaker} button[data-action="speak"]`);
+    }
+    await waitFor(mem.page, `[data-testid="speakers"] li[data-person-id="${memberId}"][data-state="SPEAKER_STATE_SPEAKING"]`, "the member's page to show them speaking");
+    await waitFor(mem.page, '[data-testid="my-speak"][data-state="SPEAKER_STATE_SPEAKING"]', 'the member told they have the floor');
+    assert.equal(await mem.page.evaluate(() => window.__sameDocument === true), true, "the member's page was reloaded to show the speaker");
+    await shot(t, mem.page, '10a-member-speaking-portrait');
 
     // The member's tablet in English: the same page, other words.
     await mem.page.click('button[data-lang="en"]');

@@ -72,11 +72,11 @@ func TestOpenDocumentContent(t *testing.T) {
 	v1 := makePDF(1, 100<<10)
 	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "Báo cáo.pdf"), v1)
 	v2 := makePDF(2, 0)
-	if _, err := w.sendUpload(as(secretary), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "Báo cáo 2.pdf"}), v2); err != nil {
+	if _, err := w.sendUpload(testenv.As(secretary), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "Báo cáo 2.pdf"}), v2); err != nil {
 		t.Fatal(err)
 	}
 
-	open, err := w.client.OpenDocumentContent(as(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
+	open, err := w.client.OpenDocumentContent(testenv.As(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
 	if err != nil {
 		t.Fatalf("OpenDocumentContent: %v", err)
 	}
@@ -87,7 +87,7 @@ func TestOpenDocumentContent(t *testing.T) {
 		t.Errorf("GET the URL: %d, %d bytes; want 200 and version 2", code, len(body))
 	}
 
-	old, err := w.client.OpenDocumentContent(as(observer), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Version: 1, Access: documentsv1.AccessKind_ACCESS_KIND_RANGE})
+	old, err := w.client.OpenDocumentContent(testenv.As(observer), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Version: 1, Access: documentsv1.AccessKind_ACCESS_KIND_RANGE})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,14 +95,14 @@ func TestOpenDocumentContent(t *testing.T) {
 	if code, body := fetch(t, old.GetUrl(), "bytes=0-1023"); code != http.StatusPartialContent || !bytes.Equal(body, v1[:1024]) {
 		t.Errorf("ranged GET of version 1: %d, %d bytes", code, len(body))
 	}
-	if _, err := w.client.OpenDocumentContent(as(chair), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Version: 1, Access: documentsv1.AccessKind_ACCESS_KIND_DOWNLOAD}); err != nil {
+	if _, err := w.client.OpenDocumentContent(testenv.As(chair), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Version: 1, Access: documentsv1.AccessKind_ACCESS_KIND_DOWNLOAD}); err != nil {
 		t.Fatal(err)
 	}
 
-	_, err = w.client.OpenDocumentContent(as(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Version: 9, Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
-	wantCode(t, err, codes.NotFound)
-	_, err = w.client.OpenDocumentContent(as(otherCell), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
-	wantCode(t, err, codes.NotFound)
+	_, err = w.client.OpenDocumentContent(testenv.As(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Version: 9, Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
+	testenv.Code(t, err, codes.NotFound)
+	_, err = w.client.OpenDocumentContent(testenv.As(otherCell), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
+	testenv.Code(t, err, codes.NotFound)
 
 	// Every read that went ahead is on record; refused ones are not.
 	want := []accessRow{
@@ -122,7 +122,7 @@ func TestOpenDocumentContentWithObjectStorageDown(t *testing.T) {
 	meeting, _ := w.cellMeeting()
 	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), makePDF(1, 0))
 	open := func() (*documentsv1.OpenDocumentContentResponse, error) {
-		return w.client.OpenDocumentContent(as(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
+		return w.client.OpenDocumentContent(testenv.As(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
 	}
 	// Presigning is local once the bucket's region is known, so the URL
 	// comes back; fetching it is what fails (the gateway answers 503).
@@ -153,33 +153,33 @@ func TestWithdrawDocument(t *testing.T) {
 	keep := w.upload(t, secretary, paper(meeting, "Giữ", "giu.pdf"), makePDF(1, 0))
 	gone := w.upload(t, secretary, paper(meeting, "Rút", "rut.pdf"), makePDF(1, 0))
 
-	_, err := w.client.WithdrawDocument(as(attendee), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId()})
-	wantCode(t, err, codes.PermissionDenied)
-	_, err = w.client.WithdrawDocument(as(otherCell), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId()})
-	wantCode(t, err, codes.NotFound)
-	_, err = w.client.WithdrawDocument(as(chair), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId(), Reason: strings.Repeat("x", 1001)})
-	wantCode(t, err, codes.InvalidArgument)
-	if _, err := w.client.WithdrawDocument(as(chair), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId(), Reason: " Thay bằng tài liệu khác "}); err != nil {
+	_, err := w.client.WithdrawDocument(testenv.As(attendee), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId()})
+	testenv.Code(t, err, codes.PermissionDenied)
+	_, err = w.client.WithdrawDocument(testenv.As(otherCell), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId()})
+	testenv.Code(t, err, codes.NotFound)
+	_, err = w.client.WithdrawDocument(testenv.As(chair), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId(), Reason: strings.Repeat("x", 1001)})
+	testenv.Code(t, err, codes.InvalidArgument)
+	if _, err := w.client.WithdrawDocument(testenv.As(chair), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId(), Reason: " Thay bằng tài liệu khác "}); err != nil {
 		t.Fatalf("WithdrawDocument: %v", err)
 	}
 
-	_, err = w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: gone.GetId()})
-	wantCode(t, err, codes.NotFound)
-	_, err = w.client.OpenDocumentContent(as(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: gone.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
-	wantCode(t, err, codes.NotFound)
-	_, err = w.client.WithdrawDocument(as(chair), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId()})
-	wantCode(t, err, codes.NotFound)
-	_, err = w.sendUpload(as(chair), newVersion(&documentsv1.NewVersion{DocumentId: gone.GetId(), FileName: "b.pdf"}), makePDF(1, 0))
-	wantCode(t, err, codes.NotFound)
-	list, err := w.client.ListDocuments(as(attendee), &documentsv1.ListDocumentsRequest{MeetingId: meeting})
+	_, err = w.client.GetDocument(testenv.As(attendee), &documentsv1.GetDocumentRequest{DocumentId: gone.GetId()})
+	testenv.Code(t, err, codes.NotFound)
+	_, err = w.client.OpenDocumentContent(testenv.As(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: gone.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
+	testenv.Code(t, err, codes.NotFound)
+	_, err = w.client.WithdrawDocument(testenv.As(chair), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId()})
+	testenv.Code(t, err, codes.NotFound)
+	_, err = w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: gone.GetId(), FileName: "b.pdf"}), makePDF(1, 0))
+	testenv.Code(t, err, codes.NotFound)
+	list, err := w.client.ListDocuments(testenv.As(attendee), &documentsv1.ListDocumentsRequest{MeetingId: meeting})
 	if err != nil || len(list.GetDocuments()) != 1 || list.GetDocuments()[0].GetId() != keep.GetId() {
 		t.Errorf("list after withdrawal: %v, %v", list.GetDocuments(), err)
 	}
 
-	c := w.consumer(t)
-	next(t, c)
-	next(t, c)
-	msg := next(t, c)
+	c := testenv.Consumer(t, w.js, w.stream)
+	testenv.Next(t, c)
+	testenv.Next(t, c)
+	msg := testenv.Next(t, c)
 	var ev documentsv1.DocumentWithdrawn
 	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
 		t.Fatal(err)
@@ -200,7 +200,7 @@ func TestQRCodes(t *testing.T) {
 	d := w.upload(t, secretary, nd, makePDF(1, 0))
 	base := "https://ecabinet.example.vn:8443"
 
-	png1, err := w.client.GetQRCode(as(attendee), &documentsv1.GetQRCodeRequest{DocumentId: d.GetId(), Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_PNG, SizePx: 300, BaseUrl: base})
+	png1, err := w.client.GetQRCode(testenv.As(attendee), &documentsv1.GetQRCodeRequest{DocumentId: d.GetId(), Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_PNG, SizePx: 300, BaseUrl: base})
 	if err != nil {
 		t.Fatalf("GetQRCode png: %v", err)
 	}
@@ -215,7 +215,7 @@ func TestQRCodes(t *testing.T) {
 		t.Errorf("PNG is %v, want 300x300", b)
 	}
 
-	svg, err := w.client.GetQRCode(as(attendee), &documentsv1.GetQRCodeRequest{MeetingId: meeting, Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_SVG, BaseUrl: base})
+	svg, err := w.client.GetQRCode(testenv.As(attendee), &documentsv1.GetQRCodeRequest{MeetingId: meeting, Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_SVG, BaseUrl: base})
 	if err != nil {
 		t.Fatalf("GetQRCode svg: %v", err)
 	}
@@ -236,10 +236,10 @@ func TestQRCodes(t *testing.T) {
 	}
 
 	// Nothing about what the caller may not see.
-	_, err = w.client.GetQRCode(as(bystander), &documentsv1.GetQRCodeRequest{DocumentId: d.GetId(), Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_PNG, BaseUrl: base})
-	wantCode(t, err, codes.NotFound)
-	_, err = w.client.GetQRCode(as(otherCell), &documentsv1.GetQRCodeRequest{MeetingId: meeting, Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_SVG, BaseUrl: base})
-	wantCode(t, err, codes.NotFound)
+	_, err = w.client.GetQRCode(testenv.As(bystander), &documentsv1.GetQRCodeRequest{DocumentId: d.GetId(), Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_PNG, BaseUrl: base})
+	testenv.Code(t, err, codes.NotFound)
+	_, err = w.client.GetQRCode(testenv.As(otherCell), &documentsv1.GetQRCodeRequest{MeetingId: meeting, Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_SVG, BaseUrl: base})
+	testenv.Code(t, err, codes.NotFound)
 
 	for _, req := range []*documentsv1.GetQRCodeRequest{
 		{DocumentId: d.GetId(), Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_PNG, BaseUrl: "javascript:alert(1)"},
@@ -249,7 +249,7 @@ func TestQRCodes(t *testing.T) {
 		{DocumentId: d.GetId(), BaseUrl: base},
 		{DocumentId: uuid.NewString() + "x", Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_SVG, BaseUrl: base},
 	} {
-		_, err := w.client.GetQRCode(as(attendee), req)
-		wantCode(t, err, codes.InvalidArgument)
+		_, err := w.client.GetQRCode(testenv.As(attendee), req)
+		testenv.Code(t, err, codes.InvalidArgument)
 	}
 }

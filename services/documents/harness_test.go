@@ -3,8 +3,6 @@ package documents
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,17 +16,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	"github.com/ecabinet/ecabinet/services/platform/blob"
-	"github.com/ecabinet/ecabinet/services/platform/grpcserver"
+	"github.com/ecabinet/ecabinet/services/platform/health"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
 	"github.com/ecabinet/ecabinet/services/platform/natsjs"
 	"github.com/ecabinet/ecabinet/services/platform/testenv"
@@ -83,14 +78,7 @@ func newWorldWith(t *testing.T, o worldOptions) *world {
 	prefix := testenv.Prefix(t)
 	log := testenv.Logger(t)
 
-	seed := make([]byte, 32)
-	if _, err := rand.Read(seed); err != nil {
-		t.Fatal(err)
-	}
-	signer, err := identity.NewSigner(seed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := testenv.Signer(t)
 	verifier := identity.NewVerifier(signer.PublicKey())
 	meetings := startFakeMeetings(t, verifier)
 	meetingsConn, err := DialMeetings(meetings.addr)
@@ -105,52 +93,26 @@ func newWorldWith(t *testing.T, o worldOptions) *world {
 	svc := New(Deps{Log: log, Pool: pool, Schema: schema, JS: js, NC: nc, SubjectPrefix: prefix, Blob: o.store,
 		Meetings: meetingsv1.NewMeetingsServiceClient(meetingsConn), Config: o.cfg})
 
-	gs := grpcserver.New(log, verifier, prometheus.NewRegistry())
-	svc.Register(gs.Server)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(identity.UnaryClientInterceptor(signer)),
-		grpc.WithStreamInterceptor(identity.StreamClientInterceptor(signer)))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone, serveDone := make(chan error, 1), make(chan error, 1)
-	go func() { runDone <- svc.Run(ctx) }()
-	go func() { serveDone <- gs.Serve(ctx, lis) }()
-	t.Cleanup(func() {
-		conn.Close()
-		cancel()
-		if err := <-serveDone; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		if err := <-runDone; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	testenv.Run(t, svc.Run)
+	conn := testenv.Serve(t, signer, svc.Register)
 
 	w := &world{svc: svc, pool: pool, js: js, prefix: prefix, blob: o.inspect, spool: o.cfg.UploadSpoolDir,
 		meetings: meetings, signer: signer, conn: conn,
 		stream: natsjs.ServiceStream(prefix, Name).Name,
 		client: documentsv1.NewDocumentsServiceClient(conn)}
+	// Only the schema probe: the MinIO probe would never pass in worlds
+	// built on a missing bucket or behind a blocked proxy.
+	probes := svc.Probes()
+	i := slices.IndexFunc(probes, func(p health.Probe) bool { return p.Name == Name+".schema" })
+	if i < 0 {
+		t.Fatalf("no %s.schema probe in %v", Name, probes)
+	}
+	testenv.Ready(t, probes[i])
 	testenv.Eventually(t, waitLimit, func() error {
-		if !svc.ready.Load() {
-			return errors.New("schema not migrated yet")
-		}
 		_, err := js.Stream(context.Background(), w.stream)
 		return err
 	})
 	return w
-}
-
-// as returns a context carrying the claims the client interceptor signs.
-func as(c identity.Claims) context.Context {
-	return identity.NewContext(context.Background(), c)
 }
 
 func orgAdmin(org string) identity.Claims {
@@ -319,7 +281,7 @@ func paper(meetingID, title, fileName string) *documentsv1.NewDocument {
 // upload stores a document and fails the test if that does not work.
 func (w *world) upload(t *testing.T, c identity.Claims, nd *documentsv1.NewDocument, data []byte) *documentsv1.Document {
 	t.Helper()
-	d, err := w.sendUpload(as(c), newDocument(nd), data)
+	d, err := w.sendUpload(testenv.As(c), newDocument(nd), data)
 	if err != nil {
 		t.Fatalf("upload %q: %v", nd.GetFileName(), err)
 	}
@@ -398,79 +360,6 @@ func (w *world) objectBytes(t *testing.T, key string) []byte {
 		t.Fatalf("read object %s: %v", key, err)
 	}
 	return b
-}
-
-// consumer reads the service stream from its first message, in order.
-func (w *world) consumer(t *testing.T) jetstream.Consumer {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	c, err := w.js.OrderedConsumer(ctx, w.stream, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatalf("ordered consumer on %s: %v", w.stream, err)
-	}
-	return c
-}
-
-func next(t *testing.T, c jetstream.Consumer) jetstream.Msg {
-	t.Helper()
-	msg, err := c.Next(jetstream.FetchMaxWait(waitLimit))
-	if err != nil {
-		t.Fatalf("next event: %v", err)
-	}
-	return msg
-}
-
-func streamMsgs(t *testing.T, w *world) uint64 {
-	t.Helper()
-	s, err := w.js.Stream(context.Background(), w.stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
-}
-
-func wantCode(t *testing.T, err error, want codes.Code) *status.Status {
-	t.Helper()
-	st, ok := status.FromError(err)
-	if !ok || st.Code() != want {
-		t.Fatalf("error = %v, want code %v", err, want)
-	}
-	return st
-}
-
-// violations returns field -> reason of an InvalidArgument error.
-func violations(t *testing.T, err error) map[string]string {
-	t.Helper()
-	st := wantCode(t, err, codes.InvalidArgument)
-	out := map[string]string{}
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				out[v.GetField()] = v.GetReason()
-			}
-		}
-	}
-	if len(out) == 0 {
-		t.Fatalf("InvalidArgument without field violations: %v", err)
-	}
-	return out
-}
-
-// violatedFields returns the fields named by the BadRequest details of an
-// InvalidArgument error.
-func violatedFields(t *testing.T, err error) []string {
-	t.Helper()
-	var fields []string
-	for f := range violations(t, err) {
-		fields = append(fields, f)
-	}
-	slices.Sort(fields)
-	return fields
 }
 
 // ---- a TCP proxy that object storage can fail behind ----------------------

@@ -88,7 +88,7 @@ func TestUploadStoresDocumentVersionAndObject(t *testing.T) {
 	if diff := cmp.Diff(want, d, protocmp.Transform()); diff != "" {
 		t.Errorf("uploaded document (-want +got):\n%s", diff)
 	}
-	got, err := w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()})
+	got, err := w.client.GetDocument(testenv.As(attendee), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()})
 	if err != nil {
 		t.Fatalf("GetDocument: %v", err)
 	}
@@ -111,7 +111,7 @@ func TestUploadPublishesAddedEvent(t *testing.T) {
 	meeting, _ := w.cellMeeting()
 	d := w.upload(t, adminA, paper(meeting, "Báo cáo tháng 12", "bc.pdf"), makePDF(1, 0))
 
-	msg := next(t, w.consumer(t))
+	msg := testenv.Next(t, testenv.Consumer(t, w.js, w.stream))
 	if want := w.prefix + "ecabinet.documents.v1." + meeting + ".added"; msg.Subject() != want {
 		t.Errorf("subject = %q, want %q", msg.Subject(), want)
 	}
@@ -151,15 +151,15 @@ func TestConfidentialEventsCarryNoContent(t *testing.T) {
 	nd := paper(meeting, "Nhân sự bí mật", "nhan-su.pdf")
 	nd.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
 	d := w.upload(t, secretary, nd, makePDF(1, 0))
-	if _, err := w.sendUpload(as(secretary), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "nhan-su-2.pdf"}), makePDF(2, 0)); err != nil {
+	if _, err := w.sendUpload(testenv.As(secretary), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "nhan-su-2.pdf"}), makePDF(2, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.client.WithdrawDocument(as(secretary), &documentsv1.WithdrawDocumentRequest{DocumentId: d.GetId(), Reason: "Nhân sự đã thay đổi"}); err != nil {
+	if _, err := w.client.WithdrawDocument(testenv.As(secretary), &documentsv1.WithdrawDocumentRequest{DocumentId: d.GetId(), Reason: "Nhân sự đã thay đổi"}); err != nil {
 		t.Fatal(err)
 	}
-	c := w.consumer(t)
+	c := testenv.Consumer(t, w.js, w.stream)
 	for _, want := range []proto.Message{&documentsv1.DocumentAdded{}, &documentsv1.DocumentVersionAdded{}, &documentsv1.DocumentWithdrawn{}} {
-		msg := next(t, c)
+		msg := testenv.Next(t, c)
 		if err := proto.Unmarshal(msg.Data(), want); err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +204,7 @@ func TestListAndGetFollowClassification(t *testing.T) {
 		// A member of another cell: the public paper only.
 		{otherCell, []*documentsv1.Document{pub}},
 	} {
-		list, err := w.client.ListDocuments(as(tc.who), &documentsv1.ListDocumentsRequest{MeetingId: meeting})
+		list, err := w.client.ListDocuments(testenv.As(tc.who), &documentsv1.ListDocumentsRequest{MeetingId: meeting})
 		if err != nil {
 			t.Fatalf("ListDocuments as %s: %v", tc.who.Subject, err)
 		}
@@ -212,13 +212,13 @@ func TestListAndGetFollowClassification(t *testing.T) {
 			t.Errorf("ListDocuments as %s (-want +got):\n%s", tc.who.Subject, diff)
 		}
 		for _, d := range []*documentsv1.Document{pub, internal, conf} {
-			_, err := w.client.GetDocument(as(tc.who), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()})
+			_, err := w.client.GetDocument(testenv.As(tc.who), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()})
 			visible := slices.ContainsFunc(tc.want, func(x *documentsv1.Document) bool { return x.GetId() == d.GetId() })
 			if visible && err != nil {
 				t.Errorf("GetDocument(%s) as %s: %v", d.GetTitle(), tc.who.Subject, err)
 			}
 			if !visible {
-				st := wantCode(t, err, codes.NotFound)
+				st := testenv.Code(t, err, codes.NotFound)
 				if strings.Contains(st.Message(), "org-a") || strings.Contains(st.Message(), d.GetTitle()) {
 					t.Errorf("NotFound message %q leaks the document", st.Message())
 				}
@@ -228,9 +228,9 @@ func TestListAndGetFollowClassification(t *testing.T) {
 
 	// Taking someone off the meeting ends their access at once.
 	w.meetings.removeParticipant(meeting, attendee.Subject)
-	_, err := w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()})
-	wantCode(t, err, codes.NotFound)
-	_, err = w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: internal.GetId()})
+	_, err := w.client.GetDocument(testenv.As(attendee), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()})
+	testenv.Code(t, err, codes.NotFound)
+	_, err = w.client.GetDocument(testenv.As(attendee), &documentsv1.GetDocumentRequest{DocumentId: internal.GetId()})
 	if err != nil {
 		t.Errorf("a member of the organisation lost the internal paper with their participation: %v", err)
 	}
@@ -247,16 +247,16 @@ func TestMeetingsServiceDown(t *testing.T) {
 	internal := w.upload(t, secretary, paper(meeting, "Nội bộ", "nb.pdf"), makePDF(1, 0))
 
 	w.meetings.setDown(true)
-	_, err := w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()})
-	wantCode(t, err, codes.Unavailable)
-	_, err = w.sendUpload(as(secretary), newDocument(paper(meeting, "Mới", "moi.pdf")), makePDF(1, 0))
-	wantCode(t, err, codes.Unavailable)
+	_, err := w.client.GetDocument(testenv.As(attendee), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()})
+	testenv.Code(t, err, codes.Unavailable)
+	_, err = w.sendUpload(testenv.As(secretary), newDocument(paper(meeting, "Mới", "moi.pdf")), makePDF(1, 0))
+	testenv.Code(t, err, codes.Unavailable)
 	// Membership decides internal papers without asking.
-	if _, err := w.client.GetDocument(as(bystander), &documentsv1.GetDocumentRequest{DocumentId: internal.GetId()}); err != nil {
+	if _, err := w.client.GetDocument(testenv.As(bystander), &documentsv1.GetDocumentRequest{DocumentId: internal.GetId()}); err != nil {
 		t.Errorf("internal paper while the meetings service is down: %v", err)
 	}
 	w.meetings.setDown(false)
-	if _, err := w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()}); err != nil {
+	if _, err := w.client.GetDocument(testenv.As(attendee), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()}); err != nil {
 		t.Errorf("after the meetings service is back: %v", err)
 	}
 	w.nothingLeft(t, 2)
@@ -265,42 +265,42 @@ func TestMeetingsServiceDown(t *testing.T) {
 func TestValidation(t *testing.T) {
 	w := newWorld(t)
 	for _, id := range []string{"", "doc-1"} {
-		_, err := w.client.GetDocument(as(member("org-a")), &documentsv1.GetDocumentRequest{DocumentId: id})
-		if diff := cmp.Diff([]string{"document_id"}, violatedFields(t, err)); diff != "" {
+		_, err := w.client.GetDocument(testenv.As(member("org-a")), &documentsv1.GetDocumentRequest{DocumentId: id})
+		if diff := cmp.Diff([]string{"document_id"}, testenv.ViolatedFields(t, err)); diff != "" {
 			t.Errorf("GetDocument(%q) (-want +got):\n%s", id, diff)
 		}
-		_, err = w.client.ListDocuments(as(member("org-a")), &documentsv1.ListDocumentsRequest{MeetingId: id})
-		if diff := cmp.Diff([]string{"meeting_id"}, violatedFields(t, err)); diff != "" {
+		_, err = w.client.ListDocuments(testenv.As(member("org-a")), &documentsv1.ListDocumentsRequest{MeetingId: id})
+		if diff := cmp.Diff([]string{"meeting_id"}, testenv.ViolatedFields(t, err)); diff != "" {
 			t.Errorf("ListDocuments(%q) (-want +got):\n%s", id, diff)
 		}
-		_, err = w.client.ListDocumentVersions(as(member("org-a")), &documentsv1.ListDocumentVersionsRequest{DocumentId: id})
-		if diff := cmp.Diff([]string{"document_id"}, violatedFields(t, err)); diff != "" {
+		_, err = w.client.ListDocumentVersions(testenv.As(member("org-a")), &documentsv1.ListDocumentVersionsRequest{DocumentId: id})
+		if diff := cmp.Diff([]string{"document_id"}, testenv.ViolatedFields(t, err)); diff != "" {
 			t.Errorf("ListDocumentVersions(%q) (-want +got):\n%s", id, diff)
 		}
 	}
-	_, err := w.client.OpenDocumentContent(as(member("org-a")), &documentsv1.OpenDocumentContentRequest{DocumentId: uuid.NewString(), Version: -1})
-	if diff := cmp.Diff([]string{"access", "version"}, violatedFields(t, err)); diff != "" {
+	_, err := w.client.OpenDocumentContent(testenv.As(member("org-a")), &documentsv1.OpenDocumentContentRequest{DocumentId: uuid.NewString(), Version: -1})
+	if diff := cmp.Diff([]string{"access", "version"}, slices.Sorted(slices.Values(testenv.ViolatedFields(t, err)))); diff != "" {
 		t.Errorf("OpenDocumentContent (-want +got):\n%s", diff)
 	}
-	_, err = w.client.GetDocument(as(member("org-a")), &documentsv1.GetDocumentRequest{DocumentId: uuid.NewString()})
-	wantCode(t, err, codes.NotFound)
+	_, err = w.client.GetDocument(testenv.As(member("org-a")), &documentsv1.GetDocumentRequest{DocumentId: uuid.NewString()})
+	testenv.Code(t, err, codes.NotFound)
 }
 
 func TestUnauthenticated(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background() // no claims: the client sends no token
 	_, err := w.client.GetDocument(ctx, &documentsv1.GetDocumentRequest{DocumentId: uuid.NewString()})
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = w.client.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{MeetingId: uuid.NewString()})
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = w.sendUpload(ctx, newDocument(paper(uuid.NewString(), "x", "x.pdf")), makePDF(1, 0))
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 
 	a := &api{s: w.svc}
 	_, err = a.GetDocument(ctx, &documentsv1.GetDocumentRequest{DocumentId: uuid.NewString()})
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = a.OpenDocumentContent(ctx, &documentsv1.OpenDocumentContentRequest{DocumentId: uuid.NewString()})
-	wantCode(t, err, codes.Unauthenticated)
+	testenv.Code(t, err, codes.Unauthenticated)
 }
 
 // Run creates a missing bucket.
@@ -348,10 +348,10 @@ func TestServesWhileObjectStorageIsDown(t *testing.T) {
 	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), makePDF(1, 0))
 
 	proxy.Block()
-	if _, err := w.client.GetDocument(as(attendee), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()}); err != nil {
+	if _, err := w.client.GetDocument(testenv.As(attendee), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()}); err != nil {
 		t.Fatalf("GetDocument with object storage down: %v", err)
 	}
-	if _, err := w.client.ListDocumentVersions(as(attendee), &documentsv1.ListDocumentVersionsRequest{DocumentId: d.GetId()}); err != nil {
+	if _, err := w.client.ListDocumentVersions(testenv.As(attendee), &documentsv1.ListDocumentVersionsRequest{DocumentId: d.GetId()}); err != nil {
 		t.Fatalf("ListDocumentVersions with object storage down: %v", err)
 	}
 	for _, p := range w.svc.Probes() {
@@ -377,16 +377,16 @@ func TestUnavailableBeforeMigrations(t *testing.T) {
 	t.Cleanup(pool.Close)
 	nc, js := testenv.JetStream(t)
 	a := &api{s: New(Deps{Pool: pool, Schema: schema, JS: js, NC: nc})}
-	ctx := as(orgAdmin("org-a"))
+	ctx := testenv.As(orgAdmin("org-a"))
 	_, err = a.GetDocument(ctx, &documentsv1.GetDocumentRequest{DocumentId: uuid.NewString()})
-	st := wantCode(t, err, codes.Unavailable)
+	st := testenv.Code(t, err, codes.Unavailable)
 	if !strings.Contains(st.Message(), "migrations") {
 		t.Errorf("message %q does not say why", st.Message())
 	}
 	_, err = a.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{MeetingId: uuid.NewString()})
-	wantCode(t, err, codes.Unavailable)
+	testenv.Code(t, err, codes.Unavailable)
 	_, err = a.OpenDocumentContent(ctx, &documentsv1.OpenDocumentContentRequest{DocumentId: uuid.NewString()})
-	wantCode(t, err, codes.Unavailable)
+	testenv.Code(t, err, codes.Unavailable)
 	// Nor does the service call itself ready.
 	if err := a.s.Probes()[0].Check(context.Background()); err == nil {
 		t.Error("schema probe passes before migrations")

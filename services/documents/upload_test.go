@@ -26,7 +26,7 @@ func TestNewVersionKeepsTheOldOnes(t *testing.T) {
 	v1 := makePDF(1, 0)
 	d := w.upload(t, secretary, paper(meeting, "Dự thảo nghị quyết", "Dự thảo.pdf"), v1)
 	v2 := makePDF(2, 1000)
-	d2, err := w.sendUpload(as(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "Dự thảo (sửa).pdf"}), v2)
+	d2, err := w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "Dự thảo (sửa).pdf"}), v2)
 	if err != nil {
 		t.Fatalf("new version: %v", err)
 	}
@@ -34,7 +34,7 @@ func TestNewVersionKeepsTheOldOnes(t *testing.T) {
 		d2.GetFileName() != "Dự thảo (sửa).pdf" || d2.GetUploaderId() != chair.Subject || d2.GetTitle() != d.GetTitle() {
 		t.Errorf("after replacement: %v", d2)
 	}
-	versions, err := w.client.ListDocumentVersions(as(attendee), &documentsv1.ListDocumentVersionsRequest{DocumentId: d.GetId()})
+	versions, err := w.client.ListDocumentVersions(testenv.As(attendee), &documentsv1.ListDocumentVersionsRequest{DocumentId: d.GetId()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,15 +47,15 @@ func TestNewVersionKeepsTheOldOnes(t *testing.T) {
 	}
 
 	// A replacement based on version 1 is now stale.
-	_, err = w.sendUpload(as(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "cu.pdf"}), makePDF(3, 0))
-	st := wantCode(t, err, codes.Aborted)
+	_, err = w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "cu.pdf"}), makePDF(3, 0))
+	st := testenv.Code(t, err, codes.Aborted)
 	if !strings.Contains(st.Message(), "version 2") {
 		t.Errorf("Aborted message %q does not give the current version", st.Message())
 	}
 
-	c := w.consumer(t)
-	next(t, c) // added
-	msg := next(t, c)
+	c := testenv.Consumer(t, w.js, w.stream)
+	testenv.Next(t, c) // added
+	msg := testenv.Next(t, c)
 	var ev documentsv1.DocumentVersionAdded
 	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func TestRacingReplacementLeavesNoObject(t *testing.T) {
 	meeting, _ := w.cellMeeting()
 	d := w.upload(t, secretary, paper(meeting, "Tờ trình", "to-trinh.pdf"), makePDF(1, 0))
 
-	slow, err := w.client.UploadDocument(as(secretary))
+	slow, err := w.client.UploadDocument(testenv.As(secretary))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +85,11 @@ func TestRacingReplacementLeavesNoObject(t *testing.T) {
 	if err := slow.Send(&documentsv1.UploadDocumentRequest{Part: &documentsv1.UploadDocumentRequest_Chunk{Chunk: pdf}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.sendUpload(as(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "b.pdf"}), makePDF(3, 0)); err != nil {
+	if _, err := w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "b.pdf"}), makePDF(3, 0)); err != nil {
 		t.Fatalf("fast replacement: %v", err)
 	}
 	_, err = slow.CloseAndRecv()
-	wantCode(t, err, codes.Aborted)
+	testenv.Code(t, err, codes.Aborted)
 	w.nothingLeft(t, 1)
 	if n := w.count(t, "document_versions"); n != 2 {
 		t.Errorf("%d versions, want 2", n)
@@ -136,15 +136,15 @@ func TestUploadRefusesBadInput(t *testing.T) {
 			return nd
 		}(), makePDF(1, 0), map[string]string{"new_document.agenda_item_id": ReasonNotInMeeting}},
 	} {
-		_, err := w.sendUpload(as(secretary), newDocument(tc.nd), tc.data)
-		if diff := cmp.Diff(tc.want, violations(t, err)); diff != "" {
+		_, err := w.sendUpload(testenv.As(secretary), newDocument(tc.nd), tc.data)
+		if diff := cmp.Diff(tc.want, testenv.ViolationReasons(t, err)); diff != "" {
 			t.Errorf("%s: violations (-want +got):\n%s", tc.name, diff)
 		}
 	}
-	_, err := w.sendUpload(as(secretary), &documentsv1.UploadDocumentRequest{Part: &documentsv1.UploadDocumentRequest_Chunk{Chunk: []byte("%PDF-")}}, nil)
-	wantCode(t, err, codes.InvalidArgument)
+	_, err := w.sendUpload(testenv.As(secretary), &documentsv1.UploadDocumentRequest{Part: &documentsv1.UploadDocumentRequest_Chunk{Chunk: []byte("%PDF-")}}, nil)
+	testenv.Code(t, err, codes.InvalidArgument)
 	w.nothingLeft(t, 0)
-	if n := streamMsgs(t, w); n != 0 {
+	if n := testenv.StreamMsgs(t, w.js, w.stream); n != 0 {
 		t.Errorf("%d events for refused uploads", n)
 	}
 }
@@ -152,21 +152,21 @@ func TestUploadRefusesBadInput(t *testing.T) {
 func TestUploadPermissions(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	_, err := w.sendUpload(as(attendee), newDocument(paper(meeting, "Của tôi", "a.pdf")), makePDF(1, 0))
-	wantCode(t, err, codes.PermissionDenied)
-	_, err = w.sendUpload(as(bystander), newDocument(paper(meeting, "Của tôi", "a.pdf")), makePDF(1, 0))
-	wantCode(t, err, codes.PermissionDenied)
-	_, err = w.sendUpload(as(otherCell), newDocument(paper(meeting, "Chi bộ khác", "a.pdf")), makePDF(1, 0))
-	wantCode(t, err, codes.NotFound)
-	_, err = w.sendUpload(as(adminA), newDocument(paper(uuid.NewString(), "Không có", "a.pdf")), makePDF(1, 0))
-	wantCode(t, err, codes.NotFound)
+	_, err := w.sendUpload(testenv.As(attendee), newDocument(paper(meeting, "Của tôi", "a.pdf")), makePDF(1, 0))
+	testenv.Code(t, err, codes.PermissionDenied)
+	_, err = w.sendUpload(testenv.As(bystander), newDocument(paper(meeting, "Của tôi", "a.pdf")), makePDF(1, 0))
+	testenv.Code(t, err, codes.PermissionDenied)
+	_, err = w.sendUpload(testenv.As(otherCell), newDocument(paper(meeting, "Chi bộ khác", "a.pdf")), makePDF(1, 0))
+	testenv.Code(t, err, codes.NotFound)
+	_, err = w.sendUpload(testenv.As(adminA), newDocument(paper(uuid.NewString(), "Không có", "a.pdf")), makePDF(1, 0))
+	testenv.Code(t, err, codes.NotFound)
 
 	// An administrator of the organisation may, without taking part.
 	d := w.upload(t, adminA, paper(meeting, "Của quản trị", "qt.pdf"), makePDF(1, 0))
-	_, err = w.sendUpload(as(attendee), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "b.pdf"}), makePDF(1, 0))
-	wantCode(t, err, codes.PermissionDenied)
-	_, err = w.sendUpload(as(otherCell), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "b.pdf"}), makePDF(1, 0))
-	wantCode(t, err, codes.NotFound)
+	_, err = w.sendUpload(testenv.As(attendee), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "b.pdf"}), makePDF(1, 0))
+	testenv.Code(t, err, codes.PermissionDenied)
+	_, err = w.sendUpload(testenv.As(otherCell), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "b.pdf"}), makePDF(1, 0))
+	testenv.Code(t, err, codes.NotFound)
 	w.nothingLeft(t, 1)
 }
 
@@ -237,7 +237,7 @@ func TestCorruptAndEncryptedPDFsAreKeptWithoutPreview(t *testing.T) {
 		if d.GetContentType() != "application/pdf" || d.GetPreview() != tc.want || d.GetPageCount() != tc.pages {
 			t.Errorf("%s: %s, preview %v, %d pages; want application/pdf, %v, %d", tc.name, d.GetContentType(), d.GetPreview(), d.GetPageCount(), tc.want, tc.pages)
 		}
-		if _, err := w.client.OpenDocumentContent(as(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_DOWNLOAD}); err != nil {
+		if _, err := w.client.OpenDocumentContent(testenv.As(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_DOWNLOAD}); err != nil {
 			t.Errorf("%s: cannot be downloaded: %v", tc.name, err)
 		}
 	}
@@ -257,7 +257,7 @@ func TestLargePDFsAreNotParsed(t *testing.T) {
 func TestUploadCancelledMidStreamLeavesNothing(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	ctx, cancel := context.WithCancel(as(secretary))
+	ctx, cancel := context.WithCancel(testenv.As(secretary))
 	defer cancel()
 	stream, err := w.client.UploadDocument(ctx)
 	if err != nil {
@@ -282,7 +282,7 @@ func TestUploadCancelledMidStreamLeavesNothing(t *testing.T) {
 	})
 	cancel()
 	_, err = stream.CloseAndRecv()
-	wantCode(t, err, codes.Canceled)
+	testenv.Code(t, err, codes.Canceled)
 	w.nothingLeft(t, 0)
 }
 
@@ -293,8 +293,8 @@ func TestUploadWithObjectStorageDown(t *testing.T) {
 	w := newWorldWith(t, worldOptions{store: storeBehind(t, direct, proxy.addr), inspect: direct})
 	meeting, _ := w.cellMeeting()
 	proxy.Block()
-	_, err := w.sendUpload(as(secretary), newDocument(paper(meeting, "Khi hỏng", "hong.pdf")), makePDF(1, 0))
-	wantCode(t, err, codes.Unavailable)
+	_, err := w.sendUpload(testenv.As(secretary), newDocument(paper(meeting, "Khi hỏng", "hong.pdf")), makePDF(1, 0))
+	testenv.Code(t, err, codes.Unavailable)
 	w.nothingLeft(t, 0)
 
 	proxy.Unblock()
@@ -313,7 +313,7 @@ func TestObjectStorageFailsDuringWrite(t *testing.T) {
 	meeting, _ := w.cellMeeting()
 	pdf := makePDF(1, 40<<20) // several 16 MiB parts
 
-	stream, err := w.client.UploadDocument(as(secretary))
+	stream, err := w.client.UploadDocument(testenv.As(secretary))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestObjectStorageFailsDuringWrite(t *testing.T) {
 	// 20 MB (the first part and then some) and then goes away.
 	proxy.CutAfter(20 << 20)
 	_, err = stream.CloseAndRecv()
-	wantCode(t, err, codes.Unavailable)
+	testenv.Code(t, err, codes.Unavailable)
 	if n := w.count(t, "documents") + w.count(t, "document_versions"); n != 0 {
 		t.Fatalf("%d rows after a failed write", n)
 	}
@@ -344,7 +344,7 @@ func TestObjectStorageFailsDuringWrite(t *testing.T) {
 		t.Fatalf("sweep: %v", err)
 	}
 	w.nothingLeft(t, 0)
-	if n := streamMsgs(t, w); n != 0 {
+	if n := testenv.StreamMsgs(t, w.js, w.stream); n != 0 {
 		t.Errorf("%d events for a failed upload", n)
 	}
 }

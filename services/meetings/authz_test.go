@@ -78,6 +78,7 @@ var rpcKinds = map[protoreflect.Name]rpcKind{
 	"RescheduleMeeting": runs, "AddAgendaItem": runs, "UpdateAgendaItem": runs, "RemoveAgendaItem": runs,
 	"ReorderAgenda": runs, "SetCurrentAgendaItem": runs, "AddParticipants": runs, "UpdateParticipant": runs,
 	"RemoveParticipant": runs, "IssueCheckInToken": runs, "MarkAttendance": runs,
+	"RequestToSpeak": ownAnswer, "WithdrawSpeakRequest": ownAnswer, "UpdateSpeaker": runs,
 }
 
 func TestEveryRPCIsClassified(t *testing.T) {

@@ -16,8 +16,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// waitLimit bounds every wait for something asynchronous (the relay, stream
-// creation). It is a deadlock guard, not a performance assertion.
+// waitLimit bounds the wait for the service to create its stream (testenv
+// bounds the others). It is a deadlock guard, not a performance assertion.
 const waitLimit = 30 * time.Second
 
 // world is one isolated service instance: its own schema, subjects and

@@ -164,7 +164,40 @@ func loadMeeting(ctx context.Context, q querier, r meetingRow) (*meetingsv1.Meet
 		return nil, fmt.Errorf("read participants: %w", err)
 	}
 	m.Quorum = domain.ComputeQuorum(attendees, r.rule)
+	if m.Speakers, err = loadSpeakers(ctx, q, m.GetId()); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// speakerOrderSQL lists a speakers list as the room sees it: who has the
+// floor, then the queue, then finished and withdrawn turns.
+const speakerOrderSQL = `CASE state WHEN 'SPEAKER_STATE_SPEAKING' THEN 1 WHEN 'SPEAKER_STATE_WAITING' THEN 2 ELSE 3 END,
+	position, request_time, id`
+
+// loadSpeakers returns a meeting's speakers list in speakerOrderSQL order.
+func loadSpeakers(ctx context.Context, q querier, meetingID string) ([]*meetingsv1.Speaker, error) {
+	rows, err := q.Query(ctx, `
+		SELECT id, person_id, full_name, coalesce(agenda_item_id::text, ''), note, state, position, request_time
+		FROM speakers WHERE meeting_id = $1 ORDER BY `+speakerOrderSQL, meetingID)
+	if err != nil {
+		return nil, fmt.Errorf("read speakers: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*meetingsv1.Speaker, error) {
+		sp := &meetingsv1.Speaker{}
+		var state string
+		var requested time.Time
+		if err := row.Scan(&sp.Id, &sp.PersonId, &sp.FullName, &sp.AgendaItemId, &sp.Note, &state, &sp.Position, &requested); err != nil {
+			return nil, err
+		}
+		sp.State = meetingsv1.SpeakerState(meetingsv1.SpeakerState_value[state])
+		sp.RequestTime = timestamppb.New(requested)
+		return sp, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read speakers: %w", err)
+	}
+	return out, nil
 }
 
 // participantIDs lists a meeting's participants (the events' audience).

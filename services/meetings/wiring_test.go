@@ -261,7 +261,7 @@ func TestTasksServedWithTheMeeting(t *testing.T) {
 // announced on the service's stream.
 func TestServiceRunsTheTaskReminder(t *testing.T) {
 	// Looking often makes the announcement come soon after the deadline
-	// moves; the wait below is bounded by waitLimit, a deadlock guard.
+	// moves; each wait below is bounded by testenv.Next, a deadlock guard.
 	w := newWorld(t, func(d *Deps) { d.ReminderInterval = 50 * time.Millisecond })
 	c := newCell(t, w)
 	m := w.started(t, c)

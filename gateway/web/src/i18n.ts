@@ -352,6 +352,23 @@ const vi = {
   'tasks.emptyOverdue': 'Không có nhiệm vụ nào quá hạn.',
   'tasks.ofMeeting': 'Nhiệm vụ từ cuộc họp ({n})',
   'tasks.noneForMeeting': 'Chưa giao nhiệm vụ nào từ cuộc họp này.',
+  'speakers.title': 'Danh sách phát biểu',
+  'speakers.empty': 'Chưa có ai xin phát biểu.',
+  'speakers.request': 'Xin phát biểu',
+  'speakers.withdraw': 'Rút',
+  'speakers.note': 'Nội dung muốn phát biểu (không bắt buộc)',
+  'speakers.send': 'Gửi đăng ký',
+  'speakers.youWait': 'Bạn đang chờ phát biểu, thứ tự {n}.',
+  'speakers.youSpeak': 'Mời bạn phát biểu.',
+  'speakers.requested': 'Đã đăng ký phát biểu.',
+  'speakers.withdrawn': 'Đã rút đăng ký phát biểu.',
+  'speakers.give': 'Mời phát biểu',
+  'speakers.done': 'Xong',
+  'speakers.state.SPEAKER_STATE_WAITING': 'Đang chờ',
+  'speakers.state.SPEAKER_STATE_SPEAKING': 'Đang phát biểu',
+  'speakers.state.SPEAKER_STATE_DONE': 'Đã phát biểu',
+  'speakers.state.SPEAKER_STATE_WITHDRAWN': 'Đã rút',
+  'speakers.finished': 'Đã phát biểu hoặc rút ({n})',
 } as const;
 
 export type MessageKey = keyof typeof vi;
@@ -704,6 +721,23 @@ const en: Dictionary = {
   'tasks.emptyOverdue': 'No overdue tasks.',
   'tasks.ofMeeting': 'Tasks from this meeting ({n})',
   'tasks.noneForMeeting': 'No tasks have been given from this meeting yet.',
+  'speakers.title': 'Speakers',
+  'speakers.empty': 'Nobody has asked to speak yet.',
+  'speakers.request': 'Request to speak',
+  'speakers.withdraw': 'Withdraw',
+  'speakers.note': 'What you wish to speak about (optional)',
+  'speakers.send': 'Send request',
+  'speakers.youWait': 'You are waiting to speak, number {n}.',
+  'speakers.youSpeak': 'You have the floor.',
+  'speakers.requested': 'Your request to speak was sent.',
+  'speakers.withdrawn': 'Your request to speak was withdrawn.',
+  'speakers.give': 'Give the floor',
+  'speakers.done': 'Done',
+  'speakers.state.SPEAKER_STATE_WAITING': 'Waiting',
+  'speakers.state.SPEAKER_STATE_SPEAKING': 'Speaking',
+  'speakers.state.SPEAKER_STATE_DONE': 'Spoke',
+  'speakers.state.SPEAKER_STATE_WITHDRAWN': 'Withdrawn',
+  'speakers.finished': 'Spoken or withdrawn ({n})',
 };
 
 const dictionaries: Record<Lang, Dictionary> = { vi, en };
@@ -765,7 +799,7 @@ export function useI18n(): I18n {
 }
 
 /** The label of a server enum value, or the value itself when this build does not know it. */
-export function enumLabel(t: Translate, prefix: 'state' | 'kind' | 'role' | 'rsvp' | 'attendance' | 'standing' | 'minutes' | 'task', value: string): string {
+export function enumLabel(t: Translate, prefix: 'state' | 'kind' | 'role' | 'rsvp' | 'attendance' | 'standing' | 'minutes' | 'task' | 'speakers.state', value: string): string {
   const key = `${prefix}.${value}`;
   return hasMessage(key) ? t(key) : value;
 }

@@ -54,6 +54,25 @@ export interface Participant {
   checkInTime: Date | null;
 }
 
+export type SpeakerState =
+  | 'SPEAKER_STATE_UNSPECIFIED'
+  | 'SPEAKER_STATE_WAITING'
+  | 'SPEAKER_STATE_SPEAKING'
+  | 'SPEAKER_STATE_DONE'
+  | 'SPEAKER_STATE_WITHDRAWN';
+
+export interface Speaker {
+  id: string;
+  personId: string;
+  fullName: string;
+  agendaItemId: string;
+  note: string;
+  state: SpeakerState;
+  /** 1-based place in the queue while waiting; 0 otherwise. */
+  position: number;
+  requestTime: Date | null;
+}
+
 export interface Quorum {
   base: number;
   present: number;
@@ -81,6 +100,8 @@ export interface Meeting {
   quorum: Quorum | null;
   stateReason: string;
   myRole: ParticipantRole;
+  /** The speakers list as the server orders it: speaking, waiting by position, then the rest. */
+  speakers: Speaker[];
 }
 
 export interface Principal {
@@ -142,7 +163,35 @@ export function parseMeeting(v: unknown): Meeting {
     },
     stateReason: str(m.stateReason),
     myRole: enumOf<ParticipantRole>(m.myRole, 'PARTICIPANT_ROLE_UNSPECIFIED'),
+    speakers: arr(m.speakers).map(parseSpeaker),
   };
+}
+
+function parseSpeaker(v: unknown): Speaker {
+  const s = obj(v);
+  return {
+    id: str(s.id),
+    personId: str(s.personId),
+    fullName: str(s.fullName),
+    agendaItemId: str(s.agendaItemId),
+    note: str(s.note),
+    state: enumOf<SpeakerState>(s.state, 'SPEAKER_STATE_UNSPECIFIED'),
+    position: num(s.position),
+    requestTime: time(s.requestTime),
+  };
+}
+
+/** The person's open (waiting or speaking) request to speak, if any. */
+export function openSpeakRequest(m: Meeting, personId: string | undefined): Speaker | null {
+  if (!personId) return null;
+  return (
+    m.speakers.find((s) => s.personId === personId && (s.state === 'SPEAKER_STATE_WAITING' || s.state === 'SPEAKER_STATE_SPEAKING')) ?? null
+  );
+}
+
+/** The waiting requests in queue order. */
+export function waitingSpeakers(m: Meeting): Speaker[] {
+  return m.speakers.filter((s) => s.state === 'SPEAKER_STATE_WAITING').sort((a, b) => a.position - b.position);
 }
 
 function parseAgendaItem(v: unknown): AgendaItem {
@@ -262,6 +311,7 @@ const MEETING_EVENTS = new Set([
   'ecabinet.meetings.v1.AgendaAdvanced',
   'ecabinet.meetings.v1.ParticipantsChanged',
   'ecabinet.meetings.v1.AttendanceChanged',
+  'ecabinet.meetings.v1.SpeakersChanged',
 ]);
 
 /** The meeting a live event carries, or null when the event is not a meeting event. */

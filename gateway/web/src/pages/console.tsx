@@ -10,6 +10,7 @@ import { canMarkAttendance, canRun, isOpen, nextItem, type AgendaItem, type Atte
 import { hasMinutes } from '../minutes';
 import { Link } from '../router';
 import { useMeeting, type MeetingModel } from '../useMeeting';
+import { SpeakerList, showsSpeakers } from '../speakers';
 
 // Action runs one request of a section and keeps its error next to the control that made
 // it (`target`). A stale version (409 Aborted) is not the user's error to fix by hand: the
@@ -94,6 +95,7 @@ export function ConsolePage({ id }: { id: string }) {
         <>
           <Lifecycle meeting={meeting} model={model} onStale={onStale} />
           <Advance meeting={meeting} model={model} onStale={onStale} />
+          {showsSpeakers(meeting) && <SpeakerDesk meeting={meeting} model={model} onStale={onStale} />}
           <AttendanceDesk meeting={meeting} model={model} onStale={onStale} />
           <AgendaEditor meeting={meeting} model={model} onStale={onStale} />
         </>
@@ -287,6 +289,77 @@ function Advance({ meeting, model, onStale }: SectionProps) {
         <p class="hint">{t('console.startFirst')}</p>
       )}
       <ProblemBox error={act.errorAt('next')} />
+    </section>
+  );
+}
+
+// SpeakerDesk: the queue of requests to speak, with the floor given and taken back, and
+// the order changed one place at a time.
+function SpeakerDesk({ meeting, model, onStale }: SectionProps) {
+  const { t } = useI18n();
+  const act = useAction(model, onStale);
+  const running = meeting.state === 'MEETING_STATE_IN_PROGRESS';
+  const update = (id: string, body: Record<string, unknown>) =>
+    void act.run(`speaker:${id}`, () => request('PATCH', path(meeting, `/speakers/${seg(id)}`), body));
+  return (
+    <section class="panel" aria-labelledby="speakers-desk-title" data-testid="speaker-desk">
+      <h2 id="speakers-desk-title" class="section-title">
+        {t('speakers.title')}
+      </h2>
+      <SpeakerList
+        meeting={meeting}
+        tools={(s, i, waiting) =>
+          running && (
+            <>
+              {s.state === 'SPEAKER_STATE_WAITING' && (
+                <>
+                  <button
+                    type="button"
+                    class="button button--small button--primary"
+                    data-action="speak"
+                    disabled={act.busy}
+                    onClick={() => update(s.id, { state: 'SPEAKER_STATE_SPEAKING' })}
+                  >
+                    {t('speakers.give')}
+                  </button>
+                  <button
+                    type="button"
+                    class="icon-button"
+                    data-action="up"
+                    aria-label={`${t('console.moveUp')}: ${s.fullName}`}
+                    title={t('console.moveUp')}
+                    disabled={act.busy || i === 0}
+                    onClick={() => update(s.id, { position: s.position - 1 })}
+                  >
+                    ↑
+                  </button>
+                  <button
+                    type="button"
+                    class="icon-button"
+                    data-action="down"
+                    aria-label={`${t('console.moveDown')}: ${s.fullName}`}
+                    title={t('console.moveDown')}
+                    disabled={act.busy || i === waiting.length - 1}
+                    onClick={() => update(s.id, { position: s.position + 1 })}
+                  >
+                    ↓
+                  </button>
+                </>
+              )}
+              <button
+                type="button"
+                class="button button--small"
+                data-action="done"
+                disabled={act.busy}
+                onClick={() => update(s.id, { state: 'SPEAKER_STATE_DONE' })}
+              >
+                {t('speakers.done')}
+              </button>
+              <ProblemBox error={act.errorAt(`speaker:${s.id}`)} />
+            </>
+          )
+        }
+      />
     </section>
   );
 }

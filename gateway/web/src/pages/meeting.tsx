@@ -23,6 +23,7 @@ import { Link } from '../router';
 import { useSession } from '../session';
 import { TaskList, useTasks } from '../taskviews';
 import { useMeeting } from '../useMeeting';
+import { MySpeakRequest, SpeakerList, showsSpeakers } from '../speakers';
 import { MinutesBadge } from './minutes';
 
 export function MeetingPage({ id }: { id: string }) {
@@ -76,6 +77,16 @@ export function MeetingPage({ id }: { id: string }) {
       </header>
 
       {(meeting.state === 'MEETING_STATE_IN_PROGRESS' || meeting.currentAgendaItemId !== '') && <CurrentItem meeting={meeting} />}
+
+      {showsSpeakers(meeting) && (
+        <section class="panel" aria-labelledby="speakers-title" data-testid="speakers">
+          <h2 id="speakers-title" class="section-title">
+            {t('speakers.title')}
+          </h2>
+          {mine && myId && <MySpeakRequest meeting={meeting} myId={myId} onChanged={model.apply} />}
+          <SpeakerList meeting={meeting} />
+        </section>
+      )}
 
       {mine && <MyPart meeting={meeting} me={mine} onChanged={model.apply} />}
 

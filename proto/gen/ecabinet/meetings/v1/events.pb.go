@@ -441,6 +441,60 @@ func (x *AttendanceChanged) GetAttendance() Attendance {
 	return Attendance_ATTENDANCE_UNSPECIFIED
 }
 
+// speakers_changed: someone asked to speak or withdrew, was given the
+// floor, finished, or the queue was reordered.
+type SpeakersChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Meeting       *Meeting               `protobuf:"bytes,2,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SpeakersChanged) Reset() {
+	*x = SpeakersChanged{}
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpeakersChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpeakersChanged) ProtoMessage() {}
+
+func (x *SpeakersChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpeakersChanged.ProtoReflect.Descriptor instead.
+func (*SpeakersChanged) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SpeakersChanged) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *SpeakersChanged) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
 // minutes_changed: saved, submitted, returned, amended.
 type MinutesChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -455,7 +509,7 @@ type MinutesChanged struct {
 
 func (x *MinutesChanged) Reset() {
 	*x = MinutesChanged{}
-	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[7]
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -467,7 +521,7 @@ func (x *MinutesChanged) String() string {
 func (*MinutesChanged) ProtoMessage() {}
 
 func (x *MinutesChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[7]
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -480,7 +534,7 @@ func (x *MinutesChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MinutesChanged.ProtoReflect.Descriptor instead.
 func (*MinutesChanged) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MinutesChanged) GetMeta() *v1.EventMeta {
@@ -531,7 +585,7 @@ type MinutesApproved struct {
 
 func (x *MinutesApproved) Reset() {
 	*x = MinutesApproved{}
-	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[8]
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +597,7 @@ func (x *MinutesApproved) String() string {
 func (*MinutesApproved) ProtoMessage() {}
 
 func (x *MinutesApproved) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[8]
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +610,7 @@ func (x *MinutesApproved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MinutesApproved.ProtoReflect.Descriptor instead.
 func (*MinutesApproved) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *MinutesApproved) GetMeta() *v1.EventMeta {
@@ -598,7 +652,7 @@ type TaskCreated struct {
 
 func (x *TaskCreated) Reset() {
 	*x = TaskCreated{}
-	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[9]
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +664,7 @@ func (x *TaskCreated) String() string {
 func (*TaskCreated) ProtoMessage() {}
 
 func (x *TaskCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[9]
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +677,7 @@ func (x *TaskCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskCreated.ProtoReflect.Descriptor instead.
 func (*TaskCreated) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskCreated) GetMeta() *v1.EventMeta {
@@ -651,7 +705,7 @@ type TaskUpdated struct {
 
 func (x *TaskUpdated) Reset() {
 	*x = TaskUpdated{}
-	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[10]
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +717,7 @@ func (x *TaskUpdated) String() string {
 func (*TaskUpdated) ProtoMessage() {}
 
 func (x *TaskUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[10]
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +730,7 @@ func (x *TaskUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskUpdated.ProtoReflect.Descriptor instead.
 func (*TaskUpdated) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TaskUpdated) GetMeta() *v1.EventMeta {
@@ -704,7 +758,7 @@ type TaskOverdue struct {
 
 func (x *TaskOverdue) Reset() {
 	*x = TaskOverdue{}
-	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[11]
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -716,7 +770,7 @@ func (x *TaskOverdue) String() string {
 func (*TaskOverdue) ProtoMessage() {}
 
 func (x *TaskOverdue) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[11]
+	mi := &file_ecabinet_meetings_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -729,7 +783,7 @@ func (x *TaskOverdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskOverdue.ProtoReflect.Descriptor instead.
 func (*TaskOverdue) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_ecabinet_meetings_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TaskOverdue) GetMeta() *v1.EventMeta {
@@ -779,7 +833,10 @@ const file_ecabinet_meetings_v1_events_proto_rawDesc = "" +
 	"\tperson_id\x18\x03 \x01(\tR\bpersonId\x12@\n" +
 	"\n" +
 	"attendance\x18\x04 \x01(\x0e2 .ecabinet.meetings.v1.AttendanceR\n" +
-	"attendance\"\xd4\x01\n" +
+	"attendance\"\x7f\n" +
+	"\x0fSpeakersChanged\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x127\n" +
+	"\ameeting\x18\x02 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\xd4\x01\n" +
 	"\x0eMinutesChanged\x123\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1d\n" +
 	"\n" +
@@ -815,7 +872,7 @@ func file_ecabinet_meetings_v1_events_proto_rawDescGZIP() []byte {
 	return file_ecabinet_meetings_v1_events_proto_rawDescData
 }
 
-var file_ecabinet_meetings_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_ecabinet_meetings_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_ecabinet_meetings_v1_events_proto_goTypes = []any{
 	(*MeetingCreated)(nil),      // 0: ecabinet.meetings.v1.MeetingCreated
 	(*MeetingUpdated)(nil),      // 1: ecabinet.meetings.v1.MeetingUpdated
@@ -824,50 +881,53 @@ var file_ecabinet_meetings_v1_events_proto_goTypes = []any{
 	(*AgendaAdvanced)(nil),      // 4: ecabinet.meetings.v1.AgendaAdvanced
 	(*ParticipantsChanged)(nil), // 5: ecabinet.meetings.v1.ParticipantsChanged
 	(*AttendanceChanged)(nil),   // 6: ecabinet.meetings.v1.AttendanceChanged
-	(*MinutesChanged)(nil),      // 7: ecabinet.meetings.v1.MinutesChanged
-	(*MinutesApproved)(nil),     // 8: ecabinet.meetings.v1.MinutesApproved
-	(*TaskCreated)(nil),         // 9: ecabinet.meetings.v1.TaskCreated
-	(*TaskUpdated)(nil),         // 10: ecabinet.meetings.v1.TaskUpdated
-	(*TaskOverdue)(nil),         // 11: ecabinet.meetings.v1.TaskOverdue
-	(*v1.EventMeta)(nil),        // 12: ecabinet.platform.v1.EventMeta
-	(*Meeting)(nil),             // 13: ecabinet.meetings.v1.Meeting
-	(MeetingState)(0),           // 14: ecabinet.meetings.v1.MeetingState
-	(Attendance)(0),             // 15: ecabinet.meetings.v1.Attendance
-	(MinutesState)(0),           // 16: ecabinet.meetings.v1.MinutesState
-	(*Task)(nil),                // 17: ecabinet.meetings.v1.Task
+	(*SpeakersChanged)(nil),     // 7: ecabinet.meetings.v1.SpeakersChanged
+	(*MinutesChanged)(nil),      // 8: ecabinet.meetings.v1.MinutesChanged
+	(*MinutesApproved)(nil),     // 9: ecabinet.meetings.v1.MinutesApproved
+	(*TaskCreated)(nil),         // 10: ecabinet.meetings.v1.TaskCreated
+	(*TaskUpdated)(nil),         // 11: ecabinet.meetings.v1.TaskUpdated
+	(*TaskOverdue)(nil),         // 12: ecabinet.meetings.v1.TaskOverdue
+	(*v1.EventMeta)(nil),        // 13: ecabinet.platform.v1.EventMeta
+	(*Meeting)(nil),             // 14: ecabinet.meetings.v1.Meeting
+	(MeetingState)(0),           // 15: ecabinet.meetings.v1.MeetingState
+	(Attendance)(0),             // 16: ecabinet.meetings.v1.Attendance
+	(MinutesState)(0),           // 17: ecabinet.meetings.v1.MinutesState
+	(*Task)(nil),                // 18: ecabinet.meetings.v1.Task
 }
 var file_ecabinet_meetings_v1_events_proto_depIdxs = []int32{
-	12, // 0: ecabinet.meetings.v1.MeetingCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
-	13, // 1: ecabinet.meetings.v1.MeetingCreated.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	12, // 2: ecabinet.meetings.v1.MeetingUpdated.meta:type_name -> ecabinet.platform.v1.EventMeta
-	13, // 3: ecabinet.meetings.v1.MeetingUpdated.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	12, // 4: ecabinet.meetings.v1.MeetingStateChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
-	13, // 5: ecabinet.meetings.v1.MeetingStateChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	14, // 6: ecabinet.meetings.v1.MeetingStateChanged.from:type_name -> ecabinet.meetings.v1.MeetingState
-	14, // 7: ecabinet.meetings.v1.MeetingStateChanged.to:type_name -> ecabinet.meetings.v1.MeetingState
-	12, // 8: ecabinet.meetings.v1.AgendaChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
-	13, // 9: ecabinet.meetings.v1.AgendaChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	12, // 10: ecabinet.meetings.v1.AgendaAdvanced.meta:type_name -> ecabinet.platform.v1.EventMeta
-	13, // 11: ecabinet.meetings.v1.AgendaAdvanced.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	12, // 12: ecabinet.meetings.v1.ParticipantsChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
-	13, // 13: ecabinet.meetings.v1.ParticipantsChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	12, // 14: ecabinet.meetings.v1.AttendanceChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
-	13, // 15: ecabinet.meetings.v1.AttendanceChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	15, // 16: ecabinet.meetings.v1.AttendanceChanged.attendance:type_name -> ecabinet.meetings.v1.Attendance
-	12, // 17: ecabinet.meetings.v1.MinutesChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
-	16, // 18: ecabinet.meetings.v1.MinutesChanged.state:type_name -> ecabinet.meetings.v1.MinutesState
-	12, // 19: ecabinet.meetings.v1.MinutesApproved.meta:type_name -> ecabinet.platform.v1.EventMeta
-	12, // 20: ecabinet.meetings.v1.TaskCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
-	17, // 21: ecabinet.meetings.v1.TaskCreated.task:type_name -> ecabinet.meetings.v1.Task
-	12, // 22: ecabinet.meetings.v1.TaskUpdated.meta:type_name -> ecabinet.platform.v1.EventMeta
-	17, // 23: ecabinet.meetings.v1.TaskUpdated.task:type_name -> ecabinet.meetings.v1.Task
-	12, // 24: ecabinet.meetings.v1.TaskOverdue.meta:type_name -> ecabinet.platform.v1.EventMeta
-	17, // 25: ecabinet.meetings.v1.TaskOverdue.task:type_name -> ecabinet.meetings.v1.Task
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	13, // 0: ecabinet.meetings.v1.MeetingCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	14, // 1: ecabinet.meetings.v1.MeetingCreated.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	13, // 2: ecabinet.meetings.v1.MeetingUpdated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	14, // 3: ecabinet.meetings.v1.MeetingUpdated.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	13, // 4: ecabinet.meetings.v1.MeetingStateChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	14, // 5: ecabinet.meetings.v1.MeetingStateChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	15, // 6: ecabinet.meetings.v1.MeetingStateChanged.from:type_name -> ecabinet.meetings.v1.MeetingState
+	15, // 7: ecabinet.meetings.v1.MeetingStateChanged.to:type_name -> ecabinet.meetings.v1.MeetingState
+	13, // 8: ecabinet.meetings.v1.AgendaChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	14, // 9: ecabinet.meetings.v1.AgendaChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	13, // 10: ecabinet.meetings.v1.AgendaAdvanced.meta:type_name -> ecabinet.platform.v1.EventMeta
+	14, // 11: ecabinet.meetings.v1.AgendaAdvanced.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	13, // 12: ecabinet.meetings.v1.ParticipantsChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	14, // 13: ecabinet.meetings.v1.ParticipantsChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	13, // 14: ecabinet.meetings.v1.AttendanceChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	14, // 15: ecabinet.meetings.v1.AttendanceChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	16, // 16: ecabinet.meetings.v1.AttendanceChanged.attendance:type_name -> ecabinet.meetings.v1.Attendance
+	13, // 17: ecabinet.meetings.v1.SpeakersChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	14, // 18: ecabinet.meetings.v1.SpeakersChanged.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	13, // 19: ecabinet.meetings.v1.MinutesChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	17, // 20: ecabinet.meetings.v1.MinutesChanged.state:type_name -> ecabinet.meetings.v1.MinutesState
+	13, // 21: ecabinet.meetings.v1.MinutesApproved.meta:type_name -> ecabinet.platform.v1.EventMeta
+	13, // 22: ecabinet.meetings.v1.TaskCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	18, // 23: ecabinet.meetings.v1.TaskCreated.task:type_name -> ecabinet.meetings.v1.Task
+	13, // 24: ecabinet.meetings.v1.TaskUpdated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	18, // 25: ecabinet.meetings.v1.TaskUpdated.task:type_name -> ecabinet.meetings.v1.Task
+	13, // 26: ecabinet.meetings.v1.TaskOverdue.meta:type_name -> ecabinet.platform.v1.EventMeta
+	18, // 27: ecabinet.meetings.v1.TaskOverdue.task:type_name -> ecabinet.meetings.v1.Task
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_meetings_v1_events_proto_init() }
@@ -884,7 +944,7 @@ func file_ecabinet_meetings_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_meetings_v1_events_proto_rawDesc), len(file_ecabinet_meetings_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

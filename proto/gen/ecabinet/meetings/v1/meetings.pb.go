@@ -144,6 +144,61 @@ func (MeetingState) EnumDescriptor() ([]byte, []int) {
 	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{1}
 }
 
+type SpeakerState int32
+
+const (
+	SpeakerState_SPEAKER_STATE_UNSPECIFIED SpeakerState = 0
+	SpeakerState_SPEAKER_STATE_WAITING     SpeakerState = 1
+	SpeakerState_SPEAKER_STATE_SPEAKING    SpeakerState = 2
+	SpeakerState_SPEAKER_STATE_DONE        SpeakerState = 3
+	SpeakerState_SPEAKER_STATE_WITHDRAWN   SpeakerState = 4
+)
+
+// Enum value maps for SpeakerState.
+var (
+	SpeakerState_name = map[int32]string{
+		0: "SPEAKER_STATE_UNSPECIFIED",
+		1: "SPEAKER_STATE_WAITING",
+		2: "SPEAKER_STATE_SPEAKING",
+		3: "SPEAKER_STATE_DONE",
+		4: "SPEAKER_STATE_WITHDRAWN",
+	}
+	SpeakerState_value = map[string]int32{
+		"SPEAKER_STATE_UNSPECIFIED": 0,
+		"SPEAKER_STATE_WAITING":     1,
+		"SPEAKER_STATE_SPEAKING":    2,
+		"SPEAKER_STATE_DONE":        3,
+		"SPEAKER_STATE_WITHDRAWN":   4,
+	}
+)
+
+func (x SpeakerState) Enum() *SpeakerState {
+	p := new(SpeakerState)
+	*p = x
+	return p
+}
+
+func (x SpeakerState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SpeakerState) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[2].Descriptor()
+}
+
+func (SpeakerState) Type() protoreflect.EnumType {
+	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[2]
+}
+
+func (x SpeakerState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SpeakerState.Descriptor instead.
+func (SpeakerState) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{2}
+}
+
 type ParticipantRole int32
 
 const (
@@ -188,11 +243,11 @@ func (x ParticipantRole) String() string {
 }
 
 func (ParticipantRole) Descriptor() protoreflect.EnumDescriptor {
-	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[2].Descriptor()
+	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[3].Descriptor()
 }
 
 func (ParticipantRole) Type() protoreflect.EnumType {
-	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[2]
+	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[3]
 }
 
 func (x ParticipantRole) Number() protoreflect.EnumNumber {
@@ -201,7 +256,7 @@ func (x ParticipantRole) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ParticipantRole.Descriptor instead.
 func (ParticipantRole) EnumDescriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{2}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{3}
 }
 
 type Rsvp int32
@@ -240,11 +295,11 @@ func (x Rsvp) String() string {
 }
 
 func (Rsvp) Descriptor() protoreflect.EnumDescriptor {
-	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[3].Descriptor()
+	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[4].Descriptor()
 }
 
 func (Rsvp) Type() protoreflect.EnumType {
-	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[3]
+	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[4]
 }
 
 func (x Rsvp) Number() protoreflect.EnumNumber {
@@ -253,7 +308,7 @@ func (x Rsvp) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Rsvp.Descriptor instead.
 func (Rsvp) EnumDescriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{3}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{4}
 }
 
 type Attendance int32
@@ -295,11 +350,11 @@ func (x Attendance) String() string {
 }
 
 func (Attendance) Descriptor() protoreflect.EnumDescriptor {
-	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[4].Descriptor()
+	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[5].Descriptor()
 }
 
 func (Attendance) Type() protoreflect.EnumType {
-	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[4]
+	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[5]
 }
 
 func (x Attendance) Number() protoreflect.EnumNumber {
@@ -308,7 +363,7 @@ func (x Attendance) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Attendance.Descriptor instead.
 func (Attendance) EnumDescriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{4}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{5}
 }
 
 type Period int32
@@ -347,11 +402,11 @@ func (x Period) String() string {
 }
 
 func (Period) Descriptor() protoreflect.EnumDescriptor {
-	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[5].Descriptor()
+	return file_ecabinet_meetings_v1_meetings_proto_enumTypes[6].Descriptor()
 }
 
 func (Period) Type() protoreflect.EnumType {
-	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[5]
+	return &file_ecabinet_meetings_v1_meetings_proto_enumTypes[6]
 }
 
 func (x Period) Number() protoreflect.EnumNumber {
@@ -360,7 +415,7 @@ func (x Period) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Period.Descriptor instead.
 func (Period) EnumDescriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{5}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{6}
 }
 
 type Meeting struct {
@@ -387,7 +442,10 @@ type Meeting struct {
 	// Why it was cancelled or last rescheduled.
 	StateReason string `protobuf:"bytes,17,opt,name=state_reason,json=stateReason,proto3" json:"state_reason,omitempty"`
 	// What the caller may do with this meeting (so the app shows the right controls).
-	MyRole        ParticipantRole `protobuf:"varint,18,opt,name=my_role,json=myRole,proto3,enum=ecabinet.meetings.v1.ParticipantRole" json:"my_role,omitempty"`
+	MyRole ParticipantRole `protobuf:"varint,18,opt,name=my_role,json=myRole,proto3,enum=ecabinet.meetings.v1.ParticipantRole" json:"my_role,omitempty"`
+	// The speakers list: the one speaking and those waiting (by position),
+	// then finished and withdrawn turns.
+	Speakers      []*Speaker `protobuf:"bytes,19,rep,name=speakers,proto3" json:"speakers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -548,6 +606,116 @@ func (x *Meeting) GetMyRole() ParticipantRole {
 	return ParticipantRole_PARTICIPANT_ROLE_UNSPECIFIED
 }
 
+func (x *Meeting) GetSpeakers() []*Speaker {
+	if x != nil {
+		return x.Speakers
+	}
+	return nil
+}
+
+// One request to speak.
+type Speaker struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	PersonId string                 `protobuf:"bytes,2,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	FullName string                 `protobuf:"bytes,3,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
+	// The agenda item the person wants to speak to, if any.
+	AgendaItemId string       `protobuf:"bytes,4,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
+	Note         string       `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	State        SpeakerState `protobuf:"varint,6,opt,name=state,proto3,enum=ecabinet.meetings.v1.SpeakerState" json:"state,omitempty"`
+	// 1-based place in the queue while waiting; 0 otherwise.
+	Position      int32                  `protobuf:"varint,7,opt,name=position,proto3" json:"position,omitempty"`
+	RequestTime   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Speaker) Reset() {
+	*x = Speaker{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Speaker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Speaker) ProtoMessage() {}
+
+func (x *Speaker) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Speaker.ProtoReflect.Descriptor instead.
+func (*Speaker) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Speaker) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Speaker) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *Speaker) GetFullName() string {
+	if x != nil {
+		return x.FullName
+	}
+	return ""
+}
+
+func (x *Speaker) GetAgendaItemId() string {
+	if x != nil {
+		return x.AgendaItemId
+	}
+	return ""
+}
+
+func (x *Speaker) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *Speaker) GetState() SpeakerState {
+	if x != nil {
+		return x.State
+	}
+	return SpeakerState_SPEAKER_STATE_UNSPECIFIED
+}
+
+func (x *Speaker) GetPosition() int32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *Speaker) GetRequestTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestTime
+	}
+	return nil
+}
+
 type AgendaItem struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -566,7 +734,7 @@ type AgendaItem struct {
 
 func (x *AgendaItem) Reset() {
 	*x = AgendaItem{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[1]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +746,7 @@ func (x *AgendaItem) String() string {
 func (*AgendaItem) ProtoMessage() {}
 
 func (x *AgendaItem) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[1]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +759,7 @@ func (x *AgendaItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgendaItem.ProtoReflect.Descriptor instead.
 func (*AgendaItem) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{1}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AgendaItem) GetId() string {
@@ -664,7 +832,7 @@ type Participant struct {
 
 func (x *Participant) Reset() {
 	*x = Participant{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[2]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +844,7 @@ func (x *Participant) String() string {
 func (*Participant) ProtoMessage() {}
 
 func (x *Participant) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[2]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +857,7 @@ func (x *Participant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Participant.ProtoReflect.Descriptor instead.
 func (*Participant) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{2}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Participant) GetPersonId() string {
@@ -778,7 +946,7 @@ type Quorum struct {
 
 func (x *Quorum) Reset() {
 	*x = Quorum{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[3]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +958,7 @@ func (x *Quorum) String() string {
 func (*Quorum) ProtoMessage() {}
 
 func (x *Quorum) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[3]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +971,7 @@ func (x *Quorum) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quorum.ProtoReflect.Descriptor instead.
 func (*Quorum) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{3}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Quorum) GetBase() int32 {
@@ -861,7 +1029,7 @@ type CreateMeetingRequest struct {
 
 func (x *CreateMeetingRequest) Reset() {
 	*x = CreateMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[4]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +1041,7 @@ func (x *CreateMeetingRequest) String() string {
 func (*CreateMeetingRequest) ProtoMessage() {}
 
 func (x *CreateMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[4]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +1054,7 @@ func (x *CreateMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMeetingRequest.ProtoReflect.Descriptor instead.
 func (*CreateMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{4}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateMeetingRequest) GetOrganizationId() string {
@@ -954,7 +1122,7 @@ type CreateMeetingResponse struct {
 
 func (x *CreateMeetingResponse) Reset() {
 	*x = CreateMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[5]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1134,7 @@ func (x *CreateMeetingResponse) String() string {
 func (*CreateMeetingResponse) ProtoMessage() {}
 
 func (x *CreateMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[5]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1147,7 @@ func (x *CreateMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMeetingResponse.ProtoReflect.Descriptor instead.
 func (*CreateMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{5}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateMeetingResponse) GetMeeting() *Meeting {
@@ -998,7 +1166,7 @@ type GetMeetingRequest struct {
 
 func (x *GetMeetingRequest) Reset() {
 	*x = GetMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[6]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1010,7 +1178,7 @@ func (x *GetMeetingRequest) String() string {
 func (*GetMeetingRequest) ProtoMessage() {}
 
 func (x *GetMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[6]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1023,7 +1191,7 @@ func (x *GetMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMeetingRequest.ProtoReflect.Descriptor instead.
 func (*GetMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{6}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetMeetingRequest) GetMeetingId() string {
@@ -1042,7 +1210,7 @@ type GetMeetingResponse struct {
 
 func (x *GetMeetingResponse) Reset() {
 	*x = GetMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[7]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1054,7 +1222,7 @@ func (x *GetMeetingResponse) String() string {
 func (*GetMeetingResponse) ProtoMessage() {}
 
 func (x *GetMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[7]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1067,7 +1235,7 @@ func (x *GetMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMeetingResponse.ProtoReflect.Descriptor instead.
 func (*GetMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{7}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetMeetingResponse) GetMeeting() *Meeting {
@@ -1090,7 +1258,7 @@ type ListMeetingsRequest struct {
 
 func (x *ListMeetingsRequest) Reset() {
 	*x = ListMeetingsRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[8]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1270,7 @@ func (x *ListMeetingsRequest) String() string {
 func (*ListMeetingsRequest) ProtoMessage() {}
 
 func (x *ListMeetingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[8]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1283,7 @@ func (x *ListMeetingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMeetingsRequest.ProtoReflect.Descriptor instead.
 func (*ListMeetingsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{8}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListMeetingsRequest) GetOrganizationId() string {
@@ -1149,7 +1317,7 @@ type ListMeetingsResponse struct {
 
 func (x *ListMeetingsResponse) Reset() {
 	*x = ListMeetingsResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[9]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1161,7 +1329,7 @@ func (x *ListMeetingsResponse) String() string {
 func (*ListMeetingsResponse) ProtoMessage() {}
 
 func (x *ListMeetingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[9]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1174,7 +1342,7 @@ func (x *ListMeetingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMeetingsResponse.ProtoReflect.Descriptor instead.
 func (*ListMeetingsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{9}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListMeetingsResponse) GetMeetings() []*Meeting {
@@ -1202,7 +1370,7 @@ type ListMyMeetingsRequest struct {
 
 func (x *ListMyMeetingsRequest) Reset() {
 	*x = ListMyMeetingsRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[10]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1382,7 @@ func (x *ListMyMeetingsRequest) String() string {
 func (*ListMyMeetingsRequest) ProtoMessage() {}
 
 func (x *ListMyMeetingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[10]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1395,7 @@ func (x *ListMyMeetingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyMeetingsRequest.ProtoReflect.Descriptor instead.
 func (*ListMyMeetingsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{10}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListMyMeetingsRequest) GetPeriod() Period {
@@ -1261,7 +1429,7 @@ type ListMyMeetingsResponse struct {
 
 func (x *ListMyMeetingsResponse) Reset() {
 	*x = ListMyMeetingsResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[11]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1441,7 @@ func (x *ListMyMeetingsResponse) String() string {
 func (*ListMyMeetingsResponse) ProtoMessage() {}
 
 func (x *ListMyMeetingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[11]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1454,7 @@ func (x *ListMyMeetingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyMeetingsResponse.ProtoReflect.Descriptor instead.
 func (*ListMyMeetingsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{11}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListMyMeetingsResponse) GetMeetings() []*Meeting {
@@ -1320,7 +1488,7 @@ type UpdateMeetingRequest struct {
 
 func (x *UpdateMeetingRequest) Reset() {
 	*x = UpdateMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[12]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1332,7 +1500,7 @@ func (x *UpdateMeetingRequest) String() string {
 func (*UpdateMeetingRequest) ProtoMessage() {}
 
 func (x *UpdateMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[12]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1345,7 +1513,7 @@ func (x *UpdateMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMeetingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{12}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateMeetingRequest) GetMeetingId() string {
@@ -1413,7 +1581,7 @@ type UpdateMeetingResponse struct {
 
 func (x *UpdateMeetingResponse) Reset() {
 	*x = UpdateMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[13]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1593,7 @@ func (x *UpdateMeetingResponse) String() string {
 func (*UpdateMeetingResponse) ProtoMessage() {}
 
 func (x *UpdateMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[13]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1606,7 @@ func (x *UpdateMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMeetingResponse.ProtoReflect.Descriptor instead.
 func (*UpdateMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{13}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateMeetingResponse) GetMeeting() *Meeting {
@@ -1458,7 +1626,7 @@ type ScheduleMeetingRequest struct {
 
 func (x *ScheduleMeetingRequest) Reset() {
 	*x = ScheduleMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[14]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1638,7 @@ func (x *ScheduleMeetingRequest) String() string {
 func (*ScheduleMeetingRequest) ProtoMessage() {}
 
 func (x *ScheduleMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[14]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +1651,7 @@ func (x *ScheduleMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleMeetingRequest.ProtoReflect.Descriptor instead.
 func (*ScheduleMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{14}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ScheduleMeetingRequest) GetMeetingId() string {
@@ -1509,7 +1677,7 @@ type ScheduleMeetingResponse struct {
 
 func (x *ScheduleMeetingResponse) Reset() {
 	*x = ScheduleMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[15]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1689,7 @@ func (x *ScheduleMeetingResponse) String() string {
 func (*ScheduleMeetingResponse) ProtoMessage() {}
 
 func (x *ScheduleMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[15]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1702,7 @@ func (x *ScheduleMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleMeetingResponse.ProtoReflect.Descriptor instead.
 func (*ScheduleMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{15}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ScheduleMeetingResponse) GetMeeting() *Meeting {
@@ -1554,7 +1722,7 @@ type StartMeetingRequest struct {
 
 func (x *StartMeetingRequest) Reset() {
 	*x = StartMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[16]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1734,7 @@ func (x *StartMeetingRequest) String() string {
 func (*StartMeetingRequest) ProtoMessage() {}
 
 func (x *StartMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[16]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1747,7 @@ func (x *StartMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartMeetingRequest.ProtoReflect.Descriptor instead.
 func (*StartMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{16}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StartMeetingRequest) GetMeetingId() string {
@@ -1605,7 +1773,7 @@ type StartMeetingResponse struct {
 
 func (x *StartMeetingResponse) Reset() {
 	*x = StartMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[17]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +1785,7 @@ func (x *StartMeetingResponse) String() string {
 func (*StartMeetingResponse) ProtoMessage() {}
 
 func (x *StartMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[17]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +1798,7 @@ func (x *StartMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartMeetingResponse.ProtoReflect.Descriptor instead.
 func (*StartMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{17}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StartMeetingResponse) GetMeeting() *Meeting {
@@ -1650,7 +1818,7 @@ type EndMeetingRequest struct {
 
 func (x *EndMeetingRequest) Reset() {
 	*x = EndMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[18]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1830,7 @@ func (x *EndMeetingRequest) String() string {
 func (*EndMeetingRequest) ProtoMessage() {}
 
 func (x *EndMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[18]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1843,7 @@ func (x *EndMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndMeetingRequest.ProtoReflect.Descriptor instead.
 func (*EndMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{18}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EndMeetingRequest) GetMeetingId() string {
@@ -1701,7 +1869,7 @@ type EndMeetingResponse struct {
 
 func (x *EndMeetingResponse) Reset() {
 	*x = EndMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[19]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1713,7 +1881,7 @@ func (x *EndMeetingResponse) String() string {
 func (*EndMeetingResponse) ProtoMessage() {}
 
 func (x *EndMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[19]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1726,7 +1894,7 @@ func (x *EndMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndMeetingResponse.ProtoReflect.Descriptor instead.
 func (*EndMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{19}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EndMeetingResponse) GetMeeting() *Meeting {
@@ -1747,7 +1915,7 @@ type CancelMeetingRequest struct {
 
 func (x *CancelMeetingRequest) Reset() {
 	*x = CancelMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[20]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1759,7 +1927,7 @@ func (x *CancelMeetingRequest) String() string {
 func (*CancelMeetingRequest) ProtoMessage() {}
 
 func (x *CancelMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[20]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1772,7 +1940,7 @@ func (x *CancelMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelMeetingRequest.ProtoReflect.Descriptor instead.
 func (*CancelMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{20}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CancelMeetingRequest) GetMeetingId() string {
@@ -1805,7 +1973,7 @@ type CancelMeetingResponse struct {
 
 func (x *CancelMeetingResponse) Reset() {
 	*x = CancelMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[21]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +1985,7 @@ func (x *CancelMeetingResponse) String() string {
 func (*CancelMeetingResponse) ProtoMessage() {}
 
 func (x *CancelMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[21]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +1998,7 @@ func (x *CancelMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelMeetingResponse.ProtoReflect.Descriptor instead.
 func (*CancelMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{21}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CancelMeetingResponse) GetMeeting() *Meeting {
@@ -1853,7 +2021,7 @@ type RescheduleMeetingRequest struct {
 
 func (x *RescheduleMeetingRequest) Reset() {
 	*x = RescheduleMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[22]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +2033,7 @@ func (x *RescheduleMeetingRequest) String() string {
 func (*RescheduleMeetingRequest) ProtoMessage() {}
 
 func (x *RescheduleMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[22]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +2046,7 @@ func (x *RescheduleMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescheduleMeetingRequest.ProtoReflect.Descriptor instead.
 func (*RescheduleMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{22}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RescheduleMeetingRequest) GetMeetingId() string {
@@ -1925,7 +2093,7 @@ type RescheduleMeetingResponse struct {
 
 func (x *RescheduleMeetingResponse) Reset() {
 	*x = RescheduleMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[23]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2105,7 @@ func (x *RescheduleMeetingResponse) String() string {
 func (*RescheduleMeetingResponse) ProtoMessage() {}
 
 func (x *RescheduleMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[23]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2118,7 @@ func (x *RescheduleMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescheduleMeetingResponse.ProtoReflect.Descriptor instead.
 func (*RescheduleMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{23}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RescheduleMeetingResponse) GetMeeting() *Meeting {
@@ -1975,7 +2143,7 @@ type AddAgendaItemRequest struct {
 
 func (x *AddAgendaItemRequest) Reset() {
 	*x = AddAgendaItemRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[24]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2155,7 @@ func (x *AddAgendaItemRequest) String() string {
 func (*AddAgendaItemRequest) ProtoMessage() {}
 
 func (x *AddAgendaItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[24]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2168,7 @@ func (x *AddAgendaItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddAgendaItemRequest.ProtoReflect.Descriptor instead.
 func (*AddAgendaItemRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{24}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AddAgendaItemRequest) GetMeetingId() string {
@@ -2054,7 +2222,7 @@ type AddAgendaItemResponse struct {
 
 func (x *AddAgendaItemResponse) Reset() {
 	*x = AddAgendaItemResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[25]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2066,7 +2234,7 @@ func (x *AddAgendaItemResponse) String() string {
 func (*AddAgendaItemResponse) ProtoMessage() {}
 
 func (x *AddAgendaItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[25]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2079,7 +2247,7 @@ func (x *AddAgendaItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddAgendaItemResponse.ProtoReflect.Descriptor instead.
 func (*AddAgendaItemResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{25}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AddAgendaItemResponse) GetMeeting() *Meeting {
@@ -2103,7 +2271,7 @@ type UpdateAgendaItemRequest struct {
 
 func (x *UpdateAgendaItemRequest) Reset() {
 	*x = UpdateAgendaItemRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[26]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2283,7 @@ func (x *UpdateAgendaItemRequest) String() string {
 func (*UpdateAgendaItemRequest) ProtoMessage() {}
 
 func (x *UpdateAgendaItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[26]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2296,7 @@ func (x *UpdateAgendaItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAgendaItemRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAgendaItemRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{26}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateAgendaItemRequest) GetMeetingId() string {
@@ -2182,7 +2350,7 @@ type UpdateAgendaItemResponse struct {
 
 func (x *UpdateAgendaItemResponse) Reset() {
 	*x = UpdateAgendaItemResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[27]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +2362,7 @@ func (x *UpdateAgendaItemResponse) String() string {
 func (*UpdateAgendaItemResponse) ProtoMessage() {}
 
 func (x *UpdateAgendaItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[27]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2375,7 @@ func (x *UpdateAgendaItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAgendaItemResponse.ProtoReflect.Descriptor instead.
 func (*UpdateAgendaItemResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{27}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateAgendaItemResponse) GetMeeting() *Meeting {
@@ -2227,7 +2395,7 @@ type RemoveAgendaItemRequest struct {
 
 func (x *RemoveAgendaItemRequest) Reset() {
 	*x = RemoveAgendaItemRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[28]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2239,7 +2407,7 @@ func (x *RemoveAgendaItemRequest) String() string {
 func (*RemoveAgendaItemRequest) ProtoMessage() {}
 
 func (x *RemoveAgendaItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[28]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2252,7 +2420,7 @@ func (x *RemoveAgendaItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveAgendaItemRequest.ProtoReflect.Descriptor instead.
 func (*RemoveAgendaItemRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{28}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RemoveAgendaItemRequest) GetMeetingId() string {
@@ -2278,7 +2446,7 @@ type RemoveAgendaItemResponse struct {
 
 func (x *RemoveAgendaItemResponse) Reset() {
 	*x = RemoveAgendaItemResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[29]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2458,7 @@ func (x *RemoveAgendaItemResponse) String() string {
 func (*RemoveAgendaItemResponse) ProtoMessage() {}
 
 func (x *RemoveAgendaItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[29]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2471,7 @@ func (x *RemoveAgendaItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveAgendaItemResponse.ProtoReflect.Descriptor instead.
 func (*RemoveAgendaItemResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{29}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RemoveAgendaItemResponse) GetMeeting() *Meeting {
@@ -2324,7 +2492,7 @@ type ReorderAgendaRequest struct {
 
 func (x *ReorderAgendaRequest) Reset() {
 	*x = ReorderAgendaRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[30]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2336,7 +2504,7 @@ func (x *ReorderAgendaRequest) String() string {
 func (*ReorderAgendaRequest) ProtoMessage() {}
 
 func (x *ReorderAgendaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[30]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2349,7 +2517,7 @@ func (x *ReorderAgendaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReorderAgendaRequest.ProtoReflect.Descriptor instead.
 func (*ReorderAgendaRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{30}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReorderAgendaRequest) GetMeetingId() string {
@@ -2375,7 +2543,7 @@ type ReorderAgendaResponse struct {
 
 func (x *ReorderAgendaResponse) Reset() {
 	*x = ReorderAgendaResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[31]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2555,7 @@ func (x *ReorderAgendaResponse) String() string {
 func (*ReorderAgendaResponse) ProtoMessage() {}
 
 func (x *ReorderAgendaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[31]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +2568,7 @@ func (x *ReorderAgendaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReorderAgendaResponse.ProtoReflect.Descriptor instead.
 func (*ReorderAgendaResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{31}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReorderAgendaResponse) GetMeeting() *Meeting {
@@ -2420,7 +2588,7 @@ type SetCurrentAgendaItemRequest struct {
 
 func (x *SetCurrentAgendaItemRequest) Reset() {
 	*x = SetCurrentAgendaItemRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[32]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2432,7 +2600,7 @@ func (x *SetCurrentAgendaItemRequest) String() string {
 func (*SetCurrentAgendaItemRequest) ProtoMessage() {}
 
 func (x *SetCurrentAgendaItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[32]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2445,7 +2613,7 @@ func (x *SetCurrentAgendaItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetCurrentAgendaItemRequest.ProtoReflect.Descriptor instead.
 func (*SetCurrentAgendaItemRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{32}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SetCurrentAgendaItemRequest) GetMeetingId() string {
@@ -2471,7 +2639,7 @@ type SetCurrentAgendaItemResponse struct {
 
 func (x *SetCurrentAgendaItemResponse) Reset() {
 	*x = SetCurrentAgendaItemResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[33]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2483,7 +2651,7 @@ func (x *SetCurrentAgendaItemResponse) String() string {
 func (*SetCurrentAgendaItemResponse) ProtoMessage() {}
 
 func (x *SetCurrentAgendaItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[33]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2496,7 +2664,7 @@ func (x *SetCurrentAgendaItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetCurrentAgendaItemResponse.ProtoReflect.Descriptor instead.
 func (*SetCurrentAgendaItemResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{33}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SetCurrentAgendaItemResponse) GetMeeting() *Meeting {
@@ -2516,7 +2684,7 @@ type ParticipantInput struct {
 
 func (x *ParticipantInput) Reset() {
 	*x = ParticipantInput{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[34]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2528,7 +2696,7 @@ func (x *ParticipantInput) String() string {
 func (*ParticipantInput) ProtoMessage() {}
 
 func (x *ParticipantInput) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[34]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2541,7 +2709,7 @@ func (x *ParticipantInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParticipantInput.ProtoReflect.Descriptor instead.
 func (*ParticipantInput) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{34}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ParticipantInput) GetPersonId() string {
@@ -2570,7 +2738,7 @@ type AddParticipantsRequest struct {
 
 func (x *AddParticipantsRequest) Reset() {
 	*x = AddParticipantsRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[35]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2582,7 +2750,7 @@ func (x *AddParticipantsRequest) String() string {
 func (*AddParticipantsRequest) ProtoMessage() {}
 
 func (x *AddParticipantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[35]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2595,7 +2763,7 @@ func (x *AddParticipantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddParticipantsRequest.ProtoReflect.Descriptor instead.
 func (*AddParticipantsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{35}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AddParticipantsRequest) GetMeetingId() string {
@@ -2628,7 +2796,7 @@ type AddParticipantsResponse struct {
 
 func (x *AddParticipantsResponse) Reset() {
 	*x = AddParticipantsResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[36]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2640,7 +2808,7 @@ func (x *AddParticipantsResponse) String() string {
 func (*AddParticipantsResponse) ProtoMessage() {}
 
 func (x *AddParticipantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[36]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2653,7 +2821,7 @@ func (x *AddParticipantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddParticipantsResponse.ProtoReflect.Descriptor instead.
 func (*AddParticipantsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{36}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AddParticipantsResponse) GetMeeting() *Meeting {
@@ -2674,7 +2842,7 @@ type UpdateParticipantRequest struct {
 
 func (x *UpdateParticipantRequest) Reset() {
 	*x = UpdateParticipantRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[37]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2686,7 +2854,7 @@ func (x *UpdateParticipantRequest) String() string {
 func (*UpdateParticipantRequest) ProtoMessage() {}
 
 func (x *UpdateParticipantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[37]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2699,7 +2867,7 @@ func (x *UpdateParticipantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateParticipantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateParticipantRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{37}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *UpdateParticipantRequest) GetMeetingId() string {
@@ -2732,7 +2900,7 @@ type UpdateParticipantResponse struct {
 
 func (x *UpdateParticipantResponse) Reset() {
 	*x = UpdateParticipantResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[38]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2744,7 +2912,7 @@ func (x *UpdateParticipantResponse) String() string {
 func (*UpdateParticipantResponse) ProtoMessage() {}
 
 func (x *UpdateParticipantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[38]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2757,7 +2925,7 @@ func (x *UpdateParticipantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateParticipantResponse.ProtoReflect.Descriptor instead.
 func (*UpdateParticipantResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{38}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UpdateParticipantResponse) GetMeeting() *Meeting {
@@ -2777,7 +2945,7 @@ type RemoveParticipantRequest struct {
 
 func (x *RemoveParticipantRequest) Reset() {
 	*x = RemoveParticipantRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[39]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2789,7 +2957,7 @@ func (x *RemoveParticipantRequest) String() string {
 func (*RemoveParticipantRequest) ProtoMessage() {}
 
 func (x *RemoveParticipantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[39]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2802,7 +2970,7 @@ func (x *RemoveParticipantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipantRequest.ProtoReflect.Descriptor instead.
 func (*RemoveParticipantRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{39}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RemoveParticipantRequest) GetMeetingId() string {
@@ -2828,7 +2996,7 @@ type RemoveParticipantResponse struct {
 
 func (x *RemoveParticipantResponse) Reset() {
 	*x = RemoveParticipantResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[40]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2840,7 +3008,7 @@ func (x *RemoveParticipantResponse) String() string {
 func (*RemoveParticipantResponse) ProtoMessage() {}
 
 func (x *RemoveParticipantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[40]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2853,7 +3021,7 @@ func (x *RemoveParticipantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipantResponse.ProtoReflect.Descriptor instead.
 func (*RemoveParticipantResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{40}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RemoveParticipantResponse) GetMeeting() *Meeting {
@@ -2875,7 +3043,7 @@ type RespondToInvitationRequest struct {
 
 func (x *RespondToInvitationRequest) Reset() {
 	*x = RespondToInvitationRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[41]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2887,7 +3055,7 @@ func (x *RespondToInvitationRequest) String() string {
 func (*RespondToInvitationRequest) ProtoMessage() {}
 
 func (x *RespondToInvitationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[41]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2900,7 +3068,7 @@ func (x *RespondToInvitationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondToInvitationRequest.ProtoReflect.Descriptor instead.
 func (*RespondToInvitationRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{41}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RespondToInvitationRequest) GetMeetingId() string {
@@ -2933,7 +3101,7 @@ type RespondToInvitationResponse struct {
 
 func (x *RespondToInvitationResponse) Reset() {
 	*x = RespondToInvitationResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2945,7 +3113,7 @@ func (x *RespondToInvitationResponse) String() string {
 func (*RespondToInvitationResponse) ProtoMessage() {}
 
 func (x *RespondToInvitationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2958,7 +3126,7 @@ func (x *RespondToInvitationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondToInvitationResponse.ProtoReflect.Descriptor instead.
 func (*RespondToInvitationResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{42}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RespondToInvitationResponse) GetMeeting() *Meeting {
@@ -2977,7 +3145,7 @@ type GetInvitationCalendarRequest struct {
 
 func (x *GetInvitationCalendarRequest) Reset() {
 	*x = GetInvitationCalendarRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2989,7 +3157,7 @@ func (x *GetInvitationCalendarRequest) String() string {
 func (*GetInvitationCalendarRequest) ProtoMessage() {}
 
 func (x *GetInvitationCalendarRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3002,7 +3170,7 @@ func (x *GetInvitationCalendarRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInvitationCalendarRequest.ProtoReflect.Descriptor instead.
 func (*GetInvitationCalendarRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{43}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetInvitationCalendarRequest) GetMeetingId() string {
@@ -3023,7 +3191,7 @@ type GetInvitationCalendarResponse struct {
 
 func (x *GetInvitationCalendarResponse) Reset() {
 	*x = GetInvitationCalendarResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3035,7 +3203,7 @@ func (x *GetInvitationCalendarResponse) String() string {
 func (*GetInvitationCalendarResponse) ProtoMessage() {}
 
 func (x *GetInvitationCalendarResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3048,7 +3216,7 @@ func (x *GetInvitationCalendarResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInvitationCalendarResponse.ProtoReflect.Descriptor instead.
 func (*GetInvitationCalendarResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{44}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GetInvitationCalendarResponse) GetIcs() string {
@@ -3074,7 +3242,7 @@ type IssueCheckInTokenRequest struct {
 
 func (x *IssueCheckInTokenRequest) Reset() {
 	*x = IssueCheckInTokenRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3086,7 +3254,7 @@ func (x *IssueCheckInTokenRequest) String() string {
 func (*IssueCheckInTokenRequest) ProtoMessage() {}
 
 func (x *IssueCheckInTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3099,7 +3267,7 @@ func (x *IssueCheckInTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCheckInTokenRequest.ProtoReflect.Descriptor instead.
 func (*IssueCheckInTokenRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{45}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *IssueCheckInTokenRequest) GetMeetingId() string {
@@ -3121,7 +3289,7 @@ type IssueCheckInTokenResponse struct {
 
 func (x *IssueCheckInTokenResponse) Reset() {
 	*x = IssueCheckInTokenResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3133,7 +3301,7 @@ func (x *IssueCheckInTokenResponse) String() string {
 func (*IssueCheckInTokenResponse) ProtoMessage() {}
 
 func (x *IssueCheckInTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3146,7 +3314,7 @@ func (x *IssueCheckInTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCheckInTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueCheckInTokenResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{46}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *IssueCheckInTokenResponse) GetToken() string {
@@ -3180,7 +3348,7 @@ type CheckInRequest struct {
 
 func (x *CheckInRequest) Reset() {
 	*x = CheckInRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3192,7 +3360,7 @@ func (x *CheckInRequest) String() string {
 func (*CheckInRequest) ProtoMessage() {}
 
 func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3205,7 +3373,7 @@ func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInRequest.ProtoReflect.Descriptor instead.
 func (*CheckInRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{47}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CheckInRequest) GetMeetingId() string {
@@ -3231,7 +3399,7 @@ type CheckInResponse struct {
 
 func (x *CheckInResponse) Reset() {
 	*x = CheckInResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3243,7 +3411,7 @@ func (x *CheckInResponse) String() string {
 func (*CheckInResponse) ProtoMessage() {}
 
 func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3256,7 +3424,7 @@ func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInResponse.ProtoReflect.Descriptor instead.
 func (*CheckInResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{48}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CheckInResponse) GetMeeting() *Meeting {
@@ -3278,7 +3446,7 @@ type MarkAttendanceRequest struct {
 
 func (x *MarkAttendanceRequest) Reset() {
 	*x = MarkAttendanceRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3290,7 +3458,7 @@ func (x *MarkAttendanceRequest) String() string {
 func (*MarkAttendanceRequest) ProtoMessage() {}
 
 func (x *MarkAttendanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3303,7 +3471,7 @@ func (x *MarkAttendanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAttendanceRequest.ProtoReflect.Descriptor instead.
 func (*MarkAttendanceRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{49}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *MarkAttendanceRequest) GetMeetingId() string {
@@ -3343,7 +3511,7 @@ type MarkAttendanceResponse struct {
 
 func (x *MarkAttendanceResponse) Reset() {
 	*x = MarkAttendanceResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3355,7 +3523,7 @@ func (x *MarkAttendanceResponse) String() string {
 func (*MarkAttendanceResponse) ProtoMessage() {}
 
 func (x *MarkAttendanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3368,10 +3536,318 @@ func (x *MarkAttendanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAttendanceResponse.ProtoReflect.Descriptor instead.
 func (*MarkAttendanceResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{50}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *MarkAttendanceResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type RequestToSpeakRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	// Optional: the agenda item to speak to.
+	AgendaItemId string `protobuf:"bytes,2,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
+	// At most 200 characters.
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestToSpeakRequest) Reset() {
+	*x = RequestToSpeakRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestToSpeakRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestToSpeakRequest) ProtoMessage() {}
+
+func (x *RequestToSpeakRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestToSpeakRequest.ProtoReflect.Descriptor instead.
+func (*RequestToSpeakRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *RequestToSpeakRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *RequestToSpeakRequest) GetAgendaItemId() string {
+	if x != nil {
+		return x.AgendaItemId
+	}
+	return ""
+}
+
+func (x *RequestToSpeakRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type RequestToSpeakResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestToSpeakResponse) Reset() {
+	*x = RequestToSpeakResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestToSpeakResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestToSpeakResponse) ProtoMessage() {}
+
+func (x *RequestToSpeakResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestToSpeakResponse.ProtoReflect.Descriptor instead.
+func (*RequestToSpeakResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *RequestToSpeakResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type WithdrawSpeakRequestRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawSpeakRequestRequest) Reset() {
+	*x = WithdrawSpeakRequestRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawSpeakRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawSpeakRequestRequest) ProtoMessage() {}
+
+func (x *WithdrawSpeakRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawSpeakRequestRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawSpeakRequestRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *WithdrawSpeakRequestRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+type WithdrawSpeakRequestResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawSpeakRequestResponse) Reset() {
+	*x = WithdrawSpeakRequestResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawSpeakRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawSpeakRequestResponse) ProtoMessage() {}
+
+func (x *WithdrawSpeakRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawSpeakRequestResponse.ProtoReflect.Descriptor instead.
+func (*WithdrawSpeakRequestResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *WithdrawSpeakRequestResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
+type UpdateSpeakerRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	SpeakerId string                 `protobuf:"bytes,2,opt,name=speaker_id,json=speakerId,proto3" json:"speaker_id,omitempty"`
+	// SPEAKING or DONE; UNSPECIFIED with a position only moves a waiting speaker.
+	State SpeakerState `protobuf:"varint,3,opt,name=state,proto3,enum=ecabinet.meetings.v1.SpeakerState" json:"state,omitempty"`
+	// 1-based new place of a waiting speaker in the queue; 0 keeps it.
+	Position      int32 `protobuf:"varint,4,opt,name=position,proto3" json:"position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSpeakerRequest) Reset() {
+	*x = UpdateSpeakerRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSpeakerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSpeakerRequest) ProtoMessage() {}
+
+func (x *UpdateSpeakerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSpeakerRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSpeakerRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *UpdateSpeakerRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *UpdateSpeakerRequest) GetSpeakerId() string {
+	if x != nil {
+		return x.SpeakerId
+	}
+	return ""
+}
+
+func (x *UpdateSpeakerRequest) GetState() SpeakerState {
+	if x != nil {
+		return x.State
+	}
+	return SpeakerState_SPEAKER_STATE_UNSPECIFIED
+}
+
+func (x *UpdateSpeakerRequest) GetPosition() int32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+type UpdateSpeakerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSpeakerResponse) Reset() {
+	*x = UpdateSpeakerResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSpeakerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSpeakerResponse) ProtoMessage() {}
+
+func (x *UpdateSpeakerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSpeakerResponse.ProtoReflect.Descriptor instead.
+func (*UpdateSpeakerResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *UpdateSpeakerResponse) GetMeeting() *Meeting {
 	if x != nil {
 		return x.Meeting
 	}
@@ -3382,7 +3858,7 @@ var File_ecabinet_meetings_v1_meetings_proto protoreflect.FileDescriptor
 
 const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\n" +
-	"#ecabinet/meetings/v1/meetings.proto\x12\x14ecabinet.meetings.v1\x1a$ecabinet/meetings/v1/directory.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x06\n" +
+	"#ecabinet/meetings/v1/meetings.proto\x12\x14ecabinet.meetings.v1\x1a$ecabinet/meetings/v1/directory.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x06\n" +
 	"\aMeeting\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x14\n" +
@@ -3403,7 +3879,17 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\fparticipants\x18\x0f \x03(\v2!.ecabinet.meetings.v1.ParticipantR\fparticipants\x124\n" +
 	"\x06quorum\x18\x10 \x01(\v2\x1c.ecabinet.meetings.v1.QuorumR\x06quorum\x12!\n" +
 	"\fstate_reason\x18\x11 \x01(\tR\vstateReason\x12>\n" +
-	"\amy_role\x18\x12 \x01(\x0e2%.ecabinet.meetings.v1.ParticipantRoleR\x06myRole\"\xe6\x01\n" +
+	"\amy_role\x18\x12 \x01(\x0e2%.ecabinet.meetings.v1.ParticipantRoleR\x06myRole\x129\n" +
+	"\bspeakers\x18\x13 \x03(\v2\x1d.ecabinet.meetings.v1.SpeakerR\bspeakers\"\xa2\x02\n" +
+	"\aSpeaker\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x12\x1b\n" +
+	"\tfull_name\x18\x03 \x01(\tR\bfullName\x12$\n" +
+	"\x0eagenda_item_id\x18\x04 \x01(\tR\fagendaItemId\x12\x12\n" +
+	"\x04note\x18\x05 \x01(\tR\x04note\x128\n" +
+	"\x05state\x18\x06 \x01(\x0e2\".ecabinet.meetings.v1.SpeakerStateR\x05state\x12\x1a\n" +
+	"\bposition\x18\a \x01(\x05R\bposition\x12=\n" +
+	"\frequest_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\"\xe6\x01\n" +
 	"\n" +
 	"AgendaItem\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
@@ -3608,6 +4094,27 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"attendance\x12%\n" +
 	"\x0eabsence_reason\x18\x04 \x01(\tR\rabsenceReason\"Q\n" +
 	"\x16MarkAttendanceResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"p\n" +
+	"\x15RequestToSpeakRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12$\n" +
+	"\x0eagenda_item_id\x18\x02 \x01(\tR\fagendaItemId\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"Q\n" +
+	"\x16RequestToSpeakResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"<\n" +
+	"\x1bWithdrawSpeakRequestRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"W\n" +
+	"\x1cWithdrawSpeakRequestResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\xaa\x01\n" +
+	"\x14UpdateSpeakerRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x1d\n" +
+	"\n" +
+	"speaker_id\x18\x02 \x01(\tR\tspeakerId\x128\n" +
+	"\x05state\x18\x03 \x01(\x0e2\".ecabinet.meetings.v1.SpeakerStateR\x05state\x12\x1a\n" +
+	"\bposition\x18\x04 \x01(\x05R\bposition\"P\n" +
+	"\x15UpdateSpeakerResponse\x127\n" +
 	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting*\xfb\x01\n" +
 	"\vMeetingKind\x12\x1c\n" +
 	"\x18MEETING_KIND_UNSPECIFIED\x10\x00\x12$\n" +
@@ -3624,7 +4131,13 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\x19MEETING_STATE_IN_PROGRESS\x10\x03\x12\x17\n" +
 	"\x13MEETING_STATE_ENDED\x10\x04\x12\x18\n" +
 	"\x14MEETING_STATE_CLOSED\x10\x05\x12\x1b\n" +
-	"\x17MEETING_STATE_CANCELLED\x10\x06*\xca\x01\n" +
+	"\x17MEETING_STATE_CANCELLED\x10\x06*\x99\x01\n" +
+	"\fSpeakerState\x12\x1d\n" +
+	"\x19SPEAKER_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15SPEAKER_STATE_WAITING\x10\x01\x12\x1a\n" +
+	"\x16SPEAKER_STATE_SPEAKING\x10\x02\x12\x16\n" +
+	"\x12SPEAKER_STATE_DONE\x10\x03\x12\x1b\n" +
+	"\x17SPEAKER_STATE_WITHDRAWN\x10\x04*\xca\x01\n" +
 	"\x0fParticipantRole\x12 \n" +
 	"\x1cPARTICIPANT_ROLE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16PARTICIPANT_ROLE_CHAIR\x10\x01\x12!\n" +
@@ -3648,7 +4161,7 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\x12PERIOD_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPERIOD_TODAY\x10\x01\x12\x13\n" +
 	"\x0fPERIOD_UPCOMING\x10\x02\x12\x0f\n" +
-	"\vPERIOD_PAST\x10\x032\x81\x14\n" +
+	"\vPERIOD_PAST\x10\x032\xd7\x16\n" +
 	"\x0fMeetingsService\x12h\n" +
 	"\rCreateMeeting\x12*.ecabinet.meetings.v1.CreateMeetingRequest\x1a+.ecabinet.meetings.v1.CreateMeetingResponse\x12_\n" +
 	"\n" +
@@ -3674,7 +4187,10 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\x15GetInvitationCalendar\x122.ecabinet.meetings.v1.GetInvitationCalendarRequest\x1a3.ecabinet.meetings.v1.GetInvitationCalendarResponse\x12t\n" +
 	"\x11IssueCheckInToken\x12..ecabinet.meetings.v1.IssueCheckInTokenRequest\x1a/.ecabinet.meetings.v1.IssueCheckInTokenResponse\x12V\n" +
 	"\aCheckIn\x12$.ecabinet.meetings.v1.CheckInRequest\x1a%.ecabinet.meetings.v1.CheckInResponse\x12k\n" +
-	"\x0eMarkAttendance\x12+.ecabinet.meetings.v1.MarkAttendanceRequest\x1a,.ecabinet.meetings.v1.MarkAttendanceResponseBHZFgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1;meetingsv1b\x06proto3"
+	"\x0eMarkAttendance\x12+.ecabinet.meetings.v1.MarkAttendanceRequest\x1a,.ecabinet.meetings.v1.MarkAttendanceResponse\x12k\n" +
+	"\x0eRequestToSpeak\x12+.ecabinet.meetings.v1.RequestToSpeakRequest\x1a,.ecabinet.meetings.v1.RequestToSpeakResponse\x12}\n" +
+	"\x14WithdrawSpeakRequest\x121.ecabinet.meetings.v1.WithdrawSpeakRequestRequest\x1a2.ecabinet.meetings.v1.WithdrawSpeakRequestResponse\x12h\n" +
+	"\rUpdateSpeaker\x12*.ecabinet.meetings.v1.UpdateSpeakerRequest\x1a+.ecabinet.meetings.v1.UpdateSpeakerResponseBHZFgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1;meetingsv1b\x06proto3"
 
 var (
 	file_ecabinet_meetings_v1_meetings_proto_rawDescOnce sync.Once
@@ -3688,174 +4204,195 @@ func file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP() []byte {
 	return file_ecabinet_meetings_v1_meetings_proto_rawDescData
 }
 
-var file_ecabinet_meetings_v1_meetings_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_ecabinet_meetings_v1_meetings_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_ecabinet_meetings_v1_meetings_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_ecabinet_meetings_v1_meetings_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_ecabinet_meetings_v1_meetings_proto_goTypes = []any{
 	(MeetingKind)(0),                      // 0: ecabinet.meetings.v1.MeetingKind
 	(MeetingState)(0),                     // 1: ecabinet.meetings.v1.MeetingState
-	(ParticipantRole)(0),                  // 2: ecabinet.meetings.v1.ParticipantRole
-	(Rsvp)(0),                             // 3: ecabinet.meetings.v1.Rsvp
-	(Attendance)(0),                       // 4: ecabinet.meetings.v1.Attendance
-	(Period)(0),                           // 5: ecabinet.meetings.v1.Period
-	(*Meeting)(nil),                       // 6: ecabinet.meetings.v1.Meeting
-	(*AgendaItem)(nil),                    // 7: ecabinet.meetings.v1.AgendaItem
-	(*Participant)(nil),                   // 8: ecabinet.meetings.v1.Participant
-	(*Quorum)(nil),                        // 9: ecabinet.meetings.v1.Quorum
-	(*CreateMeetingRequest)(nil),          // 10: ecabinet.meetings.v1.CreateMeetingRequest
-	(*CreateMeetingResponse)(nil),         // 11: ecabinet.meetings.v1.CreateMeetingResponse
-	(*GetMeetingRequest)(nil),             // 12: ecabinet.meetings.v1.GetMeetingRequest
-	(*GetMeetingResponse)(nil),            // 13: ecabinet.meetings.v1.GetMeetingResponse
-	(*ListMeetingsRequest)(nil),           // 14: ecabinet.meetings.v1.ListMeetingsRequest
-	(*ListMeetingsResponse)(nil),          // 15: ecabinet.meetings.v1.ListMeetingsResponse
-	(*ListMyMeetingsRequest)(nil),         // 16: ecabinet.meetings.v1.ListMyMeetingsRequest
-	(*ListMyMeetingsResponse)(nil),        // 17: ecabinet.meetings.v1.ListMyMeetingsResponse
-	(*UpdateMeetingRequest)(nil),          // 18: ecabinet.meetings.v1.UpdateMeetingRequest
-	(*UpdateMeetingResponse)(nil),         // 19: ecabinet.meetings.v1.UpdateMeetingResponse
-	(*ScheduleMeetingRequest)(nil),        // 20: ecabinet.meetings.v1.ScheduleMeetingRequest
-	(*ScheduleMeetingResponse)(nil),       // 21: ecabinet.meetings.v1.ScheduleMeetingResponse
-	(*StartMeetingRequest)(nil),           // 22: ecabinet.meetings.v1.StartMeetingRequest
-	(*StartMeetingResponse)(nil),          // 23: ecabinet.meetings.v1.StartMeetingResponse
-	(*EndMeetingRequest)(nil),             // 24: ecabinet.meetings.v1.EndMeetingRequest
-	(*EndMeetingResponse)(nil),            // 25: ecabinet.meetings.v1.EndMeetingResponse
-	(*CancelMeetingRequest)(nil),          // 26: ecabinet.meetings.v1.CancelMeetingRequest
-	(*CancelMeetingResponse)(nil),         // 27: ecabinet.meetings.v1.CancelMeetingResponse
-	(*RescheduleMeetingRequest)(nil),      // 28: ecabinet.meetings.v1.RescheduleMeetingRequest
-	(*RescheduleMeetingResponse)(nil),     // 29: ecabinet.meetings.v1.RescheduleMeetingResponse
-	(*AddAgendaItemRequest)(nil),          // 30: ecabinet.meetings.v1.AddAgendaItemRequest
-	(*AddAgendaItemResponse)(nil),         // 31: ecabinet.meetings.v1.AddAgendaItemResponse
-	(*UpdateAgendaItemRequest)(nil),       // 32: ecabinet.meetings.v1.UpdateAgendaItemRequest
-	(*UpdateAgendaItemResponse)(nil),      // 33: ecabinet.meetings.v1.UpdateAgendaItemResponse
-	(*RemoveAgendaItemRequest)(nil),       // 34: ecabinet.meetings.v1.RemoveAgendaItemRequest
-	(*RemoveAgendaItemResponse)(nil),      // 35: ecabinet.meetings.v1.RemoveAgendaItemResponse
-	(*ReorderAgendaRequest)(nil),          // 36: ecabinet.meetings.v1.ReorderAgendaRequest
-	(*ReorderAgendaResponse)(nil),         // 37: ecabinet.meetings.v1.ReorderAgendaResponse
-	(*SetCurrentAgendaItemRequest)(nil),   // 38: ecabinet.meetings.v1.SetCurrentAgendaItemRequest
-	(*SetCurrentAgendaItemResponse)(nil),  // 39: ecabinet.meetings.v1.SetCurrentAgendaItemResponse
-	(*ParticipantInput)(nil),              // 40: ecabinet.meetings.v1.ParticipantInput
-	(*AddParticipantsRequest)(nil),        // 41: ecabinet.meetings.v1.AddParticipantsRequest
-	(*AddParticipantsResponse)(nil),       // 42: ecabinet.meetings.v1.AddParticipantsResponse
-	(*UpdateParticipantRequest)(nil),      // 43: ecabinet.meetings.v1.UpdateParticipantRequest
-	(*UpdateParticipantResponse)(nil),     // 44: ecabinet.meetings.v1.UpdateParticipantResponse
-	(*RemoveParticipantRequest)(nil),      // 45: ecabinet.meetings.v1.RemoveParticipantRequest
-	(*RemoveParticipantResponse)(nil),     // 46: ecabinet.meetings.v1.RemoveParticipantResponse
-	(*RespondToInvitationRequest)(nil),    // 47: ecabinet.meetings.v1.RespondToInvitationRequest
-	(*RespondToInvitationResponse)(nil),   // 48: ecabinet.meetings.v1.RespondToInvitationResponse
-	(*GetInvitationCalendarRequest)(nil),  // 49: ecabinet.meetings.v1.GetInvitationCalendarRequest
-	(*GetInvitationCalendarResponse)(nil), // 50: ecabinet.meetings.v1.GetInvitationCalendarResponse
-	(*IssueCheckInTokenRequest)(nil),      // 51: ecabinet.meetings.v1.IssueCheckInTokenRequest
-	(*IssueCheckInTokenResponse)(nil),     // 52: ecabinet.meetings.v1.IssueCheckInTokenResponse
-	(*CheckInRequest)(nil),                // 53: ecabinet.meetings.v1.CheckInRequest
-	(*CheckInResponse)(nil),               // 54: ecabinet.meetings.v1.CheckInResponse
-	(*MarkAttendanceRequest)(nil),         // 55: ecabinet.meetings.v1.MarkAttendanceRequest
-	(*MarkAttendanceResponse)(nil),        // 56: ecabinet.meetings.v1.MarkAttendanceResponse
-	(*timestamppb.Timestamp)(nil),         // 57: google.protobuf.Timestamp
-	(BodyKind)(0),                         // 58: ecabinet.meetings.v1.BodyKind
-	(Standing)(0),                         // 59: ecabinet.meetings.v1.Standing
+	(SpeakerState)(0),                     // 2: ecabinet.meetings.v1.SpeakerState
+	(ParticipantRole)(0),                  // 3: ecabinet.meetings.v1.ParticipantRole
+	(Rsvp)(0),                             // 4: ecabinet.meetings.v1.Rsvp
+	(Attendance)(0),                       // 5: ecabinet.meetings.v1.Attendance
+	(Period)(0),                           // 6: ecabinet.meetings.v1.Period
+	(*Meeting)(nil),                       // 7: ecabinet.meetings.v1.Meeting
+	(*Speaker)(nil),                       // 8: ecabinet.meetings.v1.Speaker
+	(*AgendaItem)(nil),                    // 9: ecabinet.meetings.v1.AgendaItem
+	(*Participant)(nil),                   // 10: ecabinet.meetings.v1.Participant
+	(*Quorum)(nil),                        // 11: ecabinet.meetings.v1.Quorum
+	(*CreateMeetingRequest)(nil),          // 12: ecabinet.meetings.v1.CreateMeetingRequest
+	(*CreateMeetingResponse)(nil),         // 13: ecabinet.meetings.v1.CreateMeetingResponse
+	(*GetMeetingRequest)(nil),             // 14: ecabinet.meetings.v1.GetMeetingRequest
+	(*GetMeetingResponse)(nil),            // 15: ecabinet.meetings.v1.GetMeetingResponse
+	(*ListMeetingsRequest)(nil),           // 16: ecabinet.meetings.v1.ListMeetingsRequest
+	(*ListMeetingsResponse)(nil),          // 17: ecabinet.meetings.v1.ListMeetingsResponse
+	(*ListMyMeetingsRequest)(nil),         // 18: ecabinet.meetings.v1.ListMyMeetingsRequest
+	(*ListMyMeetingsResponse)(nil),        // 19: ecabinet.meetings.v1.ListMyMeetingsResponse
+	(*UpdateMeetingRequest)(nil),          // 20: ecabinet.meetings.v1.UpdateMeetingRequest
+	(*UpdateMeetingResponse)(nil),         // 21: ecabinet.meetings.v1.UpdateMeetingResponse
+	(*ScheduleMeetingRequest)(nil),        // 22: ecabinet.meetings.v1.ScheduleMeetingRequest
+	(*ScheduleMeetingResponse)(nil),       // 23: ecabinet.meetings.v1.ScheduleMeetingResponse
+	(*StartMeetingRequest)(nil),           // 24: ecabinet.meetings.v1.StartMeetingRequest
+	(*StartMeetingResponse)(nil),          // 25: ecabinet.meetings.v1.StartMeetingResponse
+	(*EndMeetingRequest)(nil),             // 26: ecabinet.meetings.v1.EndMeetingRequest
+	(*EndMeetingResponse)(nil),            // 27: ecabinet.meetings.v1.EndMeetingResponse
+	(*CancelMeetingRequest)(nil),          // 28: ecabinet.meetings.v1.CancelMeetingRequest
+	(*CancelMeetingResponse)(nil),         // 29: ecabinet.meetings.v1.CancelMeetingResponse
+	(*RescheduleMeetingRequest)(nil),      // 30: ecabinet.meetings.v1.RescheduleMeetingRequest
+	(*RescheduleMeetingResponse)(nil),     // 31: ecabinet.meetings.v1.RescheduleMeetingResponse
+	(*AddAgendaItemRequest)(nil),          // 32: ecabinet.meetings.v1.AddAgendaItemRequest
+	(*AddAgendaItemResponse)(nil),         // 33: ecabinet.meetings.v1.AddAgendaItemResponse
+	(*UpdateAgendaItemRequest)(nil),       // 34: ecabinet.meetings.v1.UpdateAgendaItemRequest
+	(*UpdateAgendaItemResponse)(nil),      // 35: ecabinet.meetings.v1.UpdateAgendaItemResponse
+	(*RemoveAgendaItemRequest)(nil),       // 36: ecabinet.meetings.v1.RemoveAgendaItemRequest
+	(*RemoveAgendaItemResponse)(nil),      // 37: ecabinet.meetings.v1.RemoveAgendaItemResponse
+	(*ReorderAgendaRequest)(nil),          // 38: ecabinet.meetings.v1.ReorderAgendaRequest
+	(*ReorderAgendaResponse)(nil),         // 39: ecabinet.meetings.v1.ReorderAgendaResponse
+	(*SetCurrentAgendaItemRequest)(nil),   // 40: ecabinet.meetings.v1.SetCurrentAgendaItemRequest
+	(*SetCurrentAgendaItemResponse)(nil),  // 41: ecabinet.meetings.v1.SetCurrentAgendaItemResponse
+	(*ParticipantInput)(nil),              // 42: ecabinet.meetings.v1.ParticipantInput
+	(*AddParticipantsRequest)(nil),        // 43: ecabinet.meetings.v1.AddParticipantsRequest
+	(*AddParticipantsResponse)(nil),       // 44: ecabinet.meetings.v1.AddParticipantsResponse
+	(*UpdateParticipantRequest)(nil),      // 45: ecabinet.meetings.v1.UpdateParticipantRequest
+	(*UpdateParticipantResponse)(nil),     // 46: ecabinet.meetings.v1.UpdateParticipantResponse
+	(*RemoveParticipantRequest)(nil),      // 47: ecabinet.meetings.v1.RemoveParticipantRequest
+	(*RemoveParticipantResponse)(nil),     // 48: ecabinet.meetings.v1.RemoveParticipantResponse
+	(*RespondToInvitationRequest)(nil),    // 49: ecabinet.meetings.v1.RespondToInvitationRequest
+	(*RespondToInvitationResponse)(nil),   // 50: ecabinet.meetings.v1.RespondToInvitationResponse
+	(*GetInvitationCalendarRequest)(nil),  // 51: ecabinet.meetings.v1.GetInvitationCalendarRequest
+	(*GetInvitationCalendarResponse)(nil), // 52: ecabinet.meetings.v1.GetInvitationCalendarResponse
+	(*IssueCheckInTokenRequest)(nil),      // 53: ecabinet.meetings.v1.IssueCheckInTokenRequest
+	(*IssueCheckInTokenResponse)(nil),     // 54: ecabinet.meetings.v1.IssueCheckInTokenResponse
+	(*CheckInRequest)(nil),                // 55: ecabinet.meetings.v1.CheckInRequest
+	(*CheckInResponse)(nil),               // 56: ecabinet.meetings.v1.CheckInResponse
+	(*MarkAttendanceRequest)(nil),         // 57: ecabinet.meetings.v1.MarkAttendanceRequest
+	(*MarkAttendanceResponse)(nil),        // 58: ecabinet.meetings.v1.MarkAttendanceResponse
+	(*RequestToSpeakRequest)(nil),         // 59: ecabinet.meetings.v1.RequestToSpeakRequest
+	(*RequestToSpeakResponse)(nil),        // 60: ecabinet.meetings.v1.RequestToSpeakResponse
+	(*WithdrawSpeakRequestRequest)(nil),   // 61: ecabinet.meetings.v1.WithdrawSpeakRequestRequest
+	(*WithdrawSpeakRequestResponse)(nil),  // 62: ecabinet.meetings.v1.WithdrawSpeakRequestResponse
+	(*UpdateSpeakerRequest)(nil),          // 63: ecabinet.meetings.v1.UpdateSpeakerRequest
+	(*UpdateSpeakerResponse)(nil),         // 64: ecabinet.meetings.v1.UpdateSpeakerResponse
+	(*timestamppb.Timestamp)(nil),         // 65: google.protobuf.Timestamp
+	(BodyKind)(0),                         // 66: ecabinet.meetings.v1.BodyKind
+	(Standing)(0),                         // 67: ecabinet.meetings.v1.Standing
 }
 var file_ecabinet_meetings_v1_meetings_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.meetings.v1.Meeting.kind:type_name -> ecabinet.meetings.v1.MeetingKind
-	57, // 1: ecabinet.meetings.v1.Meeting.starts_at:type_name -> google.protobuf.Timestamp
-	57, // 2: ecabinet.meetings.v1.Meeting.ends_at:type_name -> google.protobuf.Timestamp
+	65, // 1: ecabinet.meetings.v1.Meeting.starts_at:type_name -> google.protobuf.Timestamp
+	65, // 2: ecabinet.meetings.v1.Meeting.ends_at:type_name -> google.protobuf.Timestamp
 	1,  // 3: ecabinet.meetings.v1.Meeting.state:type_name -> ecabinet.meetings.v1.MeetingState
-	57, // 4: ecabinet.meetings.v1.Meeting.create_time:type_name -> google.protobuf.Timestamp
-	58, // 5: ecabinet.meetings.v1.Meeting.body:type_name -> ecabinet.meetings.v1.BodyKind
-	7,  // 6: ecabinet.meetings.v1.Meeting.agenda:type_name -> ecabinet.meetings.v1.AgendaItem
-	8,  // 7: ecabinet.meetings.v1.Meeting.participants:type_name -> ecabinet.meetings.v1.Participant
-	9,  // 8: ecabinet.meetings.v1.Meeting.quorum:type_name -> ecabinet.meetings.v1.Quorum
-	2,  // 9: ecabinet.meetings.v1.Meeting.my_role:type_name -> ecabinet.meetings.v1.ParticipantRole
-	2,  // 10: ecabinet.meetings.v1.Participant.role:type_name -> ecabinet.meetings.v1.ParticipantRole
-	59, // 11: ecabinet.meetings.v1.Participant.standing:type_name -> ecabinet.meetings.v1.Standing
-	3,  // 12: ecabinet.meetings.v1.Participant.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
-	4,  // 13: ecabinet.meetings.v1.Participant.attendance:type_name -> ecabinet.meetings.v1.Attendance
-	57, // 14: ecabinet.meetings.v1.Participant.check_in_time:type_name -> google.protobuf.Timestamp
-	0,  // 15: ecabinet.meetings.v1.CreateMeetingRequest.kind:type_name -> ecabinet.meetings.v1.MeetingKind
-	57, // 16: ecabinet.meetings.v1.CreateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	57, // 17: ecabinet.meetings.v1.CreateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	58, // 18: ecabinet.meetings.v1.CreateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
-	6,  // 19: ecabinet.meetings.v1.CreateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 20: ecabinet.meetings.v1.GetMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 21: ecabinet.meetings.v1.ListMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
-	5,  // 22: ecabinet.meetings.v1.ListMyMeetingsRequest.period:type_name -> ecabinet.meetings.v1.Period
-	6,  // 23: ecabinet.meetings.v1.ListMyMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
-	57, // 24: ecabinet.meetings.v1.UpdateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	57, // 25: ecabinet.meetings.v1.UpdateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	58, // 26: ecabinet.meetings.v1.UpdateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
-	6,  // 27: ecabinet.meetings.v1.UpdateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 28: ecabinet.meetings.v1.ScheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 29: ecabinet.meetings.v1.StartMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 30: ecabinet.meetings.v1.EndMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 31: ecabinet.meetings.v1.CancelMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	57, // 32: ecabinet.meetings.v1.RescheduleMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	57, // 33: ecabinet.meetings.v1.RescheduleMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	6,  // 34: ecabinet.meetings.v1.RescheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 35: ecabinet.meetings.v1.AddAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 36: ecabinet.meetings.v1.UpdateAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 37: ecabinet.meetings.v1.RemoveAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 38: ecabinet.meetings.v1.ReorderAgendaResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 39: ecabinet.meetings.v1.SetCurrentAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	2,  // 40: ecabinet.meetings.v1.ParticipantInput.role:type_name -> ecabinet.meetings.v1.ParticipantRole
-	40, // 41: ecabinet.meetings.v1.AddParticipantsRequest.participants:type_name -> ecabinet.meetings.v1.ParticipantInput
-	6,  // 42: ecabinet.meetings.v1.AddParticipantsResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	2,  // 43: ecabinet.meetings.v1.UpdateParticipantRequest.role:type_name -> ecabinet.meetings.v1.ParticipantRole
-	6,  // 44: ecabinet.meetings.v1.UpdateParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 45: ecabinet.meetings.v1.RemoveParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	3,  // 46: ecabinet.meetings.v1.RespondToInvitationRequest.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
-	6,  // 47: ecabinet.meetings.v1.RespondToInvitationResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	57, // 48: ecabinet.meetings.v1.IssueCheckInTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
-	6,  // 49: ecabinet.meetings.v1.CheckInResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	4,  // 50: ecabinet.meetings.v1.MarkAttendanceRequest.attendance:type_name -> ecabinet.meetings.v1.Attendance
-	6,  // 51: ecabinet.meetings.v1.MarkAttendanceResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	10, // 52: ecabinet.meetings.v1.MeetingsService.CreateMeeting:input_type -> ecabinet.meetings.v1.CreateMeetingRequest
-	12, // 53: ecabinet.meetings.v1.MeetingsService.GetMeeting:input_type -> ecabinet.meetings.v1.GetMeetingRequest
-	14, // 54: ecabinet.meetings.v1.MeetingsService.ListMeetings:input_type -> ecabinet.meetings.v1.ListMeetingsRequest
-	16, // 55: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:input_type -> ecabinet.meetings.v1.ListMyMeetingsRequest
-	18, // 56: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:input_type -> ecabinet.meetings.v1.UpdateMeetingRequest
-	20, // 57: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:input_type -> ecabinet.meetings.v1.ScheduleMeetingRequest
-	22, // 58: ecabinet.meetings.v1.MeetingsService.StartMeeting:input_type -> ecabinet.meetings.v1.StartMeetingRequest
-	24, // 59: ecabinet.meetings.v1.MeetingsService.EndMeeting:input_type -> ecabinet.meetings.v1.EndMeetingRequest
-	26, // 60: ecabinet.meetings.v1.MeetingsService.CancelMeeting:input_type -> ecabinet.meetings.v1.CancelMeetingRequest
-	28, // 61: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:input_type -> ecabinet.meetings.v1.RescheduleMeetingRequest
-	30, // 62: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:input_type -> ecabinet.meetings.v1.AddAgendaItemRequest
-	32, // 63: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:input_type -> ecabinet.meetings.v1.UpdateAgendaItemRequest
-	34, // 64: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:input_type -> ecabinet.meetings.v1.RemoveAgendaItemRequest
-	36, // 65: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:input_type -> ecabinet.meetings.v1.ReorderAgendaRequest
-	38, // 66: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:input_type -> ecabinet.meetings.v1.SetCurrentAgendaItemRequest
-	41, // 67: ecabinet.meetings.v1.MeetingsService.AddParticipants:input_type -> ecabinet.meetings.v1.AddParticipantsRequest
-	43, // 68: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:input_type -> ecabinet.meetings.v1.UpdateParticipantRequest
-	45, // 69: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:input_type -> ecabinet.meetings.v1.RemoveParticipantRequest
-	47, // 70: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:input_type -> ecabinet.meetings.v1.RespondToInvitationRequest
-	49, // 71: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:input_type -> ecabinet.meetings.v1.GetInvitationCalendarRequest
-	51, // 72: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:input_type -> ecabinet.meetings.v1.IssueCheckInTokenRequest
-	53, // 73: ecabinet.meetings.v1.MeetingsService.CheckIn:input_type -> ecabinet.meetings.v1.CheckInRequest
-	55, // 74: ecabinet.meetings.v1.MeetingsService.MarkAttendance:input_type -> ecabinet.meetings.v1.MarkAttendanceRequest
-	11, // 75: ecabinet.meetings.v1.MeetingsService.CreateMeeting:output_type -> ecabinet.meetings.v1.CreateMeetingResponse
-	13, // 76: ecabinet.meetings.v1.MeetingsService.GetMeeting:output_type -> ecabinet.meetings.v1.GetMeetingResponse
-	15, // 77: ecabinet.meetings.v1.MeetingsService.ListMeetings:output_type -> ecabinet.meetings.v1.ListMeetingsResponse
-	17, // 78: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:output_type -> ecabinet.meetings.v1.ListMyMeetingsResponse
-	19, // 79: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:output_type -> ecabinet.meetings.v1.UpdateMeetingResponse
-	21, // 80: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:output_type -> ecabinet.meetings.v1.ScheduleMeetingResponse
-	23, // 81: ecabinet.meetings.v1.MeetingsService.StartMeeting:output_type -> ecabinet.meetings.v1.StartMeetingResponse
-	25, // 82: ecabinet.meetings.v1.MeetingsService.EndMeeting:output_type -> ecabinet.meetings.v1.EndMeetingResponse
-	27, // 83: ecabinet.meetings.v1.MeetingsService.CancelMeeting:output_type -> ecabinet.meetings.v1.CancelMeetingResponse
-	29, // 84: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:output_type -> ecabinet.meetings.v1.RescheduleMeetingResponse
-	31, // 85: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:output_type -> ecabinet.meetings.v1.AddAgendaItemResponse
-	33, // 86: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:output_type -> ecabinet.meetings.v1.UpdateAgendaItemResponse
-	35, // 87: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:output_type -> ecabinet.meetings.v1.RemoveAgendaItemResponse
-	37, // 88: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:output_type -> ecabinet.meetings.v1.ReorderAgendaResponse
-	39, // 89: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:output_type -> ecabinet.meetings.v1.SetCurrentAgendaItemResponse
-	42, // 90: ecabinet.meetings.v1.MeetingsService.AddParticipants:output_type -> ecabinet.meetings.v1.AddParticipantsResponse
-	44, // 91: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:output_type -> ecabinet.meetings.v1.UpdateParticipantResponse
-	46, // 92: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:output_type -> ecabinet.meetings.v1.RemoveParticipantResponse
-	48, // 93: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:output_type -> ecabinet.meetings.v1.RespondToInvitationResponse
-	50, // 94: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:output_type -> ecabinet.meetings.v1.GetInvitationCalendarResponse
-	52, // 95: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:output_type -> ecabinet.meetings.v1.IssueCheckInTokenResponse
-	54, // 96: ecabinet.meetings.v1.MeetingsService.CheckIn:output_type -> ecabinet.meetings.v1.CheckInResponse
-	56, // 97: ecabinet.meetings.v1.MeetingsService.MarkAttendance:output_type -> ecabinet.meetings.v1.MarkAttendanceResponse
-	75, // [75:98] is the sub-list for method output_type
-	52, // [52:75] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	65, // 4: ecabinet.meetings.v1.Meeting.create_time:type_name -> google.protobuf.Timestamp
+	66, // 5: ecabinet.meetings.v1.Meeting.body:type_name -> ecabinet.meetings.v1.BodyKind
+	9,  // 6: ecabinet.meetings.v1.Meeting.agenda:type_name -> ecabinet.meetings.v1.AgendaItem
+	10, // 7: ecabinet.meetings.v1.Meeting.participants:type_name -> ecabinet.meetings.v1.Participant
+	11, // 8: ecabinet.meetings.v1.Meeting.quorum:type_name -> ecabinet.meetings.v1.Quorum
+	3,  // 9: ecabinet.meetings.v1.Meeting.my_role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	8,  // 10: ecabinet.meetings.v1.Meeting.speakers:type_name -> ecabinet.meetings.v1.Speaker
+	2,  // 11: ecabinet.meetings.v1.Speaker.state:type_name -> ecabinet.meetings.v1.SpeakerState
+	65, // 12: ecabinet.meetings.v1.Speaker.request_time:type_name -> google.protobuf.Timestamp
+	3,  // 13: ecabinet.meetings.v1.Participant.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	67, // 14: ecabinet.meetings.v1.Participant.standing:type_name -> ecabinet.meetings.v1.Standing
+	4,  // 15: ecabinet.meetings.v1.Participant.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
+	5,  // 16: ecabinet.meetings.v1.Participant.attendance:type_name -> ecabinet.meetings.v1.Attendance
+	65, // 17: ecabinet.meetings.v1.Participant.check_in_time:type_name -> google.protobuf.Timestamp
+	0,  // 18: ecabinet.meetings.v1.CreateMeetingRequest.kind:type_name -> ecabinet.meetings.v1.MeetingKind
+	65, // 19: ecabinet.meetings.v1.CreateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	65, // 20: ecabinet.meetings.v1.CreateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	66, // 21: ecabinet.meetings.v1.CreateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	7,  // 22: ecabinet.meetings.v1.CreateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 23: ecabinet.meetings.v1.GetMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 24: ecabinet.meetings.v1.ListMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 25: ecabinet.meetings.v1.ListMyMeetingsRequest.period:type_name -> ecabinet.meetings.v1.Period
+	7,  // 26: ecabinet.meetings.v1.ListMyMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
+	65, // 27: ecabinet.meetings.v1.UpdateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	65, // 28: ecabinet.meetings.v1.UpdateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	66, // 29: ecabinet.meetings.v1.UpdateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	7,  // 30: ecabinet.meetings.v1.UpdateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 31: ecabinet.meetings.v1.ScheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 32: ecabinet.meetings.v1.StartMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 33: ecabinet.meetings.v1.EndMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 34: ecabinet.meetings.v1.CancelMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	65, // 35: ecabinet.meetings.v1.RescheduleMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	65, // 36: ecabinet.meetings.v1.RescheduleMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	7,  // 37: ecabinet.meetings.v1.RescheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 38: ecabinet.meetings.v1.AddAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 39: ecabinet.meetings.v1.UpdateAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 40: ecabinet.meetings.v1.RemoveAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 41: ecabinet.meetings.v1.ReorderAgendaResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 42: ecabinet.meetings.v1.SetCurrentAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	3,  // 43: ecabinet.meetings.v1.ParticipantInput.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	42, // 44: ecabinet.meetings.v1.AddParticipantsRequest.participants:type_name -> ecabinet.meetings.v1.ParticipantInput
+	7,  // 45: ecabinet.meetings.v1.AddParticipantsResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	3,  // 46: ecabinet.meetings.v1.UpdateParticipantRequest.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	7,  // 47: ecabinet.meetings.v1.UpdateParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 48: ecabinet.meetings.v1.RemoveParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	4,  // 49: ecabinet.meetings.v1.RespondToInvitationRequest.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
+	7,  // 50: ecabinet.meetings.v1.RespondToInvitationResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	65, // 51: ecabinet.meetings.v1.IssueCheckInTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	7,  // 52: ecabinet.meetings.v1.CheckInResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	5,  // 53: ecabinet.meetings.v1.MarkAttendanceRequest.attendance:type_name -> ecabinet.meetings.v1.Attendance
+	7,  // 54: ecabinet.meetings.v1.MarkAttendanceResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 55: ecabinet.meetings.v1.RequestToSpeakResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 56: ecabinet.meetings.v1.WithdrawSpeakRequestResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	2,  // 57: ecabinet.meetings.v1.UpdateSpeakerRequest.state:type_name -> ecabinet.meetings.v1.SpeakerState
+	7,  // 58: ecabinet.meetings.v1.UpdateSpeakerResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	12, // 59: ecabinet.meetings.v1.MeetingsService.CreateMeeting:input_type -> ecabinet.meetings.v1.CreateMeetingRequest
+	14, // 60: ecabinet.meetings.v1.MeetingsService.GetMeeting:input_type -> ecabinet.meetings.v1.GetMeetingRequest
+	16, // 61: ecabinet.meetings.v1.MeetingsService.ListMeetings:input_type -> ecabinet.meetings.v1.ListMeetingsRequest
+	18, // 62: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:input_type -> ecabinet.meetings.v1.ListMyMeetingsRequest
+	20, // 63: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:input_type -> ecabinet.meetings.v1.UpdateMeetingRequest
+	22, // 64: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:input_type -> ecabinet.meetings.v1.ScheduleMeetingRequest
+	24, // 65: ecabinet.meetings.v1.MeetingsService.StartMeeting:input_type -> ecabinet.meetings.v1.StartMeetingRequest
+	26, // 66: ecabinet.meetings.v1.MeetingsService.EndMeeting:input_type -> ecabinet.meetings.v1.EndMeetingRequest
+	28, // 67: ecabinet.meetings.v1.MeetingsService.CancelMeeting:input_type -> ecabinet.meetings.v1.CancelMeetingRequest
+	30, // 68: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:input_type -> ecabinet.meetings.v1.RescheduleMeetingRequest
+	32, // 69: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:input_type -> ecabinet.meetings.v1.AddAgendaItemRequest
+	34, // 70: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:input_type -> ecabinet.meetings.v1.UpdateAgendaItemRequest
+	36, // 71: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:input_type -> ecabinet.meetings.v1.RemoveAgendaItemRequest
+	38, // 72: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:input_type -> ecabinet.meetings.v1.ReorderAgendaRequest
+	40, // 73: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:input_type -> ecabinet.meetings.v1.SetCurrentAgendaItemRequest
+	43, // 74: ecabinet.meetings.v1.MeetingsService.AddParticipants:input_type -> ecabinet.meetings.v1.AddParticipantsRequest
+	45, // 75: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:input_type -> ecabinet.meetings.v1.UpdateParticipantRequest
+	47, // 76: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:input_type -> ecabinet.meetings.v1.RemoveParticipantRequest
+	49, // 77: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:input_type -> ecabinet.meetings.v1.RespondToInvitationRequest
+	51, // 78: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:input_type -> ecabinet.meetings.v1.GetInvitationCalendarRequest
+	53, // 79: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:input_type -> ecabinet.meetings.v1.IssueCheckInTokenRequest
+	55, // 80: ecabinet.meetings.v1.MeetingsService.CheckIn:input_type -> ecabinet.meetings.v1.CheckInRequest
+	57, // 81: ecabinet.meetings.v1.MeetingsService.MarkAttendance:input_type -> ecabinet.meetings.v1.MarkAttendanceRequest
+	59, // 82: ecabinet.meetings.v1.MeetingsService.RequestToSpeak:input_type -> ecabinet.meetings.v1.RequestToSpeakRequest
+	61, // 83: ecabinet.meetings.v1.MeetingsService.WithdrawSpeakRequest:input_type -> ecabinet.meetings.v1.WithdrawSpeakRequestRequest
+	63, // 84: ecabinet.meetings.v1.MeetingsService.UpdateSpeaker:input_type -> ecabinet.meetings.v1.UpdateSpeakerRequest
+	13, // 85: ecabinet.meetings.v1.MeetingsService.CreateMeeting:output_type -> ecabinet.meetings.v1.CreateMeetingResponse
+	15, // 86: ecabinet.meetings.v1.MeetingsService.GetMeeting:output_type -> ecabinet.meetings.v1.GetMeetingResponse
+	17, // 87: ecabinet.meetings.v1.MeetingsService.ListMeetings:output_type -> ecabinet.meetings.v1.ListMeetingsResponse
+	19, // 88: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:output_type -> ecabinet.meetings.v1.ListMyMeetingsResponse
+	21, // 89: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:output_type -> ecabinet.meetings.v1.UpdateMeetingResponse
+	23, // 90: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:output_type -> ecabinet.meetings.v1.ScheduleMeetingResponse
+	25, // 91: ecabinet.meetings.v1.MeetingsService.StartMeeting:output_type -> ecabinet.meetings.v1.StartMeetingResponse
+	27, // 92: ecabinet.meetings.v1.MeetingsService.EndMeeting:output_type -> ecabinet.meetings.v1.EndMeetingResponse
+	29, // 93: ecabinet.meetings.v1.MeetingsService.CancelMeeting:output_type -> ecabinet.meetings.v1.CancelMeetingResponse
+	31, // 94: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:output_type -> ecabinet.meetings.v1.RescheduleMeetingResponse
+	33, // 95: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:output_type -> ecabinet.meetings.v1.AddAgendaItemResponse
+	35, // 96: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:output_type -> ecabinet.meetings.v1.UpdateAgendaItemResponse
+	37, // 97: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:output_type -> ecabinet.meetings.v1.RemoveAgendaItemResponse
+	39, // 98: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:output_type -> ecabinet.meetings.v1.ReorderAgendaResponse
+	41, // 99: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:output_type -> ecabinet.meetings.v1.SetCurrentAgendaItemResponse
+	44, // 100: ecabinet.meetings.v1.MeetingsService.AddParticipants:output_type -> ecabinet.meetings.v1.AddParticipantsResponse
+	46, // 101: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:output_type -> ecabinet.meetings.v1.UpdateParticipantResponse
+	48, // 102: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:output_type -> ecabinet.meetings.v1.RemoveParticipantResponse
+	50, // 103: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:output_type -> ecabinet.meetings.v1.RespondToInvitationResponse
+	52, // 104: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:output_type -> ecabinet.meetings.v1.GetInvitationCalendarResponse
+	54, // 105: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:output_type -> ecabinet.meetings.v1.IssueCheckInTokenResponse
+	56, // 106: ecabinet.meetings.v1.MeetingsService.CheckIn:output_type -> ecabinet.meetings.v1.CheckInResponse
+	58, // 107: ecabinet.meetings.v1.MeetingsService.MarkAttendance:output_type -> ecabinet.meetings.v1.MarkAttendanceResponse
+	60, // 108: ecabinet.meetings.v1.MeetingsService.RequestToSpeak:output_type -> ecabinet.meetings.v1.RequestToSpeakResponse
+	62, // 109: ecabinet.meetings.v1.MeetingsService.WithdrawSpeakRequest:output_type -> ecabinet.meetings.v1.WithdrawSpeakRequestResponse
+	64, // 110: ecabinet.meetings.v1.MeetingsService.UpdateSpeaker:output_type -> ecabinet.meetings.v1.UpdateSpeakerResponse
+	85, // [85:111] is the sub-list for method output_type
+	59, // [59:85] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_meetings_v1_meetings_proto_init() }
@@ -3869,8 +4406,8 @@ func file_ecabinet_meetings_v1_meetings_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_meetings_v1_meetings_proto_rawDesc), len(file_ecabinet_meetings_v1_meetings_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   51,
+			NumEnums:      7,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,9 @@ const (
 	MeetingsService_IssueCheckInToken_FullMethodName     = "/ecabinet.meetings.v1.MeetingsService/IssueCheckInToken"
 	MeetingsService_CheckIn_FullMethodName               = "/ecabinet.meetings.v1.MeetingsService/CheckIn"
 	MeetingsService_MarkAttendance_FullMethodName        = "/ecabinet.meetings.v1.MeetingsService/MarkAttendance"
+	MeetingsService_RequestToSpeak_FullMethodName        = "/ecabinet.meetings.v1.MeetingsService/RequestToSpeak"
+	MeetingsService_WithdrawSpeakRequest_FullMethodName  = "/ecabinet.meetings.v1.MeetingsService/WithdrawSpeakRequest"
+	MeetingsService_UpdateSpeaker_FullMethodName         = "/ecabinet.meetings.v1.MeetingsService/UpdateSpeaker"
 )
 
 // MeetingsServiceClient is the client API for MeetingsService service.
@@ -86,6 +89,13 @@ type MeetingsServiceClient interface {
 	CheckIn(ctx context.Context, in *CheckInRequest, opts ...grpc.CallOption) (*CheckInResponse, error)
 	// The minute-taker marks someone present, online or absent.
 	MarkAttendance(ctx context.Context, in *MarkAttendanceRequest, opts ...grpc.CallOption) (*MarkAttendanceResponse, error)
+	// Speakers list (while the meeting is in progress).
+	// A participant asks to speak, for themself; one open request per person.
+	RequestToSpeak(ctx context.Context, in *RequestToSpeakRequest, opts ...grpc.CallOption) (*RequestToSpeakResponse, error)
+	// The caller withdraws their own open request.
+	WithdrawSpeakRequest(ctx context.Context, in *WithdrawSpeakRequestRequest, opts ...grpc.CallOption) (*WithdrawSpeakRequestResponse, error)
+	// The chair or minute-taker gives the floor, closes a turn or reorders the queue.
+	UpdateSpeaker(ctx context.Context, in *UpdateSpeakerRequest, opts ...grpc.CallOption) (*UpdateSpeakerResponse, error)
 }
 
 type meetingsServiceClient struct {
@@ -326,6 +336,36 @@ func (c *meetingsServiceClient) MarkAttendance(ctx context.Context, in *MarkAtte
 	return out, nil
 }
 
+func (c *meetingsServiceClient) RequestToSpeak(ctx context.Context, in *RequestToSpeakRequest, opts ...grpc.CallOption) (*RequestToSpeakResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RequestToSpeakResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_RequestToSpeak_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) WithdrawSpeakRequest(ctx context.Context, in *WithdrawSpeakRequestRequest, opts ...grpc.CallOption) (*WithdrawSpeakRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WithdrawSpeakRequestResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_WithdrawSpeakRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) UpdateSpeaker(ctx context.Context, in *UpdateSpeakerRequest, opts ...grpc.CallOption) (*UpdateSpeakerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateSpeakerResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_UpdateSpeaker_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MeetingsServiceServer is the server API for MeetingsService service.
 // All implementations must embed UnimplementedMeetingsServiceServer
 // for forward compatibility.
@@ -368,6 +408,13 @@ type MeetingsServiceServer interface {
 	CheckIn(context.Context, *CheckInRequest) (*CheckInResponse, error)
 	// The minute-taker marks someone present, online or absent.
 	MarkAttendance(context.Context, *MarkAttendanceRequest) (*MarkAttendanceResponse, error)
+	// Speakers list (while the meeting is in progress).
+	// A participant asks to speak, for themself; one open request per person.
+	RequestToSpeak(context.Context, *RequestToSpeakRequest) (*RequestToSpeakResponse, error)
+	// The caller withdraws their own open request.
+	WithdrawSpeakRequest(context.Context, *WithdrawSpeakRequestRequest) (*WithdrawSpeakRequestResponse, error)
+	// The chair or minute-taker gives the floor, closes a turn or reorders the queue.
+	UpdateSpeaker(context.Context, *UpdateSpeakerRequest) (*UpdateSpeakerResponse, error)
 	mustEmbedUnimplementedMeetingsServiceServer()
 }
 
@@ -446,6 +493,15 @@ func (UnimplementedMeetingsServiceServer) CheckIn(context.Context, *CheckInReque
 }
 func (UnimplementedMeetingsServiceServer) MarkAttendance(context.Context, *MarkAttendanceRequest) (*MarkAttendanceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MarkAttendance not implemented")
+}
+func (UnimplementedMeetingsServiceServer) RequestToSpeak(context.Context, *RequestToSpeakRequest) (*RequestToSpeakResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestToSpeak not implemented")
+}
+func (UnimplementedMeetingsServiceServer) WithdrawSpeakRequest(context.Context, *WithdrawSpeakRequestRequest) (*WithdrawSpeakRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WithdrawSpeakRequest not implemented")
+}
+func (UnimplementedMeetingsServiceServer) UpdateSpeaker(context.Context, *UpdateSpeakerRequest) (*UpdateSpeakerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSpeaker not implemented")
 }
 func (UnimplementedMeetingsServiceServer) mustEmbedUnimplementedMeetingsServiceServer() {}
 func (UnimplementedMeetingsServiceServer) testEmbeddedByValue()                         {}
@@ -882,6 +938,60 @@ func _MeetingsService_MarkAttendance_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MeetingsService_RequestToSpeak_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestToSpeakRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).RequestToSpeak(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_RequestToSpeak_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).RequestToSpeak(ctx, req.(*RequestToSpeakRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_WithdrawSpeakRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WithdrawSpeakRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).WithdrawSpeakRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_WithdrawSpeakRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).WithdrawSpeakRequest(ctx, req.(*WithdrawSpeakRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_UpdateSpeaker_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSpeakerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).UpdateSpeaker(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_UpdateSpeaker_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).UpdateSpeaker(ctx, req.(*UpdateSpeakerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MeetingsService_ServiceDesc is the grpc.ServiceDesc for MeetingsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -980,6 +1090,18 @@ var MeetingsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MarkAttendance",
 			Handler:    _MeetingsService_MarkAttendance_Handler,
+		},
+		{
+			MethodName: "RequestToSpeak",
+			Handler:    _MeetingsService_RequestToSpeak_Handler,
+		},
+		{
+			MethodName: "WithdrawSpeakRequest",
+			Handler:    _MeetingsService_WithdrawSpeakRequest_Handler,
+		},
+		{
+			MethodName: "UpdateSpeaker",
+			Handler:    _MeetingsService_UpdateSpeaker_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
