@@ -123,6 +123,13 @@ func applyTransition(ctx context.Context, st *txState, id string, expected int64
 			detail += ", ends " + in.endsAt.UTC().Format(time.RFC3339)
 		}
 	}
+	// The floor closes with the meeting: whoever was speaking is done.
+	if to == domain.StateEnded {
+		if _, err := st.tx.Exec(ctx, `UPDATE speakers SET state = 'SPEAKER_STATE_DONE'
+			WHERE meeting_id = $1 AND state = 'SPEAKER_STATE_SPEAKING'`, id); err != nil {
+			return edit{}, fmt.Errorf("close the floor: %w", err)
+		}
+	}
 	// state_reason says why a meeting was cancelled or last rescheduled; it
 	// stays through later transitions.
 	setReason := act == domain.Cancel || act == domain.Reschedule

@@ -207,3 +207,25 @@ func TestSpeakersRefusals(t *testing.T) {
 	_, err = w.client.UpdateSpeaker(c.as(c.chair), &meetingsv1.UpdateSpeakerRequest{MeetingId: sched.GetId(), SpeakerId: sp, State: speakerDone})
 	testenv.Code(t, err, codes.NotFound)
 }
+
+func TestEndingTheMeetingClosesTheFloor(t *testing.T) {
+	w := newWorld(t)
+	c := newCell(t, w)
+	id := w.started(t, c).GetId()
+	taker := c.as(c.taker)
+	r, err := w.client.RequestToSpeak(c.as(c.m1), &meetingsv1.RequestToSpeakRequest{MeetingId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := speakerOf(t, r.GetMeeting(), c.m1, speakerWaiting)
+	if _, err := w.client.UpdateSpeaker(taker, &meetingsv1.UpdateSpeakerRequest{MeetingId: id, SpeakerId: s.GetId(), State: speakerSpeaking}); err != nil {
+		t.Fatal(err)
+	}
+	ended, err := w.client.EndMeeting(taker, &meetingsv1.EndMeetingRequest{MeetingId: id})
+	if err != nil {
+		t.Fatalf("EndMeeting: %v", err)
+	}
+	if diff := cmp.Diff([]string{"Lê Văn Cường:DONE:0"}, queue(ended.GetMeeting())); diff != "" {
+		t.Errorf("speakers after the meeting ended (-want +got):\n%s", diff)
+	}
+}
