@@ -17,7 +17,11 @@ import (
 
 const (
 	interval = 2 * time.Second
-	timeout  = time.Second
+	// retryInterval is used while any probe fails, so that readiness comes
+	// back (or first arrives, e.g. when migrations finish) within a fraction
+	// of a second rather than a whole interval later. Probes are cheap pings.
+	retryInterval = 250 * time.Millisecond
+	timeout       = time.Second
 )
 
 // ErrNotChecked is a probe's status before its first check finishes.
@@ -68,14 +72,15 @@ func NewChecker(hs *grpchealth.Server, log *slog.Logger, services map[string][]s
 // is done. It logs each change of a probe's state once: down with the error,
 // back up.
 func (c *Checker) Run(ctx context.Context) {
-	t := time.NewTicker(c.interval)
-	defer t.Stop()
 	for {
-		c.check(ctx)
+		next := c.interval
+		if !c.check(ctx) {
+			next = min(next, retryInterval)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(next):
 		}
 	}
 }
@@ -89,7 +94,8 @@ func (c *Checker) Status() map[string]error {
 
 // check runs every probe once, concurrently so one slow dependency does not
 // delay the verdict on the others, then records and publishes the results.
-func (c *Checker) check(ctx context.Context) {
+// It reports whether every probe passed.
+func (c *Checker) check(ctx context.Context) bool {
 	results := make([]error, len(c.probes))
 	var wg sync.WaitGroup
 	for i, p := range c.probes {
@@ -102,7 +108,7 @@ func (c *Checker) check(ctx context.Context) {
 	wg.Wait()
 	if ctx.Err() != nil {
 		// Shutting down: the failures are ours, not the dependencies'.
-		return
+		return false
 	}
 
 	c.mu.Lock()
@@ -114,6 +120,12 @@ func (c *Checker) check(ctx context.Context) {
 	status := maps.Clone(c.status)
 	c.mu.Unlock()
 	c.publish(status)
+	for _, err := range results {
+		if err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Checker) logTransition(ctx context.Context, p Probe, prev, err error) {

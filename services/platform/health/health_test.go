@@ -248,3 +248,31 @@ func TestConditionFailsUntilTrue(t *testing.T) {
 		t.Errorf("after: %v", err)
 	}
 }
+
+func TestFailingProbesAreRetriedBeforeTheInterval(t *testing.T) {
+	hs := grpchealth.NewServer()
+	log, _ := logging.New(&syncBuffer{}, "info")
+	migrated := &fakeDep{}
+	migrated.set(errors.New("migrations have not finished"))
+	c := NewChecker(hs, log, map[string][]string{"svc": {"schema"}}, Probe{Name: "schema", Check: migrated.check})
+	c.interval = time.Hour // only the retry of a failing round can notice the change
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	waitFor(t, func() bool { return c.Status()["schema"] != ErrNotChecked })
+	migrated.set(nil)
+	waitFor(t, func() bool { return statuses(t, hs, "svc")["svc"] == "SERVING" })
+}
+
+// waitFor polls cond; the deadline only guards against a hang.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition never became true")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
