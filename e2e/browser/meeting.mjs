@@ -205,6 +205,34 @@ test('meeting day: QR check-in and the agenda followed live on tablets', async (
     assert.match(ics.headers()['content-type'] ?? '', /^text\/calendar/);
     assert.match(await ics.text(), /^BEGIN:VCALENDAR\r?\n/);
 
+    // Papers: the minute-taker uploads a small PDF from the meeting page (another tab, so
+    // the console stays open); the member's page lists it live, and its /documents/:id page
+    // (where its QR code points) shows its title.
+    const paperTitle = `Tài liệu kiểm thử ${Date.now()}`;
+    const upload = await newPage(mt);
+    await upload.goto(url(`/meetings/${encodeURIComponent(meetingId)}`), { waitUntil: 'domcontentloaded' });
+    await waitFor(upload, '[data-testid="upload-form"]', 'the upload form for the minute-taker');
+    await upload.setInputFiles('[data-testid="upload-form"] input[type="file"]', { name: 'kiem-thu.pdf', mimeType: 'application/pdf', buffer: tinyPDF() });
+    await upload.fill('[data-testid="upload-form"] input[name="title"]', paperTitle);
+    await upload.selectOption('[data-testid="upload-form"] select[name="classification"]', 'CLASSIFICATION_INTERNAL');
+    await upload.click('[data-testid="upload-submit"]');
+    await waitFor(upload, '[data-testid="upload-done"]', 'the upload to be confirmed');
+    await expectNoProblem(upload);
+    await expectTabletLayout(upload, mt.vp, 'meeting page with the upload form');
+    await upload.close();
+    const row = mem.page.locator('[data-testid="document-row"]', { hasText: paperTitle });
+    await row.waitFor({ timeout: UI_TIMEOUT_MS });
+    const docId = await row.getAttribute('data-document-id');
+    assert.ok(docId, 'the listed paper has an id');
+    assert.equal(await mem.page.locator('[data-testid="upload-form"]').count(), 0, 'a member has no upload form');
+    const docPage = await newPage(mem);
+    await docPage.goto(url(`/documents/${encodeURIComponent(docId)}`), { waitUntil: 'domcontentloaded' });
+    await waitFor(docPage, '[data-testid="document-title"]', 'the document page');
+    assert.equal((await docPage.innerText('[data-testid="document-title"]')).trim(), paperTitle, 'the document page shows the title');
+    await waitFor(docPage, '[data-testid="version-row"][data-version="1"]', 'the first version listed');
+    await expectTabletLayout(docPage, mem.vp, 'document page');
+    await docPage.close();
+
     await expectTabletLayout(mem.page, mem.vp, 'meeting page');
     await shot(t, mem.page, '08-member-meeting-portrait');
 
@@ -404,4 +432,24 @@ async function readQR(page) {
     return { width: size, height: size, data: btoa(bin) };
   });
   return decodeQR({ width: image.width, height: image.height, data: new Uint8Array(Buffer.from(image.data, 'base64')) });
+}
+
+// tinyPDF: a one-page PDF written here (with a correct xref table), so the test needs no file.
+function tinyPDF() {
+  const objs = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>',
+  ];
+  let out = '%PDF-1.4\n';
+  const offsets = [];
+  objs.forEach((o, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`;
+  for (const off of offsets) out += `${String(off).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
 }

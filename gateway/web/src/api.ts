@@ -127,3 +127,38 @@ export function problemFrom(status: number, text: string): ApiError {
 export function seg(id: string): string {
   return encodeURIComponent(id);
 }
+
+/**
+ * POSTs a file as the raw request body (the documents upload takes no multipart). The file's
+ * own type goes as Content-Type, or application/octet-stream when the browser does not know
+ * it: the gateway refuses a missing type and the form types, which is its CSRF defence.
+ */
+export async function uploadRaw<T = unknown>(path: string, file: Blob): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: 'POST',
+      headers: {
+        Accept: 'application/json',
+        'Accept-Language': language,
+        'Content-Type': file.type || 'application/octet-stream',
+      },
+      body: file,
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch (err) {
+    throw new ApiError(0, '', String(err), 'Unreachable', []);
+  }
+  const text = await res.text().catch(() => '');
+  if (!res.ok) {
+    const err = problemFrom(res.status, text);
+    if (res.status === 401) onUnauthorized?.();
+    throw err;
+  }
+  try {
+    return (text === '' ? {} : JSON.parse(text)) as T;
+  } catch {
+    throw new ApiError(res.status, '', 'response is not JSON', 'Malformed', []);
+  }
+}

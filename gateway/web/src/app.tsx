@@ -9,6 +9,7 @@ import { HealthPage } from './pages/health';
 import { HomePage } from './pages/home';
 import { LoginPage } from './pages/login';
 import { MeetingPage } from './pages/meeting';
+import { DocumentPage } from './pages/document';
 import { MinutesPage } from './pages/minutes';
 import { ScreenPage } from './pages/screen';
 import { TasksPage } from './pages/tasks';
@@ -109,6 +110,8 @@ function Page({ route }: { route: Route }) {
       return <ScreenPage id={route.id} />;
     case 'minutes':
       return <MinutesPage id={route.id} />;
+    case 'document':
+      return <DocumentPage id={route.id} />;
     case 'tasks':
       return <TasksPage />;
     case 'notFound':

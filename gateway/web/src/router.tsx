@@ -60,6 +60,7 @@ export type Route =
   | { name: 'minutes'; id: string }
   | { name: 'console'; id: string }
   | { name: 'screen'; id: string }
+  | { name: 'document'; id: string }
   | { name: 'notFound' };
 
 export function matchRoute(path: string): Route {
@@ -75,6 +76,13 @@ export function matchRoute(path: string): Route {
         return { name: 'checkin' };
       case 'tasks':
         return { name: 'tasks' };
+    }
+  }
+  if (parts[0] === 'documents' && parts.length === 2) {
+    try {
+      return { name: 'document', id: decodeURIComponent(parts[1]) };
+    } catch {
+      return { name: 'notFound' };
     }
   }
   if (parts[0] === 'meetings' && (parts.length === 2 || parts.length === 3)) {

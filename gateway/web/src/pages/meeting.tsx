@@ -25,6 +25,7 @@ import { TaskList, useTasks } from '../taskviews';
 import { useMeeting } from '../useMeeting';
 import { MySpeakRequest, SpeakerList, showsSpeakers } from '../speakers';
 import { MinutesBadge } from './minutes';
+import { DocumentsSection } from '../docviews';
 
 export function MeetingPage({ id }: { id: string }) {
   const { t } = useI18n();
@@ -91,6 +92,8 @@ export function MeetingPage({ id }: { id: string }) {
       {mine && <MyPart meeting={meeting} me={mine} onChanged={model.apply} />}
 
       {hasMinutes(meeting.state) && <MinutesSummary meeting={meeting} />}
+
+      <DocumentsSection meeting={meeting} />
 
       <div class="columns">
         <section class="panel" aria-labelledby="agenda-title">
