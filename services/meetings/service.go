@@ -103,9 +103,11 @@ func (s *Service) Register(gs *grpc.Server) {
 }
 
 // Run waits for PostgreSQL and migrates the schema, starts the reminder of
-// overdue tasks, makes sure the service's stream exists, then relays the
+// overdue tasks and the consumers of the video and voting services' events
+// (consumers.go), makes sure the service's stream exists, then relays the
 // outbox to JetStream until ctx is done. It returns nil when ctx ends and an
-// error only for a failure it cannot retry, after the reminder stopped.
+// error only for a failure it cannot retry, after the reminder and the
+// consumers stopped.
 func (s *Service) Run(ctx context.Context) error {
 	stream := natsjs.ServiceStream(s.d.SubjectPrefix, Name)
 	if err := pg.WaitAndMigrate(ctx, s.d.Pool, s.d.Schema, migrations, s.log); err != nil {
@@ -120,9 +122,12 @@ func (s *Service) Run(ctx context.Context) error {
 	// The reminder only enqueues events; the relay below publishes them,
 	// so it may start before the stream exists.
 	ctx, cancel := context.WithCancel(ctx)
-	var reminder sync.WaitGroup
-	reminder.Go(func() { _ = tasks.NewReminder(s.tasks, s.d.ReminderInterval).Run(ctx) })
-	defer reminder.Wait()
+	var background sync.WaitGroup
+	background.Go(func() { _ = tasks.NewReminder(s.tasks, s.d.ReminderInterval).Run(ctx) })
+	// The consumers of video presence and vote results make their own
+	// streams' existence sure, so they do not wait for ours.
+	background.Go(func() { s.runConsumers(ctx) })
+	defer background.Wait()
 	defer cancel()
 
 	if err := natsjs.EnsureStream(ctx, s.d.JS, stream); err != nil {

@@ -75,6 +75,130 @@ func (x *RoomOpened) GetRoom() *Room {
 	return nil
 }
 
+// Published on ecabinet.video.v1.<meeting_id>.participant_joined when a person
+// joins the meeting's video room (remote presence).
+type ParticipantJoined struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	MeetingId     string                 `protobuf:"bytes,2,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	PersonId      string                 `protobuf:"bytes,3,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParticipantJoined) Reset() {
+	*x = ParticipantJoined{}
+	mi := &file_ecabinet_video_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParticipantJoined) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParticipantJoined) ProtoMessage() {}
+
+func (x *ParticipantJoined) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParticipantJoined.ProtoReflect.Descriptor instead.
+func (*ParticipantJoined) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ParticipantJoined) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *ParticipantJoined) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *ParticipantJoined) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+// Published on ecabinet.video.v1.<meeting_id>.participant_left when a person
+// leaves the meeting's video room.
+type ParticipantLeft struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	MeetingId     string                 `protobuf:"bytes,2,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	PersonId      string                 `protobuf:"bytes,3,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParticipantLeft) Reset() {
+	*x = ParticipantLeft{}
+	mi := &file_ecabinet_video_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParticipantLeft) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParticipantLeft) ProtoMessage() {}
+
+func (x *ParticipantLeft) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParticipantLeft.ProtoReflect.Descriptor instead.
+func (*ParticipantLeft) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ParticipantLeft) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *ParticipantLeft) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *ParticipantLeft) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
 var File_ecabinet_video_v1_events_proto protoreflect.FileDescriptor
 
 const file_ecabinet_video_v1_events_proto_rawDesc = "" +
@@ -83,7 +207,17 @@ const file_ecabinet_video_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"RoomOpened\x123\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12+\n" +
-	"\x04room\x18\x02 \x01(\v2\x17.ecabinet.video.v1.RoomR\x04roomBBZ@github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1;videov1b\x06proto3"
+	"\x04room\x18\x02 \x01(\v2\x17.ecabinet.video.v1.RoomR\x04room\"\x84\x01\n" +
+	"\x11ParticipantJoined\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x02 \x01(\tR\tmeetingId\x12\x1b\n" +
+	"\tperson_id\x18\x03 \x01(\tR\bpersonId\"\x82\x01\n" +
+	"\x0fParticipantLeft\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x02 \x01(\tR\tmeetingId\x12\x1b\n" +
+	"\tperson_id\x18\x03 \x01(\tR\bpersonIdBBZ@github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1;videov1b\x06proto3"
 
 var (
 	file_ecabinet_video_v1_events_proto_rawDescOnce sync.Once
@@ -97,20 +231,24 @@ func file_ecabinet_video_v1_events_proto_rawDescGZIP() []byte {
 	return file_ecabinet_video_v1_events_proto_rawDescData
 }
 
-var file_ecabinet_video_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_ecabinet_video_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_ecabinet_video_v1_events_proto_goTypes = []any{
-	(*RoomOpened)(nil),   // 0: ecabinet.video.v1.RoomOpened
-	(*v1.EventMeta)(nil), // 1: ecabinet.platform.v1.EventMeta
-	(*Room)(nil),         // 2: ecabinet.video.v1.Room
+	(*RoomOpened)(nil),        // 0: ecabinet.video.v1.RoomOpened
+	(*ParticipantJoined)(nil), // 1: ecabinet.video.v1.ParticipantJoined
+	(*ParticipantLeft)(nil),   // 2: ecabinet.video.v1.ParticipantLeft
+	(*v1.EventMeta)(nil),      // 3: ecabinet.platform.v1.EventMeta
+	(*Room)(nil),              // 4: ecabinet.video.v1.Room
 }
 var file_ecabinet_video_v1_events_proto_depIdxs = []int32{
-	1, // 0: ecabinet.video.v1.RoomOpened.meta:type_name -> ecabinet.platform.v1.EventMeta
-	2, // 1: ecabinet.video.v1.RoomOpened.room:type_name -> ecabinet.video.v1.Room
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 0: ecabinet.video.v1.RoomOpened.meta:type_name -> ecabinet.platform.v1.EventMeta
+	4, // 1: ecabinet.video.v1.RoomOpened.room:type_name -> ecabinet.video.v1.Room
+	3, // 2: ecabinet.video.v1.ParticipantJoined.meta:type_name -> ecabinet.platform.v1.EventMeta
+	3, // 3: ecabinet.video.v1.ParticipantLeft.meta:type_name -> ecabinet.platform.v1.EventMeta
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_video_v1_events_proto_init() }
@@ -125,7 +263,7 @@ func file_ecabinet_video_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_video_v1_events_proto_rawDesc), len(file_ecabinet_video_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

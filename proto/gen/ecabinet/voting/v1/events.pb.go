@@ -75,6 +75,172 @@ func (x *PollCreated) GetPoll() *Poll {
 	return nil
 }
 
+// How many ballots chose one choice of a published poll.
+type ChoiceCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ChoiceId      string                 `protobuf:"bytes,1,opt,name=choice_id,json=choiceId,proto3" json:"choice_id,omitempty"`
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Count         int32                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChoiceCount) Reset() {
+	*x = ChoiceCount{}
+	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChoiceCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChoiceCount) ProtoMessage() {}
+
+func (x *ChoiceCount) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChoiceCount.ProtoReflect.Descriptor instead.
+func (*ChoiceCount) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ChoiceCount) GetChoiceId() string {
+	if x != nil {
+		return x.ChoiceId
+	}
+	return ""
+}
+
+func (x *ChoiceCount) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *ChoiceCount) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// Published on ecabinet.voting.v1.<meeting_id>.poll_published when a poll's
+// result is made public.
+type PollPublished struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Meta        *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Poll        *Poll                  `protobuf:"bytes,2,opt,name=poll,proto3" json:"poll,omitempty"`
+	Counts      []*ChoiceCount         `protobuf:"bytes,3,rep,name=counts,proto3" json:"counts,omitempty"`
+	BallotsCast int32                  `protobuf:"varint,4,opt,name=ballots_cast,json=ballotsCast,proto3" json:"ballots_cast,omitempty"`
+	// Voters entitled to take part when the poll closed.
+	Entitled int32 `protobuf:"varint,5,opt,name=entitled,proto3" json:"entitled,omitempty"`
+	Passed   bool  `protobuf:"varint,6,opt,name=passed,proto3" json:"passed,omitempty"`
+	// The decision rule applied, e.g. "more than half of entitled".
+	Rule string `protobuf:"bytes,7,opt,name=rule,proto3" json:"rule,omitempty"`
+	// One line for the minutes, e.g. "Passed: 12 agree, 2 disagree, 1 abstain".
+	Summary       string `protobuf:"bytes,8,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PollPublished) Reset() {
+	*x = PollPublished{}
+	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PollPublished) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PollPublished) ProtoMessage() {}
+
+func (x *PollPublished) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PollPublished.ProtoReflect.Descriptor instead.
+func (*PollPublished) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PollPublished) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *PollPublished) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+func (x *PollPublished) GetCounts() []*ChoiceCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *PollPublished) GetBallotsCast() int32 {
+	if x != nil {
+		return x.BallotsCast
+	}
+	return 0
+}
+
+func (x *PollPublished) GetEntitled() int32 {
+	if x != nil {
+		return x.Entitled
+	}
+	return 0
+}
+
+func (x *PollPublished) GetPassed() bool {
+	if x != nil {
+		return x.Passed
+	}
+	return false
+}
+
+func (x *PollPublished) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *PollPublished) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
 var File_ecabinet_voting_v1_events_proto protoreflect.FileDescriptor
 
 const file_ecabinet_voting_v1_events_proto_rawDesc = "" +
@@ -82,7 +248,20 @@ const file_ecabinet_voting_v1_events_proto_rawDesc = "" +
 	"\x1fecabinet/voting/v1/events.proto\x12\x12ecabinet.voting.v1\x1a ecabinet/platform/v1/event.proto\x1a\x1fecabinet/voting/v1/voting.proto\"p\n" +
 	"\vPollCreated\x123\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12,\n" +
-	"\x04poll\x18\x02 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04pollBDZBgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1;votingv1b\x06proto3"
+	"\x04poll\x18\x02 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\"V\n" +
+	"\vChoiceCount\x12\x1b\n" +
+	"\tchoice_id\x18\x01 \x01(\tR\bchoiceId\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x05R\x05count\"\xb0\x02\n" +
+	"\rPollPublished\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12,\n" +
+	"\x04poll\x18\x02 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\x127\n" +
+	"\x06counts\x18\x03 \x03(\v2\x1f.ecabinet.voting.v1.ChoiceCountR\x06counts\x12!\n" +
+	"\fballots_cast\x18\x04 \x01(\x05R\vballotsCast\x12\x1a\n" +
+	"\bentitled\x18\x05 \x01(\x05R\bentitled\x12\x16\n" +
+	"\x06passed\x18\x06 \x01(\bR\x06passed\x12\x12\n" +
+	"\x04rule\x18\a \x01(\tR\x04rule\x12\x18\n" +
+	"\asummary\x18\b \x01(\tR\asummaryBDZBgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1;votingv1b\x06proto3"
 
 var (
 	file_ecabinet_voting_v1_events_proto_rawDescOnce sync.Once
@@ -96,20 +275,25 @@ func file_ecabinet_voting_v1_events_proto_rawDescGZIP() []byte {
 	return file_ecabinet_voting_v1_events_proto_rawDescData
 }
 
-var file_ecabinet_voting_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_ecabinet_voting_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_ecabinet_voting_v1_events_proto_goTypes = []any{
-	(*PollCreated)(nil),  // 0: ecabinet.voting.v1.PollCreated
-	(*v1.EventMeta)(nil), // 1: ecabinet.platform.v1.EventMeta
-	(*Poll)(nil),         // 2: ecabinet.voting.v1.Poll
+	(*PollCreated)(nil),   // 0: ecabinet.voting.v1.PollCreated
+	(*ChoiceCount)(nil),   // 1: ecabinet.voting.v1.ChoiceCount
+	(*PollPublished)(nil), // 2: ecabinet.voting.v1.PollPublished
+	(*v1.EventMeta)(nil),  // 3: ecabinet.platform.v1.EventMeta
+	(*Poll)(nil),          // 4: ecabinet.voting.v1.Poll
 }
 var file_ecabinet_voting_v1_events_proto_depIdxs = []int32{
-	1, // 0: ecabinet.voting.v1.PollCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
-	2, // 1: ecabinet.voting.v1.PollCreated.poll:type_name -> ecabinet.voting.v1.Poll
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 0: ecabinet.voting.v1.PollCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	4, // 1: ecabinet.voting.v1.PollCreated.poll:type_name -> ecabinet.voting.v1.Poll
+	3, // 2: ecabinet.voting.v1.PollPublished.meta:type_name -> ecabinet.platform.v1.EventMeta
+	4, // 3: ecabinet.voting.v1.PollPublished.poll:type_name -> ecabinet.voting.v1.Poll
+	1, // 4: ecabinet.voting.v1.PollPublished.counts:type_name -> ecabinet.voting.v1.ChoiceCount
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_voting_v1_events_proto_init() }
@@ -124,7 +308,7 @@ func file_ecabinet_voting_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_voting_v1_events_proto_rawDesc), len(file_ecabinet_voting_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
