@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/ecabinet/ecabinet/gateway/disposition"
 	"github.com/ecabinet/ecabinet/gateway/problem"
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 )
@@ -37,7 +38,7 @@ func (g *Gateway) minutesPDF(client meetingsv1.MinutesServiceClient) http.Handle
 			name = "bien-ban.pdf"
 		}
 		w.Header().Set("Content-Type", "application/pdf")
-		w.Header().Set("Content-Disposition", attachment(name))
+		w.Header().Set("Content-Disposition", disposition.Attachment(name))
 		// Minutes of a party meeting: never in a shared cache, and not kept
 		// on the tablet after use.
 		w.Header().Set("Cache-Control", "private, no-store")

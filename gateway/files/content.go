@@ -2,13 +2,12 @@ package files
 
 import (
 	"fmt"
+	"github.com/ecabinet/ecabinet/gateway/disposition"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode"
 
-	"golang.org/x/text/unicode/norm"
 	"google.golang.org/grpc/codes"
 
 	"github.com/ecabinet/ecabinet/gateway/problem"
@@ -67,7 +66,11 @@ func (h *Handler) content(w http.ResponseWriter, r *http.Request, _ identity.Cla
 	hdr.Set("Cache-Control", "private, no-cache")
 	hdr.Set("Accept-Ranges", "bytes")
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Disposition", disposition(download, v.GetFileName()))
+	if download {
+		hdr.Set("Content-Disposition", disposition.Attachment(v.GetFileName()))
+	} else {
+		hdr.Set("Content-Disposition", disposition.Inline(v.GetFileName()))
+	}
 	if t := v.GetCreateTime(); t != nil {
 		hdr.Set("Last-Modified", t.AsTime().UTC().Format(http.TimeFormat))
 	}
@@ -174,59 +177,4 @@ func etagMatches(header, etag string) bool {
 // tag means "send it all". Without the header the Range applies.
 func ifRangeHolds(header, etag string) bool {
 	return header == "" || strings.TrimSpace(header) == etag
-}
-
-// disposition builds Content-Disposition (RFC 6266): filename* carries the
-// Vietnamese name exactly (RFC 8187, UTF-8), filename an ASCII stand-in
-// for clients that ignore filename*.
-func disposition(attachment bool, name string) string {
-	kind := "inline"
-	if attachment {
-		kind = "attachment"
-	}
-	name = strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || unicode.IsControl(r) {
-			return '_'
-		}
-		return r
-	}, norm.NFC.String(name))
-	return kind + `; filename="` + asciiName(name) + `"; filename*=UTF-8''` + encodeRFC8187(name)
-}
-
-// asciiName folds Vietnamese to plain letters ("Báo cáo Đảng ủy" →
-// "Bao_cao_Dang_uy") and replaces anything else unsafe in a quoted value.
-func asciiName(name string) string {
-	var b strings.Builder
-	for _, r := range norm.NFD.String(name) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			// a combining mark: its letter is already written
-		case r == 'đ':
-			b.WriteByte('d')
-		case r == 'Đ':
-			b.WriteByte('D')
-		case r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-()", r)):
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
-
-// encodeRFC8187 percent-encodes every byte outside RFC 8187's attr-char.
-func encodeRFC8187(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0) {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&0xf])
-	}
-	return b.String()
 }

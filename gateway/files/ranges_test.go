@@ -62,21 +62,6 @@ func TestContinuation(t *testing.T) {
 	}
 }
 
-func TestDisposition(t *testing.T) {
-	for _, tc := range []struct {
-		attachment bool
-		name, want string
-	}{
-		{false, "Báo cáo Đảng ủy.pdf", `inline; filename="Bao_cao_Dang_uy.pdf"; filename*=UTF-8''B%C3%A1o%20c%C3%A1o%20%C4%90%E1%BA%A3ng%20%E1%BB%A7y.pdf`},
-		{true, `a"b\c.pdf`, `attachment; filename="a_b_c.pdf"; filename*=UTF-8''a%22b_c.pdf`},
-		{true, "x\r\ny.pdf", `attachment; filename="x__y.pdf"; filename*=UTF-8''x__y.pdf`},
-	} {
-		if got := disposition(tc.attachment, tc.name); got != tc.want {
-			t.Errorf("disposition(%q) = %s\nwant %s", tc.name, got, tc.want)
-		}
-	}
-}
-
 func TestETagConditions(t *testing.T) {
 	const etag = `"abc"`
 	for h, want := range map[string]bool{`"abc"`: true, `W/"abc"`: true, `"x", "abc"`: true, `*`: true, `"abcd"`: false, `abc`: false} {

@@ -9,6 +9,7 @@ import (
 	"github.com/ecabinet/ecabinet/services/meetings/domain"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
 	"github.com/ecabinet/ecabinet/services/platform/testenv"
+	"github.com/ecabinet/ecabinet/services/platform/unaccent"
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -49,7 +50,7 @@ func (w *world) orgWithRule(t *testing.T, name, parent string, num, den int) str
 func (w *world) person(t *testing.T, name string) string {
 	t.Helper()
 	id := uuid.NewString()
-	w.exec(t, `INSERT INTO people (id, full_name, name_folded) VALUES ($1, $2, $3)`, id, name, domain.Fold(name))
+	w.exec(t, `INSERT INTO people (id, full_name, name_folded) VALUES ($1, $2, $3)`, id, name, unaccent.Fold(name))
 	return id
 }
 

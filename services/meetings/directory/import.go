@@ -9,6 +9,7 @@ import (
 
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	"github.com/ecabinet/ecabinet/services/platform/rpcerr"
+	"github.com/ecabinet/ecabinet/services/platform/unaccent"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -180,14 +181,14 @@ func planImport(ctx context.Context, q querier, org string, tab table) (*importP
 	carded := map[string][]importRow{}
 	for _, r := range rows {
 		if r.Person.Card != "" {
-			carded[fold(r.Person.FullName)] = append(carded[fold(r.Person.FullName)], r)
+			carded[unaccent.Fold(r.Person.FullName)] = append(carded[unaccent.Fold(r.Person.FullName)], r)
 		}
 	}
 	for _, r := range rows {
 		key := personKey(r.Person)
 		if sp, ok := seen[key]; ok {
 			switch {
-			case r.Person.Card != "" && fold(r.Person.FullName) != fold(sp.p.Fields.FullName):
+			case r.Person.Card != "" && unaccent.Fold(r.Person.FullName) != unaccent.Fold(sp.p.Fields.FullName):
 				bad(r.Row, colCard, fmt.Sprintf("Số thẻ đảng %s trùng với dòng %d nhưng họ tên khác (%s).", r.Person.Card, sp.p.Row, sp.p.Fields.FullName))
 			case sp.bodies[r.Body] != 0:
 				bad(r.Row, -1, fmt.Sprintf("Trùng với dòng %d: cùng một người, cùng cơ quan.", sp.bodies[r.Body]))
@@ -203,7 +204,7 @@ func planImport(ctx context.Context, q querier, org string, tab table) (*importP
 		p := &plannedPerson{Fields: r.Person, Row: r.Row}
 		if r.Person.Card != "" {
 			if ex, ok := byCard[r.Person.Card]; ok {
-				if ex.NameFolded != fold(r.Person.FullName) {
+				if ex.NameFolded != unaccent.Fold(r.Person.FullName) {
 					// Not naming the holder: they may be in an
 					// organisation the importer cannot see.
 					bad(r.Row, colCard, fmt.Sprintf("Số thẻ đảng %s đã thuộc về một người có họ tên khác trong danh bạ.", r.Person.Card))
@@ -211,11 +212,11 @@ func planImport(ctx context.Context, q querier, org string, tab table) (*importP
 				}
 				p.ID = ex.PersonID
 			}
-		} else if i := slices.IndexFunc(carded[fold(r.Person.FullName)], func(c importRow) bool {
+		} else if i := slices.IndexFunc(carded[unaccent.Fold(r.Person.FullName)], func(c importRow) bool {
 			return sameOrEmpty(c.Person.Email, r.Person.Email) && sameOrEmpty(digits(c.Person.Phone), digits(r.Person.Phone))
 		}); i >= 0 {
 			bad(r.Row, colName, fmt.Sprintf("Trùng họ tên với dòng %d (có Số thẻ đảng): nếu là cùng một người, hãy ghi Số thẻ đảng; nếu là người khác, hãy ghi Email hoặc Điện thoại để phân biệt.",
-				carded[fold(r.Person.FullName)][i].Row))
+				carded[unaccent.Fold(r.Person.FullName)][i].Row))
 			continue
 		} else {
 			// Without a card number, a current member of this
@@ -224,7 +225,7 @@ func planImport(ctx context.Context, q querier, org string, tab table) (*importP
 			// importing a list twice does not duplicate anyone.
 			var ids []string
 			for _, m := range members {
-				if m.NameFolded == fold(r.Person.FullName) && sameOrEmpty(m.Email, r.Person.Email) &&
+				if m.NameFolded == unaccent.Fold(r.Person.FullName) && sameOrEmpty(m.Email, r.Person.Email) &&
 					sameOrEmpty(digits(m.Phone), digits(r.Person.Phone)) && !slices.Contains(ids, m.PersonID) {
 					ids = append(ids, m.PersonID)
 				}
@@ -283,7 +284,7 @@ func (plan *importPlan) apply(ctx context.Context, tx pgx.Tx) error {
 			card = &p.Fields.Card
 		}
 		batch.Queue(`INSERT INTO people (id, full_name, name_folded, email, phone, party_card_number) VALUES ($1, $2, $3, $4, $5, $6)`,
-			p.ID, p.Fields.FullName, fold(p.Fields.FullName), p.Fields.Email, p.Fields.Phone, card)
+			p.ID, p.Fields.FullName, unaccent.Fold(p.Fields.FullName), p.Fields.Email, p.Fields.Phone, card)
 	}
 	for _, m := range plan.memberships {
 		id, err := newID()
@@ -350,7 +351,7 @@ func personKey(p personFields) string {
 	if p.Card != "" {
 		return "card:" + p.Card
 	}
-	return "name:" + fold(p.FullName) + "|" + strings.ToLower(p.Email) + "|" + digits(p.Phone)
+	return "name:" + unaccent.Fold(p.FullName) + "|" + strings.ToLower(p.Email) + "|" + digits(p.Phone)
 }
 
 func sameOrEmpty(a, b string) bool { return a == "" || b == "" || strings.EqualFold(a, b) }

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
+	"github.com/ecabinet/ecabinet/services/platform/unaccent"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -258,7 +259,7 @@ func guessSeparator(line string) rune {
 // TEN" both give "ho va ten", "E-mail" gives "email".
 func headerKey(s string) string {
 	var b strings.Builder
-	for _, r := range fold(s) {
+	for _, r := range unaccent.Fold(s) {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' {
 			b.WriteRune(r)
 		}

@@ -10,6 +10,7 @@ import (
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
 	"github.com/ecabinet/ecabinet/services/platform/rpcerr"
+	"github.com/ecabinet/ecabinet/services/platform/unaccent"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/grpc/codes"
@@ -140,7 +141,7 @@ func (s *directoryServer) SearchPeople(ctx context.Context, req *meetingsv1.Sear
 // The LIKE '%…%' scan is fine for a bloc's few thousand people; a national
 // deployment wants a trigram index on name_folded (pg_trgm).
 func (d *Directory) searchPeople(ctx context.Context, c identity.Claims, q, org string, limit int) ([]*meetingsv1.Person, error) {
-	folded := fold(q)
+	folded := unaccent.Fold(q)
 	args := []any{folded, normalizeCard(q)}
 	// $1 and $2 are always referenced, so the argument count matches
 	// however many words the query has.
@@ -194,7 +195,7 @@ func insertPerson(ctx context.Context, q querier, id string, p personFields) (*m
 	return scanPerson(q.QueryRow(ctx, `
 		INSERT INTO people AS p (id, full_name, name_folded, email, phone, party_card_number)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+personColumns,
-		id, p.FullName, fold(p.FullName), p.Email, p.Phone, card))
+		id, p.FullName, unaccent.Fold(p.FullName), p.Email, p.Phone, card))
 }
 
 const personColumns = `p.id, p.full_name, p.email, p.phone, p.party_card_number, p.create_time`

@@ -49,26 +49,6 @@ func normalizeName(s string) string {
 	return norm.NFC.String(strings.Join(strings.Fields(s), " "))
 }
 
-// fold is the search key of a name: lower case, no diacritics, đ as d,
-// single spaces. "Nguyễn Văn An", "NGUYỄN VĂN AN" and "nguyen van an" all
-// fold to "nguyen van an".
-func fold(s string) string {
-	var b strings.Builder
-	for _, r := range norm.NFD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			// Combining marks: the tones and the breve/circumflex/horn.
-			continue
-		case r == 'đ' || r == 'Đ':
-			// Đ is a letter of its own, not D with a mark, so NFD leaves it.
-			b.WriteRune('d')
-		default:
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
-}
-
 // checkText applies the rules shared by single-line text fields: an
 // optional presence check, a length limit and no control characters (a
 // line break in a name breaks lists, minutes and exports).

@@ -2,23 +2,6 @@ package directory
 
 import "testing"
 
-func TestFold(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"Nguyễn Văn An":      "nguyen van an",
-		"NGUYỄN VĂN AN":      "nguyen van an",
-		"nguyen van an":      "nguyen van an",
-		"Nguye\u0302\u0303n": "nguyen", // decomposed ễ
-		"Đặng  Thị\tĐào ":    "dang thi dao",
-		"Phạm Ủy Ban":        "pham uy ban",
-		"Lê Thị Thu Hường":   "le thi thu huong",
-	} {
-		if got := fold(in); got != want {
-			t.Errorf("fold(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestNormalizeName(t *testing.T) {
 	t.Parallel()
 	// Decomposed "ễ" (e + U+0302 circumflex + U+0303 tilde), doubled and

@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/ecabinet/ecabinet/services/platform/unaccent"
 )
 
 // InvitationItem is one agenda line of an invitation.
@@ -169,7 +169,7 @@ func FileName(title, ext string) string {
 	const maxLen = 80
 	var b strings.Builder
 	hyphen := false
-	for _, r := range Fold(title) {
+	for _, r := range unaccent.Fold(title) {
 		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
 			if hyphen && b.Len() > 0 {
 				b.WriteByte('-')
@@ -188,20 +188,4 @@ func FileName(title, ext string) string {
 		name = "cuoc-hop"
 	}
 	return name + ext
-}
-
-// Fold lower-cases s and removes its diacritics, đ included: "Đảng ủy"
-// -> "dang uy".
-func Fold(s string) string {
-	var b strings.Builder
-	for _, r := range norm.NFD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-		case r == 'đ' || r == 'Đ':
-			b.WriteByte('d')
-		default:
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return b.String()
 }
