@@ -36,7 +36,7 @@ func (a *api) start(ctx context.Context) (identity.Claims, error) {
 	if err != nil {
 		return c, err
 	}
-	return c, rpcerr.CheckReady(Name, a.s.ready.Load())
+	return c, rpcerr.CheckReady(Name, a.s.core.Ready())
 }
 
 // notFound is the answer for a document that does not exist, was

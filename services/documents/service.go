@@ -7,10 +7,8 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
@@ -18,9 +16,7 @@ import (
 	"github.com/ecabinet/ecabinet/services/platform/blob"
 	"github.com/ecabinet/ecabinet/services/platform/health"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
-	"github.com/ecabinet/ecabinet/services/platform/natsjs"
-	"github.com/ecabinet/ecabinet/services/platform/outbox"
-	"github.com/ecabinet/ecabinet/services/platform/pg"
+	"github.com/ecabinet/ecabinet/services/platform/service"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -36,7 +32,7 @@ const Name = "documents"
 var migrationFiles embed.FS
 
 // migrations holds the goose files at its root, as pg.Migrate expects.
-var migrations = mustSub(migrationFiles, "migrations")
+var migrations = service.Sub(migrationFiles, "migrations")
 
 // Deps is what the service needs from the process hosting it.
 type Deps struct {
@@ -112,9 +108,8 @@ type Service struct {
 	d   Deps
 	cfg Config
 	log *slog.Logger
-	// ready turns true once the schema is migrated; until then RPCs answer
-	// Unavailable instead of leaking "relation does not exist".
-	ready atomic.Bool
+	// core migrates, relays the outbox and reports readiness.
+	core *service.Core
 	// pdfSlot lets one PDF inspection run at a time: each holds its whole
 	// file in memory.
 	pdfSlot chan struct{}
@@ -126,7 +121,9 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d, cfg: d.Config.withDefaults(), log: log.With("service", Name), pdfSlot: make(chan struct{}, 1)}
+	log = log.With("service", Name)
+	return &Service{d: d, cfg: d.Config.withDefaults(), log: log, pdfSlot: make(chan struct{}, 1), core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
+		JS: d.JS, NC: d.NC, Migrations: migrations, SubjectPrefix: d.SubjectPrefix}}
 }
 
 // Register adds the gRPC API to gs.
@@ -141,35 +138,18 @@ func (s *Service) Register(gs *grpc.Server) {
 // failed uploads. It returns nil when ctx ends and an error only for a
 // failure it cannot retry.
 func (s *Service) Run(ctx context.Context) error {
-	stream := natsjs.ServiceStream(s.d.SubjectPrefix, Name)
-	if err := pg.WaitAndMigrate(ctx, s.d.Pool, s.d.Schema, migrations, s.log); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("%s: migrate schema %q: %w", Name, s.d.Schema, err)
+	if err := s.core.Migrate(ctx); err != nil || ctx.Err() != nil {
+		return err
 	}
-	s.ready.Store(true)
-	s.log.Info("schema migrated; serving", "schema", s.d.Schema)
-
-	if err := natsjs.EnsureStream(ctx, s.d.JS, stream); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("%s: ensure stream: %w", Name, err)
-	}
-
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.ensureBucket(runCtx) })
 	wg.Go(func() { s.sweepLoop(runCtx) })
-	err := outbox.NewRelay(s.d.Pool, s.d.JS, s.log, s.d.SubjectPrefix).Run(runCtx)
+	err := s.core.Relay(runCtx)
 	cancel()
 	wg.Wait()
-	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("%s: outbox relay: %w", Name, err)
-	}
-	return nil
+	return err
 }
 
 // ensureBucket creates the bucket if it is missing, retrying with backoff
@@ -205,20 +185,5 @@ func (s *Service) ensureBucket(ctx context.Context) {
 
 // Probes are the dependencies whose health decides the service's readiness.
 func (s *Service) Probes() []health.Probe {
-	return []health.Probe{
-		// Until the schema is migrated every RPC answers Unavailable, so
-		// the service is not ready even with PostgreSQL up.
-		health.Condition(Name+".schema", "database migrations have not finished", s.ready.Load),
-		{Name: "postgres", Check: pg.Ping(s.d.Pool)},
-		{Name: "nats", Check: natsjs.Ping(s.d.NC)},
-		{Name: "minio", Check: s.d.Blob.Ping},
-	}
-}
-
-func mustSub(fsys fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(fsys, dir)
-	if err != nil {
-		panic(err) // only for a malformed constant path
-	}
-	return sub
+	return append(s.core.Probes(), health.Probe{Name: "minio", Check: s.d.Blob.Ping})
 }

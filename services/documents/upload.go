@@ -51,7 +51,7 @@ func (a *api) UploadDocument(stream documentsv1.DocumentsService_UploadDocumentS
 	if err != nil {
 		return err
 	}
-	if err := rpcerr.CheckReady(Name, a.s.ready.Load()); err != nil {
+	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
 		return err
 	}
 	first, err := stream.Recv()

@@ -44,7 +44,7 @@ func (a *api) caller(ctx context.Context) (identity.Claims, error) {
 	if err != nil {
 		return c, err
 	}
-	return c, rpcerr.CheckReady(Name, a.s.ready.Load())
+	return c, rpcerr.CheckReady(Name, a.s.core.Ready())
 }
 
 // meetingID validates a request's meeting_id.

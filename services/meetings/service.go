@@ -10,8 +10,6 @@ package meetings
 import (
 	"context"
 	"embed"
-	"fmt"
-	"io/fs"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -22,9 +20,7 @@ import (
 	"github.com/ecabinet/ecabinet/services/meetings/minutes"
 	"github.com/ecabinet/ecabinet/services/meetings/tasks"
 	"github.com/ecabinet/ecabinet/services/platform/health"
-	"github.com/ecabinet/ecabinet/services/platform/natsjs"
-	"github.com/ecabinet/ecabinet/services/platform/outbox"
-	"github.com/ecabinet/ecabinet/services/platform/pg"
+	"github.com/ecabinet/ecabinet/services/platform/service"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -39,7 +35,7 @@ const Name = "meetings"
 var migrationFiles embed.FS
 
 // migrations holds the goose files at its root, as pg.Migrate expects.
-var migrations = mustSub(migrationFiles, "migrations")
+var migrations = service.Sub(migrationFiles, "migrations")
 
 // Deps is what the service needs from the process hosting it.
 type Deps struct {
@@ -64,9 +60,8 @@ type Deps struct {
 type Service struct {
 	d   Deps
 	log *slog.Logger
-	// ready turns true once the schema is migrated; until then RPCs answer
-	// Unavailable instead of leaking "relation does not exist".
-	ready     atomic.Bool
+	// core migrates, relays the outbox and reports readiness.
+	core      *service.Core
 	directory *directory.Directory
 	// dir is the directory as the meeting side uses it.
 	dir     people
@@ -82,14 +77,16 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{d: d, log: log.With("service", Name)}
-	s.directory = directory.New(directory.Deps{Log: log, Pool: d.Pool, Ready: s.ready.Load})
+	log = log.With("service", Name)
+	s := &Service{d: d, log: log, core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
+		JS: d.JS, NC: d.NC, Migrations: migrations, SubjectPrefix: d.SubjectPrefix}}
+	s.directory = directory.New(directory.Deps{Log: log, Pool: d.Pool, Ready: s.core.Ready})
 	s.dir = directoryPort{s.directory}
 	// The PDF's font is Debian's DejaVu (minutes.DefaultFontDir), which the
 	// project's scripts and image install. No locality: the date line reads
 	// "ngày … tháng … năm …" without a place until a setting for it exists.
-	s.minutes = minutes.New(minutes.Deps{Log: log, Pool: d.Pool, Meetings: minutesPort{s}, Ready: s.ready.Load})
-	s.tasks = tasks.Deps{Log: log, Pool: d.Pool, Meetings: tasksMeetings{s}, Directory: tasksDirectory{s.dir}, Ready: s.ready.Load}
+	s.minutes = minutes.New(minutes.Deps{Log: log, Pool: d.Pool, Meetings: minutesPort{s}, Ready: s.core.Ready})
+	s.tasks = tasks.Deps{Log: log, Pool: d.Pool, Meetings: tasksMeetings{s}, Directory: tasksDirectory{s.dir}, Ready: s.core.Ready}
 	return s
 }
 
@@ -109,16 +106,9 @@ func (s *Service) Register(gs *grpc.Server) {
 // error only for a failure it cannot retry, after the reminder and the
 // consumers stopped.
 func (s *Service) Run(ctx context.Context) error {
-	stream := natsjs.ServiceStream(s.d.SubjectPrefix, Name)
-	if err := pg.WaitAndMigrate(ctx, s.d.Pool, s.d.Schema, migrations, s.log); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("%s: migrate schema %q: %w", Name, s.d.Schema, err)
+	if err := s.core.Migrate(ctx); err != nil || ctx.Err() != nil {
+		return err
 	}
-	s.ready.Store(true)
-	s.log.Info("schema migrated; serving", "schema", s.d.Schema)
-
 	// The reminder only enqueues events; the relay below publishes them,
 	// so it may start before the stream exists.
 	ctx, cancel := context.WithCancel(ctx)
@@ -129,34 +119,8 @@ func (s *Service) Run(ctx context.Context) error {
 	background.Go(func() { s.runConsumers(ctx) })
 	defer background.Wait()
 	defer cancel()
-
-	if err := natsjs.EnsureStream(ctx, s.d.JS, stream); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("%s: ensure stream: %w", Name, err)
-	}
-	if err := outbox.NewRelay(s.d.Pool, s.d.JS, s.log, s.d.SubjectPrefix).Run(ctx); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("%s: outbox relay: %w", Name, err)
-	}
-	return nil
+	return s.core.Relay(ctx)
 }
 
 // Probes are the dependencies whose health decides the service's readiness.
-func (s *Service) Probes() []health.Probe {
-	return []health.Probe{
-		// Until the schema is migrated every RPC answers Unavailable, so
-		// the service is not ready even with PostgreSQL up.
-		health.Condition(Name+".schema", "database migrations have not finished", s.ready.Load),
-		{Name: "postgres", Check: pg.Ping(s.d.Pool)},
-		{Name: "nats", Check: natsjs.Ping(s.d.NC)},
-	}
-}
-
-func mustSub(fsys fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(fsys, dir)
-	if err != nil {
-		panic(err) // only for a malformed constant path
-	}
-	return sub
-}
+func (s *Service) Probes() []health.Probe { return s.core.Probes() }

@@ -30,7 +30,7 @@ func (a *api) OpenRoom(ctx context.Context, req *videov1.OpenRoomRequest) (*vide
 	if err != nil {
 		return nil, err
 	}
-	if err := rpcerr.CheckReady(Name, a.s.ready.Load()); err != nil {
+	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
 		return nil, err
 	}
 	meetingID, vs := parseID("meeting_id", req.GetMeetingId())
@@ -67,7 +67,7 @@ func (a *api) GetRoom(ctx context.Context, req *videov1.GetRoomRequest) (*videov
 	if err != nil {
 		return nil, err
 	}
-	if err := rpcerr.CheckReady(Name, a.s.ready.Load()); err != nil {
+	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
 		return nil, err
 	}
 	meetingID, vs := parseID("meeting_id", req.GetMeetingId())

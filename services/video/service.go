@@ -5,16 +5,11 @@ package video
 import (
 	"context"
 	"embed"
-	"fmt"
-	"io/fs"
 	"log/slog"
-	"sync/atomic"
 
 	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
 	"github.com/ecabinet/ecabinet/services/platform/health"
-	"github.com/ecabinet/ecabinet/services/platform/natsjs"
-	"github.com/ecabinet/ecabinet/services/platform/outbox"
-	"github.com/ecabinet/ecabinet/services/platform/pg"
+	"github.com/ecabinet/ecabinet/services/platform/service"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,7 +24,7 @@ const Name = "video"
 var migrationFiles embed.FS
 
 // migrations holds the goose files at its root, as pg.Migrate expects.
-var migrations = mustSub(migrationFiles, "migrations")
+var migrations = service.Sub(migrationFiles, "migrations")
 
 // Deps is what the service needs from the process hosting it.
 type Deps struct {
@@ -47,11 +42,9 @@ type Deps struct {
 
 // Service hosts the VideoService gRPC API.
 type Service struct {
-	d   Deps
-	log *slog.Logger
-	// ready turns true once the schema is migrated; until then RPCs answer
-	// Unavailable instead of leaking "relation does not exist".
-	ready atomic.Bool
+	d    Deps
+	log  *slog.Logger
+	core *service.Core
 }
 
 // New returns a service; nothing touches the network until Run.
@@ -60,7 +53,9 @@ func New(d Deps) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d, log: log.With("service", Name)}
+	log = log.With("service", Name)
+	return &Service{d: d, log: log, core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
+		JS: d.JS, NC: d.NC, Migrations: migrations, SubjectPrefix: d.SubjectPrefix}}
 }
 
 // Register adds the gRPC API to gs.
@@ -73,43 +68,11 @@ func (s *Service) Register(gs *grpc.Server) {
 // returns nil when ctx ends and an error only for a failure it cannot
 // retry.
 func (s *Service) Run(ctx context.Context) error {
-	stream := natsjs.ServiceStream(s.d.SubjectPrefix, Name)
-	if err := pg.WaitAndMigrate(ctx, s.d.Pool, s.d.Schema, migrations, s.log); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("%s: migrate schema %q: %w", Name, s.d.Schema, err)
+	if err := s.core.Migrate(ctx); err != nil || ctx.Err() != nil {
+		return err
 	}
-	s.ready.Store(true)
-	s.log.Info("schema migrated; serving", "schema", s.d.Schema)
-
-	if err := natsjs.EnsureStream(ctx, s.d.JS, stream); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("%s: ensure stream: %w", Name, err)
-	}
-	if err := outbox.NewRelay(s.d.Pool, s.d.JS, s.log, s.d.SubjectPrefix).Run(ctx); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("%s: outbox relay: %w", Name, err)
-	}
-	return nil
+	return s.core.Relay(ctx)
 }
 
 // Probes are the dependencies whose health decides the service's readiness.
-func (s *Service) Probes() []health.Probe {
-	return []health.Probe{
-		// Until the schema is migrated every RPC answers Unavailable, so
-		// the service is not ready even with PostgreSQL up.
-		health.Condition(Name+".schema", "database migrations have not finished", s.ready.Load),
-		{Name: "postgres", Check: pg.Ping(s.d.Pool)},
-		{Name: "nats", Check: natsjs.Ping(s.d.NC)},
-	}
-}
-
-func mustSub(fsys fs.FS, dir string) fs.FS {
-	sub, err := fs.Sub(fsys, dir)
-	if err != nil {
-		panic(err) // only for a malformed constant path
-	}
-	return sub
-}
+func (s *Service) Probes() []health.Probe { return s.core.Probes() }

@@ -27,7 +27,7 @@ func (a *api) CreatePoll(ctx context.Context, req *votingv1.CreatePollRequest) (
 	if err != nil {
 		return nil, err
 	}
-	if err := rpcerr.CheckReady(Name, a.s.ready.Load()); err != nil {
+	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
 		return nil, err
 	}
 	d, vs := domain.ValidateCreate(req)
@@ -54,7 +54,7 @@ func (a *api) GetPoll(ctx context.Context, req *votingv1.GetPollRequest) (*votin
 	if err != nil {
 		return nil, err
 	}
-	if err := rpcerr.CheckReady(Name, a.s.ready.Load()); err != nil {
+	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
 		return nil, err
 	}
 	id, vs := domain.ParseID("poll_id", req.GetPollId(), true)
@@ -80,7 +80,7 @@ func (a *api) ListPolls(ctx context.Context, req *votingv1.ListPollsRequest) (*v
 	if err != nil {
 		return nil, err
 	}
-	if err := rpcerr.CheckReady(Name, a.s.ready.Load()); err != nil {
+	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
 		return nil, err
 	}
 	meetingID, vs := domain.ParseID("meeting_id", req.GetMeetingId(), true)
