@@ -379,7 +379,7 @@ func (a *app) initDocuments() error {
 		if meetingsAddr == "" {
 			meetingsAddr = a.cfg.grpc.Addr
 		}
-		conn, err := documents.DialMeetings(meetingsAddr)
+		conn, err := identity.DialForwarding(meetingsAddr)
 		if err != nil {
 			return nil, fmt.Errorf("MEETINGS_ADDR: %w", err)
 		}

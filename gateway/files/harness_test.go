@@ -91,7 +91,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	}
 	verifier := identity.NewVerifier(signer.PublicKey())
 	meetings := startFakeMeetings(t, verifier)
-	meetingsConn, err := documents.DialMeetings(meetings.addr)
+	meetingsConn, err := identity.DialForwarding(meetings.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func newWorldWith(t *testing.T, o worldOptions) *world {
 	signer := testenv.Signer(t)
 	verifier := identity.NewVerifier(signer.PublicKey())
 	meetings := startFakeMeetings(t, verifier)
-	meetingsConn, err := DialMeetings(meetings.addr)
+	meetingsConn, err := identity.DialForwarding(meetings.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ package documents
 import (
 	"context"
 	"embed"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -15,13 +14,11 @@ import (
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	"github.com/ecabinet/ecabinet/services/platform/blob"
 	"github.com/ecabinet/ecabinet/services/platform/health"
-	"github.com/ecabinet/ecabinet/services/platform/identity"
 	"github.com/ecabinet/ecabinet/services/platform/service"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Name is the service's name: its PostgreSQL schema, its stream (upper-cased)
@@ -86,21 +83,6 @@ func (c Config) withDefaults() Config {
 		c.PDFInspectMaxBytes = defaultPDFInspectMaxBytes
 	}
 	return c
-}
-
-// DialMeetings connects to the meetings service at addr for Deps.Meetings:
-// every call forwards the identity token of the request being served.
-// gRPC connects lazily, so this does no network I/O.
-func DialMeetings(addr string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(identity.ForwardUnaryClientInterceptor()),
-		grpc.WithChainStreamInterceptor(identity.ForwardStreamClientInterceptor()),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("%s: meetings service at %q: %w", Name, addr, err)
-	}
-	return conn, nil
 }
 
 // Service hosts the DocumentsService gRPC API.

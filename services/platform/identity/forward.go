@@ -2,8 +2,10 @@ package identity
 
 import (
 	"context"
+	"fmt"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/ecabinet/ecabinet/services/platform/logging"
@@ -45,4 +47,20 @@ func ForwardStreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		return streamer(forwarded(ctx), desc, cc, method, opts...)
 	}
+}
+
+// DialForwarding returns a client for another service of the suite that
+// calls it on behalf of the caller being served (see forwarded). The
+// connection is lazy: nothing is dialled until the first call, so a
+// service can start before the one it calls.
+func DialForwarding(addr string) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(ForwardUnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(ForwardStreamClientInterceptor()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("identity: dial %q: %w", addr, err)
+	}
+	return conn, nil
 }
