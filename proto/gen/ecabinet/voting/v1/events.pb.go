@@ -22,7 +22,7 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Published on ecabinet.voting.v1.<meeting_id>.poll_created
+// Published on …poll_created.
 type PollCreated struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
@@ -75,30 +75,29 @@ func (x *PollCreated) GetPoll() *Poll {
 	return nil
 }
 
-// How many ballots chose one choice of a published poll.
-type ChoiceCount struct {
+// Published on …poll_opened: tablets show the ballot.
+type PollOpened struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	ChoiceId      string                 `protobuf:"bytes,1,opt,name=choice_id,json=choiceId,proto3" json:"choice_id,omitempty"`
-	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
-	Count         int32                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Poll          *Poll                  `protobuf:"bytes,2,opt,name=poll,proto3" json:"poll,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ChoiceCount) Reset() {
-	*x = ChoiceCount{}
+func (x *PollOpened) Reset() {
+	*x = PollOpened{}
 	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ChoiceCount) String() string {
+func (x *PollOpened) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ChoiceCount) ProtoMessage() {}
+func (*PollOpened) ProtoMessage() {}
 
-func (x *ChoiceCount) ProtoReflect() protoreflect.Message {
+func (x *PollOpened) ProtoReflect() protoreflect.Message {
 	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -110,34 +109,150 @@ func (x *ChoiceCount) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ChoiceCount.ProtoReflect.Descriptor instead.
-func (*ChoiceCount) Descriptor() ([]byte, []int) {
+// Deprecated: Use PollOpened.ProtoReflect.Descriptor instead.
+func (*PollOpened) Descriptor() ([]byte, []int) {
 	return file_ecabinet_voting_v1_events_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *ChoiceCount) GetChoiceId() string {
+func (x *PollOpened) GetMeta() *v1.EventMeta {
 	if x != nil {
-		return x.ChoiceId
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *PollOpened) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+// Published on …vote_progress after ballots are cast: counts only, never
+// who or what.
+type VoteProgress struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	PollId        string                 `protobuf:"bytes,2,opt,name=poll_id,json=pollId,proto3" json:"poll_id,omitempty"`
+	BallotsCast   int32                  `protobuf:"varint,3,opt,name=ballots_cast,json=ballotsCast,proto3" json:"ballots_cast,omitempty"`
+	Entitled      int32                  `protobuf:"varint,4,opt,name=entitled,proto3" json:"entitled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VoteProgress) Reset() {
+	*x = VoteProgress{}
+	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VoteProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VoteProgress) ProtoMessage() {}
+
+func (x *VoteProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VoteProgress.ProtoReflect.Descriptor instead.
+func (*VoteProgress) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *VoteProgress) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *VoteProgress) GetPollId() string {
+	if x != nil {
+		return x.PollId
 	}
 	return ""
 }
 
-func (x *ChoiceCount) GetLabel() string {
+func (x *VoteProgress) GetBallotsCast() int32 {
 	if x != nil {
-		return x.Label
-	}
-	return ""
-}
-
-func (x *ChoiceCount) GetCount() int32 {
-	if x != nil {
-		return x.Count
+		return x.BallotsCast
 	}
 	return 0
 }
 
-// Published on ecabinet.voting.v1.<meeting_id>.poll_published when a poll's
-// result is made public.
+func (x *VoteProgress) GetEntitled() int32 {
+	if x != nil {
+		return x.Entitled
+	}
+	return 0
+}
+
+// Published on …poll_closed. Carries no result: that is the chair's until
+// published.
+type PollClosed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	Poll          *Poll                  `protobuf:"bytes,2,opt,name=poll,proto3" json:"poll,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PollClosed) Reset() {
+	*x = PollClosed{}
+	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PollClosed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PollClosed) ProtoMessage() {}
+
+func (x *PollClosed) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PollClosed.ProtoReflect.Descriptor instead.
+func (*PollClosed) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PollClosed) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *PollClosed) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+// Published on …poll_published when a poll's result is made public.
 type PollPublished struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Meta        *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
@@ -150,14 +265,16 @@ type PollPublished struct {
 	// The decision rule applied, e.g. "more than half of entitled".
 	Rule string `protobuf:"bytes,7,opt,name=rule,proto3" json:"rule,omitempty"`
 	// One line for the minutes, e.g. "Passed: 12 agree, 2 disagree, 1 abstain".
-	Summary       string `protobuf:"bytes,8,opt,name=summary,proto3" json:"summary,omitempty"`
+	Summary string `protobuf:"bytes,8,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The whole result (outcome, base, elected, named votes of an open poll).
+	Result        *Result `protobuf:"bytes,9,opt,name=result,proto3" json:"result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PollPublished) Reset() {
 	*x = PollPublished{}
-	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[2]
+	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -169,7 +286,7 @@ func (x *PollPublished) String() string {
 func (*PollPublished) ProtoMessage() {}
 
 func (x *PollPublished) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[2]
+	mi := &file_ecabinet_voting_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -182,7 +299,7 @@ func (x *PollPublished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollPublished.ProtoReflect.Descriptor instead.
 func (*PollPublished) Descriptor() ([]byte, []int) {
-	return file_ecabinet_voting_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_ecabinet_voting_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PollPublished) GetMeta() *v1.EventMeta {
@@ -241,6 +358,13 @@ func (x *PollPublished) GetSummary() string {
 	return ""
 }
 
+func (x *PollPublished) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 var File_ecabinet_voting_v1_events_proto protoreflect.FileDescriptor
 
 const file_ecabinet_voting_v1_events_proto_rawDesc = "" +
@@ -248,11 +372,20 @@ const file_ecabinet_voting_v1_events_proto_rawDesc = "" +
 	"\x1fecabinet/voting/v1/events.proto\x12\x12ecabinet.voting.v1\x1a ecabinet/platform/v1/event.proto\x1a\x1fecabinet/voting/v1/voting.proto\"p\n" +
 	"\vPollCreated\x123\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12,\n" +
-	"\x04poll\x18\x02 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\"V\n" +
-	"\vChoiceCount\x12\x1b\n" +
-	"\tchoice_id\x18\x01 \x01(\tR\bchoiceId\x12\x14\n" +
-	"\x05label\x18\x02 \x01(\tR\x05label\x12\x14\n" +
-	"\x05count\x18\x03 \x01(\x05R\x05count\"\xb0\x02\n" +
+	"\x04poll\x18\x02 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\"o\n" +
+	"\n" +
+	"PollOpened\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12,\n" +
+	"\x04poll\x18\x02 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\"\x9b\x01\n" +
+	"\fVoteProgress\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x17\n" +
+	"\apoll_id\x18\x02 \x01(\tR\x06pollId\x12!\n" +
+	"\fballots_cast\x18\x03 \x01(\x05R\vballotsCast\x12\x1a\n" +
+	"\bentitled\x18\x04 \x01(\x05R\bentitled\"o\n" +
+	"\n" +
+	"PollClosed\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12,\n" +
+	"\x04poll\x18\x02 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\"\xe4\x02\n" +
 	"\rPollPublished\x123\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12,\n" +
 	"\x04poll\x18\x02 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\x127\n" +
@@ -261,7 +394,8 @@ const file_ecabinet_voting_v1_events_proto_rawDesc = "" +
 	"\bentitled\x18\x05 \x01(\x05R\bentitled\x12\x16\n" +
 	"\x06passed\x18\x06 \x01(\bR\x06passed\x12\x12\n" +
 	"\x04rule\x18\a \x01(\tR\x04rule\x12\x18\n" +
-	"\asummary\x18\b \x01(\tR\asummaryBDZBgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1;votingv1b\x06proto3"
+	"\asummary\x18\b \x01(\tR\asummary\x122\n" +
+	"\x06result\x18\t \x01(\v2\x1a.ecabinet.voting.v1.ResultR\x06resultBDZBgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1;votingv1b\x06proto3"
 
 var (
 	file_ecabinet_voting_v1_events_proto_rawDescOnce sync.Once
@@ -275,25 +409,35 @@ func file_ecabinet_voting_v1_events_proto_rawDescGZIP() []byte {
 	return file_ecabinet_voting_v1_events_proto_rawDescData
 }
 
-var file_ecabinet_voting_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_ecabinet_voting_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_ecabinet_voting_v1_events_proto_goTypes = []any{
 	(*PollCreated)(nil),   // 0: ecabinet.voting.v1.PollCreated
-	(*ChoiceCount)(nil),   // 1: ecabinet.voting.v1.ChoiceCount
-	(*PollPublished)(nil), // 2: ecabinet.voting.v1.PollPublished
-	(*v1.EventMeta)(nil),  // 3: ecabinet.platform.v1.EventMeta
-	(*Poll)(nil),          // 4: ecabinet.voting.v1.Poll
+	(*PollOpened)(nil),    // 1: ecabinet.voting.v1.PollOpened
+	(*VoteProgress)(nil),  // 2: ecabinet.voting.v1.VoteProgress
+	(*PollClosed)(nil),    // 3: ecabinet.voting.v1.PollClosed
+	(*PollPublished)(nil), // 4: ecabinet.voting.v1.PollPublished
+	(*v1.EventMeta)(nil),  // 5: ecabinet.platform.v1.EventMeta
+	(*Poll)(nil),          // 6: ecabinet.voting.v1.Poll
+	(*ChoiceCount)(nil),   // 7: ecabinet.voting.v1.ChoiceCount
+	(*Result)(nil),        // 8: ecabinet.voting.v1.Result
 }
 var file_ecabinet_voting_v1_events_proto_depIdxs = []int32{
-	3, // 0: ecabinet.voting.v1.PollCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
-	4, // 1: ecabinet.voting.v1.PollCreated.poll:type_name -> ecabinet.voting.v1.Poll
-	3, // 2: ecabinet.voting.v1.PollPublished.meta:type_name -> ecabinet.platform.v1.EventMeta
-	4, // 3: ecabinet.voting.v1.PollPublished.poll:type_name -> ecabinet.voting.v1.Poll
-	1, // 4: ecabinet.voting.v1.PollPublished.counts:type_name -> ecabinet.voting.v1.ChoiceCount
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	5,  // 0: ecabinet.voting.v1.PollCreated.meta:type_name -> ecabinet.platform.v1.EventMeta
+	6,  // 1: ecabinet.voting.v1.PollCreated.poll:type_name -> ecabinet.voting.v1.Poll
+	5,  // 2: ecabinet.voting.v1.PollOpened.meta:type_name -> ecabinet.platform.v1.EventMeta
+	6,  // 3: ecabinet.voting.v1.PollOpened.poll:type_name -> ecabinet.voting.v1.Poll
+	5,  // 4: ecabinet.voting.v1.VoteProgress.meta:type_name -> ecabinet.platform.v1.EventMeta
+	5,  // 5: ecabinet.voting.v1.PollClosed.meta:type_name -> ecabinet.platform.v1.EventMeta
+	6,  // 6: ecabinet.voting.v1.PollClosed.poll:type_name -> ecabinet.voting.v1.Poll
+	5,  // 7: ecabinet.voting.v1.PollPublished.meta:type_name -> ecabinet.platform.v1.EventMeta
+	6,  // 8: ecabinet.voting.v1.PollPublished.poll:type_name -> ecabinet.voting.v1.Poll
+	7,  // 9: ecabinet.voting.v1.PollPublished.counts:type_name -> ecabinet.voting.v1.ChoiceCount
+	8,  // 10: ecabinet.voting.v1.PollPublished.result:type_name -> ecabinet.voting.v1.Result
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_voting_v1_events_proto_init() }
@@ -308,7 +452,7 @@ func file_ecabinet_voting_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_voting_v1_events_proto_rawDesc), len(file_ecabinet_voting_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -25,13 +25,21 @@ const (
 type PollKind int32
 
 const (
-	PollKind_POLL_KIND_UNSPECIFIED     PollKind = 0
-	PollKind_POLL_KIND_MOTION          PollKind = 1
-	PollKind_POLL_KIND_SINGLE_CHOICE   PollKind = 2
+	PollKind_POLL_KIND_UNSPECIFIED PollKind = 0
+	// Agree / disagree / abstain.
+	PollKind_POLL_KIND_MOTION        PollKind = 1
+	PollKind_POLL_KIND_SINGLE_CHOICE PollKind = 2
+	// Between min_choices and max_choices choices.
 	PollKind_POLL_KIND_MULTIPLE_CHOICE PollKind = 3
-	PollKind_POLL_KIND_ELECTION        PollKind = 4
+	// Candidates are the choices; seats says how many are elected. With more
+	// candidates than seats the voter keeps (does not strike out) the names
+	// they elect; otherwise each candidate gets agree or disagree.
+	PollKind_POLL_KIND_ELECTION PollKind = 4
+	// Phiếu lấy ý kiến: between meetings, to a body's official members, with
+	// a deadline; no meeting.
 	PollKind_POLL_KIND_WRITTEN_OPINION PollKind = 5
-	PollKind_POLL_KIND_SHOW_OF_HANDS   PollKind = 6
+	// Counts entered by the minute-taker; no ballots.
+	PollKind_POLL_KIND_SHOW_OF_HANDS PollKind = 6
 )
 
 // Enum value maps for PollKind.
@@ -138,6 +146,193 @@ func (PollState) EnumDescriptor() ([]byte, []int) {
 	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{1}
 }
 
+// Majority is the share of the base needed to pass or to be elected.
+type Majority int32
+
+const (
+	Majority_MAJORITY_UNSPECIFIED Majority = 0
+	// votes * 2 > base
+	Majority_MAJORITY_MORE_THAN_HALF Majority = 1
+	// votes * 3 >= base * 2
+	Majority_MAJORITY_TWO_THIRDS Majority = 2
+)
+
+// Enum value maps for Majority.
+var (
+	Majority_name = map[int32]string{
+		0: "MAJORITY_UNSPECIFIED",
+		1: "MAJORITY_MORE_THAN_HALF",
+		2: "MAJORITY_TWO_THIRDS",
+	}
+	Majority_value = map[string]int32{
+		"MAJORITY_UNSPECIFIED":    0,
+		"MAJORITY_MORE_THAN_HALF": 1,
+		"MAJORITY_TWO_THIRDS":     2,
+	}
+)
+
+func (x Majority) Enum() *Majority {
+	p := new(Majority)
+	*p = x
+	return p
+}
+
+func (x Majority) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Majority) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_voting_v1_voting_proto_enumTypes[2].Descriptor()
+}
+
+func (Majority) Type() protoreflect.EnumType {
+	return &file_ecabinet_voting_v1_voting_proto_enumTypes[2]
+}
+
+func (x Majority) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Majority.Descriptor instead.
+func (Majority) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{2}
+}
+
+// MajorityBase is what the majority is counted against.
+type MajorityBase int32
+
+const (
+	MajorityBase_MAJORITY_BASE_UNSPECIFIED MajorityBase = 0
+	// Every voting member of the body (the Party Charter's default for a
+	// party body's resolution).
+	MajorityBase_MAJORITY_BASE_ALL_MEMBERS MajorityBase = 1
+	// Voting members present when the poll closed.
+	MajorityBase_MAJORITY_BASE_PRESENT MajorityBase = 2
+	// Valid ballots cast.
+	MajorityBase_MAJORITY_BASE_VALID_VOTES MajorityBase = 3
+	// The election base (190-QĐ/TW): official members convened, less those
+	// excused from party activities and absent, suspended, or absent with an
+	// approved reason.
+	MajorityBase_MAJORITY_BASE_ELECTION MajorityBase = 4
+)
+
+// Enum value maps for MajorityBase.
+var (
+	MajorityBase_name = map[int32]string{
+		0: "MAJORITY_BASE_UNSPECIFIED",
+		1: "MAJORITY_BASE_ALL_MEMBERS",
+		2: "MAJORITY_BASE_PRESENT",
+		3: "MAJORITY_BASE_VALID_VOTES",
+		4: "MAJORITY_BASE_ELECTION",
+	}
+	MajorityBase_value = map[string]int32{
+		"MAJORITY_BASE_UNSPECIFIED": 0,
+		"MAJORITY_BASE_ALL_MEMBERS": 1,
+		"MAJORITY_BASE_PRESENT":     2,
+		"MAJORITY_BASE_VALID_VOTES": 3,
+		"MAJORITY_BASE_ELECTION":    4,
+	}
+)
+
+func (x MajorityBase) Enum() *MajorityBase {
+	p := new(MajorityBase)
+	*p = x
+	return p
+}
+
+func (x MajorityBase) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MajorityBase) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_voting_v1_voting_proto_enumTypes[3].Descriptor()
+}
+
+func (MajorityBase) Type() protoreflect.EnumType {
+	return &file_ecabinet_voting_v1_voting_proto_enumTypes[3]
+}
+
+func (x MajorityBase) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MajorityBase.Descriptor instead.
+func (MajorityBase) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{3}
+}
+
+type Outcome int32
+
+const (
+	Outcome_OUTCOME_UNSPECIFIED Outcome = 0
+	Outcome_OUTCOME_PASSED      Outcome = 1
+	Outcome_OUTCOME_FAILED      Outcome = 2
+	// Too few voting members present: nothing was decided.
+	Outcome_OUTCOME_NO_QUORUM Outcome = 3
+	// Election: every seat filled (elected_choice_ids).
+	Outcome_OUTCOME_ELECTED Outcome = 4
+	// Election: candidates tie for the last seat(s); a runoff among
+	// tied_choice_ids decides (elected_choice_ids holds those already in).
+	Outcome_OUTCOME_RUNOFF Outcome = 5
+	// Election: fewer candidates reached the majority than there are seats
+	// (elected_choice_ids may hold some).
+	Outcome_OUTCOME_SEATS_UNFILLED Outcome = 6
+	// Single or multiple choice: the most chosen choices (top_choice_ids);
+	// more than one on a tie.
+	Outcome_OUTCOME_PLURALITY Outcome = 7
+)
+
+// Enum value maps for Outcome.
+var (
+	Outcome_name = map[int32]string{
+		0: "OUTCOME_UNSPECIFIED",
+		1: "OUTCOME_PASSED",
+		2: "OUTCOME_FAILED",
+		3: "OUTCOME_NO_QUORUM",
+		4: "OUTCOME_ELECTED",
+		5: "OUTCOME_RUNOFF",
+		6: "OUTCOME_SEATS_UNFILLED",
+		7: "OUTCOME_PLURALITY",
+	}
+	Outcome_value = map[string]int32{
+		"OUTCOME_UNSPECIFIED":    0,
+		"OUTCOME_PASSED":         1,
+		"OUTCOME_FAILED":         2,
+		"OUTCOME_NO_QUORUM":      3,
+		"OUTCOME_ELECTED":        4,
+		"OUTCOME_RUNOFF":         5,
+		"OUTCOME_SEATS_UNFILLED": 6,
+		"OUTCOME_PLURALITY":      7,
+	}
+)
+
+func (x Outcome) Enum() *Outcome {
+	p := new(Outcome)
+	*p = x
+	return p
+}
+
+func (x Outcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Outcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_voting_v1_voting_proto_enumTypes[4].Descriptor()
+}
+
+func (Outcome) Type() protoreflect.EnumType {
+	return &file_ecabinet_voting_v1_voting_proto_enumTypes[4]
+}
+
+func (x Outcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Outcome.Descriptor instead.
+func (Outcome) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{4}
+}
+
 type Choice struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -190,27 +385,187 @@ func (x *Choice) GetLabel() string {
 	return ""
 }
 
-type Poll struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	MeetingId      string                 `protobuf:"bytes,2,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
-	OrganizationId string                 `protobuf:"bytes,3,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
-	AgendaItemId   string                 `protobuf:"bytes,4,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
-	Title          string                 `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"`
-	Kind           PollKind               `protobuf:"varint,6,opt,name=kind,proto3,enum=ecabinet.voting.v1.PollKind" json:"kind,omitempty"`
-	// A secret poll never links a voter to a choice.
-	Secret        bool                   `protobuf:"varint,7,opt,name=secret,proto3" json:"secret,omitempty"`
-	State         PollState              `protobuf:"varint,8,opt,name=state,proto3,enum=ecabinet.voting.v1.PollState" json:"state,omitempty"`
-	Choices       []*Choice              `protobuf:"bytes,9,rep,name=choices,proto3" json:"choices,omitempty"`
-	Version       int64                  `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+// Rules decide a poll. Unset fields take the defaults of the poll's kind:
+// quorum 2/3 of the members present; a motion or written opinion passes
+// with more than half of all members agreeing; an election elects with more
+// than half of the election base.
+type Rules struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Quorum: present * quorum_denominator >= members * quorum_numerator.
+	// 0/0 means the default 2/3; 0/1 means no quorum needed.
+	QuorumNumerator   int32        `protobuf:"varint,1,opt,name=quorum_numerator,json=quorumNumerator,proto3" json:"quorum_numerator,omitempty"`
+	QuorumDenominator int32        `protobuf:"varint,2,opt,name=quorum_denominator,json=quorumDenominator,proto3" json:"quorum_denominator,omitempty"`
+	Majority          Majority     `protobuf:"varint,3,opt,name=majority,proto3,enum=ecabinet.voting.v1.Majority" json:"majority,omitempty"`
+	MajorityBase      MajorityBase `protobuf:"varint,4,opt,name=majority_base,json=majorityBase,proto3,enum=ecabinet.voting.v1.MajorityBase" json:"majority_base,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Rules) Reset() {
+	*x = Rules{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rules) ProtoMessage() {}
+
+func (x *Rules) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rules.ProtoReflect.Descriptor instead.
+func (*Rules) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Rules) GetQuorumNumerator() int32 {
+	if x != nil {
+		return x.QuorumNumerator
+	}
+	return 0
+}
+
+func (x *Rules) GetQuorumDenominator() int32 {
+	if x != nil {
+		return x.QuorumDenominator
+	}
+	return 0
+}
+
+func (x *Rules) GetMajority() Majority {
+	if x != nil {
+		return x.Majority
+	}
+	return Majority_MAJORITY_UNSPECIFIED
+}
+
+func (x *Rules) GetMajorityBase() MajorityBase {
+	if x != nil {
+		return x.MajorityBase
+	}
+	return MajorityBase_MAJORITY_BASE_UNSPECIFIED
+}
+
+// VoterStatus is the caller's own standing on a poll.
+type VoterStatus struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Entitled bool                   `protobuf:"varint,1,opt,name=entitled,proto3" json:"entitled,omitempty"`
+	Voted    bool                   `protobuf:"varint,2,opt,name=voted,proto3" json:"voted,omitempty"`
+	// Why the caller may not vote, a stable code (e.g. NOT_CHECKED_IN,
+	// PROBATIONARY, NO_VOTING_RIGHT, NOT_PARTICIPANT); empty when entitled.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *VoterStatus) Reset() {
+	*x = VoterStatus{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VoterStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VoterStatus) ProtoMessage() {}
+
+func (x *VoterStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VoterStatus.ProtoReflect.Descriptor instead.
+func (*VoterStatus) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *VoterStatus) GetEntitled() bool {
+	if x != nil {
+		return x.Entitled
+	}
+	return false
+}
+
+func (x *VoterStatus) GetVoted() bool {
+	if x != nil {
+		return x.Voted
+	}
+	return false
+}
+
+func (x *VoterStatus) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type Poll struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Empty for a written opinion poll.
+	MeetingId      string   `protobuf:"bytes,2,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	OrganizationId string   `protobuf:"bytes,3,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	AgendaItemId   string   `protobuf:"bytes,4,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
+	Title          string   `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"`
+	Kind           PollKind `protobuf:"varint,6,opt,name=kind,proto3,enum=ecabinet.voting.v1.PollKind" json:"kind,omitempty"`
+	// A secret poll never links a voter to a choice; an open (named) poll's
+	// result lists who chose what.
+	Secret     bool                   `protobuf:"varint,7,opt,name=secret,proto3" json:"secret,omitempty"`
+	State      PollState              `protobuf:"varint,8,opt,name=state,proto3,enum=ecabinet.voting.v1.PollState" json:"state,omitempty"`
+	Choices    []*Choice              `protobuf:"bytes,9,rep,name=choices,proto3" json:"choices,omitempty"`
+	Version    int64                  `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	Rules      *Rules                 `protobuf:"bytes,12,opt,name=rules,proto3" json:"rules,omitempty"`
+	// Multiple choice: how many choices a ballot must hold.
+	MinChoices int32 `protobuf:"varint,13,opt,name=min_choices,json=minChoices,proto3" json:"min_choices,omitempty"`
+	MaxChoices int32 `protobuf:"varint,14,opt,name=max_choices,json=maxChoices,proto3" json:"max_choices,omitempty"`
+	// Election: seats to fill.
+	Seats int32 `protobuf:"varint,15,opt,name=seats,proto3" json:"seats,omitempty"`
+	// Closes by itself then (required for a written opinion poll).
+	Deadline *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// Written opinion poll: the body whose official members answer (a
+	// meetings.v1.BodyKind name, e.g. BODY_KIND_EXECUTIVE_COMMITTEE).
+	Body string `protobuf:"bytes,17,opt,name=body,proto3" json:"body,omitempty"`
+	// While open: ballots cast and voters entitled. Never partial results.
+	BallotsCast int32                  `protobuf:"varint,18,opt,name=ballots_cast,json=ballotsCast,proto3" json:"ballots_cast,omitempty"`
+	Entitled    int32                  `protobuf:"varint,19,opt,name=entitled,proto3" json:"entitled,omitempty"`
+	OpenTime    *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=open_time,json=openTime,proto3" json:"open_time,omitempty"`
+	CloseTime   *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	// Filled for the caller in GetPoll, ListPolls and ListMyPolls.
+	MyStatus *VoterStatus `protobuf:"bytes,22,opt,name=my_status,json=myStatus,proto3" json:"my_status,omitempty"`
+	// Another member may cast this member's ballot (only where the
+	// organisation's settings allow delegation).
+	AllowDelegation bool `protobuf:"varint,23,opt,name=allow_delegation,json=allowDelegation,proto3" json:"allow_delegation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
 func (x *Poll) Reset() {
 	*x = Poll{}
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[1]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -222,7 +577,7 @@ func (x *Poll) String() string {
 func (*Poll) ProtoMessage() {}
 
 func (x *Poll) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[1]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -235,7 +590,7 @@ func (x *Poll) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Poll.ProtoReflect.Descriptor instead.
 func (*Poll) Descriptor() ([]byte, []int) {
-	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{1}
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Poll) GetId() string {
@@ -315,23 +670,512 @@ func (x *Poll) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-type CreatePollRequest struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	MeetingId      string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
-	OrganizationId string                 `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
-	AgendaItemId   string                 `protobuf:"bytes,3,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
-	Title          string                 `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
-	Kind           PollKind               `protobuf:"varint,5,opt,name=kind,proto3,enum=ecabinet.voting.v1.PollKind" json:"kind,omitempty"`
-	Secret         bool                   `protobuf:"varint,6,opt,name=secret,proto3" json:"secret,omitempty"`
-	// Labels of the choices; a motion gets agree / disagree / abstain when empty.
-	Choices       []string `protobuf:"bytes,7,rep,name=choices,proto3" json:"choices,omitempty"`
+func (x *Poll) GetRules() *Rules {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *Poll) GetMinChoices() int32 {
+	if x != nil {
+		return x.MinChoices
+	}
+	return 0
+}
+
+func (x *Poll) GetMaxChoices() int32 {
+	if x != nil {
+		return x.MaxChoices
+	}
+	return 0
+}
+
+func (x *Poll) GetSeats() int32 {
+	if x != nil {
+		return x.Seats
+	}
+	return 0
+}
+
+func (x *Poll) GetDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+func (x *Poll) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *Poll) GetBallotsCast() int32 {
+	if x != nil {
+		return x.BallotsCast
+	}
+	return 0
+}
+
+func (x *Poll) GetEntitled() int32 {
+	if x != nil {
+		return x.Entitled
+	}
+	return 0
+}
+
+func (x *Poll) GetOpenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OpenTime
+	}
+	return nil
+}
+
+func (x *Poll) GetCloseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CloseTime
+	}
+	return nil
+}
+
+func (x *Poll) GetMyStatus() *VoterStatus {
+	if x != nil {
+		return x.MyStatus
+	}
+	return nil
+}
+
+func (x *Poll) GetAllowDelegation() bool {
+	if x != nil {
+		return x.AllowDelegation
+	}
+	return false
+}
+
+// How many ballots chose one choice.
+type ChoiceCount struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	ChoiceId string                 `protobuf:"bytes,1,opt,name=choice_id,json=choiceId,proto3" json:"choice_id,omitempty"`
+	Label    string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	Count    int32                  `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	// Election without surplus: disagree marks for this candidate.
+	Against       int32 `protobuf:"varint,4,opt,name=against,proto3" json:"against,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
+func (x *ChoiceCount) Reset() {
+	*x = ChoiceCount{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChoiceCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChoiceCount) ProtoMessage() {}
+
+func (x *ChoiceCount) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChoiceCount.ProtoReflect.Descriptor instead.
+func (*ChoiceCount) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ChoiceCount) GetChoiceId() string {
+	if x != nil {
+		return x.ChoiceId
+	}
+	return ""
+}
+
+func (x *ChoiceCount) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *ChoiceCount) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *ChoiceCount) GetAgainst() int32 {
+	if x != nil {
+		return x.Against
+	}
+	return 0
+}
+
+// A named (open) poll's ballot.
+type NamedVote struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PersonId      string                 `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	FullName      string                 `protobuf:"bytes,2,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
+	ChoiceIds     []string               `protobuf:"bytes,3,rep,name=choice_ids,json=choiceIds,proto3" json:"choice_ids,omitempty"`
+	Valid         bool                   `protobuf:"varint,4,opt,name=valid,proto3" json:"valid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NamedVote) Reset() {
+	*x = NamedVote{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NamedVote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NamedVote) ProtoMessage() {}
+
+func (x *NamedVote) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NamedVote.ProtoReflect.Descriptor instead.
+func (*NamedVote) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *NamedVote) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *NamedVote) GetFullName() string {
+	if x != nil {
+		return x.FullName
+	}
+	return ""
+}
+
+func (x *NamedVote) GetChoiceIds() []string {
+	if x != nil {
+		return x.ChoiceIds
+	}
+	return nil
+}
+
+func (x *NamedVote) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
+type Result struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	PollId         string                 `protobuf:"bytes,1,opt,name=poll_id,json=pollId,proto3" json:"poll_id,omitempty"`
+	Outcome        Outcome                `protobuf:"varint,2,opt,name=outcome,proto3,enum=ecabinet.voting.v1.Outcome" json:"outcome,omitempty"`
+	Counts         []*ChoiceCount         `protobuf:"bytes,3,rep,name=counts,proto3" json:"counts,omitempty"`
+	BallotsCast    int32                  `protobuf:"varint,4,opt,name=ballots_cast,json=ballotsCast,proto3" json:"ballots_cast,omitempty"`
+	ValidBallots   int32                  `protobuf:"varint,5,opt,name=valid_ballots,json=validBallots,proto3" json:"valid_ballots,omitempty"`
+	InvalidBallots int32                  `protobuf:"varint,6,opt,name=invalid_ballots,json=invalidBallots,proto3" json:"invalid_ballots,omitempty"`
+	// Voters entitled when the poll closed.
+	Entitled int32 `protobuf:"varint,7,opt,name=entitled,proto3" json:"entitled,omitempty"`
+	// Voting members of the body, and of them present, when it closed.
+	Members       int32 `protobuf:"varint,8,opt,name=members,proto3" json:"members,omitempty"`
+	Present       int32 `protobuf:"varint,9,opt,name=present,proto3" json:"present,omitempty"`
+	QuorumReached bool  `protobuf:"varint,10,opt,name=quorum_reached,json=quorumReached,proto3" json:"quorum_reached,omitempty"`
+	// The denominator the majority was counted against.
+	Base int32 `protobuf:"varint,11,opt,name=base,proto3" json:"base,omitempty"`
+	// Votes needed to pass or be elected.
+	Needed           int32    `protobuf:"varint,12,opt,name=needed,proto3" json:"needed,omitempty"`
+	ElectedChoiceIds []string `protobuf:"bytes,13,rep,name=elected_choice_ids,json=electedChoiceIds,proto3" json:"elected_choice_ids,omitempty"`
+	TiedChoiceIds    []string `protobuf:"bytes,14,rep,name=tied_choice_ids,json=tiedChoiceIds,proto3" json:"tied_choice_ids,omitempty"`
+	TopChoiceIds     []string `protobuf:"bytes,15,rep,name=top_choice_ids,json=topChoiceIds,proto3" json:"top_choice_ids,omitempty"`
+	// The rule that decided, e.g. "more than half of all members (8 of 15)".
+	Rule string `protobuf:"bytes,16,opt,name=rule,proto3" json:"rule,omitempty"`
+	// One line for the minutes, in Vietnamese.
+	Summary string `protobuf:"bytes,17,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Open polls only.
+	NamedVotes    []*NamedVote           `protobuf:"bytes,18,rep,name=named_votes,json=namedVotes,proto3" json:"named_votes,omitempty"`
+	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Result) Reset() {
+	*x = Result{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Result) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Result) ProtoMessage() {}
+
+func (x *Result) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Result.ProtoReflect.Descriptor instead.
+func (*Result) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Result) GetPollId() string {
+	if x != nil {
+		return x.PollId
+	}
+	return ""
+}
+
+func (x *Result) GetOutcome() Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return Outcome_OUTCOME_UNSPECIFIED
+}
+
+func (x *Result) GetCounts() []*ChoiceCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *Result) GetBallotsCast() int32 {
+	if x != nil {
+		return x.BallotsCast
+	}
+	return 0
+}
+
+func (x *Result) GetValidBallots() int32 {
+	if x != nil {
+		return x.ValidBallots
+	}
+	return 0
+}
+
+func (x *Result) GetInvalidBallots() int32 {
+	if x != nil {
+		return x.InvalidBallots
+	}
+	return 0
+}
+
+func (x *Result) GetEntitled() int32 {
+	if x != nil {
+		return x.Entitled
+	}
+	return 0
+}
+
+func (x *Result) GetMembers() int32 {
+	if x != nil {
+		return x.Members
+	}
+	return 0
+}
+
+func (x *Result) GetPresent() int32 {
+	if x != nil {
+		return x.Present
+	}
+	return 0
+}
+
+func (x *Result) GetQuorumReached() bool {
+	if x != nil {
+		return x.QuorumReached
+	}
+	return false
+}
+
+func (x *Result) GetBase() int32 {
+	if x != nil {
+		return x.Base
+	}
+	return 0
+}
+
+func (x *Result) GetNeeded() int32 {
+	if x != nil {
+		return x.Needed
+	}
+	return 0
+}
+
+func (x *Result) GetElectedChoiceIds() []string {
+	if x != nil {
+		return x.ElectedChoiceIds
+	}
+	return nil
+}
+
+func (x *Result) GetTiedChoiceIds() []string {
+	if x != nil {
+		return x.TiedChoiceIds
+	}
+	return nil
+}
+
+func (x *Result) GetTopChoiceIds() []string {
+	if x != nil {
+		return x.TopChoiceIds
+	}
+	return nil
+}
+
+func (x *Result) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *Result) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *Result) GetNamedVotes() []*NamedVote {
+	if x != nil {
+		return x.NamedVotes
+	}
+	return nil
+}
+
+func (x *Result) GetCloseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CloseTime
+	}
+	return nil
+}
+
+// One counted ballot of a published poll.
+type CountedBallot struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Hex SHA-256 of the receipt code the voter got.
+	ReceiptHash   string   `protobuf:"bytes,1,opt,name=receipt_hash,json=receiptHash,proto3" json:"receipt_hash,omitempty"`
+	ChoiceIds     []string `protobuf:"bytes,2,rep,name=choice_ids,json=choiceIds,proto3" json:"choice_ids,omitempty"`
+	Valid         bool     `protobuf:"varint,3,opt,name=valid,proto3" json:"valid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountedBallot) Reset() {
+	*x = CountedBallot{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountedBallot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountedBallot) ProtoMessage() {}
+
+func (x *CountedBallot) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountedBallot.ProtoReflect.Descriptor instead.
+func (*CountedBallot) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CountedBallot) GetReceiptHash() string {
+	if x != nil {
+		return x.ReceiptHash
+	}
+	return ""
+}
+
+func (x *CountedBallot) GetChoiceIds() []string {
+	if x != nil {
+		return x.ChoiceIds
+	}
+	return nil
+}
+
+func (x *CountedBallot) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
+type CreatePollRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required unless kind is POLL_KIND_WRITTEN_OPINION (which must not have one).
+	MeetingId      string   `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	OrganizationId string   `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	AgendaItemId   string   `protobuf:"bytes,3,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
+	Title          string   `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
+	Kind           PollKind `protobuf:"varint,5,opt,name=kind,proto3,enum=ecabinet.voting.v1.PollKind" json:"kind,omitempty"`
+	Secret         bool     `protobuf:"varint,6,opt,name=secret,proto3" json:"secret,omitempty"`
+	// Labels of the choices (candidates' names for an election); a motion
+	// and a written opinion poll get agree / disagree / abstain when empty.
+	Choices         []string               `protobuf:"bytes,7,rep,name=choices,proto3" json:"choices,omitempty"`
+	Rules           *Rules                 `protobuf:"bytes,8,opt,name=rules,proto3" json:"rules,omitempty"`
+	MinChoices      int32                  `protobuf:"varint,9,opt,name=min_choices,json=minChoices,proto3" json:"min_choices,omitempty"`
+	MaxChoices      int32                  `protobuf:"varint,10,opt,name=max_choices,json=maxChoices,proto3" json:"max_choices,omitempty"`
+	Seats           int32                  `protobuf:"varint,11,opt,name=seats,proto3" json:"seats,omitempty"`
+	Deadline        *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	Body            string                 `protobuf:"bytes,13,opt,name=body,proto3" json:"body,omitempty"`
+	AllowDelegation bool                   `protobuf:"varint,14,opt,name=allow_delegation,json=allowDelegation,proto3" json:"allow_delegation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
 func (x *CreatePollRequest) Reset() {
 	*x = CreatePollRequest{}
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[2]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +1187,7 @@ func (x *CreatePollRequest) String() string {
 func (*CreatePollRequest) ProtoMessage() {}
 
 func (x *CreatePollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[2]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +1200,7 @@ func (x *CreatePollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePollRequest.ProtoReflect.Descriptor instead.
 func (*CreatePollRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{2}
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreatePollRequest) GetMeetingId() string {
@@ -408,6 +1252,55 @@ func (x *CreatePollRequest) GetChoices() []string {
 	return nil
 }
 
+func (x *CreatePollRequest) GetRules() *Rules {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *CreatePollRequest) GetMinChoices() int32 {
+	if x != nil {
+		return x.MinChoices
+	}
+	return 0
+}
+
+func (x *CreatePollRequest) GetMaxChoices() int32 {
+	if x != nil {
+		return x.MaxChoices
+	}
+	return 0
+}
+
+func (x *CreatePollRequest) GetSeats() int32 {
+	if x != nil {
+		return x.Seats
+	}
+	return 0
+}
+
+func (x *CreatePollRequest) GetDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+func (x *CreatePollRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+func (x *CreatePollRequest) GetAllowDelegation() bool {
+	if x != nil {
+		return x.AllowDelegation
+	}
+	return false
+}
+
 type CreatePollResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Poll          *Poll                  `protobuf:"bytes,1,opt,name=poll,proto3" json:"poll,omitempty"`
@@ -417,7 +1310,7 @@ type CreatePollResponse struct {
 
 func (x *CreatePollResponse) Reset() {
 	*x = CreatePollResponse{}
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[3]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -429,7 +1322,7 @@ func (x *CreatePollResponse) String() string {
 func (*CreatePollResponse) ProtoMessage() {}
 
 func (x *CreatePollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[3]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -442,7 +1335,7 @@ func (x *CreatePollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePollResponse.ProtoReflect.Descriptor instead.
 func (*CreatePollResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{3}
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreatePollResponse) GetPoll() *Poll {
@@ -461,7 +1354,7 @@ type GetPollRequest struct {
 
 func (x *GetPollRequest) Reset() {
 	*x = GetPollRequest{}
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[4]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +1366,7 @@ func (x *GetPollRequest) String() string {
 func (*GetPollRequest) ProtoMessage() {}
 
 func (x *GetPollRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[4]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +1379,7 @@ func (x *GetPollRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPollRequest.ProtoReflect.Descriptor instead.
 func (*GetPollRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{4}
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetPollRequest) GetPollId() string {
@@ -505,7 +1398,7 @@ type GetPollResponse struct {
 
 func (x *GetPollResponse) Reset() {
 	*x = GetPollResponse{}
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[5]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +1410,7 @@ func (x *GetPollResponse) String() string {
 func (*GetPollResponse) ProtoMessage() {}
 
 func (x *GetPollResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[5]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +1423,7 @@ func (x *GetPollResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPollResponse.ProtoReflect.Descriptor instead.
 func (*GetPollResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{5}
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetPollResponse) GetPoll() *Poll {
@@ -549,7 +1442,7 @@ type ListPollsRequest struct {
 
 func (x *ListPollsRequest) Reset() {
 	*x = ListPollsRequest{}
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[6]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +1454,7 @@ func (x *ListPollsRequest) String() string {
 func (*ListPollsRequest) ProtoMessage() {}
 
 func (x *ListPollsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[6]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +1467,7 @@ func (x *ListPollsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPollsRequest.ProtoReflect.Descriptor instead.
 func (*ListPollsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{6}
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListPollsRequest) GetMeetingId() string {
@@ -593,7 +1486,7 @@ type ListPollsResponse struct {
 
 func (x *ListPollsResponse) Reset() {
 	*x = ListPollsResponse{}
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[7]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +1498,7 @@ func (x *ListPollsResponse) String() string {
 func (*ListPollsResponse) ProtoMessage() {}
 
 func (x *ListPollsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[7]
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,12 +1511,816 @@ func (x *ListPollsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPollsResponse.ProtoReflect.Descriptor instead.
 func (*ListPollsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{7}
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListPollsResponse) GetPolls() []*Poll {
 	if x != nil {
 		return x.Polls
+	}
+	return nil
+}
+
+type ListMyPollsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMyPollsRequest) Reset() {
+	*x = ListMyPollsRequest{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMyPollsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMyPollsRequest) ProtoMessage() {}
+
+func (x *ListMyPollsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMyPollsRequest.ProtoReflect.Descriptor instead.
+func (*ListMyPollsRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{14}
+}
+
+type ListMyPollsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Polls         []*Poll                `protobuf:"bytes,1,rep,name=polls,proto3" json:"polls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMyPollsResponse) Reset() {
+	*x = ListMyPollsResponse{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMyPollsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMyPollsResponse) ProtoMessage() {}
+
+func (x *ListMyPollsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMyPollsResponse.ProtoReflect.Descriptor instead.
+func (*ListMyPollsResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListMyPollsResponse) GetPolls() []*Poll {
+	if x != nil {
+		return x.Polls
+	}
+	return nil
+}
+
+type OpenPollRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	PollId string                 `protobuf:"bytes,1,opt,name=poll_id,json=pollId,proto3" json:"poll_id,omitempty"`
+	// Optimistic concurrency: the poll's version the caller saw (0: any).
+	ExpectedVersion int64 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *OpenPollRequest) Reset() {
+	*x = OpenPollRequest{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenPollRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenPollRequest) ProtoMessage() {}
+
+func (x *OpenPollRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenPollRequest.ProtoReflect.Descriptor instead.
+func (*OpenPollRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *OpenPollRequest) GetPollId() string {
+	if x != nil {
+		return x.PollId
+	}
+	return ""
+}
+
+func (x *OpenPollRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type OpenPollResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Poll          *Poll                  `protobuf:"bytes,1,opt,name=poll,proto3" json:"poll,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenPollResponse) Reset() {
+	*x = OpenPollResponse{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenPollResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenPollResponse) ProtoMessage() {}
+
+func (x *OpenPollResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenPollResponse.ProtoReflect.Descriptor instead.
+func (*OpenPollResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *OpenPollResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+type CastBallotRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	PollId string                 `protobuf:"bytes,1,opt,name=poll_id,json=pollId,proto3" json:"poll_id,omitempty"`
+	// The chosen choices: one for a motion or single choice; between
+	// min_choices and max_choices for multiple choice; the names kept (or
+	// agreed with) for an election.
+	ChoiceIds []string `protobuf:"bytes,2,rep,name=choice_ids,json=choiceIds,proto3" json:"choice_ids,omitempty"`
+	// A fresh random value per ballot (at least 128 bits, e.g. a UUIDv4)
+	// kept by the tablet until it has the receipt. Retrying with the same key
+	// returns the same receipt; the receipt is derived from it, so the
+	// service need not store anything that joins voter and ballot.
+	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// Cast for this member instead of the caller (delegation).
+	OnBehalfOfPersonId string `protobuf:"bytes,4,opt,name=on_behalf_of_person_id,json=onBehalfOfPersonId,proto3" json:"on_behalf_of_person_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *CastBallotRequest) Reset() {
+	*x = CastBallotRequest{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CastBallotRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CastBallotRequest) ProtoMessage() {}
+
+func (x *CastBallotRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CastBallotRequest.ProtoReflect.Descriptor instead.
+func (*CastBallotRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CastBallotRequest) GetPollId() string {
+	if x != nil {
+		return x.PollId
+	}
+	return ""
+}
+
+func (x *CastBallotRequest) GetChoiceIds() []string {
+	if x != nil {
+		return x.ChoiceIds
+	}
+	return nil
+}
+
+func (x *CastBallotRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *CastBallotRequest) GetOnBehalfOfPersonId() string {
+	if x != nil {
+		return x.OnBehalfOfPersonId
+	}
+	return ""
+}
+
+type CastBallotResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Show to the voter; after publishing, its SHA-256 is in the list of
+	// counted ballots.
+	Receipt       string `protobuf:"bytes,1,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	Poll          *Poll  `protobuf:"bytes,2,opt,name=poll,proto3" json:"poll,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CastBallotResponse) Reset() {
+	*x = CastBallotResponse{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CastBallotResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CastBallotResponse) ProtoMessage() {}
+
+func (x *CastBallotResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CastBallotResponse.ProtoReflect.Descriptor instead.
+func (*CastBallotResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CastBallotResponse) GetReceipt() string {
+	if x != nil {
+		return x.Receipt
+	}
+	return ""
+}
+
+func (x *CastBallotResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+type ClosePollRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PollId          string                 `protobuf:"bytes,1,opt,name=poll_id,json=pollId,proto3" json:"poll_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ClosePollRequest) Reset() {
+	*x = ClosePollRequest{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClosePollRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClosePollRequest) ProtoMessage() {}
+
+func (x *ClosePollRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClosePollRequest.ProtoReflect.Descriptor instead.
+func (*ClosePollRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ClosePollRequest) GetPollId() string {
+	if x != nil {
+		return x.PollId
+	}
+	return ""
+}
+
+func (x *ClosePollRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type ClosePollResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Poll          *Poll                  `protobuf:"bytes,1,opt,name=poll,proto3" json:"poll,omitempty"`
+	Result        *Result                `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClosePollResponse) Reset() {
+	*x = ClosePollResponse{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClosePollResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClosePollResponse) ProtoMessage() {}
+
+func (x *ClosePollResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClosePollResponse.ProtoReflect.Descriptor instead.
+func (*ClosePollResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ClosePollResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+func (x *ClosePollResponse) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+type PublishPollRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PollId          string                 `protobuf:"bytes,1,opt,name=poll_id,json=pollId,proto3" json:"poll_id,omitempty"`
+	ExpectedVersion int64                  `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PublishPollRequest) Reset() {
+	*x = PublishPollRequest{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishPollRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishPollRequest) ProtoMessage() {}
+
+func (x *PublishPollRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishPollRequest.ProtoReflect.Descriptor instead.
+func (*PublishPollRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PublishPollRequest) GetPollId() string {
+	if x != nil {
+		return x.PollId
+	}
+	return ""
+}
+
+func (x *PublishPollRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type PublishPollResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Poll          *Poll                  `protobuf:"bytes,1,opt,name=poll,proto3" json:"poll,omitempty"`
+	Result        *Result                `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishPollResponse) Reset() {
+	*x = PublishPollResponse{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishPollResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishPollResponse) ProtoMessage() {}
+
+func (x *PublishPollResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishPollResponse.ProtoReflect.Descriptor instead.
+func (*PublishPollResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *PublishPollResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+func (x *PublishPollResponse) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+type RecordHandCountRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	PollId string                 `protobuf:"bytes,1,opt,name=poll_id,json=pollId,proto3" json:"poll_id,omitempty"`
+	// Hands raised per choice; every choice of the poll once.
+	Counts          []*ChoiceCount `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty"`
+	ExpectedVersion int64          `protobuf:"varint,3,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RecordHandCountRequest) Reset() {
+	*x = RecordHandCountRequest{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordHandCountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordHandCountRequest) ProtoMessage() {}
+
+func (x *RecordHandCountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordHandCountRequest.ProtoReflect.Descriptor instead.
+func (*RecordHandCountRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RecordHandCountRequest) GetPollId() string {
+	if x != nil {
+		return x.PollId
+	}
+	return ""
+}
+
+func (x *RecordHandCountRequest) GetCounts() []*ChoiceCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *RecordHandCountRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type RecordHandCountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Poll          *Poll                  `protobuf:"bytes,1,opt,name=poll,proto3" json:"poll,omitempty"`
+	Result        *Result                `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordHandCountResponse) Reset() {
+	*x = RecordHandCountResponse{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordHandCountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordHandCountResponse) ProtoMessage() {}
+
+func (x *RecordHandCountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordHandCountResponse.ProtoReflect.Descriptor instead.
+func (*RecordHandCountResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RecordHandCountResponse) GetPoll() *Poll {
+	if x != nil {
+		return x.Poll
+	}
+	return nil
+}
+
+func (x *RecordHandCountResponse) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+type GetResultRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PollId        string                 `protobuf:"bytes,1,opt,name=poll_id,json=pollId,proto3" json:"poll_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetResultRequest) Reset() {
+	*x = GetResultRequest{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResultRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResultRequest) ProtoMessage() {}
+
+func (x *GetResultRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResultRequest.ProtoReflect.Descriptor instead.
+func (*GetResultRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetResultRequest) GetPollId() string {
+	if x != nil {
+		return x.PollId
+	}
+	return ""
+}
+
+type GetResultResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *Result                `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetResultResponse) Reset() {
+	*x = GetResultResponse{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResultResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResultResponse) ProtoMessage() {}
+
+func (x *GetResultResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResultResponse.ProtoReflect.Descriptor instead.
+func (*GetResultResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetResultResponse) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+type ListCountedBallotsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PollId        string                 `protobuf:"bytes,1,opt,name=poll_id,json=pollId,proto3" json:"poll_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCountedBallotsRequest) Reset() {
+	*x = ListCountedBallotsRequest{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCountedBallotsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCountedBallotsRequest) ProtoMessage() {}
+
+func (x *ListCountedBallotsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCountedBallotsRequest.ProtoReflect.Descriptor instead.
+func (*ListCountedBallotsRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListCountedBallotsRequest) GetPollId() string {
+	if x != nil {
+		return x.PollId
+	}
+	return ""
+}
+
+type ListCountedBallotsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ballots       []*CountedBallot       `protobuf:"bytes,1,rep,name=ballots,proto3" json:"ballots,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCountedBallotsResponse) Reset() {
+	*x = ListCountedBallotsResponse{}
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCountedBallotsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCountedBallotsResponse) ProtoMessage() {}
+
+func (x *ListCountedBallotsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_voting_v1_voting_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCountedBallotsResponse.ProtoReflect.Descriptor instead.
+func (*ListCountedBallotsResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_voting_v1_voting_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListCountedBallotsResponse) GetBallots() []*CountedBallot {
+	if x != nil {
+		return x.Ballots
 	}
 	return nil
 }
@@ -635,7 +2332,16 @@ const file_ecabinet_voting_v1_voting_proto_rawDesc = "" +
 	"\x1fecabinet/voting/v1/voting.proto\x12\x12ecabinet.voting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\".\n" +
 	"\x06Choice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
-	"\x05label\x18\x02 \x01(\tR\x05label\"\xa6\x03\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\"\xe2\x01\n" +
+	"\x05Rules\x12)\n" +
+	"\x10quorum_numerator\x18\x01 \x01(\x05R\x0fquorumNumerator\x12-\n" +
+	"\x12quorum_denominator\x18\x02 \x01(\x05R\x11quorumDenominator\x128\n" +
+	"\bmajority\x18\x03 \x01(\x0e2\x1c.ecabinet.voting.v1.MajorityR\bmajority\x12E\n" +
+	"\rmajority_base\x18\x04 \x01(\x0e2 .ecabinet.voting.v1.MajorityBaseR\fmajorityBase\"W\n" +
+	"\vVoterStatus\x12\x1a\n" +
+	"\bentitled\x18\x01 \x01(\bR\bentitled\x12\x14\n" +
+	"\x05voted\x18\x02 \x01(\bR\x05voted\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x97\a\n" +
 	"\x04Poll\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -650,7 +2356,61 @@ const file_ecabinet_voting_v1_voting_proto_rawDesc = "" +
 	"\aversion\x18\n" +
 	" \x01(\x03R\aversion\x12;\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xfb\x01\n" +
+	"createTime\x12/\n" +
+	"\x05rules\x18\f \x01(\v2\x19.ecabinet.voting.v1.RulesR\x05rules\x12\x1f\n" +
+	"\vmin_choices\x18\r \x01(\x05R\n" +
+	"minChoices\x12\x1f\n" +
+	"\vmax_choices\x18\x0e \x01(\x05R\n" +
+	"maxChoices\x12\x14\n" +
+	"\x05seats\x18\x0f \x01(\x05R\x05seats\x126\n" +
+	"\bdeadline\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x12\n" +
+	"\x04body\x18\x11 \x01(\tR\x04body\x12!\n" +
+	"\fballots_cast\x18\x12 \x01(\x05R\vballotsCast\x12\x1a\n" +
+	"\bentitled\x18\x13 \x01(\x05R\bentitled\x127\n" +
+	"\topen_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\bopenTime\x129\n" +
+	"\n" +
+	"close_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12<\n" +
+	"\tmy_status\x18\x16 \x01(\v2\x1f.ecabinet.voting.v1.VoterStatusR\bmyStatus\x12)\n" +
+	"\x10allow_delegation\x18\x17 \x01(\bR\x0fallowDelegation\"p\n" +
+	"\vChoiceCount\x12\x1b\n" +
+	"\tchoice_id\x18\x01 \x01(\tR\bchoiceId\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\x05R\x05count\x12\x18\n" +
+	"\aagainst\x18\x04 \x01(\x05R\aagainst\"z\n" +
+	"\tNamedVote\x12\x1b\n" +
+	"\tperson_id\x18\x01 \x01(\tR\bpersonId\x12\x1b\n" +
+	"\tfull_name\x18\x02 \x01(\tR\bfullName\x12\x1d\n" +
+	"\n" +
+	"choice_ids\x18\x03 \x03(\tR\tchoiceIds\x12\x14\n" +
+	"\x05valid\x18\x04 \x01(\bR\x05valid\"\xca\x05\n" +
+	"\x06Result\x12\x17\n" +
+	"\apoll_id\x18\x01 \x01(\tR\x06pollId\x125\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2\x1b.ecabinet.voting.v1.OutcomeR\aoutcome\x127\n" +
+	"\x06counts\x18\x03 \x03(\v2\x1f.ecabinet.voting.v1.ChoiceCountR\x06counts\x12!\n" +
+	"\fballots_cast\x18\x04 \x01(\x05R\vballotsCast\x12#\n" +
+	"\rvalid_ballots\x18\x05 \x01(\x05R\fvalidBallots\x12'\n" +
+	"\x0finvalid_ballots\x18\x06 \x01(\x05R\x0einvalidBallots\x12\x1a\n" +
+	"\bentitled\x18\a \x01(\x05R\bentitled\x12\x18\n" +
+	"\amembers\x18\b \x01(\x05R\amembers\x12\x18\n" +
+	"\apresent\x18\t \x01(\x05R\apresent\x12%\n" +
+	"\x0equorum_reached\x18\n" +
+	" \x01(\bR\rquorumReached\x12\x12\n" +
+	"\x04base\x18\v \x01(\x05R\x04base\x12\x16\n" +
+	"\x06needed\x18\f \x01(\x05R\x06needed\x12,\n" +
+	"\x12elected_choice_ids\x18\r \x03(\tR\x10electedChoiceIds\x12&\n" +
+	"\x0ftied_choice_ids\x18\x0e \x03(\tR\rtiedChoiceIds\x12$\n" +
+	"\x0etop_choice_ids\x18\x0f \x03(\tR\ftopChoiceIds\x12\x12\n" +
+	"\x04rule\x18\x10 \x01(\tR\x04rule\x12\x18\n" +
+	"\asummary\x18\x11 \x01(\tR\asummary\x12>\n" +
+	"\vnamed_votes\x18\x12 \x03(\v2\x1d.ecabinet.voting.v1.NamedVoteR\n" +
+	"namedVotes\x129\n" +
+	"\n" +
+	"close_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\"g\n" +
+	"\rCountedBallot\x12!\n" +
+	"\freceipt_hash\x18\x01 \x01(\tR\vreceiptHash\x12\x1d\n" +
+	"\n" +
+	"choice_ids\x18\x02 \x03(\tR\tchoiceIds\x12\x14\n" +
+	"\x05valid\x18\x03 \x01(\bR\x05valid\"\xfb\x03\n" +
 	"\x11CreatePollRequest\x12\x1d\n" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12'\n" +
@@ -659,7 +2419,17 @@ const file_ecabinet_voting_v1_voting_proto_rawDesc = "" +
 	"\x05title\x18\x04 \x01(\tR\x05title\x120\n" +
 	"\x04kind\x18\x05 \x01(\x0e2\x1c.ecabinet.voting.v1.PollKindR\x04kind\x12\x16\n" +
 	"\x06secret\x18\x06 \x01(\bR\x06secret\x12\x18\n" +
-	"\achoices\x18\a \x03(\tR\achoices\"B\n" +
+	"\achoices\x18\a \x03(\tR\achoices\x12/\n" +
+	"\x05rules\x18\b \x01(\v2\x19.ecabinet.voting.v1.RulesR\x05rules\x12\x1f\n" +
+	"\vmin_choices\x18\t \x01(\x05R\n" +
+	"minChoices\x12\x1f\n" +
+	"\vmax_choices\x18\n" +
+	" \x01(\x05R\n" +
+	"maxChoices\x12\x14\n" +
+	"\x05seats\x18\v \x01(\x05R\x05seats\x126\n" +
+	"\bdeadline\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x12\n" +
+	"\x04body\x18\r \x01(\tR\x04body\x12)\n" +
+	"\x10allow_delegation\x18\x0e \x01(\bR\x0fallowDelegation\"B\n" +
 	"\x12CreatePollResponse\x12,\n" +
 	"\x04poll\x18\x01 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\")\n" +
 	"\x0eGetPollRequest\x12\x17\n" +
@@ -670,7 +2440,51 @@ const file_ecabinet_voting_v1_voting_proto_rawDesc = "" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"C\n" +
 	"\x11ListPollsResponse\x12.\n" +
-	"\x05polls\x18\x01 \x03(\v2\x18.ecabinet.voting.v1.PollR\x05polls*\xcb\x01\n" +
+	"\x05polls\x18\x01 \x03(\v2\x18.ecabinet.voting.v1.PollR\x05polls\"\x14\n" +
+	"\x12ListMyPollsRequest\"E\n" +
+	"\x13ListMyPollsResponse\x12.\n" +
+	"\x05polls\x18\x01 \x03(\v2\x18.ecabinet.voting.v1.PollR\x05polls\"U\n" +
+	"\x0fOpenPollRequest\x12\x17\n" +
+	"\apoll_id\x18\x01 \x01(\tR\x06pollId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\"@\n" +
+	"\x10OpenPollResponse\x12,\n" +
+	"\x04poll\x18\x01 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\"\xa8\x01\n" +
+	"\x11CastBallotRequest\x12\x17\n" +
+	"\apoll_id\x18\x01 \x01(\tR\x06pollId\x12\x1d\n" +
+	"\n" +
+	"choice_ids\x18\x02 \x03(\tR\tchoiceIds\x12'\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\x122\n" +
+	"\x16on_behalf_of_person_id\x18\x04 \x01(\tR\x12onBehalfOfPersonId\"\\\n" +
+	"\x12CastBallotResponse\x12\x18\n" +
+	"\areceipt\x18\x01 \x01(\tR\areceipt\x12,\n" +
+	"\x04poll\x18\x02 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\"V\n" +
+	"\x10ClosePollRequest\x12\x17\n" +
+	"\apoll_id\x18\x01 \x01(\tR\x06pollId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\"u\n" +
+	"\x11ClosePollResponse\x12,\n" +
+	"\x04poll\x18\x01 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\x122\n" +
+	"\x06result\x18\x02 \x01(\v2\x1a.ecabinet.voting.v1.ResultR\x06result\"X\n" +
+	"\x12PublishPollRequest\x12\x17\n" +
+	"\apoll_id\x18\x01 \x01(\tR\x06pollId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\"w\n" +
+	"\x13PublishPollResponse\x12,\n" +
+	"\x04poll\x18\x01 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\x122\n" +
+	"\x06result\x18\x02 \x01(\v2\x1a.ecabinet.voting.v1.ResultR\x06result\"\x95\x01\n" +
+	"\x16RecordHandCountRequest\x12\x17\n" +
+	"\apoll_id\x18\x01 \x01(\tR\x06pollId\x127\n" +
+	"\x06counts\x18\x02 \x03(\v2\x1f.ecabinet.voting.v1.ChoiceCountR\x06counts\x12)\n" +
+	"\x10expected_version\x18\x03 \x01(\x03R\x0fexpectedVersion\"{\n" +
+	"\x17RecordHandCountResponse\x12,\n" +
+	"\x04poll\x18\x01 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\x122\n" +
+	"\x06result\x18\x02 \x01(\v2\x1a.ecabinet.voting.v1.ResultR\x06result\"+\n" +
+	"\x10GetResultRequest\x12\x17\n" +
+	"\apoll_id\x18\x01 \x01(\tR\x06pollId\"G\n" +
+	"\x11GetResultResponse\x122\n" +
+	"\x06result\x18\x01 \x01(\v2\x1a.ecabinet.voting.v1.ResultR\x06result\"4\n" +
+	"\x19ListCountedBallotsRequest\x12\x17\n" +
+	"\apoll_id\x18\x01 \x01(\tR\x06pollId\"Y\n" +
+	"\x1aListCountedBallotsResponse\x12;\n" +
+	"\aballots\x18\x01 \x03(\v2!.ecabinet.voting.v1.CountedBallotR\aballots*\xcb\x01\n" +
 	"\bPollKind\x12\x19\n" +
 	"\x15POLL_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10POLL_KIND_MOTION\x10\x01\x12\x1b\n" +
@@ -684,12 +2498,40 @@ const file_ecabinet_voting_v1_voting_proto_rawDesc = "" +
 	"\x10POLL_STATE_DRAFT\x10\x01\x12\x13\n" +
 	"\x0fPOLL_STATE_OPEN\x10\x02\x12\x15\n" +
 	"\x11POLL_STATE_CLOSED\x10\x03\x12\x18\n" +
-	"\x14POLL_STATE_PUBLISHED\x10\x042\x9a\x02\n" +
+	"\x14POLL_STATE_PUBLISHED\x10\x04*Z\n" +
+	"\bMajority\x12\x18\n" +
+	"\x14MAJORITY_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17MAJORITY_MORE_THAN_HALF\x10\x01\x12\x17\n" +
+	"\x13MAJORITY_TWO_THIRDS\x10\x02*\xa2\x01\n" +
+	"\fMajorityBase\x12\x1d\n" +
+	"\x19MAJORITY_BASE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19MAJORITY_BASE_ALL_MEMBERS\x10\x01\x12\x19\n" +
+	"\x15MAJORITY_BASE_PRESENT\x10\x02\x12\x1d\n" +
+	"\x19MAJORITY_BASE_VALID_VOTES\x10\x03\x12\x1a\n" +
+	"\x16MAJORITY_BASE_ELECTION\x10\x04*\xbd\x01\n" +
+	"\aOutcome\x12\x17\n" +
+	"\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eOUTCOME_PASSED\x10\x01\x12\x12\n" +
+	"\x0eOUTCOME_FAILED\x10\x02\x12\x15\n" +
+	"\x11OUTCOME_NO_QUORUM\x10\x03\x12\x13\n" +
+	"\x0fOUTCOME_ELECTED\x10\x04\x12\x12\n" +
+	"\x0eOUTCOME_RUNOFF\x10\x05\x12\x1a\n" +
+	"\x16OUTCOME_SEATS_UNFILLED\x10\x06\x12\x15\n" +
+	"\x11OUTCOME_PLURALITY\x10\a2\xa3\b\n" +
 	"\rVotingService\x12[\n" +
 	"\n" +
 	"CreatePoll\x12%.ecabinet.voting.v1.CreatePollRequest\x1a&.ecabinet.voting.v1.CreatePollResponse\x12R\n" +
 	"\aGetPoll\x12\".ecabinet.voting.v1.GetPollRequest\x1a#.ecabinet.voting.v1.GetPollResponse\x12X\n" +
-	"\tListPolls\x12$.ecabinet.voting.v1.ListPollsRequest\x1a%.ecabinet.voting.v1.ListPollsResponseBDZBgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1;votingv1b\x06proto3"
+	"\tListPolls\x12$.ecabinet.voting.v1.ListPollsRequest\x1a%.ecabinet.voting.v1.ListPollsResponse\x12^\n" +
+	"\vListMyPolls\x12&.ecabinet.voting.v1.ListMyPollsRequest\x1a'.ecabinet.voting.v1.ListMyPollsResponse\x12U\n" +
+	"\bOpenPoll\x12#.ecabinet.voting.v1.OpenPollRequest\x1a$.ecabinet.voting.v1.OpenPollResponse\x12[\n" +
+	"\n" +
+	"CastBallot\x12%.ecabinet.voting.v1.CastBallotRequest\x1a&.ecabinet.voting.v1.CastBallotResponse\x12X\n" +
+	"\tClosePoll\x12$.ecabinet.voting.v1.ClosePollRequest\x1a%.ecabinet.voting.v1.ClosePollResponse\x12^\n" +
+	"\vPublishPoll\x12&.ecabinet.voting.v1.PublishPollRequest\x1a'.ecabinet.voting.v1.PublishPollResponse\x12j\n" +
+	"\x0fRecordHandCount\x12*.ecabinet.voting.v1.RecordHandCountRequest\x1a+.ecabinet.voting.v1.RecordHandCountResponse\x12X\n" +
+	"\tGetResult\x12$.ecabinet.voting.v1.GetResultRequest\x1a%.ecabinet.voting.v1.GetResultResponse\x12s\n" +
+	"\x12ListCountedBallots\x12-.ecabinet.voting.v1.ListCountedBallotsRequest\x1a..ecabinet.voting.v1.ListCountedBallotsResponseBDZBgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1;votingv1b\x06proto3"
 
 var (
 	file_ecabinet_voting_v1_voting_proto_rawDescOnce sync.Once
@@ -703,41 +2545,107 @@ func file_ecabinet_voting_v1_voting_proto_rawDescGZIP() []byte {
 	return file_ecabinet_voting_v1_voting_proto_rawDescData
 }
 
-var file_ecabinet_voting_v1_voting_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ecabinet_voting_v1_voting_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_ecabinet_voting_v1_voting_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_ecabinet_voting_v1_voting_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_ecabinet_voting_v1_voting_proto_goTypes = []any{
-	(PollKind)(0),                 // 0: ecabinet.voting.v1.PollKind
-	(PollState)(0),                // 1: ecabinet.voting.v1.PollState
-	(*Choice)(nil),                // 2: ecabinet.voting.v1.Choice
-	(*Poll)(nil),                  // 3: ecabinet.voting.v1.Poll
-	(*CreatePollRequest)(nil),     // 4: ecabinet.voting.v1.CreatePollRequest
-	(*CreatePollResponse)(nil),    // 5: ecabinet.voting.v1.CreatePollResponse
-	(*GetPollRequest)(nil),        // 6: ecabinet.voting.v1.GetPollRequest
-	(*GetPollResponse)(nil),       // 7: ecabinet.voting.v1.GetPollResponse
-	(*ListPollsRequest)(nil),      // 8: ecabinet.voting.v1.ListPollsRequest
-	(*ListPollsResponse)(nil),     // 9: ecabinet.voting.v1.ListPollsResponse
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(PollKind)(0),                      // 0: ecabinet.voting.v1.PollKind
+	(PollState)(0),                     // 1: ecabinet.voting.v1.PollState
+	(Majority)(0),                      // 2: ecabinet.voting.v1.Majority
+	(MajorityBase)(0),                  // 3: ecabinet.voting.v1.MajorityBase
+	(Outcome)(0),                       // 4: ecabinet.voting.v1.Outcome
+	(*Choice)(nil),                     // 5: ecabinet.voting.v1.Choice
+	(*Rules)(nil),                      // 6: ecabinet.voting.v1.Rules
+	(*VoterStatus)(nil),                // 7: ecabinet.voting.v1.VoterStatus
+	(*Poll)(nil),                       // 8: ecabinet.voting.v1.Poll
+	(*ChoiceCount)(nil),                // 9: ecabinet.voting.v1.ChoiceCount
+	(*NamedVote)(nil),                  // 10: ecabinet.voting.v1.NamedVote
+	(*Result)(nil),                     // 11: ecabinet.voting.v1.Result
+	(*CountedBallot)(nil),              // 12: ecabinet.voting.v1.CountedBallot
+	(*CreatePollRequest)(nil),          // 13: ecabinet.voting.v1.CreatePollRequest
+	(*CreatePollResponse)(nil),         // 14: ecabinet.voting.v1.CreatePollResponse
+	(*GetPollRequest)(nil),             // 15: ecabinet.voting.v1.GetPollRequest
+	(*GetPollResponse)(nil),            // 16: ecabinet.voting.v1.GetPollResponse
+	(*ListPollsRequest)(nil),           // 17: ecabinet.voting.v1.ListPollsRequest
+	(*ListPollsResponse)(nil),          // 18: ecabinet.voting.v1.ListPollsResponse
+	(*ListMyPollsRequest)(nil),         // 19: ecabinet.voting.v1.ListMyPollsRequest
+	(*ListMyPollsResponse)(nil),        // 20: ecabinet.voting.v1.ListMyPollsResponse
+	(*OpenPollRequest)(nil),            // 21: ecabinet.voting.v1.OpenPollRequest
+	(*OpenPollResponse)(nil),           // 22: ecabinet.voting.v1.OpenPollResponse
+	(*CastBallotRequest)(nil),          // 23: ecabinet.voting.v1.CastBallotRequest
+	(*CastBallotResponse)(nil),         // 24: ecabinet.voting.v1.CastBallotResponse
+	(*ClosePollRequest)(nil),           // 25: ecabinet.voting.v1.ClosePollRequest
+	(*ClosePollResponse)(nil),          // 26: ecabinet.voting.v1.ClosePollResponse
+	(*PublishPollRequest)(nil),         // 27: ecabinet.voting.v1.PublishPollRequest
+	(*PublishPollResponse)(nil),        // 28: ecabinet.voting.v1.PublishPollResponse
+	(*RecordHandCountRequest)(nil),     // 29: ecabinet.voting.v1.RecordHandCountRequest
+	(*RecordHandCountResponse)(nil),    // 30: ecabinet.voting.v1.RecordHandCountResponse
+	(*GetResultRequest)(nil),           // 31: ecabinet.voting.v1.GetResultRequest
+	(*GetResultResponse)(nil),          // 32: ecabinet.voting.v1.GetResultResponse
+	(*ListCountedBallotsRequest)(nil),  // 33: ecabinet.voting.v1.ListCountedBallotsRequest
+	(*ListCountedBallotsResponse)(nil), // 34: ecabinet.voting.v1.ListCountedBallotsResponse
+	(*timestamppb.Timestamp)(nil),      // 35: google.protobuf.Timestamp
 }
 var file_ecabinet_voting_v1_voting_proto_depIdxs = []int32{
-	0,  // 0: ecabinet.voting.v1.Poll.kind:type_name -> ecabinet.voting.v1.PollKind
-	1,  // 1: ecabinet.voting.v1.Poll.state:type_name -> ecabinet.voting.v1.PollState
-	2,  // 2: ecabinet.voting.v1.Poll.choices:type_name -> ecabinet.voting.v1.Choice
-	10, // 3: ecabinet.voting.v1.Poll.create_time:type_name -> google.protobuf.Timestamp
-	0,  // 4: ecabinet.voting.v1.CreatePollRequest.kind:type_name -> ecabinet.voting.v1.PollKind
-	3,  // 5: ecabinet.voting.v1.CreatePollResponse.poll:type_name -> ecabinet.voting.v1.Poll
-	3,  // 6: ecabinet.voting.v1.GetPollResponse.poll:type_name -> ecabinet.voting.v1.Poll
-	3,  // 7: ecabinet.voting.v1.ListPollsResponse.polls:type_name -> ecabinet.voting.v1.Poll
-	4,  // 8: ecabinet.voting.v1.VotingService.CreatePoll:input_type -> ecabinet.voting.v1.CreatePollRequest
-	6,  // 9: ecabinet.voting.v1.VotingService.GetPoll:input_type -> ecabinet.voting.v1.GetPollRequest
-	8,  // 10: ecabinet.voting.v1.VotingService.ListPolls:input_type -> ecabinet.voting.v1.ListPollsRequest
-	5,  // 11: ecabinet.voting.v1.VotingService.CreatePoll:output_type -> ecabinet.voting.v1.CreatePollResponse
-	7,  // 12: ecabinet.voting.v1.VotingService.GetPoll:output_type -> ecabinet.voting.v1.GetPollResponse
-	9,  // 13: ecabinet.voting.v1.VotingService.ListPolls:output_type -> ecabinet.voting.v1.ListPollsResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	2,  // 0: ecabinet.voting.v1.Rules.majority:type_name -> ecabinet.voting.v1.Majority
+	3,  // 1: ecabinet.voting.v1.Rules.majority_base:type_name -> ecabinet.voting.v1.MajorityBase
+	0,  // 2: ecabinet.voting.v1.Poll.kind:type_name -> ecabinet.voting.v1.PollKind
+	1,  // 3: ecabinet.voting.v1.Poll.state:type_name -> ecabinet.voting.v1.PollState
+	5,  // 4: ecabinet.voting.v1.Poll.choices:type_name -> ecabinet.voting.v1.Choice
+	35, // 5: ecabinet.voting.v1.Poll.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 6: ecabinet.voting.v1.Poll.rules:type_name -> ecabinet.voting.v1.Rules
+	35, // 7: ecabinet.voting.v1.Poll.deadline:type_name -> google.protobuf.Timestamp
+	35, // 8: ecabinet.voting.v1.Poll.open_time:type_name -> google.protobuf.Timestamp
+	35, // 9: ecabinet.voting.v1.Poll.close_time:type_name -> google.protobuf.Timestamp
+	7,  // 10: ecabinet.voting.v1.Poll.my_status:type_name -> ecabinet.voting.v1.VoterStatus
+	4,  // 11: ecabinet.voting.v1.Result.outcome:type_name -> ecabinet.voting.v1.Outcome
+	9,  // 12: ecabinet.voting.v1.Result.counts:type_name -> ecabinet.voting.v1.ChoiceCount
+	10, // 13: ecabinet.voting.v1.Result.named_votes:type_name -> ecabinet.voting.v1.NamedVote
+	35, // 14: ecabinet.voting.v1.Result.close_time:type_name -> google.protobuf.Timestamp
+	0,  // 15: ecabinet.voting.v1.CreatePollRequest.kind:type_name -> ecabinet.voting.v1.PollKind
+	6,  // 16: ecabinet.voting.v1.CreatePollRequest.rules:type_name -> ecabinet.voting.v1.Rules
+	35, // 17: ecabinet.voting.v1.CreatePollRequest.deadline:type_name -> google.protobuf.Timestamp
+	8,  // 18: ecabinet.voting.v1.CreatePollResponse.poll:type_name -> ecabinet.voting.v1.Poll
+	8,  // 19: ecabinet.voting.v1.GetPollResponse.poll:type_name -> ecabinet.voting.v1.Poll
+	8,  // 20: ecabinet.voting.v1.ListPollsResponse.polls:type_name -> ecabinet.voting.v1.Poll
+	8,  // 21: ecabinet.voting.v1.ListMyPollsResponse.polls:type_name -> ecabinet.voting.v1.Poll
+	8,  // 22: ecabinet.voting.v1.OpenPollResponse.poll:type_name -> ecabinet.voting.v1.Poll
+	8,  // 23: ecabinet.voting.v1.CastBallotResponse.poll:type_name -> ecabinet.voting.v1.Poll
+	8,  // 24: ecabinet.voting.v1.ClosePollResponse.poll:type_name -> ecabinet.voting.v1.Poll
+	11, // 25: ecabinet.voting.v1.ClosePollResponse.result:type_name -> ecabinet.voting.v1.Result
+	8,  // 26: ecabinet.voting.v1.PublishPollResponse.poll:type_name -> ecabinet.voting.v1.Poll
+	11, // 27: ecabinet.voting.v1.PublishPollResponse.result:type_name -> ecabinet.voting.v1.Result
+	9,  // 28: ecabinet.voting.v1.RecordHandCountRequest.counts:type_name -> ecabinet.voting.v1.ChoiceCount
+	8,  // 29: ecabinet.voting.v1.RecordHandCountResponse.poll:type_name -> ecabinet.voting.v1.Poll
+	11, // 30: ecabinet.voting.v1.RecordHandCountResponse.result:type_name -> ecabinet.voting.v1.Result
+	11, // 31: ecabinet.voting.v1.GetResultResponse.result:type_name -> ecabinet.voting.v1.Result
+	12, // 32: ecabinet.voting.v1.ListCountedBallotsResponse.ballots:type_name -> ecabinet.voting.v1.CountedBallot
+	13, // 33: ecabinet.voting.v1.VotingService.CreatePoll:input_type -> ecabinet.voting.v1.CreatePollRequest
+	15, // 34: ecabinet.voting.v1.VotingService.GetPoll:input_type -> ecabinet.voting.v1.GetPollRequest
+	17, // 35: ecabinet.voting.v1.VotingService.ListPolls:input_type -> ecabinet.voting.v1.ListPollsRequest
+	19, // 36: ecabinet.voting.v1.VotingService.ListMyPolls:input_type -> ecabinet.voting.v1.ListMyPollsRequest
+	21, // 37: ecabinet.voting.v1.VotingService.OpenPoll:input_type -> ecabinet.voting.v1.OpenPollRequest
+	23, // 38: ecabinet.voting.v1.VotingService.CastBallot:input_type -> ecabinet.voting.v1.CastBallotRequest
+	25, // 39: ecabinet.voting.v1.VotingService.ClosePoll:input_type -> ecabinet.voting.v1.ClosePollRequest
+	27, // 40: ecabinet.voting.v1.VotingService.PublishPoll:input_type -> ecabinet.voting.v1.PublishPollRequest
+	29, // 41: ecabinet.voting.v1.VotingService.RecordHandCount:input_type -> ecabinet.voting.v1.RecordHandCountRequest
+	31, // 42: ecabinet.voting.v1.VotingService.GetResult:input_type -> ecabinet.voting.v1.GetResultRequest
+	33, // 43: ecabinet.voting.v1.VotingService.ListCountedBallots:input_type -> ecabinet.voting.v1.ListCountedBallotsRequest
+	14, // 44: ecabinet.voting.v1.VotingService.CreatePoll:output_type -> ecabinet.voting.v1.CreatePollResponse
+	16, // 45: ecabinet.voting.v1.VotingService.GetPoll:output_type -> ecabinet.voting.v1.GetPollResponse
+	18, // 46: ecabinet.voting.v1.VotingService.ListPolls:output_type -> ecabinet.voting.v1.ListPollsResponse
+	20, // 47: ecabinet.voting.v1.VotingService.ListMyPolls:output_type -> ecabinet.voting.v1.ListMyPollsResponse
+	22, // 48: ecabinet.voting.v1.VotingService.OpenPoll:output_type -> ecabinet.voting.v1.OpenPollResponse
+	24, // 49: ecabinet.voting.v1.VotingService.CastBallot:output_type -> ecabinet.voting.v1.CastBallotResponse
+	26, // 50: ecabinet.voting.v1.VotingService.ClosePoll:output_type -> ecabinet.voting.v1.ClosePollResponse
+	28, // 51: ecabinet.voting.v1.VotingService.PublishPoll:output_type -> ecabinet.voting.v1.PublishPollResponse
+	30, // 52: ecabinet.voting.v1.VotingService.RecordHandCount:output_type -> ecabinet.voting.v1.RecordHandCountResponse
+	32, // 53: ecabinet.voting.v1.VotingService.GetResult:output_type -> ecabinet.voting.v1.GetResultResponse
+	34, // 54: ecabinet.voting.v1.VotingService.ListCountedBallots:output_type -> ecabinet.voting.v1.ListCountedBallotsResponse
+	44, // [44:55] is the sub-list for method output_type
+	33, // [33:44] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_voting_v1_voting_proto_init() }
@@ -750,8 +2658,8 @@ func file_ecabinet_voting_v1_voting_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_voting_v1_voting_proto_rawDesc), len(file_ecabinet_voting_v1_voting_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   8,
+			NumEnums:      5,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	VotingService_CreatePoll_FullMethodName = "/ecabinet.voting.v1.VotingService/CreatePoll"
-	VotingService_GetPoll_FullMethodName    = "/ecabinet.voting.v1.VotingService/GetPoll"
-	VotingService_ListPolls_FullMethodName  = "/ecabinet.voting.v1.VotingService/ListPolls"
+	VotingService_CreatePoll_FullMethodName         = "/ecabinet.voting.v1.VotingService/CreatePoll"
+	VotingService_GetPoll_FullMethodName            = "/ecabinet.voting.v1.VotingService/GetPoll"
+	VotingService_ListPolls_FullMethodName          = "/ecabinet.voting.v1.VotingService/ListPolls"
+	VotingService_ListMyPolls_FullMethodName        = "/ecabinet.voting.v1.VotingService/ListMyPolls"
+	VotingService_OpenPoll_FullMethodName           = "/ecabinet.voting.v1.VotingService/OpenPoll"
+	VotingService_CastBallot_FullMethodName         = "/ecabinet.voting.v1.VotingService/CastBallot"
+	VotingService_ClosePoll_FullMethodName          = "/ecabinet.voting.v1.VotingService/ClosePoll"
+	VotingService_PublishPoll_FullMethodName        = "/ecabinet.voting.v1.VotingService/PublishPoll"
+	VotingService_RecordHandCount_FullMethodName    = "/ecabinet.voting.v1.VotingService/RecordHandCount"
+	VotingService_GetResult_FullMethodName          = "/ecabinet.voting.v1.VotingService/GetResult"
+	VotingService_ListCountedBallots_FullMethodName = "/ecabinet.voting.v1.VotingService/ListCountedBallots"
 )
 
 // VotingServiceClient is the client API for VotingService service.
@@ -29,10 +37,36 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // VotingService owns polls, ballots and results.
+//
+// Who may do what: the meeting's chair and minute-taker (and the
+// organisation's administrators) create, open, close and publish a
+// meeting's polls and enter show-of-hands counts; the entitled voters cast
+// ballots; everyone who may see the meeting sees its polls, the progress of
+// an open poll (counts only) and a published result.
 type VotingServiceClient interface {
 	CreatePoll(ctx context.Context, in *CreatePollRequest, opts ...grpc.CallOption) (*CreatePollResponse, error)
 	GetPoll(ctx context.Context, in *GetPollRequest, opts ...grpc.CallOption) (*GetPollResponse, error)
 	ListPolls(ctx context.Context, in *ListPollsRequest, opts ...grpc.CallOption) (*ListPollsResponse, error)
+	// Written opinion polls and open polls the caller is entitled to answer.
+	ListMyPolls(ctx context.Context, in *ListMyPollsRequest, opts ...grpc.CallOption) (*ListMyPollsResponse, error)
+	// Draft → open: takes the roll of entitled voters.
+	OpenPoll(ctx context.Context, in *OpenPollRequest, opts ...grpc.CallOption) (*OpenPollResponse, error)
+	CastBallot(ctx context.Context, in *CastBallotRequest, opts ...grpc.CallOption) (*CastBallotResponse, error)
+	// Open → closed (also happens by itself at the deadline): counts the
+	// ballots and decides the outcome. The result is visible to the chair
+	// and minute-taker only until it is published.
+	ClosePoll(ctx context.Context, in *ClosePollRequest, opts ...grpc.CallOption) (*ClosePollResponse, error)
+	// Closed → published: the result and the list of counted ballots become
+	// visible to everyone who may see the poll, and go into the minutes.
+	PublishPoll(ctx context.Context, in *PublishPollRequest, opts ...grpc.CallOption) (*PublishPollResponse, error)
+	// Show of hands: the minute-taker enters the counts of an open poll,
+	// which then closes.
+	RecordHandCount(ctx context.Context, in *RecordHandCountRequest, opts ...grpc.CallOption) (*RecordHandCountResponse, error)
+	GetResult(ctx context.Context, in *GetResultRequest, opts ...grpc.CallOption) (*GetResultResponse, error)
+	// The counted ballots of a published poll in a random order, each with
+	// the hash of its receipt, so a voter can check theirs was counted and
+	// anyone can recompute the result.
+	ListCountedBallots(ctx context.Context, in *ListCountedBallotsRequest, opts ...grpc.CallOption) (*ListCountedBallotsResponse, error)
 }
 
 type votingServiceClient struct {
@@ -73,15 +107,121 @@ func (c *votingServiceClient) ListPolls(ctx context.Context, in *ListPollsReques
 	return out, nil
 }
 
+func (c *votingServiceClient) ListMyPolls(ctx context.Context, in *ListMyPollsRequest, opts ...grpc.CallOption) (*ListMyPollsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMyPollsResponse)
+	err := c.cc.Invoke(ctx, VotingService_ListMyPolls_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *votingServiceClient) OpenPoll(ctx context.Context, in *OpenPollRequest, opts ...grpc.CallOption) (*OpenPollResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenPollResponse)
+	err := c.cc.Invoke(ctx, VotingService_OpenPoll_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *votingServiceClient) CastBallot(ctx context.Context, in *CastBallotRequest, opts ...grpc.CallOption) (*CastBallotResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CastBallotResponse)
+	err := c.cc.Invoke(ctx, VotingService_CastBallot_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *votingServiceClient) ClosePoll(ctx context.Context, in *ClosePollRequest, opts ...grpc.CallOption) (*ClosePollResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClosePollResponse)
+	err := c.cc.Invoke(ctx, VotingService_ClosePoll_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *votingServiceClient) PublishPoll(ctx context.Context, in *PublishPollRequest, opts ...grpc.CallOption) (*PublishPollResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PublishPollResponse)
+	err := c.cc.Invoke(ctx, VotingService_PublishPoll_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *votingServiceClient) RecordHandCount(ctx context.Context, in *RecordHandCountRequest, opts ...grpc.CallOption) (*RecordHandCountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordHandCountResponse)
+	err := c.cc.Invoke(ctx, VotingService_RecordHandCount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *votingServiceClient) GetResult(ctx context.Context, in *GetResultRequest, opts ...grpc.CallOption) (*GetResultResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetResultResponse)
+	err := c.cc.Invoke(ctx, VotingService_GetResult_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *votingServiceClient) ListCountedBallots(ctx context.Context, in *ListCountedBallotsRequest, opts ...grpc.CallOption) (*ListCountedBallotsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCountedBallotsResponse)
+	err := c.cc.Invoke(ctx, VotingService_ListCountedBallots_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // VotingServiceServer is the server API for VotingService service.
 // All implementations must embed UnimplementedVotingServiceServer
 // for forward compatibility.
 //
 // VotingService owns polls, ballots and results.
+//
+// Who may do what: the meeting's chair and minute-taker (and the
+// organisation's administrators) create, open, close and publish a
+// meeting's polls and enter show-of-hands counts; the entitled voters cast
+// ballots; everyone who may see the meeting sees its polls, the progress of
+// an open poll (counts only) and a published result.
 type VotingServiceServer interface {
 	CreatePoll(context.Context, *CreatePollRequest) (*CreatePollResponse, error)
 	GetPoll(context.Context, *GetPollRequest) (*GetPollResponse, error)
 	ListPolls(context.Context, *ListPollsRequest) (*ListPollsResponse, error)
+	// Written opinion polls and open polls the caller is entitled to answer.
+	ListMyPolls(context.Context, *ListMyPollsRequest) (*ListMyPollsResponse, error)
+	// Draft → open: takes the roll of entitled voters.
+	OpenPoll(context.Context, *OpenPollRequest) (*OpenPollResponse, error)
+	CastBallot(context.Context, *CastBallotRequest) (*CastBallotResponse, error)
+	// Open → closed (also happens by itself at the deadline): counts the
+	// ballots and decides the outcome. The result is visible to the chair
+	// and minute-taker only until it is published.
+	ClosePoll(context.Context, *ClosePollRequest) (*ClosePollResponse, error)
+	// Closed → published: the result and the list of counted ballots become
+	// visible to everyone who may see the poll, and go into the minutes.
+	PublishPoll(context.Context, *PublishPollRequest) (*PublishPollResponse, error)
+	// Show of hands: the minute-taker enters the counts of an open poll,
+	// which then closes.
+	RecordHandCount(context.Context, *RecordHandCountRequest) (*RecordHandCountResponse, error)
+	GetResult(context.Context, *GetResultRequest) (*GetResultResponse, error)
+	// The counted ballots of a published poll in a random order, each with
+	// the hash of its receipt, so a voter can check theirs was counted and
+	// anyone can recompute the result.
+	ListCountedBallots(context.Context, *ListCountedBallotsRequest) (*ListCountedBallotsResponse, error)
 	mustEmbedUnimplementedVotingServiceServer()
 }
 
@@ -100,6 +240,30 @@ func (UnimplementedVotingServiceServer) GetPoll(context.Context, *GetPollRequest
 }
 func (UnimplementedVotingServiceServer) ListPolls(context.Context, *ListPollsRequest) (*ListPollsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPolls not implemented")
+}
+func (UnimplementedVotingServiceServer) ListMyPolls(context.Context, *ListMyPollsRequest) (*ListMyPollsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMyPolls not implemented")
+}
+func (UnimplementedVotingServiceServer) OpenPoll(context.Context, *OpenPollRequest) (*OpenPollResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenPoll not implemented")
+}
+func (UnimplementedVotingServiceServer) CastBallot(context.Context, *CastBallotRequest) (*CastBallotResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CastBallot not implemented")
+}
+func (UnimplementedVotingServiceServer) ClosePoll(context.Context, *ClosePollRequest) (*ClosePollResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClosePoll not implemented")
+}
+func (UnimplementedVotingServiceServer) PublishPoll(context.Context, *PublishPollRequest) (*PublishPollResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PublishPoll not implemented")
+}
+func (UnimplementedVotingServiceServer) RecordHandCount(context.Context, *RecordHandCountRequest) (*RecordHandCountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordHandCount not implemented")
+}
+func (UnimplementedVotingServiceServer) GetResult(context.Context, *GetResultRequest) (*GetResultResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetResult not implemented")
+}
+func (UnimplementedVotingServiceServer) ListCountedBallots(context.Context, *ListCountedBallotsRequest) (*ListCountedBallotsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCountedBallots not implemented")
 }
 func (UnimplementedVotingServiceServer) mustEmbedUnimplementedVotingServiceServer() {}
 func (UnimplementedVotingServiceServer) testEmbeddedByValue()                       {}
@@ -176,6 +340,150 @@ func _VotingService_ListPolls_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _VotingService_ListMyPolls_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMyPollsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VotingServiceServer).ListMyPolls(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VotingService_ListMyPolls_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VotingServiceServer).ListMyPolls(ctx, req.(*ListMyPollsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _VotingService_OpenPoll_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenPollRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VotingServiceServer).OpenPoll(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VotingService_OpenPoll_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VotingServiceServer).OpenPoll(ctx, req.(*OpenPollRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _VotingService_CastBallot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CastBallotRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VotingServiceServer).CastBallot(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VotingService_CastBallot_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VotingServiceServer).CastBallot(ctx, req.(*CastBallotRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _VotingService_ClosePoll_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ClosePollRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VotingServiceServer).ClosePoll(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VotingService_ClosePoll_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VotingServiceServer).ClosePoll(ctx, req.(*ClosePollRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _VotingService_PublishPoll_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PublishPollRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VotingServiceServer).PublishPoll(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VotingService_PublishPoll_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VotingServiceServer).PublishPoll(ctx, req.(*PublishPollRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _VotingService_RecordHandCount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordHandCountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VotingServiceServer).RecordHandCount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VotingService_RecordHandCount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VotingServiceServer).RecordHandCount(ctx, req.(*RecordHandCountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _VotingService_GetResult_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetResultRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VotingServiceServer).GetResult(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VotingService_GetResult_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VotingServiceServer).GetResult(ctx, req.(*GetResultRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _VotingService_ListCountedBallots_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCountedBallotsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VotingServiceServer).ListCountedBallots(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VotingService_ListCountedBallots_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VotingServiceServer).ListCountedBallots(ctx, req.(*ListCountedBallotsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // VotingService_ServiceDesc is the grpc.ServiceDesc for VotingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -194,6 +502,38 @@ var VotingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPolls",
 			Handler:    _VotingService_ListPolls_Handler,
+		},
+		{
+			MethodName: "ListMyPolls",
+			Handler:    _VotingService_ListMyPolls_Handler,
+		},
+		{
+			MethodName: "OpenPoll",
+			Handler:    _VotingService_OpenPoll_Handler,
+		},
+		{
+			MethodName: "CastBallot",
+			Handler:    _VotingService_CastBallot_Handler,
+		},
+		{
+			MethodName: "ClosePoll",
+			Handler:    _VotingService_ClosePoll_Handler,
+		},
+		{
+			MethodName: "PublishPoll",
+			Handler:    _VotingService_PublishPoll_Handler,
+		},
+		{
+			MethodName: "RecordHandCount",
+			Handler:    _VotingService_RecordHandCount_Handler,
+		},
+		{
+			MethodName: "GetResult",
+			Handler:    _VotingService_GetResult_Handler,
+		},
+		{
+			MethodName: "ListCountedBallots",
+			Handler:    _VotingService_ListCountedBallots_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
