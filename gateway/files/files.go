@@ -2,7 +2,8 @@
 // uploads (the request body goes to DocumentsService.UploadDocument as a
 // gRPC stream, never whole in memory), downloads (HTTP Range, ETag,
 // Content-Disposition; the bytes come from the short-lived object URL the
-// service hands out after checking and recording access) and QR codes.
+// service hands out after checking and recording access), QR codes and
+// the study report as a workbook.
 // Business rules stay in the service; this package speaks HTTP. See
 // docs/adr/0002-documents-storage.md.
 package files
@@ -78,9 +79,11 @@ const (
 	RouteDocumentQRSVG = "GET /api/v1/documents/{document_id}/qr.svg"
 	RouteMeetingQRPNG  = "GET /api/v1/meetings/{meeting_id}/documents/qr.png"
 	RouteMeetingQRSVG  = "GET /api/v1/meetings/{meeting_id}/documents/qr.svg"
+	RouteStudyReport   = "GET /api/v1/documents/{document_id}/study-report.xlsx"
 	metricsUpload      = "files_upload"
 	metricsContent     = "files_content"
 	metricsQR          = "files_qr"
+	metricsReport      = "files_report"
 )
 
 // Register adds the routes to mux, each wrapped by wrap (e.g. the
@@ -101,6 +104,7 @@ func (h *Handler) Register(mux *http.ServeMux, wrap func(name string, next http.
 		{RouteDocumentQRSVG, metricsQR, h.qr(documentsv1.QRCodeFormat_QR_CODE_FORMAT_SVG, "document_id")},
 		{RouteMeetingQRPNG, metricsQR, h.qr(documentsv1.QRCodeFormat_QR_CODE_FORMAT_PNG, "meeting_id")},
 		{RouteMeetingQRSVG, metricsQR, h.qr(documentsv1.QRCodeFormat_QR_CODE_FORMAT_SVG, "meeting_id")},
+		{RouteStudyReport, metricsReport, h.studyReport},
 	} {
 		mux.Handle(r.pattern, wrap(r.name, h.authenticated(r.fn)))
 	}

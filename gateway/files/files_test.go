@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
 	"google.golang.org/grpc"
 
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
@@ -481,5 +482,35 @@ func TestExpiredObjectLink(t *testing.T) {
 	stale.on.Store(false)
 	if resp, _ := s.request(t, &attendee, http.MethodGet, content, nil, nil); resp.StatusCode != http.StatusOK {
 		t.Errorf("retry: %d", resp.StatusCode)
+	}
+}
+
+func TestStudyReportWorkbook(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	meeting := s.cellMeeting()
+	u := s.upload(t, secretary, uploadPath(meeting, "Nghị quyết 05", "nq05.pdf", "internal"), makePDF(1, 0))
+	if _, err := s.docs.RecordStudy(identity.NewContext(context.Background(), attendee),
+		&documentsv1.RecordStudyRequest{DocumentId: u.Document.ID, PagesSeen: []int32{1}}); err != nil {
+		t.Fatalf("RecordStudy: %v", err)
+	}
+
+	resp, body := s.request(t, &secretary, http.MethodGet, "/api/v1/documents/"+u.Document.ID+"/study-report.xlsx", nil, nil)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" {
+		t.Fatalf("study-report.xlsx: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, "filename*=UTF-8''theo-doi-hoc-tap%20-%20Ngh%E1%BB%8B%20quy%E1%BA%BFt%2005.xlsx") {
+		t.Errorf("Content-Disposition = %q", cd)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("not a workbook: %v", err)
+	}
+	defer f.Close()
+	if v, err := f.GetCellValue("Theo dõi học tập", "B2"); err != nil || !strings.HasPrefix(v, "1/") {
+		t.Errorf("studied cell = %q (%v), want 1 of the expected readers", v, err)
+	}
+	resp, _ = s.request(t, &attendee, http.MethodGet, "/api/v1/documents/"+u.Document.ID+"/study-report.xlsx", nil, nil)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("study-report.xlsx as a member: %d, want 403", resp.StatusCode)
 	}
 }

@@ -49,6 +49,9 @@ type stack struct {
 	blob     *blob.Store // the test's direct view of the objects
 	spool    string
 	meetings *fakeMeetings
+	// docs calls the documents service directly, as the claims in the
+	// call's context (identity.NewContext).
+	docs documentsv1.DocumentsServiceClient
 }
 
 type stackOptions struct {
@@ -151,7 +154,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		}
 	})
 
-	s := &stack{url: srv.URL, signer: signer, pool: pool, blob: o.inspect, spool: o.cfg.UploadSpoolDir, meetings: meetings}
+	s := &stack{url: srv.URL, signer: signer, pool: pool, blob: o.inspect, spool: o.cfg.UploadSpoolDir, meetings: meetings, docs: client}
 	// Ready once migrated: until then every RPC answers Unavailable.
 	probe := identity.NewContext(context.Background(), identity.Claims{Subject: "probe"})
 	testenv.Eventually(t, waitLimit, func() error {

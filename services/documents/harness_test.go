@@ -214,7 +214,7 @@ func (f *fakeMeetings) GetMeeting(ctx context.Context, req *meetingsv1.GetMeetin
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		out.Participants = append(out.Participants, &meetingsv1.Participant{PersonId: id, Role: m.participants[id]})
+		out.Participants = append(out.Participants, &meetingsv1.Participant{PersonId: id, FullName: fullName(id), Role: m.participants[id]})
 	}
 	for i, a := range m.agenda {
 		out.Agenda = append(out.Agenda, &meetingsv1.AgendaItem{Id: a, Position: int32(i + 1)})
@@ -531,3 +531,7 @@ func makePDF(pages, padding int) []byte {
 	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, xref)
 	return b.Bytes()
 }
+
+// fullName is the name the fake gives a person: their id in Vietnamese
+// dress, so reports show something to sort by.
+func fullName(id string) string { return "Đồng chí " + id }

@@ -1543,6 +1543,528 @@ func (x *GetQRCodeResponse) GetUrl() string {
 	return ""
 }
 
+// StudyProgress is what one person has read of one document.
+type StudyProgress struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	PersonId   string                 `protobuf:"bytes,2,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	// Pages seen, ascending, each once.
+	PagesSeen []int32 `protobuf:"varint,3,rep,packed,name=pages_seen,json=pagesSeen,proto3" json:"pages_seen,omitempty"`
+	// The document's page count when known (PDF), else 0.
+	PageCount     int32                  `protobuf:"varint,4,opt,name=page_count,json=pageCount,proto3" json:"page_count,omitempty"`
+	ReadToEnd     bool                   `protobuf:"varint,5,opt,name=read_to_end,json=readToEnd,proto3" json:"read_to_end,omitempty"`
+	FirstOpenTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=first_open_time,json=firstOpenTime,proto3" json:"first_open_time,omitempty"`
+	LastTime      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_time,json=lastTime,proto3" json:"last_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StudyProgress) Reset() {
+	*x = StudyProgress{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StudyProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StudyProgress) ProtoMessage() {}
+
+func (x *StudyProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StudyProgress.ProtoReflect.Descriptor instead.
+func (*StudyProgress) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *StudyProgress) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *StudyProgress) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *StudyProgress) GetPagesSeen() []int32 {
+	if x != nil {
+		return x.PagesSeen
+	}
+	return nil
+}
+
+func (x *StudyProgress) GetPageCount() int32 {
+	if x != nil {
+		return x.PageCount
+	}
+	return 0
+}
+
+func (x *StudyProgress) GetReadToEnd() bool {
+	if x != nil {
+		return x.ReadToEnd
+	}
+	return false
+}
+
+func (x *StudyProgress) GetFirstOpenTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstOpenTime
+	}
+	return nil
+}
+
+func (x *StudyProgress) GetLastTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastTime
+	}
+	return nil
+}
+
+type RecordStudyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	PagesSeen     []int32                `protobuf:"varint,2,rep,packed,name=pages_seen,json=pagesSeen,proto3" json:"pages_seen,omitempty"`
+	ReachedEnd    bool                   `protobuf:"varint,3,opt,name=reached_end,json=reachedEnd,proto3" json:"reached_end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordStudyRequest) Reset() {
+	*x = RecordStudyRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordStudyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordStudyRequest) ProtoMessage() {}
+
+func (x *RecordStudyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordStudyRequest.ProtoReflect.Descriptor instead.
+func (*RecordStudyRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RecordStudyRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *RecordStudyRequest) GetPagesSeen() []int32 {
+	if x != nil {
+		return x.PagesSeen
+	}
+	return nil
+}
+
+func (x *RecordStudyRequest) GetReachedEnd() bool {
+	if x != nil {
+		return x.ReachedEnd
+	}
+	return false
+}
+
+type RecordStudyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Progress      *StudyProgress         `protobuf:"bytes,1,opt,name=progress,proto3" json:"progress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordStudyResponse) Reset() {
+	*x = RecordStudyResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordStudyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordStudyResponse) ProtoMessage() {}
+
+func (x *RecordStudyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordStudyResponse.ProtoReflect.Descriptor instead.
+func (*RecordStudyResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RecordStudyResponse) GetProgress() *StudyProgress {
+	if x != nil {
+		return x.Progress
+	}
+	return nil
+}
+
+// One expected reader in a study report.
+type StudyReportRow struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PersonId  string                 `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	FullName  string                 `protobuf:"bytes,2,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
+	Opened    bool                   `protobuf:"varint,3,opt,name=opened,proto3" json:"opened,omitempty"`
+	PagesSeen int32                  `protobuf:"varint,4,opt,name=pages_seen,json=pagesSeen,proto3" json:"pages_seen,omitempty"`
+	ReadToEnd bool                   `protobuf:"varint,5,opt,name=read_to_end,json=readToEnd,proto3" json:"read_to_end,omitempty"`
+	// Zero when never opened.
+	LastTime      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_time,json=lastTime,proto3" json:"last_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StudyReportRow) Reset() {
+	*x = StudyReportRow{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StudyReportRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StudyReportRow) ProtoMessage() {}
+
+func (x *StudyReportRow) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StudyReportRow.ProtoReflect.Descriptor instead.
+func (*StudyReportRow) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *StudyReportRow) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *StudyReportRow) GetFullName() string {
+	if x != nil {
+		return x.FullName
+	}
+	return ""
+}
+
+func (x *StudyReportRow) GetOpened() bool {
+	if x != nil {
+		return x.Opened
+	}
+	return false
+}
+
+func (x *StudyReportRow) GetPagesSeen() int32 {
+	if x != nil {
+		return x.PagesSeen
+	}
+	return 0
+}
+
+func (x *StudyReportRow) GetReadToEnd() bool {
+	if x != nil {
+		return x.ReadToEnd
+	}
+	return false
+}
+
+func (x *StudyReportRow) GetLastTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastTime
+	}
+	return nil
+}
+
+type GetStudyReportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStudyReportRequest) Reset() {
+	*x = GetStudyReportRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStudyReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStudyReportRequest) ProtoMessage() {}
+
+func (x *GetStudyReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStudyReportRequest.ProtoReflect.Descriptor instead.
+func (*GetStudyReportRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetStudyReportRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+type GetStudyReportResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	Title      string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	PageCount  int32                  `protobuf:"varint,3,opt,name=page_count,json=pageCount,proto3" json:"page_count,omitempty"`
+	// Expected readers, those who opened it and those who read it to the end
+	// (studied). The share studied is studied / expected.
+	Expected int32 `protobuf:"varint,4,opt,name=expected,proto3" json:"expected,omitempty"`
+	Opened   int32 `protobuf:"varint,5,opt,name=opened,proto3" json:"opened,omitempty"`
+	Studied  int32 `protobuf:"varint,6,opt,name=studied,proto3" json:"studied,omitempty"`
+	// Those who have not studied it first, then by name.
+	Rows          []*StudyReportRow `protobuf:"bytes,7,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStudyReportResponse) Reset() {
+	*x = GetStudyReportResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStudyReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStudyReportResponse) ProtoMessage() {}
+
+func (x *GetStudyReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStudyReportResponse.ProtoReflect.Descriptor instead.
+func (*GetStudyReportResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetStudyReportResponse) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *GetStudyReportResponse) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *GetStudyReportResponse) GetPageCount() int32 {
+	if x != nil {
+		return x.PageCount
+	}
+	return 0
+}
+
+func (x *GetStudyReportResponse) GetExpected() int32 {
+	if x != nil {
+		return x.Expected
+	}
+	return 0
+}
+
+func (x *GetStudyReportResponse) GetOpened() int32 {
+	if x != nil {
+		return x.Opened
+	}
+	return 0
+}
+
+func (x *GetStudyReportResponse) GetStudied() int32 {
+	if x != nil {
+		return x.Studied
+	}
+	return 0
+}
+
+func (x *GetStudyReportResponse) GetRows() []*StudyReportRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+type ExportStudyReportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportStudyReportRequest) Reset() {
+	*x = ExportStudyReportRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportStudyReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportStudyReportRequest) ProtoMessage() {}
+
+func (x *ExportStudyReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportStudyReportRequest.ProtoReflect.Descriptor instead.
+func (*ExportStudyReportRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ExportStudyReportRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+type ExportStudyReportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Xlsx  []byte                 `protobuf:"bytes,1,opt,name=xlsx,proto3" json:"xlsx,omitempty"`
+	// A suggested file name with the document's title, e.g.
+	// "theo-doi-hoc-tap - Nghị quyết 05.xlsx".
+	FileName      string `protobuf:"bytes,2,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportStudyReportResponse) Reset() {
+	*x = ExportStudyReportResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportStudyReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportStudyReportResponse) ProtoMessage() {}
+
+func (x *ExportStudyReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportStudyReportResponse.ProtoReflect.Descriptor instead.
+func (*ExportStudyReportResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ExportStudyReportResponse) GetXlsx() []byte {
+	if x != nil {
+		return x.Xlsx
+	}
+	return nil
+}
+
+func (x *ExportStudyReportResponse) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
 var File_ecabinet_documents_v1_documents_proto protoreflect.FileDescriptor
 
 const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
@@ -1655,7 +2177,54 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x11GetQRCodeResponse\x12!\n" +
 	"\fcontent_type\x18\x01 \x01(\tR\vcontentType\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x10\n" +
-	"\x03url\x18\x03 \x01(\tR\x03url*\xe0\x01\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\"\xa8\x02\n" +
+	"\rStudyProgress\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12\x1b\n" +
+	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x12\x1d\n" +
+	"\n" +
+	"pages_seen\x18\x03 \x03(\x05R\tpagesSeen\x12\x1d\n" +
+	"\n" +
+	"page_count\x18\x04 \x01(\x05R\tpageCount\x12\x1e\n" +
+	"\vread_to_end\x18\x05 \x01(\bR\treadToEnd\x12B\n" +
+	"\x0ffirst_open_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rfirstOpenTime\x127\n" +
+	"\tlast_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\blastTime\"u\n" +
+	"\x12RecordStudyRequest\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12\x1d\n" +
+	"\n" +
+	"pages_seen\x18\x02 \x03(\x05R\tpagesSeen\x12\x1f\n" +
+	"\vreached_end\x18\x03 \x01(\bR\n" +
+	"reachedEnd\"W\n" +
+	"\x13RecordStudyResponse\x12@\n" +
+	"\bprogress\x18\x01 \x01(\v2$.ecabinet.documents.v1.StudyProgressR\bprogress\"\xda\x01\n" +
+	"\x0eStudyReportRow\x12\x1b\n" +
+	"\tperson_id\x18\x01 \x01(\tR\bpersonId\x12\x1b\n" +
+	"\tfull_name\x18\x02 \x01(\tR\bfullName\x12\x16\n" +
+	"\x06opened\x18\x03 \x01(\bR\x06opened\x12\x1d\n" +
+	"\n" +
+	"pages_seen\x18\x04 \x01(\x05R\tpagesSeen\x12\x1e\n" +
+	"\vread_to_end\x18\x05 \x01(\bR\treadToEnd\x127\n" +
+	"\tlast_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastTime\"8\n" +
+	"\x15GetStudyReportRequest\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\"\xf7\x01\n" +
+	"\x16GetStudyReportResponse\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x1d\n" +
+	"\n" +
+	"page_count\x18\x03 \x01(\x05R\tpageCount\x12\x1a\n" +
+	"\bexpected\x18\x04 \x01(\x05R\bexpected\x12\x16\n" +
+	"\x06opened\x18\x05 \x01(\x05R\x06opened\x12\x18\n" +
+	"\astudied\x18\x06 \x01(\x05R\astudied\x129\n" +
+	"\x04rows\x18\a \x03(\v2%.ecabinet.documents.v1.StudyReportRowR\x04rows\";\n" +
+	"\x18ExportStudyReportRequest\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\"L\n" +
+	"\x19ExportStudyReportResponse\x12\x12\n" +
+	"\x04xlsx\x18\x01 \x01(\fR\x04xlsx\x12\x1b\n" +
+	"\tfile_name\x18\x02 \x01(\tR\bfileName*\xe0\x01\n" +
 	"\fDocumentKind\x12\x1d\n" +
 	"\x19DOCUMENT_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aDOCUMENT_KIND_AGENDA_PAPER\x10\x01\x12\"\n" +
@@ -1684,7 +2253,7 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\fQRCodeFormat\x12\x1e\n" +
 	"\x1aQR_CODE_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12QR_CODE_FORMAT_PNG\x10\x01\x12\x16\n" +
-	"\x12QR_CODE_FORMAT_SVG\x10\x022\xa9\x06\n" +
+	"\x12QR_CODE_FORMAT_SVG\x10\x022\xf6\b\n" +
 	"\x10DocumentsService\x12d\n" +
 	"\vGetDocument\x12).ecabinet.documents.v1.GetDocumentRequest\x1a*.ecabinet.documents.v1.GetDocumentResponse\x12j\n" +
 	"\rListDocuments\x12+.ecabinet.documents.v1.ListDocumentsRequest\x1a,.ecabinet.documents.v1.ListDocumentsResponse\x12o\n" +
@@ -1692,7 +2261,10 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x14ListDocumentVersions\x122.ecabinet.documents.v1.ListDocumentVersionsRequest\x1a3.ecabinet.documents.v1.ListDocumentVersionsResponse\x12|\n" +
 	"\x13OpenDocumentContent\x121.ecabinet.documents.v1.OpenDocumentContentRequest\x1a2.ecabinet.documents.v1.OpenDocumentContentResponse\x12s\n" +
 	"\x10WithdrawDocument\x12..ecabinet.documents.v1.WithdrawDocumentRequest\x1a/.ecabinet.documents.v1.WithdrawDocumentResponse\x12^\n" +
-	"\tGetQRCode\x12'.ecabinet.documents.v1.GetQRCodeRequest\x1a(.ecabinet.documents.v1.GetQRCodeResponseBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
+	"\tGetQRCode\x12'.ecabinet.documents.v1.GetQRCodeRequest\x1a(.ecabinet.documents.v1.GetQRCodeResponse\x12d\n" +
+	"\vRecordStudy\x12).ecabinet.documents.v1.RecordStudyRequest\x1a*.ecabinet.documents.v1.RecordStudyResponse\x12m\n" +
+	"\x0eGetStudyReport\x12,.ecabinet.documents.v1.GetStudyReportRequest\x1a-.ecabinet.documents.v1.GetStudyReportResponse\x12v\n" +
+	"\x11ExportStudyReport\x12/.ecabinet.documents.v1.ExportStudyReportRequest\x1a0.ecabinet.documents.v1.ExportStudyReportResponseBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
 
 var (
 	file_ecabinet_documents_v1_documents_proto_rawDescOnce sync.Once
@@ -1707,7 +2279,7 @@ func file_ecabinet_documents_v1_documents_proto_rawDescGZIP() []byte {
 }
 
 var file_ecabinet_documents_v1_documents_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_ecabinet_documents_v1_documents_proto_goTypes = []any{
 	(DocumentKind)(0),                    // 0: ecabinet.documents.v1.DocumentKind
 	(Classification)(0),                  // 1: ecabinet.documents.v1.Classification
@@ -1732,16 +2304,24 @@ var file_ecabinet_documents_v1_documents_proto_goTypes = []any{
 	(*WithdrawDocumentResponse)(nil),     // 20: ecabinet.documents.v1.WithdrawDocumentResponse
 	(*GetQRCodeRequest)(nil),             // 21: ecabinet.documents.v1.GetQRCodeRequest
 	(*GetQRCodeResponse)(nil),            // 22: ecabinet.documents.v1.GetQRCodeResponse
-	(*timestamppb.Timestamp)(nil),        // 23: google.protobuf.Timestamp
+	(*StudyProgress)(nil),                // 23: ecabinet.documents.v1.StudyProgress
+	(*RecordStudyRequest)(nil),           // 24: ecabinet.documents.v1.RecordStudyRequest
+	(*RecordStudyResponse)(nil),          // 25: ecabinet.documents.v1.RecordStudyResponse
+	(*StudyReportRow)(nil),               // 26: ecabinet.documents.v1.StudyReportRow
+	(*GetStudyReportRequest)(nil),        // 27: ecabinet.documents.v1.GetStudyReportRequest
+	(*GetStudyReportResponse)(nil),       // 28: ecabinet.documents.v1.GetStudyReportResponse
+	(*ExportStudyReportRequest)(nil),     // 29: ecabinet.documents.v1.ExportStudyReportRequest
+	(*ExportStudyReportResponse)(nil),    // 30: ecabinet.documents.v1.ExportStudyReportResponse
+	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
 }
 var file_ecabinet_documents_v1_documents_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.documents.v1.Document.kind:type_name -> ecabinet.documents.v1.DocumentKind
 	1,  // 1: ecabinet.documents.v1.Document.classification:type_name -> ecabinet.documents.v1.Classification
-	23, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	31, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 3: ecabinet.documents.v1.Document.preview:type_name -> ecabinet.documents.v1.Preview
-	23, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
+	31, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
 	2,  // 5: ecabinet.documents.v1.DocumentVersion.preview:type_name -> ecabinet.documents.v1.Preview
-	23, // 6: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
+	31, // 6: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 7: ecabinet.documents.v1.GetDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
 	5,  // 8: ecabinet.documents.v1.ListDocumentsResponse.documents:type_name -> ecabinet.documents.v1.Document
 	12, // 9: ecabinet.documents.v1.UploadDocumentRequest.new_document:type_name -> ecabinet.documents.v1.NewDocument
@@ -1753,27 +2333,38 @@ var file_ecabinet_documents_v1_documents_proto_depIdxs = []int32{
 	3,  // 15: ecabinet.documents.v1.OpenDocumentContentRequest.access:type_name -> ecabinet.documents.v1.AccessKind
 	5,  // 16: ecabinet.documents.v1.OpenDocumentContentResponse.document:type_name -> ecabinet.documents.v1.Document
 	6,  // 17: ecabinet.documents.v1.OpenDocumentContentResponse.version:type_name -> ecabinet.documents.v1.DocumentVersion
-	23, // 18: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
+	31, // 18: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
 	4,  // 19: ecabinet.documents.v1.GetQRCodeRequest.format:type_name -> ecabinet.documents.v1.QRCodeFormat
-	7,  // 20: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
-	9,  // 21: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
-	11, // 22: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
-	15, // 23: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
-	17, // 24: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
-	19, // 25: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
-	21, // 26: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
-	8,  // 27: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
-	10, // 28: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
-	14, // 29: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
-	16, // 30: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
-	18, // 31: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
-	20, // 32: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
-	22, // 33: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
-	27, // [27:34] is the sub-list for method output_type
-	20, // [20:27] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	31, // 20: ecabinet.documents.v1.StudyProgress.first_open_time:type_name -> google.protobuf.Timestamp
+	31, // 21: ecabinet.documents.v1.StudyProgress.last_time:type_name -> google.protobuf.Timestamp
+	23, // 22: ecabinet.documents.v1.RecordStudyResponse.progress:type_name -> ecabinet.documents.v1.StudyProgress
+	31, // 23: ecabinet.documents.v1.StudyReportRow.last_time:type_name -> google.protobuf.Timestamp
+	26, // 24: ecabinet.documents.v1.GetStudyReportResponse.rows:type_name -> ecabinet.documents.v1.StudyReportRow
+	7,  // 25: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
+	9,  // 26: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
+	11, // 27: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
+	15, // 28: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
+	17, // 29: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
+	19, // 30: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
+	21, // 31: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
+	24, // 32: ecabinet.documents.v1.DocumentsService.RecordStudy:input_type -> ecabinet.documents.v1.RecordStudyRequest
+	27, // 33: ecabinet.documents.v1.DocumentsService.GetStudyReport:input_type -> ecabinet.documents.v1.GetStudyReportRequest
+	29, // 34: ecabinet.documents.v1.DocumentsService.ExportStudyReport:input_type -> ecabinet.documents.v1.ExportStudyReportRequest
+	8,  // 35: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
+	10, // 36: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
+	14, // 37: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
+	16, // 38: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
+	18, // 39: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
+	20, // 40: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
+	22, // 41: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
+	25, // 42: ecabinet.documents.v1.DocumentsService.RecordStudy:output_type -> ecabinet.documents.v1.RecordStudyResponse
+	28, // 43: ecabinet.documents.v1.DocumentsService.GetStudyReport:output_type -> ecabinet.documents.v1.GetStudyReportResponse
+	30, // 44: ecabinet.documents.v1.DocumentsService.ExportStudyReport:output_type -> ecabinet.documents.v1.ExportStudyReportResponse
+	35, // [35:45] is the sub-list for method output_type
+	25, // [25:35] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_documents_v1_documents_proto_init() }
@@ -1792,7 +2383,7 @@ func file_ecabinet_documents_v1_documents_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_documents_v1_documents_proto_rawDesc), len(file_ecabinet_documents_v1_documents_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   18,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

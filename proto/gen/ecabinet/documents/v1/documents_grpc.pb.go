@@ -26,6 +26,9 @@ const (
 	DocumentsService_OpenDocumentContent_FullMethodName  = "/ecabinet.documents.v1.DocumentsService/OpenDocumentContent"
 	DocumentsService_WithdrawDocument_FullMethodName     = "/ecabinet.documents.v1.DocumentsService/WithdrawDocument"
 	DocumentsService_GetQRCode_FullMethodName            = "/ecabinet.documents.v1.DocumentsService/GetQRCode"
+	DocumentsService_RecordStudy_FullMethodName          = "/ecabinet.documents.v1.DocumentsService/RecordStudy"
+	DocumentsService_GetStudyReport_FullMethodName       = "/ecabinet.documents.v1.DocumentsService/GetStudyReport"
+	DocumentsService_ExportStudyReport_FullMethodName    = "/ecabinet.documents.v1.DocumentsService/ExportStudyReport"
 )
 
 // DocumentsServiceClient is the client API for DocumentsService service.
@@ -68,6 +71,18 @@ type DocumentsServiceClient interface {
 	// GetQRCode draws a QR code of the app's address of a document or of a
 	// meeting's papers (for printed invitations and the room screen).
 	GetQRCode(ctx context.Context, in *GetQRCodeRequest, opts ...grpc.CallOption) (*GetQRCodeResponse, error)
+	// RecordStudy records what the caller has read of a document: the pages
+	// they saw (1-based; a set, so repeating a page or the whole call changes
+	// nothing) and whether they reached the end. A PDF whose every page was
+	// seen counts as read to the end.
+	RecordStudy(ctx context.Context, in *RecordStudyRequest, opts ...grpc.CallOption) (*RecordStudyResponse, error)
+	// GetStudyReport tells who of those expected to study a document (its
+	// meeting's participants, less guests and observers) opened it, how far
+	// they read and who has not: for the meeting's chair and minute-taker and
+	// the organisation's administrators.
+	GetStudyReport(ctx context.Context, in *GetStudyReportRequest, opts ...grpc.CallOption) (*GetStudyReportResponse, error)
+	// ExportStudyReport is the same report as an Excel workbook (XLSX).
+	ExportStudyReport(ctx context.Context, in *ExportStudyReportRequest, opts ...grpc.CallOption) (*ExportStudyReportResponse, error)
 }
 
 type documentsServiceClient struct {
@@ -151,6 +166,36 @@ func (c *documentsServiceClient) GetQRCode(ctx context.Context, in *GetQRCodeReq
 	return out, nil
 }
 
+func (c *documentsServiceClient) RecordStudy(ctx context.Context, in *RecordStudyRequest, opts ...grpc.CallOption) (*RecordStudyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordStudyResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_RecordStudy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentsServiceClient) GetStudyReport(ctx context.Context, in *GetStudyReportRequest, opts ...grpc.CallOption) (*GetStudyReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetStudyReportResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_GetStudyReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentsServiceClient) ExportStudyReport(ctx context.Context, in *ExportStudyReportRequest, opts ...grpc.CallOption) (*ExportStudyReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportStudyReportResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_ExportStudyReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DocumentsServiceServer is the server API for DocumentsService service.
 // All implementations must embed UnimplementedDocumentsServiceServer
 // for forward compatibility.
@@ -191,6 +236,18 @@ type DocumentsServiceServer interface {
 	// GetQRCode draws a QR code of the app's address of a document or of a
 	// meeting's papers (for printed invitations and the room screen).
 	GetQRCode(context.Context, *GetQRCodeRequest) (*GetQRCodeResponse, error)
+	// RecordStudy records what the caller has read of a document: the pages
+	// they saw (1-based; a set, so repeating a page or the whole call changes
+	// nothing) and whether they reached the end. A PDF whose every page was
+	// seen counts as read to the end.
+	RecordStudy(context.Context, *RecordStudyRequest) (*RecordStudyResponse, error)
+	// GetStudyReport tells who of those expected to study a document (its
+	// meeting's participants, less guests and observers) opened it, how far
+	// they read and who has not: for the meeting's chair and minute-taker and
+	// the organisation's administrators.
+	GetStudyReport(context.Context, *GetStudyReportRequest) (*GetStudyReportResponse, error)
+	// ExportStudyReport is the same report as an Excel workbook (XLSX).
+	ExportStudyReport(context.Context, *ExportStudyReportRequest) (*ExportStudyReportResponse, error)
 	mustEmbedUnimplementedDocumentsServiceServer()
 }
 
@@ -221,6 +278,15 @@ func (UnimplementedDocumentsServiceServer) WithdrawDocument(context.Context, *Wi
 }
 func (UnimplementedDocumentsServiceServer) GetQRCode(context.Context, *GetQRCodeRequest) (*GetQRCodeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetQRCode not implemented")
+}
+func (UnimplementedDocumentsServiceServer) RecordStudy(context.Context, *RecordStudyRequest) (*RecordStudyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordStudy not implemented")
+}
+func (UnimplementedDocumentsServiceServer) GetStudyReport(context.Context, *GetStudyReportRequest) (*GetStudyReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetStudyReport not implemented")
+}
+func (UnimplementedDocumentsServiceServer) ExportStudyReport(context.Context, *ExportStudyReportRequest) (*ExportStudyReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportStudyReport not implemented")
 }
 func (UnimplementedDocumentsServiceServer) mustEmbedUnimplementedDocumentsServiceServer() {}
 func (UnimplementedDocumentsServiceServer) testEmbeddedByValue()                          {}
@@ -358,6 +424,60 @@ func _DocumentsService_GetQRCode_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DocumentsService_RecordStudy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordStudyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).RecordStudy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_RecordStudy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).RecordStudy(ctx, req.(*RecordStudyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentsService_GetStudyReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStudyReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).GetStudyReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_GetStudyReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).GetStudyReport(ctx, req.(*GetStudyReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentsService_ExportStudyReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportStudyReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).ExportStudyReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_ExportStudyReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).ExportStudyReport(ctx, req.(*ExportStudyReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DocumentsService_ServiceDesc is the grpc.ServiceDesc for DocumentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -388,6 +508,18 @@ var DocumentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetQRCode",
 			Handler:    _DocumentsService_GetQRCode_Handler,
+		},
+		{
+			MethodName: "RecordStudy",
+			Handler:    _DocumentsService_RecordStudy_Handler,
+		},
+		{
+			MethodName: "GetStudyReport",
+			Handler:    _DocumentsService_GetStudyReport_Handler,
+		},
+		{
+			MethodName: "ExportStudyReport",
+			Handler:    _DocumentsService_ExportStudyReport_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

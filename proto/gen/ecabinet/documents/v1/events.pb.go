@@ -208,6 +208,76 @@ func (x *DocumentWithdrawn) GetReason() string {
 	return ""
 }
 
+// studied: a person first opened the document, or first read it to the end
+// (not every page turn).
+type DocumentStudied struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	DocumentId    string                 `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	PersonId      string                 `protobuf:"bytes,3,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	ReadToEnd     bool                   `protobuf:"varint,4,opt,name=read_to_end,json=readToEnd,proto3" json:"read_to_end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocumentStudied) Reset() {
+	*x = DocumentStudied{}
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocumentStudied) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocumentStudied) ProtoMessage() {}
+
+func (x *DocumentStudied) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocumentStudied.ProtoReflect.Descriptor instead.
+func (*DocumentStudied) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DocumentStudied) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *DocumentStudied) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *DocumentStudied) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *DocumentStudied) GetReadToEnd() bool {
+	if x != nil {
+		return x.ReadToEnd
+	}
+	return false
+}
+
 var File_ecabinet_documents_v1_events_proto protoreflect.FileDescriptor
 
 const file_ecabinet_documents_v1_events_proto_rawDesc = "" +
@@ -226,7 +296,13 @@ const file_ecabinet_documents_v1_events_proto_rawDesc = "" +
 	"documentId\x12\x1d\n" +
 	"\n" +
 	"meeting_id\x18\x03 \x01(\tR\tmeetingId\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reasonBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xa4\x01\n" +
+	"\x0fDocumentStudied\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1f\n" +
+	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"documentId\x12\x1b\n" +
+	"\tperson_id\x18\x03 \x01(\tR\bpersonId\x12\x1e\n" +
+	"\vread_to_end\x18\x04 \x01(\bR\treadToEndBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
 
 var (
 	file_ecabinet_documents_v1_events_proto_rawDescOnce sync.Once
@@ -240,25 +316,27 @@ func file_ecabinet_documents_v1_events_proto_rawDescGZIP() []byte {
 	return file_ecabinet_documents_v1_events_proto_rawDescData
 }
 
-var file_ecabinet_documents_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_ecabinet_documents_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_ecabinet_documents_v1_events_proto_goTypes = []any{
 	(*DocumentAdded)(nil),        // 0: ecabinet.documents.v1.DocumentAdded
 	(*DocumentVersionAdded)(nil), // 1: ecabinet.documents.v1.DocumentVersionAdded
 	(*DocumentWithdrawn)(nil),    // 2: ecabinet.documents.v1.DocumentWithdrawn
-	(*v1.EventMeta)(nil),         // 3: ecabinet.platform.v1.EventMeta
-	(*Document)(nil),             // 4: ecabinet.documents.v1.Document
+	(*DocumentStudied)(nil),      // 3: ecabinet.documents.v1.DocumentStudied
+	(*v1.EventMeta)(nil),         // 4: ecabinet.platform.v1.EventMeta
+	(*Document)(nil),             // 5: ecabinet.documents.v1.Document
 }
 var file_ecabinet_documents_v1_events_proto_depIdxs = []int32{
-	3, // 0: ecabinet.documents.v1.DocumentAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
-	4, // 1: ecabinet.documents.v1.DocumentAdded.document:type_name -> ecabinet.documents.v1.Document
-	3, // 2: ecabinet.documents.v1.DocumentVersionAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
-	4, // 3: ecabinet.documents.v1.DocumentVersionAdded.document:type_name -> ecabinet.documents.v1.Document
-	3, // 4: ecabinet.documents.v1.DocumentWithdrawn.meta:type_name -> ecabinet.platform.v1.EventMeta
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4, // 0: ecabinet.documents.v1.DocumentAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
+	5, // 1: ecabinet.documents.v1.DocumentAdded.document:type_name -> ecabinet.documents.v1.Document
+	4, // 2: ecabinet.documents.v1.DocumentVersionAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
+	5, // 3: ecabinet.documents.v1.DocumentVersionAdded.document:type_name -> ecabinet.documents.v1.Document
+	4, // 4: ecabinet.documents.v1.DocumentWithdrawn.meta:type_name -> ecabinet.platform.v1.EventMeta
+	4, // 5: ecabinet.documents.v1.DocumentStudied.meta:type_name -> ecabinet.platform.v1.EventMeta
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_documents_v1_events_proto_init() }
@@ -273,7 +351,7 @@ func file_ecabinet_documents_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_documents_v1_events_proto_rawDesc), len(file_ecabinet_documents_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
