@@ -58,6 +58,8 @@ type uploaded struct {
 		Version     int    `json:"version"`
 		PageCount   int    `json:"pageCount"`
 		Preview     string `json:"preview"`
+		// DownloadPolicy is omitted when unspecified (proto3 JSON).
+		DownloadPolicy string `json:"downloadPolicy"`
 	} `json:"document"`
 }
 
@@ -512,5 +514,32 @@ func TestStudyReportWorkbook(t *testing.T) {
 	resp, _ = s.request(t, &attendee, http.MethodGet, "/api/v1/documents/"+u.Document.ID+"/study-report.xlsx", nil, nil)
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("study-report.xlsx as a member: %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestDownloadPolicies(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	meeting := s.cellMeeting()
+	pdf := makePDF(1, 0)
+	viewOnly := s.upload(t, secretary, uploadPath(meeting, "Dự thảo", "du-thao.pdf", "internal")+"&download_policy=view_only", pdf)
+	if viewOnly.Document.DownloadPolicy != "DOWNLOAD_POLICY_VIEW_ONLY" {
+		t.Fatalf("uploaded with policy %q, want view-only", viewOnly.Document.DownloadPolicy)
+	}
+	resp, body := s.request(t, &attendee, http.MethodGet, "/api/v1/documents/"+viewOnly.Document.ID+"/content?download=1", nil, nil)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("download of a view-only paper: %d %s, want 403", resp.StatusCode, body)
+	}
+	resp, body = s.request(t, &attendee, http.MethodGet, "/api/v1/documents/"+viewOnly.Document.ID+"/content", nil, nil)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, pdf) {
+		t.Errorf("viewing a view-only paper: %d, %d bytes", resp.StatusCode, len(body))
+	}
+
+	secret := s.upload(t, secretary, uploadPath(meeting, "Nhân sự", "nhan-su.pdf", "confidential"), pdf)
+	resp, body = s.request(t, &attendee, http.MethodGet, "/api/v1/documents/"+secret.Document.ID+"/content?download=1", nil, nil)
+	if resp.StatusCode != http.StatusOK || bytes.Equal(body, pdf) || !bytes.HasPrefix(body, []byte("%PDF-")) {
+		t.Errorf("download of a confidential paper: %d, %d bytes (original %d), want a stamped PDF", resp.StatusCode, len(body), len(pdf))
+	}
+	if etag := resp.Header.Get("ETag"); strings.Contains(etag, secret.Document.Sha256) {
+		t.Errorf("the stamped copy carries the original's ETag %s", etag)
 	}
 }

@@ -68,7 +68,7 @@ func checkUploadRequest(w http.ResponseWriter, r *http.Request) bool {
 
 // uploadDocument serves POST /api/v1/documents:upload?meeting_id=…
 // &agenda_item_id=…&title=…&kind=…&classification=…&file_name=…
-// with the file as the body.
+// [&download_policy=allowed|view_only|watermarked] with the file as the body.
 func (h *Handler) uploadDocument(w http.ResponseWriter, r *http.Request, _ identity.Claims) {
 	if !checkUploadRequest(w, r) {
 		return
@@ -82,6 +82,7 @@ func (h *Handler) uploadDocument(w http.ResponseWriter, r *http.Request, _ ident
 		Classification: documentsv1.Classification(enumValue(documentsv1.Classification_value, "CLASSIFICATION_", q.Get("classification"))),
 		FileName:       q.Get("file_name"),
 		DeclaredSize:   max(r.ContentLength, 0),
+		DownloadPolicy: documentsv1.DownloadPolicy(enumValue(documentsv1.DownloadPolicy_value, "DOWNLOAD_POLICY_", q.Get("download_policy"))),
 	}}}
 	h.upload(w, r, first)
 }

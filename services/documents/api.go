@@ -163,6 +163,19 @@ func (a *api) OpenDocumentContent(ctx context.Context, req *documentsv1.OpenDocu
 	if v == nil {
 		return nil, status.Errorf(codes.NotFound, "%s: document %s has no version %d", Name, id, req.GetVersion())
 	}
+	if req.GetAccess() == documentsv1.AccessKind_ACCESS_KIND_DOWNLOAD {
+		switch d.GetDownloadPolicy() {
+		case documentsv1.DownloadPolicy_DOWNLOAD_POLICY_VIEW_ONLY:
+			return nil, viewOnly(id)
+		case documentsv1.DownloadPolicy_DOWNLOAD_POLICY_WATERMARKED:
+			if !a.s.stampable(v) {
+				return nil, viewOnly(id)
+			}
+			if key, v, err = a.s.stampedCopy(ctx, c, key, v); err != nil {
+				return nil, err
+			}
+		}
+	}
 	url, expires, err := a.s.presign(ctx, key)
 	if err != nil {
 		return nil, a.s.storageError(ctx, "presign", err)

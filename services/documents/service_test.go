@@ -82,6 +82,7 @@ func TestUploadStoresDocumentVersionAndObject(t *testing.T) {
 		PageCount:      3,
 		Preview:        documentsv1.Preview_PREVIEW_AVAILABLE,
 		UploaderId:     secretary.Subject,
+		DownloadPolicy: documentsv1.DownloadPolicy_DOWNLOAD_POLICY_ALLOWED,
 		CreateTime:     d.GetCreateTime(),
 		UpdateTime:     d.GetUpdateTime(),
 	}

@@ -30,7 +30,7 @@ var errSwept = errors.New("the upload took too long and was cleaned up; upload a
 
 const documentColumns = `id, organization_id, meeting_id, title, kind, classification,
 	file_name, content_type, size_bytes, sha256, create_time,
-	coalesce(agenda_item_id::text, ''), version, page_count, preview, uploader_id, update_time`
+	coalesce(agenda_item_id::text, ''), version, page_count, preview, uploader_id, update_time, download_policy`
 
 const versionColumns = `document_id, version, file_name, content_type, size_bytes, sha256,
 	page_count, preview, uploader_id, create_time`
@@ -166,12 +166,12 @@ func (s *Service) commit(ctx context.Context, u *upload) (*documentsv1.Document,
 			if _, err := tx.Exec(ctx, `
 				INSERT INTO documents (id, organization_id, meeting_id, agenda_item_id, title, kind, classification,
 				                       file_name, content_type, size_bytes, sha256, page_count, preview, uploader_id,
-				                       version, revision)
-				VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, 1)`,
+				                       download_policy, version, revision)
+				VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, 1)`,
 				u.documentID, d.GetOrganizationId(), d.GetMeetingId(), d.GetAgendaItemId(), d.GetTitle(),
 				d.GetKind().String(), d.GetClassification().String(),
 				v.GetFileName(), v.GetContentType(), v.GetSizeBytes(), v.GetSha256(), v.GetPageCount(),
-				v.GetPreview().String(), u.actor); err != nil {
+				v.GetPreview().String(), u.actor, d.GetDownloadPolicy().String()); err != nil {
 				return fmt.Errorf("insert document: %w", err)
 			}
 		} else {
@@ -280,13 +280,14 @@ func forEvent(d *documentsv1.Document) *documentsv1.Document {
 
 func scanDocument(row pgx.Row) (*documentsv1.Document, error) {
 	d := &documentsv1.Document{}
-	var kind, classification, preview string
+	var kind, classification, preview, policy string
 	var created, updated time.Time
 	if err := row.Scan(&d.Id, &d.OrganizationId, &d.MeetingId, &d.Title, &kind, &classification,
 		&d.FileName, &d.ContentType, &d.SizeBytes, &d.Sha256, &created,
-		&d.AgendaItemId, &d.Version, &d.PageCount, &preview, &d.UploaderId, &updated); err != nil {
+		&d.AgendaItemId, &d.Version, &d.PageCount, &preview, &d.UploaderId, &updated, &policy); err != nil {
 		return nil, err
 	}
+	d.DownloadPolicy = documentsv1.DownloadPolicy(documentsv1.DownloadPolicy_value[policy])
 	d.Kind = documentsv1.DocumentKind(documentsv1.DocumentKind_value[kind])
 	d.Classification = documentsv1.Classification(documentsv1.Classification_value[classification])
 	d.Preview = documentsv1.Preview(documentsv1.Preview_value[preview])

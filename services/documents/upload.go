@@ -155,6 +155,13 @@ func (s *Service) planNewDocument(ctx context.Context, c identity.Claims, req *d
 	if _, ok := documentsv1.Classification_name[int32(req.GetClassification())]; !ok || req.GetClassification() == documentsv1.Classification_CLASSIFICATION_UNSPECIFIED {
 		vs = append(vs, enumViolation("new_document.classification", req.GetClassification() == 0))
 	}
+	policy := req.GetDownloadPolicy()
+	switch _, known := documentsv1.DownloadPolicy_name[int32(policy)]; {
+	case !known:
+		vs = append(vs, enumViolation("new_document.download_policy", false))
+	case policy == documentsv1.DownloadPolicy_DOWNLOAD_POLICY_UNSPECIFIED:
+		policy = defaultDownloadPolicy(req.GetClassification())
+	}
 	fileName := cleanFileName(req.GetFileName())
 	if fileName == "" {
 		vs = append(vs, rpcerr.Violation{Field: "new_document.file_name", Reason: rpcerr.ReasonRequired, Description: "must name the file"})
@@ -191,6 +198,7 @@ func (s *Service) planNewDocument(ctx context.Context, c identity.Claims, req *d
 			Title:          title,
 			Kind:           req.GetKind(),
 			Classification: req.GetClassification(),
+			DownloadPolicy: policy,
 		},
 		version:  &documentsv1.DocumentVersion{FileName: fileName},
 		actor:    c.Subject,

@@ -256,6 +256,65 @@ func (AccessKind) EnumDescriptor() ([]byte, []int) {
 	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{3}
 }
 
+// Whether a document may be saved as a file.
+type DownloadPolicy int32
+
+const (
+	// On upload: WATERMARKED for a confidential paper, else ALLOWED.
+	DownloadPolicy_DOWNLOAD_POLICY_UNSPECIFIED DownloadPolicy = 0
+	DownloadPolicy_DOWNLOAD_POLICY_ALLOWED     DownloadPolicy = 1
+	// Read in the app only: the app shows no download button and downloads
+	// are refused (PermissionDenied).
+	DownloadPolicy_DOWNLOAD_POLICY_VIEW_ONLY DownloadPolicy = 2
+	// A download is a copy stamped with the reader's name and the time on
+	// every page. Only a readable PDF can be stamped: any other file under
+	// this policy is view-only.
+	DownloadPolicy_DOWNLOAD_POLICY_WATERMARKED DownloadPolicy = 3
+)
+
+// Enum value maps for DownloadPolicy.
+var (
+	DownloadPolicy_name = map[int32]string{
+		0: "DOWNLOAD_POLICY_UNSPECIFIED",
+		1: "DOWNLOAD_POLICY_ALLOWED",
+		2: "DOWNLOAD_POLICY_VIEW_ONLY",
+		3: "DOWNLOAD_POLICY_WATERMARKED",
+	}
+	DownloadPolicy_value = map[string]int32{
+		"DOWNLOAD_POLICY_UNSPECIFIED": 0,
+		"DOWNLOAD_POLICY_ALLOWED":     1,
+		"DOWNLOAD_POLICY_VIEW_ONLY":   2,
+		"DOWNLOAD_POLICY_WATERMARKED": 3,
+	}
+)
+
+func (x DownloadPolicy) Enum() *DownloadPolicy {
+	p := new(DownloadPolicy)
+	*p = x
+	return p
+}
+
+func (x DownloadPolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DownloadPolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_documents_v1_documents_proto_enumTypes[4].Descriptor()
+}
+
+func (DownloadPolicy) Type() protoreflect.EnumType {
+	return &file_ecabinet_documents_v1_documents_proto_enumTypes[4]
+}
+
+func (x DownloadPolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DownloadPolicy.Descriptor instead.
+func (DownloadPolicy) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{4}
+}
+
 type QRCodeFormat int32
 
 const (
@@ -289,11 +348,11 @@ func (x QRCodeFormat) String() string {
 }
 
 func (QRCodeFormat) Descriptor() protoreflect.EnumDescriptor {
-	return file_ecabinet_documents_v1_documents_proto_enumTypes[4].Descriptor()
+	return file_ecabinet_documents_v1_documents_proto_enumTypes[5].Descriptor()
 }
 
 func (QRCodeFormat) Type() protoreflect.EnumType {
-	return &file_ecabinet_documents_v1_documents_proto_enumTypes[4]
+	return &file_ecabinet_documents_v1_documents_proto_enumTypes[5]
 }
 
 func (x QRCodeFormat) Number() protoreflect.EnumNumber {
@@ -302,7 +361,7 @@ func (x QRCodeFormat) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use QRCodeFormat.Descriptor instead.
 func (QRCodeFormat) EnumDescriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{4}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{5}
 }
 
 type Document struct {
@@ -331,9 +390,10 @@ type Document struct {
 	// Person who uploaded the current version.
 	UploaderId string `protobuf:"bytes,16,opt,name=uploader_id,json=uploaderId,proto3" json:"uploader_id,omitempty"`
 	// When the current version was uploaded.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime     *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	DownloadPolicy DownloadPolicy         `protobuf:"varint,18,opt,name=download_policy,json=downloadPolicy,proto3,enum=ecabinet.documents.v1.DownloadPolicy" json:"download_policy,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Document) Reset() {
@@ -483,6 +543,13 @@ func (x *Document) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Document) GetDownloadPolicy() DownloadPolicy {
+	if x != nil {
+		return x.DownloadPolicy
+	}
+	return DownloadPolicy_DOWNLOAD_POLICY_UNSPECIFIED
 }
 
 // One stored version of a document; versions are never changed or removed.
@@ -892,9 +959,10 @@ type NewDocument struct {
 	// Size the client announced (HTTP Content-Length), 0 when unknown: lets
 	// an oversized upload be refused before any byte is sent. When set, the
 	// upload must be exactly this long.
-	DeclaredSize  int64 `protobuf:"varint,7,opt,name=declared_size,json=declaredSize,proto3" json:"declared_size,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DeclaredSize   int64          `protobuf:"varint,7,opt,name=declared_size,json=declaredSize,proto3" json:"declared_size,omitempty"`
+	DownloadPolicy DownloadPolicy `protobuf:"varint,8,opt,name=download_policy,json=downloadPolicy,proto3,enum=ecabinet.documents.v1.DownloadPolicy" json:"download_policy,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *NewDocument) Reset() {
@@ -974,6 +1042,13 @@ func (x *NewDocument) GetDeclaredSize() int64 {
 		return x.DeclaredSize
 	}
 	return 0
+}
+
+func (x *NewDocument) GetDownloadPolicy() DownloadPolicy {
+	if x != nil {
+		return x.DownloadPolicy
+	}
+	return DownloadPolicy_DOWNLOAD_POLICY_UNSPECIFIED
 }
 
 type NewVersion struct {
@@ -2069,7 +2144,7 @@ var File_ecabinet_documents_v1_documents_proto protoreflect.FileDescriptor
 
 const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\n" +
-	"%ecabinet/documents/v1/documents.proto\x12\x15ecabinet.documents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x05\n" +
+	"%ecabinet/documents/v1/documents.proto\x12\x15ecabinet.documents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\x05\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x1d\n" +
@@ -2094,7 +2169,8 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\vuploader_id\x18\x10 \x01(\tR\n" +
 	"uploaderId\x12;\n" +
 	"\vupdate_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xfa\x02\n" +
+	"updateTime\x12N\n" +
+	"\x0fdownload_policy\x18\x12 \x01(\x0e2%.ecabinet.documents.v1.DownloadPolicyR\x0edownloadPolicy\"\xfa\x02\n" +
 	"\x0fDocumentVersion\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
 	"documentId\x12\x18\n" +
@@ -2127,7 +2203,7 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\vnew_version\x18\x02 \x01(\v2!.ecabinet.documents.v1.NewVersionH\x00R\n" +
 	"newVersion\x12\x16\n" +
 	"\x05chunk\x18\x03 \x01(\fH\x00R\x05chunkB\x06\n" +
-	"\x04part\"\xb2\x02\n" +
+	"\x04part\"\x82\x03\n" +
 	"\vNewDocument\x12\x1d\n" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12$\n" +
@@ -2136,7 +2212,8 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\x0e2#.ecabinet.documents.v1.DocumentKindR\x04kind\x12M\n" +
 	"\x0eclassification\x18\x05 \x01(\x0e2%.ecabinet.documents.v1.ClassificationR\x0eclassification\x12\x1b\n" +
 	"\tfile_name\x18\x06 \x01(\tR\bfileName\x12#\n" +
-	"\rdeclared_size\x18\a \x01(\x03R\fdeclaredSize\"\x9a\x01\n" +
+	"\rdeclared_size\x18\a \x01(\x03R\fdeclaredSize\x12N\n" +
+	"\x0fdownload_policy\x18\b \x01(\x0e2%.ecabinet.documents.v1.DownloadPolicyR\x0edownloadPolicy\"\x9a\x01\n" +
 	"\n" +
 	"NewVersion\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
@@ -2249,7 +2326,12 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x17ACCESS_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ACCESS_KIND_VIEW\x10\x01\x12\x18\n" +
 	"\x14ACCESS_KIND_DOWNLOAD\x10\x02\x12\x15\n" +
-	"\x11ACCESS_KIND_RANGE\x10\x03*^\n" +
+	"\x11ACCESS_KIND_RANGE\x10\x03*\x8e\x01\n" +
+	"\x0eDownloadPolicy\x12\x1f\n" +
+	"\x1bDOWNLOAD_POLICY_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17DOWNLOAD_POLICY_ALLOWED\x10\x01\x12\x1d\n" +
+	"\x19DOWNLOAD_POLICY_VIEW_ONLY\x10\x02\x12\x1f\n" +
+	"\x1bDOWNLOAD_POLICY_WATERMARKED\x10\x03*^\n" +
 	"\fQRCodeFormat\x12\x1e\n" +
 	"\x1aQR_CODE_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12QR_CODE_FORMAT_PNG\x10\x01\x12\x16\n" +
@@ -2278,93 +2360,96 @@ func file_ecabinet_documents_v1_documents_proto_rawDescGZIP() []byte {
 	return file_ecabinet_documents_v1_documents_proto_rawDescData
 }
 
-var file_ecabinet_documents_v1_documents_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_ecabinet_documents_v1_documents_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_ecabinet_documents_v1_documents_proto_goTypes = []any{
 	(DocumentKind)(0),                    // 0: ecabinet.documents.v1.DocumentKind
 	(Classification)(0),                  // 1: ecabinet.documents.v1.Classification
 	(Preview)(0),                         // 2: ecabinet.documents.v1.Preview
 	(AccessKind)(0),                      // 3: ecabinet.documents.v1.AccessKind
-	(QRCodeFormat)(0),                    // 4: ecabinet.documents.v1.QRCodeFormat
-	(*Document)(nil),                     // 5: ecabinet.documents.v1.Document
-	(*DocumentVersion)(nil),              // 6: ecabinet.documents.v1.DocumentVersion
-	(*GetDocumentRequest)(nil),           // 7: ecabinet.documents.v1.GetDocumentRequest
-	(*GetDocumentResponse)(nil),          // 8: ecabinet.documents.v1.GetDocumentResponse
-	(*ListDocumentsRequest)(nil),         // 9: ecabinet.documents.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),        // 10: ecabinet.documents.v1.ListDocumentsResponse
-	(*UploadDocumentRequest)(nil),        // 11: ecabinet.documents.v1.UploadDocumentRequest
-	(*NewDocument)(nil),                  // 12: ecabinet.documents.v1.NewDocument
-	(*NewVersion)(nil),                   // 13: ecabinet.documents.v1.NewVersion
-	(*UploadDocumentResponse)(nil),       // 14: ecabinet.documents.v1.UploadDocumentResponse
-	(*ListDocumentVersionsRequest)(nil),  // 15: ecabinet.documents.v1.ListDocumentVersionsRequest
-	(*ListDocumentVersionsResponse)(nil), // 16: ecabinet.documents.v1.ListDocumentVersionsResponse
-	(*OpenDocumentContentRequest)(nil),   // 17: ecabinet.documents.v1.OpenDocumentContentRequest
-	(*OpenDocumentContentResponse)(nil),  // 18: ecabinet.documents.v1.OpenDocumentContentResponse
-	(*WithdrawDocumentRequest)(nil),      // 19: ecabinet.documents.v1.WithdrawDocumentRequest
-	(*WithdrawDocumentResponse)(nil),     // 20: ecabinet.documents.v1.WithdrawDocumentResponse
-	(*GetQRCodeRequest)(nil),             // 21: ecabinet.documents.v1.GetQRCodeRequest
-	(*GetQRCodeResponse)(nil),            // 22: ecabinet.documents.v1.GetQRCodeResponse
-	(*StudyProgress)(nil),                // 23: ecabinet.documents.v1.StudyProgress
-	(*RecordStudyRequest)(nil),           // 24: ecabinet.documents.v1.RecordStudyRequest
-	(*RecordStudyResponse)(nil),          // 25: ecabinet.documents.v1.RecordStudyResponse
-	(*StudyReportRow)(nil),               // 26: ecabinet.documents.v1.StudyReportRow
-	(*GetStudyReportRequest)(nil),        // 27: ecabinet.documents.v1.GetStudyReportRequest
-	(*GetStudyReportResponse)(nil),       // 28: ecabinet.documents.v1.GetStudyReportResponse
-	(*ExportStudyReportRequest)(nil),     // 29: ecabinet.documents.v1.ExportStudyReportRequest
-	(*ExportStudyReportResponse)(nil),    // 30: ecabinet.documents.v1.ExportStudyReportResponse
-	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
+	(DownloadPolicy)(0),                  // 4: ecabinet.documents.v1.DownloadPolicy
+	(QRCodeFormat)(0),                    // 5: ecabinet.documents.v1.QRCodeFormat
+	(*Document)(nil),                     // 6: ecabinet.documents.v1.Document
+	(*DocumentVersion)(nil),              // 7: ecabinet.documents.v1.DocumentVersion
+	(*GetDocumentRequest)(nil),           // 8: ecabinet.documents.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),          // 9: ecabinet.documents.v1.GetDocumentResponse
+	(*ListDocumentsRequest)(nil),         // 10: ecabinet.documents.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),        // 11: ecabinet.documents.v1.ListDocumentsResponse
+	(*UploadDocumentRequest)(nil),        // 12: ecabinet.documents.v1.UploadDocumentRequest
+	(*NewDocument)(nil),                  // 13: ecabinet.documents.v1.NewDocument
+	(*NewVersion)(nil),                   // 14: ecabinet.documents.v1.NewVersion
+	(*UploadDocumentResponse)(nil),       // 15: ecabinet.documents.v1.UploadDocumentResponse
+	(*ListDocumentVersionsRequest)(nil),  // 16: ecabinet.documents.v1.ListDocumentVersionsRequest
+	(*ListDocumentVersionsResponse)(nil), // 17: ecabinet.documents.v1.ListDocumentVersionsResponse
+	(*OpenDocumentContentRequest)(nil),   // 18: ecabinet.documents.v1.OpenDocumentContentRequest
+	(*OpenDocumentContentResponse)(nil),  // 19: ecabinet.documents.v1.OpenDocumentContentResponse
+	(*WithdrawDocumentRequest)(nil),      // 20: ecabinet.documents.v1.WithdrawDocumentRequest
+	(*WithdrawDocumentResponse)(nil),     // 21: ecabinet.documents.v1.WithdrawDocumentResponse
+	(*GetQRCodeRequest)(nil),             // 22: ecabinet.documents.v1.GetQRCodeRequest
+	(*GetQRCodeResponse)(nil),            // 23: ecabinet.documents.v1.GetQRCodeResponse
+	(*StudyProgress)(nil),                // 24: ecabinet.documents.v1.StudyProgress
+	(*RecordStudyRequest)(nil),           // 25: ecabinet.documents.v1.RecordStudyRequest
+	(*RecordStudyResponse)(nil),          // 26: ecabinet.documents.v1.RecordStudyResponse
+	(*StudyReportRow)(nil),               // 27: ecabinet.documents.v1.StudyReportRow
+	(*GetStudyReportRequest)(nil),        // 28: ecabinet.documents.v1.GetStudyReportRequest
+	(*GetStudyReportResponse)(nil),       // 29: ecabinet.documents.v1.GetStudyReportResponse
+	(*ExportStudyReportRequest)(nil),     // 30: ecabinet.documents.v1.ExportStudyReportRequest
+	(*ExportStudyReportResponse)(nil),    // 31: ecabinet.documents.v1.ExportStudyReportResponse
+	(*timestamppb.Timestamp)(nil),        // 32: google.protobuf.Timestamp
 }
 var file_ecabinet_documents_v1_documents_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.documents.v1.Document.kind:type_name -> ecabinet.documents.v1.DocumentKind
 	1,  // 1: ecabinet.documents.v1.Document.classification:type_name -> ecabinet.documents.v1.Classification
-	31, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	32, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 3: ecabinet.documents.v1.Document.preview:type_name -> ecabinet.documents.v1.Preview
-	31, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 5: ecabinet.documents.v1.DocumentVersion.preview:type_name -> ecabinet.documents.v1.Preview
-	31, // 6: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 7: ecabinet.documents.v1.GetDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
-	5,  // 8: ecabinet.documents.v1.ListDocumentsResponse.documents:type_name -> ecabinet.documents.v1.Document
-	12, // 9: ecabinet.documents.v1.UploadDocumentRequest.new_document:type_name -> ecabinet.documents.v1.NewDocument
-	13, // 10: ecabinet.documents.v1.UploadDocumentRequest.new_version:type_name -> ecabinet.documents.v1.NewVersion
-	0,  // 11: ecabinet.documents.v1.NewDocument.kind:type_name -> ecabinet.documents.v1.DocumentKind
-	1,  // 12: ecabinet.documents.v1.NewDocument.classification:type_name -> ecabinet.documents.v1.Classification
-	5,  // 13: ecabinet.documents.v1.UploadDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
-	6,  // 14: ecabinet.documents.v1.ListDocumentVersionsResponse.versions:type_name -> ecabinet.documents.v1.DocumentVersion
-	3,  // 15: ecabinet.documents.v1.OpenDocumentContentRequest.access:type_name -> ecabinet.documents.v1.AccessKind
-	5,  // 16: ecabinet.documents.v1.OpenDocumentContentResponse.document:type_name -> ecabinet.documents.v1.Document
-	6,  // 17: ecabinet.documents.v1.OpenDocumentContentResponse.version:type_name -> ecabinet.documents.v1.DocumentVersion
-	31, // 18: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
-	4,  // 19: ecabinet.documents.v1.GetQRCodeRequest.format:type_name -> ecabinet.documents.v1.QRCodeFormat
-	31, // 20: ecabinet.documents.v1.StudyProgress.first_open_time:type_name -> google.protobuf.Timestamp
-	31, // 21: ecabinet.documents.v1.StudyProgress.last_time:type_name -> google.protobuf.Timestamp
-	23, // 22: ecabinet.documents.v1.RecordStudyResponse.progress:type_name -> ecabinet.documents.v1.StudyProgress
-	31, // 23: ecabinet.documents.v1.StudyReportRow.last_time:type_name -> google.protobuf.Timestamp
-	26, // 24: ecabinet.documents.v1.GetStudyReportResponse.rows:type_name -> ecabinet.documents.v1.StudyReportRow
-	7,  // 25: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
-	9,  // 26: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
-	11, // 27: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
-	15, // 28: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
-	17, // 29: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
-	19, // 30: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
-	21, // 31: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
-	24, // 32: ecabinet.documents.v1.DocumentsService.RecordStudy:input_type -> ecabinet.documents.v1.RecordStudyRequest
-	27, // 33: ecabinet.documents.v1.DocumentsService.GetStudyReport:input_type -> ecabinet.documents.v1.GetStudyReportRequest
-	29, // 34: ecabinet.documents.v1.DocumentsService.ExportStudyReport:input_type -> ecabinet.documents.v1.ExportStudyReportRequest
-	8,  // 35: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
-	10, // 36: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
-	14, // 37: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
-	16, // 38: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
-	18, // 39: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
-	20, // 40: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
-	22, // 41: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
-	25, // 42: ecabinet.documents.v1.DocumentsService.RecordStudy:output_type -> ecabinet.documents.v1.RecordStudyResponse
-	28, // 43: ecabinet.documents.v1.DocumentsService.GetStudyReport:output_type -> ecabinet.documents.v1.GetStudyReportResponse
-	30, // 44: ecabinet.documents.v1.DocumentsService.ExportStudyReport:output_type -> ecabinet.documents.v1.ExportStudyReportResponse
-	35, // [35:45] is the sub-list for method output_type
-	25, // [25:35] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	32, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 5: ecabinet.documents.v1.Document.download_policy:type_name -> ecabinet.documents.v1.DownloadPolicy
+	2,  // 6: ecabinet.documents.v1.DocumentVersion.preview:type_name -> ecabinet.documents.v1.Preview
+	32, // 7: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 8: ecabinet.documents.v1.GetDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
+	6,  // 9: ecabinet.documents.v1.ListDocumentsResponse.documents:type_name -> ecabinet.documents.v1.Document
+	13, // 10: ecabinet.documents.v1.UploadDocumentRequest.new_document:type_name -> ecabinet.documents.v1.NewDocument
+	14, // 11: ecabinet.documents.v1.UploadDocumentRequest.new_version:type_name -> ecabinet.documents.v1.NewVersion
+	0,  // 12: ecabinet.documents.v1.NewDocument.kind:type_name -> ecabinet.documents.v1.DocumentKind
+	1,  // 13: ecabinet.documents.v1.NewDocument.classification:type_name -> ecabinet.documents.v1.Classification
+	4,  // 14: ecabinet.documents.v1.NewDocument.download_policy:type_name -> ecabinet.documents.v1.DownloadPolicy
+	6,  // 15: ecabinet.documents.v1.UploadDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
+	7,  // 16: ecabinet.documents.v1.ListDocumentVersionsResponse.versions:type_name -> ecabinet.documents.v1.DocumentVersion
+	3,  // 17: ecabinet.documents.v1.OpenDocumentContentRequest.access:type_name -> ecabinet.documents.v1.AccessKind
+	6,  // 18: ecabinet.documents.v1.OpenDocumentContentResponse.document:type_name -> ecabinet.documents.v1.Document
+	7,  // 19: ecabinet.documents.v1.OpenDocumentContentResponse.version:type_name -> ecabinet.documents.v1.DocumentVersion
+	32, // 20: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
+	5,  // 21: ecabinet.documents.v1.GetQRCodeRequest.format:type_name -> ecabinet.documents.v1.QRCodeFormat
+	32, // 22: ecabinet.documents.v1.StudyProgress.first_open_time:type_name -> google.protobuf.Timestamp
+	32, // 23: ecabinet.documents.v1.StudyProgress.last_time:type_name -> google.protobuf.Timestamp
+	24, // 24: ecabinet.documents.v1.RecordStudyResponse.progress:type_name -> ecabinet.documents.v1.StudyProgress
+	32, // 25: ecabinet.documents.v1.StudyReportRow.last_time:type_name -> google.protobuf.Timestamp
+	27, // 26: ecabinet.documents.v1.GetStudyReportResponse.rows:type_name -> ecabinet.documents.v1.StudyReportRow
+	8,  // 27: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
+	10, // 28: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
+	12, // 29: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
+	16, // 30: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
+	18, // 31: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
+	20, // 32: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
+	22, // 33: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
+	25, // 34: ecabinet.documents.v1.DocumentsService.RecordStudy:input_type -> ecabinet.documents.v1.RecordStudyRequest
+	28, // 35: ecabinet.documents.v1.DocumentsService.GetStudyReport:input_type -> ecabinet.documents.v1.GetStudyReportRequest
+	30, // 36: ecabinet.documents.v1.DocumentsService.ExportStudyReport:input_type -> ecabinet.documents.v1.ExportStudyReportRequest
+	9,  // 37: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
+	11, // 38: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
+	15, // 39: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
+	17, // 40: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
+	19, // 41: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
+	21, // 42: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
+	23, // 43: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
+	26, // 44: ecabinet.documents.v1.DocumentsService.RecordStudy:output_type -> ecabinet.documents.v1.RecordStudyResponse
+	29, // 45: ecabinet.documents.v1.DocumentsService.GetStudyReport:output_type -> ecabinet.documents.v1.GetStudyReportResponse
+	31, // 46: ecabinet.documents.v1.DocumentsService.ExportStudyReport:output_type -> ecabinet.documents.v1.ExportStudyReportResponse
+	37, // [37:47] is the sub-list for method output_type
+	27, // [27:37] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_documents_v1_documents_proto_init() }
@@ -2382,7 +2467,7 @@ func file_ecabinet_documents_v1_documents_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_documents_v1_documents_proto_rawDesc), len(file_ecabinet_documents_v1_documents_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      6,
 			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
