@@ -2,7 +2,6 @@ package files
 
 import (
 	"fmt"
-	"github.com/ecabinet/ecabinet/gateway/disposition"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/ecabinet/ecabinet/gateway/disposition"
 	"github.com/ecabinet/ecabinet/gateway/problem"
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
@@ -38,14 +38,7 @@ func (h *Handler) content(w http.ResponseWriter, r *http.Request, _ identity.Cla
 			return
 		}
 	}
-	download := q.Get("download") == "1" || q.Get("download") == "true"
-	access := documentsv1.AccessKind_ACCESS_KIND_VIEW
-	switch {
-	case download:
-		access = documentsv1.AccessKind_ACCESS_KIND_DOWNLOAD
-	case continuation(r.Header.Get("Range")):
-		access = documentsv1.AccessKind_ACCESS_KIND_RANGE
-	}
+	download, access := accessOf(r)
 	open, err := h.d.Documents.OpenDocumentContent(r.Context(), &documentsv1.OpenDocumentContentRequest{
 		DocumentId: r.PathValue("document_id"),
 		Version:    int32(version),
@@ -55,7 +48,41 @@ func (h *Handler) content(w http.ResponseWriter, r *http.Request, _ identity.Cla
 		problem.WriteError(w, r, err)
 		return
 	}
-	v := open.GetVersion()
+	h.serve(w, r, open.GetVersion(), open.GetUrl(), download)
+}
+
+// book serves GET (and HEAD) /api/v1/meetings/{meeting_id}/book.pdf
+// [?download=1]: the meeting book, as content serves a paper.
+func (h *Handler) book(w http.ResponseWriter, r *http.Request, _ identity.Claims) {
+	download, access := accessOf(r)
+	open, err := h.d.Documents.OpenMeetingBook(r.Context(), &documentsv1.OpenMeetingBookRequest{
+		MeetingId: r.PathValue("meeting_id"),
+		Access:    access,
+	})
+	if err != nil {
+		problem.WriteError(w, r, err)
+		return
+	}
+	h.serve(w, r, open.GetBook(), open.GetUrl(), download)
+}
+
+// accessOf tells a download (?download=1) from a view, and the first
+// read of a view from a viewer's later ranges.
+func accessOf(r *http.Request) (download bool, access documentsv1.AccessKind) {
+	q := r.URL.Query()
+	download = q.Get("download") == "1" || q.Get("download") == "true"
+	switch {
+	case download:
+		return true, documentsv1.AccessKind_ACCESS_KIND_DOWNLOAD
+	case continuation(r.Header.Get("Range")):
+		return false, documentsv1.AccessKind_ACCESS_KIND_RANGE
+	}
+	return false, documentsv1.AccessKind_ACCESS_KIND_VIEW
+}
+
+// serve answers with the bytes of v from object storage at url, honouring
+// Range, If-Range and If-None-Match.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, v *documentsv1.DocumentVersion, url string, download bool) {
 	size := v.GetSizeBytes()
 	etag := `"` + v.GetSha256() + `"`
 
@@ -109,7 +136,7 @@ func (h *Handler) content(w http.ResponseWriter, r *http.Request, _ identity.Cla
 		return
 	}
 
-	body, err := h.fetch(r, open.GetUrl(), part, size)
+	body, err := h.fetch(r, url, part, size)
 	if err != nil {
 		h.log.WarnContext(r.Context(), "object storage did not serve a document", "document_id", v.GetDocumentId(), "version", v.GetVersion(), "err", err)
 		for _, k := range []string{"Content-Type", "Content-Length", "Content-Range", "Content-Disposition", "ETag", "Last-Modified", "Accept-Ranges"} {

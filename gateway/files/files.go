@@ -80,6 +80,7 @@ const (
 	RouteMeetingQRPNG  = "GET /api/v1/meetings/{meeting_id}/documents/qr.png"
 	RouteMeetingQRSVG  = "GET /api/v1/meetings/{meeting_id}/documents/qr.svg"
 	RouteStudyReport   = "GET /api/v1/documents/{document_id}/study-report.xlsx"
+	RouteMeetingBook   = "GET /api/v1/meetings/{meeting_id}/book.pdf"
 	metricsUpload      = "files_upload"
 	metricsContent     = "files_content"
 	metricsQR          = "files_qr"
@@ -105,6 +106,7 @@ func (h *Handler) Register(mux *http.ServeMux, wrap func(name string, next http.
 		{RouteMeetingQRPNG, metricsQR, h.qr(documentsv1.QRCodeFormat_QR_CODE_FORMAT_PNG, "meeting_id")},
 		{RouteMeetingQRSVG, metricsQR, h.qr(documentsv1.QRCodeFormat_QR_CODE_FORMAT_SVG, "meeting_id")},
 		{RouteStudyReport, metricsReport, h.studyReport},
+		{RouteMeetingBook, metricsContent, h.book},
 	} {
 		mux.Handle(r.pattern, wrap(r.name, h.authenticated(r.fn)))
 	}

@@ -543,3 +543,26 @@ func TestDownloadPolicies(t *testing.T) {
 		t.Errorf("the stamped copy carries the original's ETag %s", etag)
 	}
 }
+
+func TestMeetingBookThroughTheGateway(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	meeting := s.cellMeeting()
+	s.upload(t, secretary, uploadPath(meeting, "Báo cáo", "bc.pdf", "internal"), makePDF(2, 0))
+	s.upload(t, secretary, uploadPath(meeting, "Tờ trình", "tt.pdf", "internal"), makePDF(1, 0))
+
+	resp, book := s.request(t, &attendee, http.MethodGet, "/api/v1/meetings/"+meeting+"/book.pdf", nil, nil)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(book, []byte("%PDF-")) {
+		t.Fatalf("book.pdf: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "inline") {
+		t.Errorf("Content-Disposition = %q, want inline", cd)
+	}
+	resp, part := s.request(t, &attendee, http.MethodGet, "/api/v1/meetings/"+meeting+"/book.pdf", nil, map[string]string{"Range": "bytes=0-1023"})
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(part, book[:1024]) {
+		t.Errorf("first KiB of the book: %d, %d bytes", resp.StatusCode, len(part))
+	}
+	resp, _ = s.request(t, &otherCell, http.MethodGet, "/api/v1/meetings/"+meeting+"/book.pdf", nil, nil)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("book.pdf for another cell: %d, want 404", resp.StatusCode)
+	}
+}

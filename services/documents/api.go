@@ -336,3 +336,12 @@ func hasAgendaItem[T interface{ GetId() string }](items []T, id string) bool {
 	}
 	return false
 }
+
+// truncateRunes cuts s to at most n characters, for names made from
+// titles.
+func truncateRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}

@@ -129,11 +129,7 @@ func (a *api) ExportStudyReport(ctx context.Context, req *documentsv1.ExportStud
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "%s: write the workbook: %v", Name, err)
 	}
-	name := "theo-doi-hoc-tap - " + r.GetTitle()
-	if n := []rune(name); len(n) > 150 {
-		name = string(n[:150])
-	}
-	return &documentsv1.ExportStudyReportResponse{Xlsx: xlsx, FileName: name + ".xlsx"}, nil
+	return &documentsv1.ExportStudyReportResponse{Xlsx: xlsx, FileName: "theo-doi-hoc-tap - " + truncateRunes(r.GetTitle(), 150) + ".xlsx"}, nil
 }
 
 // studyReport builds the report of one document for a caller who runs its

@@ -2140,6 +2140,216 @@ func (x *ExportStudyReportResponse) GetFileName() string {
 	return ""
 }
 
+type OpenMeetingBookRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	// VIEW, RANGE or DOWNLOAD, as for OpenDocumentContent.
+	Access        AccessKind `protobuf:"varint,2,opt,name=access,proto3,enum=ecabinet.documents.v1.AccessKind" json:"access,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenMeetingBookRequest) Reset() {
+	*x = OpenMeetingBookRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenMeetingBookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenMeetingBookRequest) ProtoMessage() {}
+
+func (x *OpenMeetingBookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenMeetingBookRequest.ProtoReflect.Descriptor instead.
+func (*OpenMeetingBookRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *OpenMeetingBookRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *OpenMeetingBookRequest) GetAccess() AccessKind {
+	if x != nil {
+		return x.Access
+	}
+	return AccessKind_ACCESS_KIND_UNSPECIFIED
+}
+
+// One bookmark of a meeting book.
+type BookEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty for the papers of the meeting as a whole.
+	AgendaItemId string `protobuf:"bytes,1,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
+	DocumentId   string `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	Version      int32  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	Title        string `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
+	// First page of the paper in the book, from 1.
+	FirstPage     int32 `protobuf:"varint,5,opt,name=first_page,json=firstPage,proto3" json:"first_page,omitempty"`
+	PageCount     int32 `protobuf:"varint,6,opt,name=page_count,json=pageCount,proto3" json:"page_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BookEntry) Reset() {
+	*x = BookEntry{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BookEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BookEntry) ProtoMessage() {}
+
+func (x *BookEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BookEntry.ProtoReflect.Descriptor instead.
+func (*BookEntry) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *BookEntry) GetAgendaItemId() string {
+	if x != nil {
+		return x.AgendaItemId
+	}
+	return ""
+}
+
+func (x *BookEntry) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *BookEntry) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *BookEntry) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *BookEntry) GetFirstPage() int32 {
+	if x != nil {
+		return x.FirstPage
+	}
+	return 0
+}
+
+func (x *BookEntry) GetPageCount() int32 {
+	if x != nil {
+		return x.PageCount
+	}
+	return 0
+}
+
+type OpenMeetingBookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The book as a file: name, size, SHA-256 (its ETag), page count.
+	Book *DocumentVersion `protobuf:"bytes,1,opt,name=book,proto3" json:"book,omitempty"`
+	// Presigned GET of the book's bytes, for the gateway only.
+	Url           string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	UrlExpireTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=url_expire_time,json=urlExpireTime,proto3" json:"url_expire_time,omitempty"`
+	Entries       []*BookEntry           `protobuf:"bytes,4,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenMeetingBookResponse) Reset() {
+	*x = OpenMeetingBookResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenMeetingBookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenMeetingBookResponse) ProtoMessage() {}
+
+func (x *OpenMeetingBookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenMeetingBookResponse.ProtoReflect.Descriptor instead.
+func (*OpenMeetingBookResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *OpenMeetingBookResponse) GetBook() *DocumentVersion {
+	if x != nil {
+		return x.Book
+	}
+	return nil
+}
+
+func (x *OpenMeetingBookResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *OpenMeetingBookResponse) GetUrlExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UrlExpireTime
+	}
+	return nil
+}
+
+func (x *OpenMeetingBookResponse) GetEntries() []*BookEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 var File_ecabinet_documents_v1_documents_proto protoreflect.FileDescriptor
 
 const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
@@ -2301,7 +2511,26 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"documentId\"L\n" +
 	"\x19ExportStudyReportResponse\x12\x12\n" +
 	"\x04xlsx\x18\x01 \x01(\fR\x04xlsx\x12\x1b\n" +
-	"\tfile_name\x18\x02 \x01(\tR\bfileName*\xe0\x01\n" +
+	"\tfile_name\x18\x02 \x01(\tR\bfileName\"r\n" +
+	"\x16OpenMeetingBookRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x129\n" +
+	"\x06access\x18\x02 \x01(\x0e2!.ecabinet.documents.v1.AccessKindR\x06access\"\xc0\x01\n" +
+	"\tBookEntry\x12$\n" +
+	"\x0eagenda_item_id\x18\x01 \x01(\tR\fagendaItemId\x12\x1f\n" +
+	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"documentId\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x05R\aversion\x12\x14\n" +
+	"\x05title\x18\x04 \x01(\tR\x05title\x12\x1d\n" +
+	"\n" +
+	"first_page\x18\x05 \x01(\x05R\tfirstPage\x12\x1d\n" +
+	"\n" +
+	"page_count\x18\x06 \x01(\x05R\tpageCount\"\xe7\x01\n" +
+	"\x17OpenMeetingBookResponse\x12:\n" +
+	"\x04book\x18\x01 \x01(\v2&.ecabinet.documents.v1.DocumentVersionR\x04book\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12B\n" +
+	"\x0furl_expire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\rurlExpireTime\x12:\n" +
+	"\aentries\x18\x04 \x03(\v2 .ecabinet.documents.v1.BookEntryR\aentries*\xe0\x01\n" +
 	"\fDocumentKind\x12\x1d\n" +
 	"\x19DOCUMENT_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aDOCUMENT_KIND_AGENDA_PAPER\x10\x01\x12\"\n" +
@@ -2335,7 +2564,7 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\fQRCodeFormat\x12\x1e\n" +
 	"\x1aQR_CODE_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12QR_CODE_FORMAT_PNG\x10\x01\x12\x16\n" +
-	"\x12QR_CODE_FORMAT_SVG\x10\x022\xf6\b\n" +
+	"\x12QR_CODE_FORMAT_SVG\x10\x022\xe8\t\n" +
 	"\x10DocumentsService\x12d\n" +
 	"\vGetDocument\x12).ecabinet.documents.v1.GetDocumentRequest\x1a*.ecabinet.documents.v1.GetDocumentResponse\x12j\n" +
 	"\rListDocuments\x12+.ecabinet.documents.v1.ListDocumentsRequest\x1a,.ecabinet.documents.v1.ListDocumentsResponse\x12o\n" +
@@ -2346,7 +2575,8 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\tGetQRCode\x12'.ecabinet.documents.v1.GetQRCodeRequest\x1a(.ecabinet.documents.v1.GetQRCodeResponse\x12d\n" +
 	"\vRecordStudy\x12).ecabinet.documents.v1.RecordStudyRequest\x1a*.ecabinet.documents.v1.RecordStudyResponse\x12m\n" +
 	"\x0eGetStudyReport\x12,.ecabinet.documents.v1.GetStudyReportRequest\x1a-.ecabinet.documents.v1.GetStudyReportResponse\x12v\n" +
-	"\x11ExportStudyReport\x12/.ecabinet.documents.v1.ExportStudyReportRequest\x1a0.ecabinet.documents.v1.ExportStudyReportResponseBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
+	"\x11ExportStudyReport\x12/.ecabinet.documents.v1.ExportStudyReportRequest\x1a0.ecabinet.documents.v1.ExportStudyReportResponse\x12p\n" +
+	"\x0fOpenMeetingBook\x12-.ecabinet.documents.v1.OpenMeetingBookRequest\x1a..ecabinet.documents.v1.OpenMeetingBookResponseBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
 
 var (
 	file_ecabinet_documents_v1_documents_proto_rawDescOnce sync.Once
@@ -2361,7 +2591,7 @@ func file_ecabinet_documents_v1_documents_proto_rawDescGZIP() []byte {
 }
 
 var file_ecabinet_documents_v1_documents_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_ecabinet_documents_v1_documents_proto_goTypes = []any{
 	(DocumentKind)(0),                    // 0: ecabinet.documents.v1.DocumentKind
 	(Classification)(0),                  // 1: ecabinet.documents.v1.Classification
@@ -2395,17 +2625,20 @@ var file_ecabinet_documents_v1_documents_proto_goTypes = []any{
 	(*GetStudyReportResponse)(nil),       // 29: ecabinet.documents.v1.GetStudyReportResponse
 	(*ExportStudyReportRequest)(nil),     // 30: ecabinet.documents.v1.ExportStudyReportRequest
 	(*ExportStudyReportResponse)(nil),    // 31: ecabinet.documents.v1.ExportStudyReportResponse
-	(*timestamppb.Timestamp)(nil),        // 32: google.protobuf.Timestamp
+	(*OpenMeetingBookRequest)(nil),       // 32: ecabinet.documents.v1.OpenMeetingBookRequest
+	(*BookEntry)(nil),                    // 33: ecabinet.documents.v1.BookEntry
+	(*OpenMeetingBookResponse)(nil),      // 34: ecabinet.documents.v1.OpenMeetingBookResponse
+	(*timestamppb.Timestamp)(nil),        // 35: google.protobuf.Timestamp
 }
 var file_ecabinet_documents_v1_documents_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.documents.v1.Document.kind:type_name -> ecabinet.documents.v1.DocumentKind
 	1,  // 1: ecabinet.documents.v1.Document.classification:type_name -> ecabinet.documents.v1.Classification
-	32, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	35, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 3: ecabinet.documents.v1.Document.preview:type_name -> ecabinet.documents.v1.Preview
-	32, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
+	35, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 5: ecabinet.documents.v1.Document.download_policy:type_name -> ecabinet.documents.v1.DownloadPolicy
 	2,  // 6: ecabinet.documents.v1.DocumentVersion.preview:type_name -> ecabinet.documents.v1.Preview
-	32, // 7: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
+	35, // 7: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
 	6,  // 8: ecabinet.documents.v1.GetDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
 	6,  // 9: ecabinet.documents.v1.ListDocumentsResponse.documents:type_name -> ecabinet.documents.v1.Document
 	13, // 10: ecabinet.documents.v1.UploadDocumentRequest.new_document:type_name -> ecabinet.documents.v1.NewDocument
@@ -2418,38 +2651,44 @@ var file_ecabinet_documents_v1_documents_proto_depIdxs = []int32{
 	3,  // 17: ecabinet.documents.v1.OpenDocumentContentRequest.access:type_name -> ecabinet.documents.v1.AccessKind
 	6,  // 18: ecabinet.documents.v1.OpenDocumentContentResponse.document:type_name -> ecabinet.documents.v1.Document
 	7,  // 19: ecabinet.documents.v1.OpenDocumentContentResponse.version:type_name -> ecabinet.documents.v1.DocumentVersion
-	32, // 20: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
+	35, // 20: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
 	5,  // 21: ecabinet.documents.v1.GetQRCodeRequest.format:type_name -> ecabinet.documents.v1.QRCodeFormat
-	32, // 22: ecabinet.documents.v1.StudyProgress.first_open_time:type_name -> google.protobuf.Timestamp
-	32, // 23: ecabinet.documents.v1.StudyProgress.last_time:type_name -> google.protobuf.Timestamp
+	35, // 22: ecabinet.documents.v1.StudyProgress.first_open_time:type_name -> google.protobuf.Timestamp
+	35, // 23: ecabinet.documents.v1.StudyProgress.last_time:type_name -> google.protobuf.Timestamp
 	24, // 24: ecabinet.documents.v1.RecordStudyResponse.progress:type_name -> ecabinet.documents.v1.StudyProgress
-	32, // 25: ecabinet.documents.v1.StudyReportRow.last_time:type_name -> google.protobuf.Timestamp
+	35, // 25: ecabinet.documents.v1.StudyReportRow.last_time:type_name -> google.protobuf.Timestamp
 	27, // 26: ecabinet.documents.v1.GetStudyReportResponse.rows:type_name -> ecabinet.documents.v1.StudyReportRow
-	8,  // 27: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
-	10, // 28: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
-	12, // 29: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
-	16, // 30: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
-	18, // 31: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
-	20, // 32: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
-	22, // 33: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
-	25, // 34: ecabinet.documents.v1.DocumentsService.RecordStudy:input_type -> ecabinet.documents.v1.RecordStudyRequest
-	28, // 35: ecabinet.documents.v1.DocumentsService.GetStudyReport:input_type -> ecabinet.documents.v1.GetStudyReportRequest
-	30, // 36: ecabinet.documents.v1.DocumentsService.ExportStudyReport:input_type -> ecabinet.documents.v1.ExportStudyReportRequest
-	9,  // 37: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
-	11, // 38: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
-	15, // 39: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
-	17, // 40: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
-	19, // 41: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
-	21, // 42: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
-	23, // 43: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
-	26, // 44: ecabinet.documents.v1.DocumentsService.RecordStudy:output_type -> ecabinet.documents.v1.RecordStudyResponse
-	29, // 45: ecabinet.documents.v1.DocumentsService.GetStudyReport:output_type -> ecabinet.documents.v1.GetStudyReportResponse
-	31, // 46: ecabinet.documents.v1.DocumentsService.ExportStudyReport:output_type -> ecabinet.documents.v1.ExportStudyReportResponse
-	37, // [37:47] is the sub-list for method output_type
-	27, // [27:37] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	3,  // 27: ecabinet.documents.v1.OpenMeetingBookRequest.access:type_name -> ecabinet.documents.v1.AccessKind
+	7,  // 28: ecabinet.documents.v1.OpenMeetingBookResponse.book:type_name -> ecabinet.documents.v1.DocumentVersion
+	35, // 29: ecabinet.documents.v1.OpenMeetingBookResponse.url_expire_time:type_name -> google.protobuf.Timestamp
+	33, // 30: ecabinet.documents.v1.OpenMeetingBookResponse.entries:type_name -> ecabinet.documents.v1.BookEntry
+	8,  // 31: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
+	10, // 32: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
+	12, // 33: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
+	16, // 34: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
+	18, // 35: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
+	20, // 36: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
+	22, // 37: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
+	25, // 38: ecabinet.documents.v1.DocumentsService.RecordStudy:input_type -> ecabinet.documents.v1.RecordStudyRequest
+	28, // 39: ecabinet.documents.v1.DocumentsService.GetStudyReport:input_type -> ecabinet.documents.v1.GetStudyReportRequest
+	30, // 40: ecabinet.documents.v1.DocumentsService.ExportStudyReport:input_type -> ecabinet.documents.v1.ExportStudyReportRequest
+	32, // 41: ecabinet.documents.v1.DocumentsService.OpenMeetingBook:input_type -> ecabinet.documents.v1.OpenMeetingBookRequest
+	9,  // 42: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
+	11, // 43: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
+	15, // 44: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
+	17, // 45: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
+	19, // 46: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
+	21, // 47: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
+	23, // 48: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
+	26, // 49: ecabinet.documents.v1.DocumentsService.RecordStudy:output_type -> ecabinet.documents.v1.RecordStudyResponse
+	29, // 50: ecabinet.documents.v1.DocumentsService.GetStudyReport:output_type -> ecabinet.documents.v1.GetStudyReportResponse
+	31, // 51: ecabinet.documents.v1.DocumentsService.ExportStudyReport:output_type -> ecabinet.documents.v1.ExportStudyReportResponse
+	34, // 52: ecabinet.documents.v1.DocumentsService.OpenMeetingBook:output_type -> ecabinet.documents.v1.OpenMeetingBookResponse
+	42, // [42:53] is the sub-list for method output_type
+	31, // [31:42] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_documents_v1_documents_proto_init() }
@@ -2468,7 +2707,7 @@ func file_ecabinet_documents_v1_documents_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_documents_v1_documents_proto_rawDesc), len(file_ecabinet_documents_v1_documents_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   26,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

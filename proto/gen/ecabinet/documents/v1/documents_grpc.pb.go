@@ -29,6 +29,7 @@ const (
 	DocumentsService_RecordStudy_FullMethodName          = "/ecabinet.documents.v1.DocumentsService/RecordStudy"
 	DocumentsService_GetStudyReport_FullMethodName       = "/ecabinet.documents.v1.DocumentsService/GetStudyReport"
 	DocumentsService_ExportStudyReport_FullMethodName    = "/ecabinet.documents.v1.DocumentsService/ExportStudyReport"
+	DocumentsService_OpenMeetingBook_FullMethodName      = "/ecabinet.documents.v1.DocumentsService/OpenMeetingBook"
 )
 
 // DocumentsServiceClient is the client API for DocumentsService service.
@@ -83,6 +84,15 @@ type DocumentsServiceClient interface {
 	GetStudyReport(ctx context.Context, in *GetStudyReportRequest, opts ...grpc.CallOption) (*GetStudyReportResponse, error)
 	// ExportStudyReport is the same report as an Excel workbook (XLSX).
 	ExportStudyReport(ctx context.Context, in *ExportStudyReportRequest, opts ...grpc.CallOption) (*ExportStudyReportResponse, error)
+	// OpenMeetingBook is OpenDocumentContent for the meeting book: one PDF of
+	// the meeting's PDF papers that the caller may read, in agenda order, with
+	// a bookmark per agenda item and per paper. The book is made on first
+	// request and kept under a name derived from the papers' versions, so
+	// any change to a paper makes a new book. Downloads follow the strictest
+	// policy of the papers in it (a view-only paper makes the book view-only,
+	// a watermarked one makes it stamped). FailedPrecondition when the
+	// meeting has no readable PDF paper, or they are too large to bind.
+	OpenMeetingBook(ctx context.Context, in *OpenMeetingBookRequest, opts ...grpc.CallOption) (*OpenMeetingBookResponse, error)
 }
 
 type documentsServiceClient struct {
@@ -196,6 +206,16 @@ func (c *documentsServiceClient) ExportStudyReport(ctx context.Context, in *Expo
 	return out, nil
 }
 
+func (c *documentsServiceClient) OpenMeetingBook(ctx context.Context, in *OpenMeetingBookRequest, opts ...grpc.CallOption) (*OpenMeetingBookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenMeetingBookResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_OpenMeetingBook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DocumentsServiceServer is the server API for DocumentsService service.
 // All implementations must embed UnimplementedDocumentsServiceServer
 // for forward compatibility.
@@ -248,6 +268,15 @@ type DocumentsServiceServer interface {
 	GetStudyReport(context.Context, *GetStudyReportRequest) (*GetStudyReportResponse, error)
 	// ExportStudyReport is the same report as an Excel workbook (XLSX).
 	ExportStudyReport(context.Context, *ExportStudyReportRequest) (*ExportStudyReportResponse, error)
+	// OpenMeetingBook is OpenDocumentContent for the meeting book: one PDF of
+	// the meeting's PDF papers that the caller may read, in agenda order, with
+	// a bookmark per agenda item and per paper. The book is made on first
+	// request and kept under a name derived from the papers' versions, so
+	// any change to a paper makes a new book. Downloads follow the strictest
+	// policy of the papers in it (a view-only paper makes the book view-only,
+	// a watermarked one makes it stamped). FailedPrecondition when the
+	// meeting has no readable PDF paper, or they are too large to bind.
+	OpenMeetingBook(context.Context, *OpenMeetingBookRequest) (*OpenMeetingBookResponse, error)
 	mustEmbedUnimplementedDocumentsServiceServer()
 }
 
@@ -287,6 +316,9 @@ func (UnimplementedDocumentsServiceServer) GetStudyReport(context.Context, *GetS
 }
 func (UnimplementedDocumentsServiceServer) ExportStudyReport(context.Context, *ExportStudyReportRequest) (*ExportStudyReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportStudyReport not implemented")
+}
+func (UnimplementedDocumentsServiceServer) OpenMeetingBook(context.Context, *OpenMeetingBookRequest) (*OpenMeetingBookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenMeetingBook not implemented")
 }
 func (UnimplementedDocumentsServiceServer) mustEmbedUnimplementedDocumentsServiceServer() {}
 func (UnimplementedDocumentsServiceServer) testEmbeddedByValue()                          {}
@@ -478,6 +510,24 @@ func _DocumentsService_ExportStudyReport_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DocumentsService_OpenMeetingBook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenMeetingBookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).OpenMeetingBook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_OpenMeetingBook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).OpenMeetingBook(ctx, req.(*OpenMeetingBookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DocumentsService_ServiceDesc is the grpc.ServiceDesc for DocumentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -520,6 +570,10 @@ var DocumentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExportStudyReport",
 			Handler:    _DocumentsService_ExportStudyReport_Handler,
+		},
+		{
+			MethodName: "OpenMeetingBook",
+			Handler:    _DocumentsService_OpenMeetingBook_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

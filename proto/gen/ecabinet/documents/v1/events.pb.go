@@ -278,6 +278,76 @@ func (x *DocumentStudied) GetReadToEnd() bool {
 	return false
 }
 
+// book_ready: a meeting book was bound (first request after a paper
+// changed); tablets that keep the book fetch it again.
+type MeetingBookReady struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	MeetingId     string                 `protobuf:"bytes,2,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	PageCount     int32                  `protobuf:"varint,3,opt,name=page_count,json=pageCount,proto3" json:"page_count,omitempty"`
+	DocumentIds   []string               `protobuf:"bytes,4,rep,name=document_ids,json=documentIds,proto3" json:"document_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeetingBookReady) Reset() {
+	*x = MeetingBookReady{}
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeetingBookReady) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeetingBookReady) ProtoMessage() {}
+
+func (x *MeetingBookReady) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeetingBookReady.ProtoReflect.Descriptor instead.
+func (*MeetingBookReady) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *MeetingBookReady) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *MeetingBookReady) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *MeetingBookReady) GetPageCount() int32 {
+	if x != nil {
+		return x.PageCount
+	}
+	return 0
+}
+
+func (x *MeetingBookReady) GetDocumentIds() []string {
+	if x != nil {
+		return x.DocumentIds
+	}
+	return nil
+}
+
 var File_ecabinet_documents_v1_events_proto protoreflect.FileDescriptor
 
 const file_ecabinet_documents_v1_events_proto_rawDesc = "" +
@@ -302,7 +372,14 @@ const file_ecabinet_documents_v1_events_proto_rawDesc = "" +
 	"\vdocument_id\x18\x02 \x01(\tR\n" +
 	"documentId\x12\x1b\n" +
 	"\tperson_id\x18\x03 \x01(\tR\bpersonId\x12\x1e\n" +
-	"\vread_to_end\x18\x04 \x01(\bR\treadToEndBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
+	"\vread_to_end\x18\x04 \x01(\bR\treadToEnd\"\xa8\x01\n" +
+	"\x10MeetingBookReady\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x02 \x01(\tR\tmeetingId\x12\x1d\n" +
+	"\n" +
+	"page_count\x18\x03 \x01(\x05R\tpageCount\x12!\n" +
+	"\fdocument_ids\x18\x04 \x03(\tR\vdocumentIdsBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
 
 var (
 	file_ecabinet_documents_v1_events_proto_rawDescOnce sync.Once
@@ -316,27 +393,29 @@ func file_ecabinet_documents_v1_events_proto_rawDescGZIP() []byte {
 	return file_ecabinet_documents_v1_events_proto_rawDescData
 }
 
-var file_ecabinet_documents_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_ecabinet_documents_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_ecabinet_documents_v1_events_proto_goTypes = []any{
 	(*DocumentAdded)(nil),        // 0: ecabinet.documents.v1.DocumentAdded
 	(*DocumentVersionAdded)(nil), // 1: ecabinet.documents.v1.DocumentVersionAdded
 	(*DocumentWithdrawn)(nil),    // 2: ecabinet.documents.v1.DocumentWithdrawn
 	(*DocumentStudied)(nil),      // 3: ecabinet.documents.v1.DocumentStudied
-	(*v1.EventMeta)(nil),         // 4: ecabinet.platform.v1.EventMeta
-	(*Document)(nil),             // 5: ecabinet.documents.v1.Document
+	(*MeetingBookReady)(nil),     // 4: ecabinet.documents.v1.MeetingBookReady
+	(*v1.EventMeta)(nil),         // 5: ecabinet.platform.v1.EventMeta
+	(*Document)(nil),             // 6: ecabinet.documents.v1.Document
 }
 var file_ecabinet_documents_v1_events_proto_depIdxs = []int32{
-	4, // 0: ecabinet.documents.v1.DocumentAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
-	5, // 1: ecabinet.documents.v1.DocumentAdded.document:type_name -> ecabinet.documents.v1.Document
-	4, // 2: ecabinet.documents.v1.DocumentVersionAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
-	5, // 3: ecabinet.documents.v1.DocumentVersionAdded.document:type_name -> ecabinet.documents.v1.Document
-	4, // 4: ecabinet.documents.v1.DocumentWithdrawn.meta:type_name -> ecabinet.platform.v1.EventMeta
-	4, // 5: ecabinet.documents.v1.DocumentStudied.meta:type_name -> ecabinet.platform.v1.EventMeta
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	5, // 0: ecabinet.documents.v1.DocumentAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
+	6, // 1: ecabinet.documents.v1.DocumentAdded.document:type_name -> ecabinet.documents.v1.Document
+	5, // 2: ecabinet.documents.v1.DocumentVersionAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
+	6, // 3: ecabinet.documents.v1.DocumentVersionAdded.document:type_name -> ecabinet.documents.v1.Document
+	5, // 4: ecabinet.documents.v1.DocumentWithdrawn.meta:type_name -> ecabinet.platform.v1.EventMeta
+	5, // 5: ecabinet.documents.v1.DocumentStudied.meta:type_name -> ecabinet.platform.v1.EventMeta
+	5, // 6: ecabinet.documents.v1.MeetingBookReady.meta:type_name -> ecabinet.platform.v1.EventMeta
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_documents_v1_events_proto_init() }
@@ -351,7 +430,7 @@ func file_ecabinet_documents_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_documents_v1_events_proto_rawDesc), len(file_ecabinet_documents_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
