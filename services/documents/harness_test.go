@@ -150,6 +150,7 @@ type fakeMeeting struct {
 	org          string
 	participants map[string]meetingsv1.ParticipantRole
 	agenda       []string
+	presenters   map[string]string // agenda item -> person
 }
 
 func startFakeMeetings(t *testing.T, v *identity.Verifier) *fakeMeetings {
@@ -180,6 +181,16 @@ func (f *fakeMeetings) removeParticipant(meetingID, person string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.meetings[meetingID].participants, person)
+}
+
+func (f *fakeMeetings) setPresenter(meetingID, item, person string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.meetings[meetingID]
+	if m.presenters == nil {
+		m.presenters = map[string]string{}
+	}
+	m.presenters[item] = person
 }
 
 func (f *fakeMeetings) setDown(down bool) {
@@ -217,7 +228,7 @@ func (f *fakeMeetings) GetMeeting(ctx context.Context, req *meetingsv1.GetMeetin
 		out.Participants = append(out.Participants, &meetingsv1.Participant{PersonId: id, FullName: fullName(id), Role: m.participants[id]})
 	}
 	for i, a := range m.agenda {
-		out.Agenda = append(out.Agenda, &meetingsv1.AgendaItem{Id: a, Position: int32(i + 1)})
+		out.Agenda = append(out.Agenda, &meetingsv1.AgendaItem{Id: a, Position: int32(i + 1), PresenterId: m.presenters[a]})
 	}
 	switch {
 	case participant && (role == meetingsv1.ParticipantRole_PARTICIPANT_ROLE_CHAIR || role == meetingsv1.ParticipantRole_PARTICIPANT_ROLE_MINUTE_TAKER):

@@ -364,6 +364,57 @@ func (QRCodeFormat) EnumDescriptor() ([]byte, []int) {
 	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{5}
 }
 
+type AnnotationKind int32
+
+const (
+	AnnotationKind_ANNOTATION_KIND_UNSPECIFIED AnnotationKind = 0
+	// A marked area of the page.
+	AnnotationKind_ANNOTATION_KIND_HIGHLIGHT AnnotationKind = 1
+	// A note pinned to a point (or area) of the page.
+	AnnotationKind_ANNOTATION_KIND_NOTE AnnotationKind = 2
+)
+
+// Enum value maps for AnnotationKind.
+var (
+	AnnotationKind_name = map[int32]string{
+		0: "ANNOTATION_KIND_UNSPECIFIED",
+		1: "ANNOTATION_KIND_HIGHLIGHT",
+		2: "ANNOTATION_KIND_NOTE",
+	}
+	AnnotationKind_value = map[string]int32{
+		"ANNOTATION_KIND_UNSPECIFIED": 0,
+		"ANNOTATION_KIND_HIGHLIGHT":   1,
+		"ANNOTATION_KIND_NOTE":        2,
+	}
+)
+
+func (x AnnotationKind) Enum() *AnnotationKind {
+	p := new(AnnotationKind)
+	*p = x
+	return p
+}
+
+func (x AnnotationKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AnnotationKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_documents_v1_documents_proto_enumTypes[6].Descriptor()
+}
+
+func (AnnotationKind) Type() protoreflect.EnumType {
+	return &file_ecabinet_documents_v1_documents_proto_enumTypes[6]
+}
+
+func (x AnnotationKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AnnotationKind.Descriptor instead.
+func (AnnotationKind) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{6}
+}
+
 type Document struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2350,6 +2401,731 @@ func (x *OpenMeetingBookResponse) GetEntries() []*BookEntry {
 	return nil
 }
 
+// Area of a page as fractions of its width and height, from the top left,
+// so it holds at any zoom.
+type PageArea struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	X             float64                `protobuf:"fixed64,1,opt,name=x,proto3" json:"x,omitempty"`
+	Y             float64                `protobuf:"fixed64,2,opt,name=y,proto3" json:"y,omitempty"`
+	Width         float64                `protobuf:"fixed64,3,opt,name=width,proto3" json:"width,omitempty"`
+	Height        float64                `protobuf:"fixed64,4,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PageArea) Reset() {
+	*x = PageArea{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PageArea) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PageArea) ProtoMessage() {}
+
+func (x *PageArea) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PageArea.ProtoReflect.Descriptor instead.
+func (*PageArea) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PageArea) GetX() float64 {
+	if x != nil {
+		return x.X
+	}
+	return 0
+}
+
+func (x *PageArea) GetY() float64 {
+	if x != nil {
+		return x.Y
+	}
+	return 0
+}
+
+func (x *PageArea) GetWidth() float64 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *PageArea) GetHeight() float64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+type Annotation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A UUID chosen by the client.
+	Id         string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	DocumentId string `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	// The version annotated: pages may move in a later one.
+	DocumentVersion int32 `protobuf:"varint,3,opt,name=document_version,json=documentVersion,proto3" json:"document_version,omitempty"`
+	// From 1.
+	Page int32          `protobuf:"varint,4,opt,name=page,proto3" json:"page,omitempty"`
+	Kind AnnotationKind `protobuf:"varint,5,opt,name=kind,proto3,enum=ecabinet.documents.v1.AnnotationKind" json:"kind,omitempty"`
+	Area *PageArea      `protobuf:"bytes,6,opt,name=area,proto3" json:"area,omitempty"`
+	// The note's text (at most 4,000 characters).
+	Text string `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
+	// #rrggbb.
+	Color         string                 `protobuf:"bytes,8,opt,name=color,proto3" json:"color,omitempty"`
+	Version       int64                  `protobuf:"varint,9,opt,name=version,proto3" json:"version,omitempty"`
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Annotation) Reset() {
+	*x = Annotation{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Annotation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Annotation) ProtoMessage() {}
+
+func (x *Annotation) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Annotation.ProtoReflect.Descriptor instead.
+func (*Annotation) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Annotation) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Annotation) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *Annotation) GetDocumentVersion() int32 {
+	if x != nil {
+		return x.DocumentVersion
+	}
+	return 0
+}
+
+func (x *Annotation) GetPage() int32 {
+	if x != nil {
+		return x.Page
+	}
+	return 0
+}
+
+func (x *Annotation) GetKind() AnnotationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AnnotationKind_ANNOTATION_KIND_UNSPECIFIED
+}
+
+func (x *Annotation) GetArea() *PageArea {
+	if x != nil {
+		return x.Area
+	}
+	return nil
+}
+
+func (x *Annotation) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Annotation) GetColor() string {
+	if x != nil {
+		return x.Color
+	}
+	return ""
+}
+
+func (x *Annotation) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Annotation) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Annotation) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+type ListMyAnnotationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMyAnnotationsRequest) Reset() {
+	*x = ListMyAnnotationsRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMyAnnotationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMyAnnotationsRequest) ProtoMessage() {}
+
+func (x *ListMyAnnotationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMyAnnotationsRequest.ProtoReflect.Descriptor instead.
+func (*ListMyAnnotationsRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListMyAnnotationsRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+type ListMyAnnotationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// By page, then as made.
+	Annotations   []*Annotation `protobuf:"bytes,1,rep,name=annotations,proto3" json:"annotations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMyAnnotationsResponse) Reset() {
+	*x = ListMyAnnotationsResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMyAnnotationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMyAnnotationsResponse) ProtoMessage() {}
+
+func (x *ListMyAnnotationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMyAnnotationsResponse.ProtoReflect.Descriptor instead.
+func (*ListMyAnnotationsResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListMyAnnotationsResponse) GetAnnotations() []*Annotation {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
+type SaveAnnotationRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Annotation *Annotation            `protobuf:"bytes,1,opt,name=annotation,proto3" json:"annotation,omitempty"`
+	// 0: create, or replace whatever is there.
+	ExpectedVersion int64 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SaveAnnotationRequest) Reset() {
+	*x = SaveAnnotationRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveAnnotationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveAnnotationRequest) ProtoMessage() {}
+
+func (x *SaveAnnotationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveAnnotationRequest.ProtoReflect.Descriptor instead.
+func (*SaveAnnotationRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SaveAnnotationRequest) GetAnnotation() *Annotation {
+	if x != nil {
+		return x.Annotation
+	}
+	return nil
+}
+
+func (x *SaveAnnotationRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+type SaveAnnotationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Annotation    *Annotation            `protobuf:"bytes,1,opt,name=annotation,proto3" json:"annotation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveAnnotationResponse) Reset() {
+	*x = SaveAnnotationResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveAnnotationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveAnnotationResponse) ProtoMessage() {}
+
+func (x *SaveAnnotationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveAnnotationResponse.ProtoReflect.Descriptor instead.
+func (*SaveAnnotationResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SaveAnnotationResponse) GetAnnotation() *Annotation {
+	if x != nil {
+		return x.Annotation
+	}
+	return nil
+}
+
+type DeleteAnnotationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AnnotationId  string                 `protobuf:"bytes,1,opt,name=annotation_id,json=annotationId,proto3" json:"annotation_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAnnotationRequest) Reset() {
+	*x = DeleteAnnotationRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAnnotationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAnnotationRequest) ProtoMessage() {}
+
+func (x *DeleteAnnotationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAnnotationRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAnnotationRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *DeleteAnnotationRequest) GetAnnotationId() string {
+	if x != nil {
+		return x.AnnotationId
+	}
+	return ""
+}
+
+type DeleteAnnotationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAnnotationResponse) Reset() {
+	*x = DeleteAnnotationResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAnnotationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAnnotationResponse) ProtoMessage() {}
+
+func (x *DeleteAnnotationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAnnotationResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAnnotationResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{36}
+}
+
+type PresenterPage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	DocumentId    string                 `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	Page          int32                  `protobuf:"varint,3,opt,name=page,proto3" json:"page,omitempty"`
+	PresenterId   string                 `protobuf:"bytes,4,opt,name=presenter_id,json=presenterId,proto3" json:"presenter_id,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PresenterPage) Reset() {
+	*x = PresenterPage{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresenterPage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresenterPage) ProtoMessage() {}
+
+func (x *PresenterPage) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresenterPage.ProtoReflect.Descriptor instead.
+func (*PresenterPage) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *PresenterPage) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *PresenterPage) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *PresenterPage) GetPage() int32 {
+	if x != nil {
+		return x.Page
+	}
+	return 0
+}
+
+func (x *PresenterPage) GetPresenterId() string {
+	if x != nil {
+		return x.PresenterId
+	}
+	return ""
+}
+
+func (x *PresenterPage) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+type SetPresenterPageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	Page          int32                  `protobuf:"varint,2,opt,name=page,proto3" json:"page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPresenterPageRequest) Reset() {
+	*x = SetPresenterPageRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPresenterPageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPresenterPageRequest) ProtoMessage() {}
+
+func (x *SetPresenterPageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPresenterPageRequest.ProtoReflect.Descriptor instead.
+func (*SetPresenterPageRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *SetPresenterPageRequest) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *SetPresenterPageRequest) GetPage() int32 {
+	if x != nil {
+		return x.Page
+	}
+	return 0
+}
+
+type SetPresenterPageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PresenterPage *PresenterPage         `protobuf:"bytes,1,opt,name=presenter_page,json=presenterPage,proto3" json:"presenter_page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPresenterPageResponse) Reset() {
+	*x = SetPresenterPageResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPresenterPageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPresenterPageResponse) ProtoMessage() {}
+
+func (x *SetPresenterPageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPresenterPageResponse.ProtoReflect.Descriptor instead.
+func (*SetPresenterPageResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SetPresenterPageResponse) GetPresenterPage() *PresenterPage {
+	if x != nil {
+		return x.PresenterPage
+	}
+	return nil
+}
+
+type GetPresenterPageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPresenterPageRequest) Reset() {
+	*x = GetPresenterPageRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPresenterPageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPresenterPageRequest) ProtoMessage() {}
+
+func (x *GetPresenterPageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPresenterPageRequest.ProtoReflect.Descriptor instead.
+func (*GetPresenterPageRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *GetPresenterPageRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+type GetPresenterPageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PresenterPage *PresenterPage         `protobuf:"bytes,1,opt,name=presenter_page,json=presenterPage,proto3" json:"presenter_page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPresenterPageResponse) Reset() {
+	*x = GetPresenterPageResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPresenterPageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPresenterPageResponse) ProtoMessage() {}
+
+func (x *GetPresenterPageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPresenterPageResponse.ProtoReflect.Descriptor instead.
+func (*GetPresenterPageResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetPresenterPageResponse) GetPresenterPage() *PresenterPage {
+	if x != nil {
+		return x.PresenterPage
+	}
+	return nil
+}
+
 var File_ecabinet_documents_v1_documents_proto protoreflect.FileDescriptor
 
 const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
@@ -2530,7 +3306,66 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x04book\x18\x01 \x01(\v2&.ecabinet.documents.v1.DocumentVersionR\x04book\x12\x10\n" +
 	"\x03url\x18\x02 \x01(\tR\x03url\x12B\n" +
 	"\x0furl_expire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\rurlExpireTime\x12:\n" +
-	"\aentries\x18\x04 \x03(\v2 .ecabinet.documents.v1.BookEntryR\aentries*\xe0\x01\n" +
+	"\aentries\x18\x04 \x03(\v2 .ecabinet.documents.v1.BookEntryR\aentries\"T\n" +
+	"\bPageArea\x12\f\n" +
+	"\x01x\x18\x01 \x01(\x01R\x01x\x12\f\n" +
+	"\x01y\x18\x02 \x01(\x01R\x01y\x12\x14\n" +
+	"\x05width\x18\x03 \x01(\x01R\x05width\x12\x16\n" +
+	"\x06height\x18\x04 \x01(\x01R\x06height\"\xaa\x03\n" +
+	"\n" +
+	"Annotation\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"documentId\x12)\n" +
+	"\x10document_version\x18\x03 \x01(\x05R\x0fdocumentVersion\x12\x12\n" +
+	"\x04page\x18\x04 \x01(\x05R\x04page\x129\n" +
+	"\x04kind\x18\x05 \x01(\x0e2%.ecabinet.documents.v1.AnnotationKindR\x04kind\x123\n" +
+	"\x04area\x18\x06 \x01(\v2\x1f.ecabinet.documents.v1.PageAreaR\x04area\x12\x12\n" +
+	"\x04text\x18\a \x01(\tR\x04text\x12\x14\n" +
+	"\x05color\x18\b \x01(\tR\x05color\x12\x18\n" +
+	"\aversion\x18\t \x01(\x03R\aversion\x12;\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\";\n" +
+	"\x18ListMyAnnotationsRequest\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\"`\n" +
+	"\x19ListMyAnnotationsResponse\x12C\n" +
+	"\vannotations\x18\x01 \x03(\v2!.ecabinet.documents.v1.AnnotationR\vannotations\"\x85\x01\n" +
+	"\x15SaveAnnotationRequest\x12A\n" +
+	"\n" +
+	"annotation\x18\x01 \x01(\v2!.ecabinet.documents.v1.AnnotationR\n" +
+	"annotation\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\"[\n" +
+	"\x16SaveAnnotationResponse\x12A\n" +
+	"\n" +
+	"annotation\x18\x01 \x01(\v2!.ecabinet.documents.v1.AnnotationR\n" +
+	"annotation\">\n" +
+	"\x17DeleteAnnotationRequest\x12#\n" +
+	"\rannotation_id\x18\x01 \x01(\tR\fannotationId\"\x1a\n" +
+	"\x18DeleteAnnotationResponse\"\xc3\x01\n" +
+	"\rPresenterPage\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x1f\n" +
+	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"documentId\x12\x12\n" +
+	"\x04page\x18\x03 \x01(\x05R\x04page\x12!\n" +
+	"\fpresenter_id\x18\x04 \x01(\tR\vpresenterId\x12;\n" +
+	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"N\n" +
+	"\x17SetPresenterPageRequest\x12\x1f\n" +
+	"\vdocument_id\x18\x01 \x01(\tR\n" +
+	"documentId\x12\x12\n" +
+	"\x04page\x18\x02 \x01(\x05R\x04page\"g\n" +
+	"\x18SetPresenterPageResponse\x12K\n" +
+	"\x0epresenter_page\x18\x01 \x01(\v2$.ecabinet.documents.v1.PresenterPageR\rpresenterPage\"8\n" +
+	"\x17GetPresenterPageRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"g\n" +
+	"\x18GetPresenterPageResponse\x12K\n" +
+	"\x0epresenter_page\x18\x01 \x01(\v2$.ecabinet.documents.v1.PresenterPageR\rpresenterPage*\xe0\x01\n" +
 	"\fDocumentKind\x12\x1d\n" +
 	"\x19DOCUMENT_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aDOCUMENT_KIND_AGENDA_PAPER\x10\x01\x12\"\n" +
@@ -2564,7 +3399,11 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\fQRCodeFormat\x12\x1e\n" +
 	"\x1aQR_CODE_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12QR_CODE_FORMAT_PNG\x10\x01\x12\x16\n" +
-	"\x12QR_CODE_FORMAT_SVG\x10\x022\xe8\t\n" +
+	"\x12QR_CODE_FORMAT_SVG\x10\x02*j\n" +
+	"\x0eAnnotationKind\x12\x1f\n" +
+	"\x1bANNOTATION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19ANNOTATION_KIND_HIGHLIGHT\x10\x01\x12\x18\n" +
+	"\x14ANNOTATION_KIND_NOTE\x10\x022\xae\x0e\n" +
 	"\x10DocumentsService\x12d\n" +
 	"\vGetDocument\x12).ecabinet.documents.v1.GetDocumentRequest\x1a*.ecabinet.documents.v1.GetDocumentResponse\x12j\n" +
 	"\rListDocuments\x12+.ecabinet.documents.v1.ListDocumentsRequest\x1a,.ecabinet.documents.v1.ListDocumentsResponse\x12o\n" +
@@ -2576,7 +3415,12 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\vRecordStudy\x12).ecabinet.documents.v1.RecordStudyRequest\x1a*.ecabinet.documents.v1.RecordStudyResponse\x12m\n" +
 	"\x0eGetStudyReport\x12,.ecabinet.documents.v1.GetStudyReportRequest\x1a-.ecabinet.documents.v1.GetStudyReportResponse\x12v\n" +
 	"\x11ExportStudyReport\x12/.ecabinet.documents.v1.ExportStudyReportRequest\x1a0.ecabinet.documents.v1.ExportStudyReportResponse\x12p\n" +
-	"\x0fOpenMeetingBook\x12-.ecabinet.documents.v1.OpenMeetingBookRequest\x1a..ecabinet.documents.v1.OpenMeetingBookResponseBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
+	"\x0fOpenMeetingBook\x12-.ecabinet.documents.v1.OpenMeetingBookRequest\x1a..ecabinet.documents.v1.OpenMeetingBookResponse\x12v\n" +
+	"\x11ListMyAnnotations\x12/.ecabinet.documents.v1.ListMyAnnotationsRequest\x1a0.ecabinet.documents.v1.ListMyAnnotationsResponse\x12m\n" +
+	"\x0eSaveAnnotation\x12,.ecabinet.documents.v1.SaveAnnotationRequest\x1a-.ecabinet.documents.v1.SaveAnnotationResponse\x12s\n" +
+	"\x10DeleteAnnotation\x12..ecabinet.documents.v1.DeleteAnnotationRequest\x1a/.ecabinet.documents.v1.DeleteAnnotationResponse\x12s\n" +
+	"\x10SetPresenterPage\x12..ecabinet.documents.v1.SetPresenterPageRequest\x1a/.ecabinet.documents.v1.SetPresenterPageResponse\x12s\n" +
+	"\x10GetPresenterPage\x12..ecabinet.documents.v1.GetPresenterPageRequest\x1a/.ecabinet.documents.v1.GetPresenterPageResponseBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
 
 var (
 	file_ecabinet_documents_v1_documents_proto_rawDescOnce sync.Once
@@ -2590,8 +3434,8 @@ func file_ecabinet_documents_v1_documents_proto_rawDescGZIP() []byte {
 	return file_ecabinet_documents_v1_documents_proto_rawDescData
 }
 
-var file_ecabinet_documents_v1_documents_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_ecabinet_documents_v1_documents_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_ecabinet_documents_v1_documents_proto_goTypes = []any{
 	(DocumentKind)(0),                    // 0: ecabinet.documents.v1.DocumentKind
 	(Classification)(0),                  // 1: ecabinet.documents.v1.Classification
@@ -2599,96 +3443,130 @@ var file_ecabinet_documents_v1_documents_proto_goTypes = []any{
 	(AccessKind)(0),                      // 3: ecabinet.documents.v1.AccessKind
 	(DownloadPolicy)(0),                  // 4: ecabinet.documents.v1.DownloadPolicy
 	(QRCodeFormat)(0),                    // 5: ecabinet.documents.v1.QRCodeFormat
-	(*Document)(nil),                     // 6: ecabinet.documents.v1.Document
-	(*DocumentVersion)(nil),              // 7: ecabinet.documents.v1.DocumentVersion
-	(*GetDocumentRequest)(nil),           // 8: ecabinet.documents.v1.GetDocumentRequest
-	(*GetDocumentResponse)(nil),          // 9: ecabinet.documents.v1.GetDocumentResponse
-	(*ListDocumentsRequest)(nil),         // 10: ecabinet.documents.v1.ListDocumentsRequest
-	(*ListDocumentsResponse)(nil),        // 11: ecabinet.documents.v1.ListDocumentsResponse
-	(*UploadDocumentRequest)(nil),        // 12: ecabinet.documents.v1.UploadDocumentRequest
-	(*NewDocument)(nil),                  // 13: ecabinet.documents.v1.NewDocument
-	(*NewVersion)(nil),                   // 14: ecabinet.documents.v1.NewVersion
-	(*UploadDocumentResponse)(nil),       // 15: ecabinet.documents.v1.UploadDocumentResponse
-	(*ListDocumentVersionsRequest)(nil),  // 16: ecabinet.documents.v1.ListDocumentVersionsRequest
-	(*ListDocumentVersionsResponse)(nil), // 17: ecabinet.documents.v1.ListDocumentVersionsResponse
-	(*OpenDocumentContentRequest)(nil),   // 18: ecabinet.documents.v1.OpenDocumentContentRequest
-	(*OpenDocumentContentResponse)(nil),  // 19: ecabinet.documents.v1.OpenDocumentContentResponse
-	(*WithdrawDocumentRequest)(nil),      // 20: ecabinet.documents.v1.WithdrawDocumentRequest
-	(*WithdrawDocumentResponse)(nil),     // 21: ecabinet.documents.v1.WithdrawDocumentResponse
-	(*GetQRCodeRequest)(nil),             // 22: ecabinet.documents.v1.GetQRCodeRequest
-	(*GetQRCodeResponse)(nil),            // 23: ecabinet.documents.v1.GetQRCodeResponse
-	(*StudyProgress)(nil),                // 24: ecabinet.documents.v1.StudyProgress
-	(*RecordStudyRequest)(nil),           // 25: ecabinet.documents.v1.RecordStudyRequest
-	(*RecordStudyResponse)(nil),          // 26: ecabinet.documents.v1.RecordStudyResponse
-	(*StudyReportRow)(nil),               // 27: ecabinet.documents.v1.StudyReportRow
-	(*GetStudyReportRequest)(nil),        // 28: ecabinet.documents.v1.GetStudyReportRequest
-	(*GetStudyReportResponse)(nil),       // 29: ecabinet.documents.v1.GetStudyReportResponse
-	(*ExportStudyReportRequest)(nil),     // 30: ecabinet.documents.v1.ExportStudyReportRequest
-	(*ExportStudyReportResponse)(nil),    // 31: ecabinet.documents.v1.ExportStudyReportResponse
-	(*OpenMeetingBookRequest)(nil),       // 32: ecabinet.documents.v1.OpenMeetingBookRequest
-	(*BookEntry)(nil),                    // 33: ecabinet.documents.v1.BookEntry
-	(*OpenMeetingBookResponse)(nil),      // 34: ecabinet.documents.v1.OpenMeetingBookResponse
-	(*timestamppb.Timestamp)(nil),        // 35: google.protobuf.Timestamp
+	(AnnotationKind)(0),                  // 6: ecabinet.documents.v1.AnnotationKind
+	(*Document)(nil),                     // 7: ecabinet.documents.v1.Document
+	(*DocumentVersion)(nil),              // 8: ecabinet.documents.v1.DocumentVersion
+	(*GetDocumentRequest)(nil),           // 9: ecabinet.documents.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),          // 10: ecabinet.documents.v1.GetDocumentResponse
+	(*ListDocumentsRequest)(nil),         // 11: ecabinet.documents.v1.ListDocumentsRequest
+	(*ListDocumentsResponse)(nil),        // 12: ecabinet.documents.v1.ListDocumentsResponse
+	(*UploadDocumentRequest)(nil),        // 13: ecabinet.documents.v1.UploadDocumentRequest
+	(*NewDocument)(nil),                  // 14: ecabinet.documents.v1.NewDocument
+	(*NewVersion)(nil),                   // 15: ecabinet.documents.v1.NewVersion
+	(*UploadDocumentResponse)(nil),       // 16: ecabinet.documents.v1.UploadDocumentResponse
+	(*ListDocumentVersionsRequest)(nil),  // 17: ecabinet.documents.v1.ListDocumentVersionsRequest
+	(*ListDocumentVersionsResponse)(nil), // 18: ecabinet.documents.v1.ListDocumentVersionsResponse
+	(*OpenDocumentContentRequest)(nil),   // 19: ecabinet.documents.v1.OpenDocumentContentRequest
+	(*OpenDocumentContentResponse)(nil),  // 20: ecabinet.documents.v1.OpenDocumentContentResponse
+	(*WithdrawDocumentRequest)(nil),      // 21: ecabinet.documents.v1.WithdrawDocumentRequest
+	(*WithdrawDocumentResponse)(nil),     // 22: ecabinet.documents.v1.WithdrawDocumentResponse
+	(*GetQRCodeRequest)(nil),             // 23: ecabinet.documents.v1.GetQRCodeRequest
+	(*GetQRCodeResponse)(nil),            // 24: ecabinet.documents.v1.GetQRCodeResponse
+	(*StudyProgress)(nil),                // 25: ecabinet.documents.v1.StudyProgress
+	(*RecordStudyRequest)(nil),           // 26: ecabinet.documents.v1.RecordStudyRequest
+	(*RecordStudyResponse)(nil),          // 27: ecabinet.documents.v1.RecordStudyResponse
+	(*StudyReportRow)(nil),               // 28: ecabinet.documents.v1.StudyReportRow
+	(*GetStudyReportRequest)(nil),        // 29: ecabinet.documents.v1.GetStudyReportRequest
+	(*GetStudyReportResponse)(nil),       // 30: ecabinet.documents.v1.GetStudyReportResponse
+	(*ExportStudyReportRequest)(nil),     // 31: ecabinet.documents.v1.ExportStudyReportRequest
+	(*ExportStudyReportResponse)(nil),    // 32: ecabinet.documents.v1.ExportStudyReportResponse
+	(*OpenMeetingBookRequest)(nil),       // 33: ecabinet.documents.v1.OpenMeetingBookRequest
+	(*BookEntry)(nil),                    // 34: ecabinet.documents.v1.BookEntry
+	(*OpenMeetingBookResponse)(nil),      // 35: ecabinet.documents.v1.OpenMeetingBookResponse
+	(*PageArea)(nil),                     // 36: ecabinet.documents.v1.PageArea
+	(*Annotation)(nil),                   // 37: ecabinet.documents.v1.Annotation
+	(*ListMyAnnotationsRequest)(nil),     // 38: ecabinet.documents.v1.ListMyAnnotationsRequest
+	(*ListMyAnnotationsResponse)(nil),    // 39: ecabinet.documents.v1.ListMyAnnotationsResponse
+	(*SaveAnnotationRequest)(nil),        // 40: ecabinet.documents.v1.SaveAnnotationRequest
+	(*SaveAnnotationResponse)(nil),       // 41: ecabinet.documents.v1.SaveAnnotationResponse
+	(*DeleteAnnotationRequest)(nil),      // 42: ecabinet.documents.v1.DeleteAnnotationRequest
+	(*DeleteAnnotationResponse)(nil),     // 43: ecabinet.documents.v1.DeleteAnnotationResponse
+	(*PresenterPage)(nil),                // 44: ecabinet.documents.v1.PresenterPage
+	(*SetPresenterPageRequest)(nil),      // 45: ecabinet.documents.v1.SetPresenterPageRequest
+	(*SetPresenterPageResponse)(nil),     // 46: ecabinet.documents.v1.SetPresenterPageResponse
+	(*GetPresenterPageRequest)(nil),      // 47: ecabinet.documents.v1.GetPresenterPageRequest
+	(*GetPresenterPageResponse)(nil),     // 48: ecabinet.documents.v1.GetPresenterPageResponse
+	(*timestamppb.Timestamp)(nil),        // 49: google.protobuf.Timestamp
 }
 var file_ecabinet_documents_v1_documents_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.documents.v1.Document.kind:type_name -> ecabinet.documents.v1.DocumentKind
 	1,  // 1: ecabinet.documents.v1.Document.classification:type_name -> ecabinet.documents.v1.Classification
-	35, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	49, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 3: ecabinet.documents.v1.Document.preview:type_name -> ecabinet.documents.v1.Preview
-	35, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
+	49, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 5: ecabinet.documents.v1.Document.download_policy:type_name -> ecabinet.documents.v1.DownloadPolicy
 	2,  // 6: ecabinet.documents.v1.DocumentVersion.preview:type_name -> ecabinet.documents.v1.Preview
-	35, // 7: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
-	6,  // 8: ecabinet.documents.v1.GetDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
-	6,  // 9: ecabinet.documents.v1.ListDocumentsResponse.documents:type_name -> ecabinet.documents.v1.Document
-	13, // 10: ecabinet.documents.v1.UploadDocumentRequest.new_document:type_name -> ecabinet.documents.v1.NewDocument
-	14, // 11: ecabinet.documents.v1.UploadDocumentRequest.new_version:type_name -> ecabinet.documents.v1.NewVersion
+	49, // 7: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 8: ecabinet.documents.v1.GetDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
+	7,  // 9: ecabinet.documents.v1.ListDocumentsResponse.documents:type_name -> ecabinet.documents.v1.Document
+	14, // 10: ecabinet.documents.v1.UploadDocumentRequest.new_document:type_name -> ecabinet.documents.v1.NewDocument
+	15, // 11: ecabinet.documents.v1.UploadDocumentRequest.new_version:type_name -> ecabinet.documents.v1.NewVersion
 	0,  // 12: ecabinet.documents.v1.NewDocument.kind:type_name -> ecabinet.documents.v1.DocumentKind
 	1,  // 13: ecabinet.documents.v1.NewDocument.classification:type_name -> ecabinet.documents.v1.Classification
 	4,  // 14: ecabinet.documents.v1.NewDocument.download_policy:type_name -> ecabinet.documents.v1.DownloadPolicy
-	6,  // 15: ecabinet.documents.v1.UploadDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
-	7,  // 16: ecabinet.documents.v1.ListDocumentVersionsResponse.versions:type_name -> ecabinet.documents.v1.DocumentVersion
+	7,  // 15: ecabinet.documents.v1.UploadDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
+	8,  // 16: ecabinet.documents.v1.ListDocumentVersionsResponse.versions:type_name -> ecabinet.documents.v1.DocumentVersion
 	3,  // 17: ecabinet.documents.v1.OpenDocumentContentRequest.access:type_name -> ecabinet.documents.v1.AccessKind
-	6,  // 18: ecabinet.documents.v1.OpenDocumentContentResponse.document:type_name -> ecabinet.documents.v1.Document
-	7,  // 19: ecabinet.documents.v1.OpenDocumentContentResponse.version:type_name -> ecabinet.documents.v1.DocumentVersion
-	35, // 20: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
+	7,  // 18: ecabinet.documents.v1.OpenDocumentContentResponse.document:type_name -> ecabinet.documents.v1.Document
+	8,  // 19: ecabinet.documents.v1.OpenDocumentContentResponse.version:type_name -> ecabinet.documents.v1.DocumentVersion
+	49, // 20: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
 	5,  // 21: ecabinet.documents.v1.GetQRCodeRequest.format:type_name -> ecabinet.documents.v1.QRCodeFormat
-	35, // 22: ecabinet.documents.v1.StudyProgress.first_open_time:type_name -> google.protobuf.Timestamp
-	35, // 23: ecabinet.documents.v1.StudyProgress.last_time:type_name -> google.protobuf.Timestamp
-	24, // 24: ecabinet.documents.v1.RecordStudyResponse.progress:type_name -> ecabinet.documents.v1.StudyProgress
-	35, // 25: ecabinet.documents.v1.StudyReportRow.last_time:type_name -> google.protobuf.Timestamp
-	27, // 26: ecabinet.documents.v1.GetStudyReportResponse.rows:type_name -> ecabinet.documents.v1.StudyReportRow
+	49, // 22: ecabinet.documents.v1.StudyProgress.first_open_time:type_name -> google.protobuf.Timestamp
+	49, // 23: ecabinet.documents.v1.StudyProgress.last_time:type_name -> google.protobuf.Timestamp
+	25, // 24: ecabinet.documents.v1.RecordStudyResponse.progress:type_name -> ecabinet.documents.v1.StudyProgress
+	49, // 25: ecabinet.documents.v1.StudyReportRow.last_time:type_name -> google.protobuf.Timestamp
+	28, // 26: ecabinet.documents.v1.GetStudyReportResponse.rows:type_name -> ecabinet.documents.v1.StudyReportRow
 	3,  // 27: ecabinet.documents.v1.OpenMeetingBookRequest.access:type_name -> ecabinet.documents.v1.AccessKind
-	7,  // 28: ecabinet.documents.v1.OpenMeetingBookResponse.book:type_name -> ecabinet.documents.v1.DocumentVersion
-	35, // 29: ecabinet.documents.v1.OpenMeetingBookResponse.url_expire_time:type_name -> google.protobuf.Timestamp
-	33, // 30: ecabinet.documents.v1.OpenMeetingBookResponse.entries:type_name -> ecabinet.documents.v1.BookEntry
-	8,  // 31: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
-	10, // 32: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
-	12, // 33: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
-	16, // 34: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
-	18, // 35: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
-	20, // 36: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
-	22, // 37: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
-	25, // 38: ecabinet.documents.v1.DocumentsService.RecordStudy:input_type -> ecabinet.documents.v1.RecordStudyRequest
-	28, // 39: ecabinet.documents.v1.DocumentsService.GetStudyReport:input_type -> ecabinet.documents.v1.GetStudyReportRequest
-	30, // 40: ecabinet.documents.v1.DocumentsService.ExportStudyReport:input_type -> ecabinet.documents.v1.ExportStudyReportRequest
-	32, // 41: ecabinet.documents.v1.DocumentsService.OpenMeetingBook:input_type -> ecabinet.documents.v1.OpenMeetingBookRequest
-	9,  // 42: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
-	11, // 43: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
-	15, // 44: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
-	17, // 45: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
-	19, // 46: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
-	21, // 47: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
-	23, // 48: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
-	26, // 49: ecabinet.documents.v1.DocumentsService.RecordStudy:output_type -> ecabinet.documents.v1.RecordStudyResponse
-	29, // 50: ecabinet.documents.v1.DocumentsService.GetStudyReport:output_type -> ecabinet.documents.v1.GetStudyReportResponse
-	31, // 51: ecabinet.documents.v1.DocumentsService.ExportStudyReport:output_type -> ecabinet.documents.v1.ExportStudyReportResponse
-	34, // 52: ecabinet.documents.v1.DocumentsService.OpenMeetingBook:output_type -> ecabinet.documents.v1.OpenMeetingBookResponse
-	42, // [42:53] is the sub-list for method output_type
-	31, // [31:42] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	8,  // 28: ecabinet.documents.v1.OpenMeetingBookResponse.book:type_name -> ecabinet.documents.v1.DocumentVersion
+	49, // 29: ecabinet.documents.v1.OpenMeetingBookResponse.url_expire_time:type_name -> google.protobuf.Timestamp
+	34, // 30: ecabinet.documents.v1.OpenMeetingBookResponse.entries:type_name -> ecabinet.documents.v1.BookEntry
+	6,  // 31: ecabinet.documents.v1.Annotation.kind:type_name -> ecabinet.documents.v1.AnnotationKind
+	36, // 32: ecabinet.documents.v1.Annotation.area:type_name -> ecabinet.documents.v1.PageArea
+	49, // 33: ecabinet.documents.v1.Annotation.create_time:type_name -> google.protobuf.Timestamp
+	49, // 34: ecabinet.documents.v1.Annotation.update_time:type_name -> google.protobuf.Timestamp
+	37, // 35: ecabinet.documents.v1.ListMyAnnotationsResponse.annotations:type_name -> ecabinet.documents.v1.Annotation
+	37, // 36: ecabinet.documents.v1.SaveAnnotationRequest.annotation:type_name -> ecabinet.documents.v1.Annotation
+	37, // 37: ecabinet.documents.v1.SaveAnnotationResponse.annotation:type_name -> ecabinet.documents.v1.Annotation
+	49, // 38: ecabinet.documents.v1.PresenterPage.update_time:type_name -> google.protobuf.Timestamp
+	44, // 39: ecabinet.documents.v1.SetPresenterPageResponse.presenter_page:type_name -> ecabinet.documents.v1.PresenterPage
+	44, // 40: ecabinet.documents.v1.GetPresenterPageResponse.presenter_page:type_name -> ecabinet.documents.v1.PresenterPage
+	9,  // 41: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
+	11, // 42: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
+	13, // 43: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
+	17, // 44: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
+	19, // 45: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
+	21, // 46: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
+	23, // 47: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
+	26, // 48: ecabinet.documents.v1.DocumentsService.RecordStudy:input_type -> ecabinet.documents.v1.RecordStudyRequest
+	29, // 49: ecabinet.documents.v1.DocumentsService.GetStudyReport:input_type -> ecabinet.documents.v1.GetStudyReportRequest
+	31, // 50: ecabinet.documents.v1.DocumentsService.ExportStudyReport:input_type -> ecabinet.documents.v1.ExportStudyReportRequest
+	33, // 51: ecabinet.documents.v1.DocumentsService.OpenMeetingBook:input_type -> ecabinet.documents.v1.OpenMeetingBookRequest
+	38, // 52: ecabinet.documents.v1.DocumentsService.ListMyAnnotations:input_type -> ecabinet.documents.v1.ListMyAnnotationsRequest
+	40, // 53: ecabinet.documents.v1.DocumentsService.SaveAnnotation:input_type -> ecabinet.documents.v1.SaveAnnotationRequest
+	42, // 54: ecabinet.documents.v1.DocumentsService.DeleteAnnotation:input_type -> ecabinet.documents.v1.DeleteAnnotationRequest
+	45, // 55: ecabinet.documents.v1.DocumentsService.SetPresenterPage:input_type -> ecabinet.documents.v1.SetPresenterPageRequest
+	47, // 56: ecabinet.documents.v1.DocumentsService.GetPresenterPage:input_type -> ecabinet.documents.v1.GetPresenterPageRequest
+	10, // 57: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
+	12, // 58: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
+	16, // 59: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
+	18, // 60: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
+	20, // 61: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
+	22, // 62: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
+	24, // 63: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
+	27, // 64: ecabinet.documents.v1.DocumentsService.RecordStudy:output_type -> ecabinet.documents.v1.RecordStudyResponse
+	30, // 65: ecabinet.documents.v1.DocumentsService.GetStudyReport:output_type -> ecabinet.documents.v1.GetStudyReportResponse
+	32, // 66: ecabinet.documents.v1.DocumentsService.ExportStudyReport:output_type -> ecabinet.documents.v1.ExportStudyReportResponse
+	35, // 67: ecabinet.documents.v1.DocumentsService.OpenMeetingBook:output_type -> ecabinet.documents.v1.OpenMeetingBookResponse
+	39, // 68: ecabinet.documents.v1.DocumentsService.ListMyAnnotations:output_type -> ecabinet.documents.v1.ListMyAnnotationsResponse
+	41, // 69: ecabinet.documents.v1.DocumentsService.SaveAnnotation:output_type -> ecabinet.documents.v1.SaveAnnotationResponse
+	43, // 70: ecabinet.documents.v1.DocumentsService.DeleteAnnotation:output_type -> ecabinet.documents.v1.DeleteAnnotationResponse
+	46, // 71: ecabinet.documents.v1.DocumentsService.SetPresenterPage:output_type -> ecabinet.documents.v1.SetPresenterPageResponse
+	48, // 72: ecabinet.documents.v1.DocumentsService.GetPresenterPage:output_type -> ecabinet.documents.v1.GetPresenterPageResponse
+	57, // [57:73] is the sub-list for method output_type
+	41, // [41:57] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_documents_v1_documents_proto_init() }
@@ -2706,8 +3584,8 @@ func file_ecabinet_documents_v1_documents_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_documents_v1_documents_proto_rawDesc), len(file_ecabinet_documents_v1_documents_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   29,
+			NumEnums:      7,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

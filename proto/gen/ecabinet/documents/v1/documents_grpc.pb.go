@@ -30,6 +30,11 @@ const (
 	DocumentsService_GetStudyReport_FullMethodName       = "/ecabinet.documents.v1.DocumentsService/GetStudyReport"
 	DocumentsService_ExportStudyReport_FullMethodName    = "/ecabinet.documents.v1.DocumentsService/ExportStudyReport"
 	DocumentsService_OpenMeetingBook_FullMethodName      = "/ecabinet.documents.v1.DocumentsService/OpenMeetingBook"
+	DocumentsService_ListMyAnnotations_FullMethodName    = "/ecabinet.documents.v1.DocumentsService/ListMyAnnotations"
+	DocumentsService_SaveAnnotation_FullMethodName       = "/ecabinet.documents.v1.DocumentsService/SaveAnnotation"
+	DocumentsService_DeleteAnnotation_FullMethodName     = "/ecabinet.documents.v1.DocumentsService/DeleteAnnotation"
+	DocumentsService_SetPresenterPage_FullMethodName     = "/ecabinet.documents.v1.DocumentsService/SetPresenterPage"
+	DocumentsService_GetPresenterPage_FullMethodName     = "/ecabinet.documents.v1.DocumentsService/GetPresenterPage"
 )
 
 // DocumentsServiceClient is the client API for DocumentsService service.
@@ -93,6 +98,22 @@ type DocumentsServiceClient interface {
 	// a watermarked one makes it stamped). FailedPrecondition when the
 	// meeting has no readable PDF paper, or they are too large to bind.
 	OpenMeetingBook(ctx context.Context, in *OpenMeetingBookRequest, opts ...grpc.CallOption) (*OpenMeetingBookResponse, error)
+	// Private annotations: each person sees and changes only their own, on
+	// papers they may read; every device of theirs is told of a change
+	// (AnnotationsChanged, to that person alone) and fetches them again.
+	ListMyAnnotations(ctx context.Context, in *ListMyAnnotationsRequest, opts ...grpc.CallOption) (*ListMyAnnotationsResponse, error)
+	// SaveAnnotation creates the annotation with the id the client chose (a
+	// UUID, so a device can make one offline and send it again safely) or
+	// replaces it. Aborted when expected_version is stale.
+	SaveAnnotation(ctx context.Context, in *SaveAnnotationRequest, opts ...grpc.CallOption) (*SaveAnnotationResponse, error)
+	DeleteAnnotation(ctx context.Context, in *DeleteAnnotationRequest, opts ...grpc.CallOption) (*DeleteAnnotationResponse, error)
+	// SetPresenterPage: the presenter (the meeting's chair or minute-taker,
+	// or the presenter of the paper's agenda item) shows a page of a paper;
+	// tablets that follow turn to it (PresenterPageTurned).
+	SetPresenterPage(ctx context.Context, in *SetPresenterPageRequest, opts ...grpc.CallOption) (*SetPresenterPageResponse, error)
+	// GetPresenterPage: the page being shown now, for a tablet that starts
+	// following; NotFound when nothing is being presented.
+	GetPresenterPage(ctx context.Context, in *GetPresenterPageRequest, opts ...grpc.CallOption) (*GetPresenterPageResponse, error)
 }
 
 type documentsServiceClient struct {
@@ -216,6 +237,56 @@ func (c *documentsServiceClient) OpenMeetingBook(ctx context.Context, in *OpenMe
 	return out, nil
 }
 
+func (c *documentsServiceClient) ListMyAnnotations(ctx context.Context, in *ListMyAnnotationsRequest, opts ...grpc.CallOption) (*ListMyAnnotationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMyAnnotationsResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_ListMyAnnotations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentsServiceClient) SaveAnnotation(ctx context.Context, in *SaveAnnotationRequest, opts ...grpc.CallOption) (*SaveAnnotationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SaveAnnotationResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_SaveAnnotation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentsServiceClient) DeleteAnnotation(ctx context.Context, in *DeleteAnnotationRequest, opts ...grpc.CallOption) (*DeleteAnnotationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAnnotationResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_DeleteAnnotation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentsServiceClient) SetPresenterPage(ctx context.Context, in *SetPresenterPageRequest, opts ...grpc.CallOption) (*SetPresenterPageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetPresenterPageResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_SetPresenterPage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *documentsServiceClient) GetPresenterPage(ctx context.Context, in *GetPresenterPageRequest, opts ...grpc.CallOption) (*GetPresenterPageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPresenterPageResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_GetPresenterPage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DocumentsServiceServer is the server API for DocumentsService service.
 // All implementations must embed UnimplementedDocumentsServiceServer
 // for forward compatibility.
@@ -277,6 +348,22 @@ type DocumentsServiceServer interface {
 	// a watermarked one makes it stamped). FailedPrecondition when the
 	// meeting has no readable PDF paper, or they are too large to bind.
 	OpenMeetingBook(context.Context, *OpenMeetingBookRequest) (*OpenMeetingBookResponse, error)
+	// Private annotations: each person sees and changes only their own, on
+	// papers they may read; every device of theirs is told of a change
+	// (AnnotationsChanged, to that person alone) and fetches them again.
+	ListMyAnnotations(context.Context, *ListMyAnnotationsRequest) (*ListMyAnnotationsResponse, error)
+	// SaveAnnotation creates the annotation with the id the client chose (a
+	// UUID, so a device can make one offline and send it again safely) or
+	// replaces it. Aborted when expected_version is stale.
+	SaveAnnotation(context.Context, *SaveAnnotationRequest) (*SaveAnnotationResponse, error)
+	DeleteAnnotation(context.Context, *DeleteAnnotationRequest) (*DeleteAnnotationResponse, error)
+	// SetPresenterPage: the presenter (the meeting's chair or minute-taker,
+	// or the presenter of the paper's agenda item) shows a page of a paper;
+	// tablets that follow turn to it (PresenterPageTurned).
+	SetPresenterPage(context.Context, *SetPresenterPageRequest) (*SetPresenterPageResponse, error)
+	// GetPresenterPage: the page being shown now, for a tablet that starts
+	// following; NotFound when nothing is being presented.
+	GetPresenterPage(context.Context, *GetPresenterPageRequest) (*GetPresenterPageResponse, error)
 	mustEmbedUnimplementedDocumentsServiceServer()
 }
 
@@ -319,6 +406,21 @@ func (UnimplementedDocumentsServiceServer) ExportStudyReport(context.Context, *E
 }
 func (UnimplementedDocumentsServiceServer) OpenMeetingBook(context.Context, *OpenMeetingBookRequest) (*OpenMeetingBookResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method OpenMeetingBook not implemented")
+}
+func (UnimplementedDocumentsServiceServer) ListMyAnnotations(context.Context, *ListMyAnnotationsRequest) (*ListMyAnnotationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMyAnnotations not implemented")
+}
+func (UnimplementedDocumentsServiceServer) SaveAnnotation(context.Context, *SaveAnnotationRequest) (*SaveAnnotationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SaveAnnotation not implemented")
+}
+func (UnimplementedDocumentsServiceServer) DeleteAnnotation(context.Context, *DeleteAnnotationRequest) (*DeleteAnnotationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAnnotation not implemented")
+}
+func (UnimplementedDocumentsServiceServer) SetPresenterPage(context.Context, *SetPresenterPageRequest) (*SetPresenterPageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetPresenterPage not implemented")
+}
+func (UnimplementedDocumentsServiceServer) GetPresenterPage(context.Context, *GetPresenterPageRequest) (*GetPresenterPageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPresenterPage not implemented")
 }
 func (UnimplementedDocumentsServiceServer) mustEmbedUnimplementedDocumentsServiceServer() {}
 func (UnimplementedDocumentsServiceServer) testEmbeddedByValue()                          {}
@@ -528,6 +630,96 @@ func _DocumentsService_OpenMeetingBook_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DocumentsService_ListMyAnnotations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMyAnnotationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).ListMyAnnotations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_ListMyAnnotations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).ListMyAnnotations(ctx, req.(*ListMyAnnotationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentsService_SaveAnnotation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SaveAnnotationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).SaveAnnotation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_SaveAnnotation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).SaveAnnotation(ctx, req.(*SaveAnnotationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentsService_DeleteAnnotation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAnnotationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).DeleteAnnotation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_DeleteAnnotation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).DeleteAnnotation(ctx, req.(*DeleteAnnotationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentsService_SetPresenterPage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetPresenterPageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).SetPresenterPage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_SetPresenterPage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).SetPresenterPage(ctx, req.(*SetPresenterPageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DocumentsService_GetPresenterPage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPresenterPageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).GetPresenterPage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_GetPresenterPage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).GetPresenterPage(ctx, req.(*GetPresenterPageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DocumentsService_ServiceDesc is the grpc.ServiceDesc for DocumentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -574,6 +766,26 @@ var DocumentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OpenMeetingBook",
 			Handler:    _DocumentsService_OpenMeetingBook_Handler,
+		},
+		{
+			MethodName: "ListMyAnnotations",
+			Handler:    _DocumentsService_ListMyAnnotations_Handler,
+		},
+		{
+			MethodName: "SaveAnnotation",
+			Handler:    _DocumentsService_SaveAnnotation_Handler,
+		},
+		{
+			MethodName: "DeleteAnnotation",
+			Handler:    _DocumentsService_DeleteAnnotation_Handler,
+		},
+		{
+			MethodName: "SetPresenterPage",
+			Handler:    _DocumentsService_SetPresenterPage_Handler,
+		},
+		{
+			MethodName: "GetPresenterPage",
+			Handler:    _DocumentsService_GetPresenterPage_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -348,6 +348,123 @@ func (x *MeetingBookReady) GetDocumentIds() []string {
 	return nil
 }
 
+// annotations_changed: a person's annotations of a document changed; sent
+// to that person alone (no organisation, audience = the person), without
+// the annotations, which their devices fetch.
+type AnnotationsChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	DocumentId    string                 `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
+	PersonId      string                 `protobuf:"bytes,3,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnnotationsChanged) Reset() {
+	*x = AnnotationsChanged{}
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnnotationsChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnnotationsChanged) ProtoMessage() {}
+
+func (x *AnnotationsChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnnotationsChanged.ProtoReflect.Descriptor instead.
+func (*AnnotationsChanged) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AnnotationsChanged) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *AnnotationsChanged) GetDocumentId() string {
+	if x != nil {
+		return x.DocumentId
+	}
+	return ""
+}
+
+func (x *AnnotationsChanged) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+// presenter_page: the presenter turned to a page; following tablets turn
+// too.
+type PresenterPageTurned struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	PresenterPage *PresenterPage         `protobuf:"bytes,2,opt,name=presenter_page,json=presenterPage,proto3" json:"presenter_page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PresenterPageTurned) Reset() {
+	*x = PresenterPageTurned{}
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresenterPageTurned) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresenterPageTurned) ProtoMessage() {}
+
+func (x *PresenterPageTurned) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresenterPageTurned.ProtoReflect.Descriptor instead.
+func (*PresenterPageTurned) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PresenterPageTurned) GetMeta() *v1.EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *PresenterPageTurned) GetPresenterPage() *PresenterPage {
+	if x != nil {
+		return x.PresenterPage
+	}
+	return nil
+}
+
 var File_ecabinet_documents_v1_events_proto protoreflect.FileDescriptor
 
 const file_ecabinet_documents_v1_events_proto_rawDesc = "" +
@@ -379,7 +496,15 @@ const file_ecabinet_documents_v1_events_proto_rawDesc = "" +
 	"meeting_id\x18\x02 \x01(\tR\tmeetingId\x12\x1d\n" +
 	"\n" +
 	"page_count\x18\x03 \x01(\x05R\tpageCount\x12!\n" +
-	"\fdocument_ids\x18\x04 \x03(\tR\vdocumentIdsBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
+	"\fdocument_ids\x18\x04 \x03(\tR\vdocumentIds\"\x87\x01\n" +
+	"\x12AnnotationsChanged\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1f\n" +
+	"\vdocument_id\x18\x02 \x01(\tR\n" +
+	"documentId\x12\x1b\n" +
+	"\tperson_id\x18\x03 \x01(\tR\bpersonId\"\x97\x01\n" +
+	"\x13PresenterPageTurned\x123\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12K\n" +
+	"\x0epresenter_page\x18\x02 \x01(\v2$.ecabinet.documents.v1.PresenterPageR\rpresenterPageBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
 
 var (
 	file_ecabinet_documents_v1_events_proto_rawDescOnce sync.Once
@@ -393,29 +518,35 @@ func file_ecabinet_documents_v1_events_proto_rawDescGZIP() []byte {
 	return file_ecabinet_documents_v1_events_proto_rawDescData
 }
 
-var file_ecabinet_documents_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_ecabinet_documents_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_ecabinet_documents_v1_events_proto_goTypes = []any{
 	(*DocumentAdded)(nil),        // 0: ecabinet.documents.v1.DocumentAdded
 	(*DocumentVersionAdded)(nil), // 1: ecabinet.documents.v1.DocumentVersionAdded
 	(*DocumentWithdrawn)(nil),    // 2: ecabinet.documents.v1.DocumentWithdrawn
 	(*DocumentStudied)(nil),      // 3: ecabinet.documents.v1.DocumentStudied
 	(*MeetingBookReady)(nil),     // 4: ecabinet.documents.v1.MeetingBookReady
-	(*v1.EventMeta)(nil),         // 5: ecabinet.platform.v1.EventMeta
-	(*Document)(nil),             // 6: ecabinet.documents.v1.Document
+	(*AnnotationsChanged)(nil),   // 5: ecabinet.documents.v1.AnnotationsChanged
+	(*PresenterPageTurned)(nil),  // 6: ecabinet.documents.v1.PresenterPageTurned
+	(*v1.EventMeta)(nil),         // 7: ecabinet.platform.v1.EventMeta
+	(*Document)(nil),             // 8: ecabinet.documents.v1.Document
+	(*PresenterPage)(nil),        // 9: ecabinet.documents.v1.PresenterPage
 }
 var file_ecabinet_documents_v1_events_proto_depIdxs = []int32{
-	5, // 0: ecabinet.documents.v1.DocumentAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
-	6, // 1: ecabinet.documents.v1.DocumentAdded.document:type_name -> ecabinet.documents.v1.Document
-	5, // 2: ecabinet.documents.v1.DocumentVersionAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
-	6, // 3: ecabinet.documents.v1.DocumentVersionAdded.document:type_name -> ecabinet.documents.v1.Document
-	5, // 4: ecabinet.documents.v1.DocumentWithdrawn.meta:type_name -> ecabinet.platform.v1.EventMeta
-	5, // 5: ecabinet.documents.v1.DocumentStudied.meta:type_name -> ecabinet.platform.v1.EventMeta
-	5, // 6: ecabinet.documents.v1.MeetingBookReady.meta:type_name -> ecabinet.platform.v1.EventMeta
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	7,  // 0: ecabinet.documents.v1.DocumentAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
+	8,  // 1: ecabinet.documents.v1.DocumentAdded.document:type_name -> ecabinet.documents.v1.Document
+	7,  // 2: ecabinet.documents.v1.DocumentVersionAdded.meta:type_name -> ecabinet.platform.v1.EventMeta
+	8,  // 3: ecabinet.documents.v1.DocumentVersionAdded.document:type_name -> ecabinet.documents.v1.Document
+	7,  // 4: ecabinet.documents.v1.DocumentWithdrawn.meta:type_name -> ecabinet.platform.v1.EventMeta
+	7,  // 5: ecabinet.documents.v1.DocumentStudied.meta:type_name -> ecabinet.platform.v1.EventMeta
+	7,  // 6: ecabinet.documents.v1.MeetingBookReady.meta:type_name -> ecabinet.platform.v1.EventMeta
+	7,  // 7: ecabinet.documents.v1.AnnotationsChanged.meta:type_name -> ecabinet.platform.v1.EventMeta
+	7,  // 8: ecabinet.documents.v1.PresenterPageTurned.meta:type_name -> ecabinet.platform.v1.EventMeta
+	9,  // 9: ecabinet.documents.v1.PresenterPageTurned.presenter_page:type_name -> ecabinet.documents.v1.PresenterPage
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_documents_v1_events_proto_init() }
@@ -430,7 +561,7 @@ func file_ecabinet_documents_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_documents_v1_events_proto_rawDesc), len(file_ecabinet_documents_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
