@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/minio/minio-go/v7"
+	pdfapi "github.com/pdfcpu/pdfcpu/pkg/api"
 
 	"github.com/ecabinet/ecabinet/e2e/suite"
 	"github.com/ecabinet/ecabinet/services/platform/blob"
@@ -436,4 +437,165 @@ func TestDocumentsWithMinIODown(t *testing.T) {
 	}
 	mustUpload(t, secretary, docsUpload(m.ID, "Sau khi sửa", "sau.pdf", "INTERNAL"), testPDF(1, 0))
 	consistent(t, p, db, direct, 2)
+}
+
+// The reader's side through the gateway: pages seen reach the study report
+// (JSON and workbook), private notes, the presenter's page, the meeting book,
+// and a stamped download of a confidential paper.
+func TestReadingThroughTheGateway(t *testing.T) {
+	p, logins := startWithDemo(t)
+	secretary := newAuthClient(t, p)
+	secretary.login(logins["minute-taker"])
+	member := newAuthClient(t, p)
+	me := member.login(logins["member"])
+	m := secretary.todaysDemoMeeting()
+
+	paper := mustUpload(t, secretary, docsUpload(m.ID, "Nghị quyết 05", "nq05.pdf", "INTERNAL"), testPDF(3, 0))
+	secret := mustUpload(t, secretary, docsUpload(m.ID, "Phương án nhân sự", "nhan-su.pdf", "CONFIDENTIAL"), testPDF(1, 0))
+
+	// Study: the member reads every page.
+	must(t, "study", member.call(http.MethodPost, "/api/v1/documents/"+paper.ID+"/study", map[string]any{"pagesSeen": []int{1, 2, 3}}, nil), http.StatusOK)
+	var report struct {
+		Expected int `json:"expected"`
+		Studied  int `json:"studied"`
+		Rows     []struct {
+			PersonID  string `json:"personId"`
+			ReadToEnd bool   `json:"readToEnd"`
+		} `json:"rows"`
+	}
+	must(t, "study report", secretary.call(http.MethodGet, "/api/v1/documents/"+paper.ID+"/study-report", nil, &report), http.StatusOK)
+	studied := false
+	for _, r := range report.Rows {
+		studied = studied || (r.PersonID == me.Principal.PersonID && r.ReadToEnd)
+	}
+	if report.Studied != 1 || report.Expected < 2 || !studied {
+		t.Errorf("study report: %+v, want the member to have studied it", report)
+	}
+	if r := secretary.get("/api/v1/documents/"+paper.ID+"/study-report.xlsx", nil); r.code != http.StatusOK || !bytes.HasPrefix(r.body, []byte("PK")) {
+		t.Errorf("study-report.xlsx: %d, %d bytes", r.code, len(r.body))
+	}
+	must(t, "study report as a member", member.call(http.MethodGet, "/api/v1/documents/"+paper.ID+"/study-report", nil, nil), http.StatusForbidden)
+
+	// A private note, seen by its author alone.
+	noteID := "0191e4a0-0000-7000-8000-000000000001"
+	note := map[string]any{"annotation": map[string]any{"kind": "ANNOTATION_KIND_NOTE", "page": 2, "text": "Hỏi lại",
+		"area": map[string]any{"x": 0.1, "y": 0.1, "width": 0.05, "height": 0.05}}}
+	must(t, "save note", member.call(http.MethodPut, "/api/v1/documents/"+paper.ID+"/annotations/"+noteID, note, nil), http.StatusOK)
+	var notes struct {
+		Annotations []struct {
+			ID   string `json:"id"`
+			Text string `json:"text"`
+		} `json:"annotations"`
+	}
+	must(t, "member's notes", member.call(http.MethodGet, "/api/v1/documents/"+paper.ID+"/annotations", nil, &notes), http.StatusOK)
+	if len(notes.Annotations) != 1 || notes.Annotations[0].Text != "Hỏi lại" {
+		t.Errorf("member's notes: %+v", notes)
+	}
+	must(t, "secretary's notes", secretary.call(http.MethodGet, "/api/v1/documents/"+paper.ID+"/annotations", nil, &notes), http.StatusOK)
+	if len(notes.Annotations) != 0 {
+		t.Errorf("the secretary sees %d notes of the member's", len(notes.Annotations))
+	}
+
+	// The presenter's page.
+	must(t, "present", secretary.call(http.MethodPost, "/api/v1/documents/"+paper.ID+"/presenter-page", map[string]any{"page": 2}, nil), http.StatusOK)
+	var shown struct {
+		PresenterPage struct {
+			DocumentID string `json:"documentId"`
+			Page       int    `json:"page"`
+		} `json:"presenterPage"`
+	}
+	must(t, "presenter page", member.call(http.MethodGet, "/api/v1/meetings/"+m.ID+"/presenter-page", nil, &shown), http.StatusOK)
+	if shown.PresenterPage.DocumentID != paper.ID || shown.PresenterPage.Page != 2 {
+		t.Errorf("presenter page: %+v", shown)
+	}
+	must(t, "a member presenting", member.call(http.MethodPost, "/api/v1/documents/"+paper.ID+"/presenter-page", map[string]any{"page": 3}, nil), http.StatusForbidden)
+
+	// The meeting book: both papers, 4 pages; a download is stamped (the
+	// confidential paper makes it so).
+	book := member.get("/api/v1/meetings/"+m.ID+"/book.pdf", nil)
+	if book.code != http.StatusOK || book.header.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("book.pdf: %d %s", book.code, book.header.Get("Content-Type"))
+	}
+	if n, err := pdfapi.PageCount(bytes.NewReader(book.body), nil); err != nil || n != 4 {
+		t.Errorf("the book has %d pages (%v), want the 3 + 1 of the two papers", n, err)
+	}
+	stamped := member.get("/api/v1/meetings/"+m.ID+"/book.pdf?download=1", nil)
+	if stamped.code != http.StatusOK || bytes.Equal(stamped.body, book.body) {
+		t.Errorf("downloaded book: %d, same bytes as the view: %v", stamped.code, bytes.Equal(stamped.body, book.body))
+	}
+	if r := member.get("/api/v1/documents/"+secret.ID+"/content?download=1", nil); r.code != http.StatusOK || r.header.Get("ETag") == `"`+secret.Sha256+`"` {
+		t.Errorf("download of the confidential paper: %d, ETag %s (the original's is %s)", r.code, r.header.Get("ETag"), secret.Sha256)
+	}
+}
+
+// The library: the bloc's administrator publishes the month's material; a
+// member of a cell below reads it and is counted in the cell; someone of an
+// organisation outside the bloc sees nothing.
+func TestLibraryThroughTheGateway(t *testing.T) {
+	p, logins := startWithDemo(t)
+	admin := newAuthClient(t, p)
+	admin.login(logins["minute-taker"]) // administers the bloc
+	var orgs struct {
+		Organizations []struct {
+			ID       string `json:"id"`
+			ParentID string `json:"parentId"`
+			Name     string `json:"name"`
+		} `json:"organizations"`
+	}
+	must(t, "organisations", admin.call(http.MethodGet, "/api/v1/organizations", nil, &orgs), http.StatusOK)
+	var bloc, cell string
+	for _, o := range orgs.Organizations {
+		if o.ParentID == "" {
+			bloc = o.ID
+		}
+		if o.Name == "Chi bộ VNPT Văn Yên" {
+			cell = o.ID
+		}
+	}
+	if bloc == "" || cell == "" {
+		t.Fatalf("demo organisations: %+v", orgs)
+	}
+	q := url.Values{"organization_id": {bloc}, "library_period": {"2026-11"}, "title": {"Tài liệu sinh hoạt chi bộ tháng 11"},
+		"kind": {"cell_material"}, "classification": {"internal"}, "file_name": {"tai-lieu-thang-11.pdf"}}
+	doc := mustUpload(t, admin, "/api/v1/documents:upload?"+q.Encode(), testPDF(2, 0))
+
+	reader := tokenClient(t, p, identity.Claims{Subject: "e2e-cell-member", Name: "Đảng viên chi bộ Văn Yên", Orgs: []string{cell}})
+	var lib struct {
+		Documents []uploadedDocument `json:"documents"`
+	}
+	must(t, "library", reader.call(http.MethodGet, "/api/v1/library?period=2026-11", nil, &lib), http.StatusOK)
+	if len(lib.Documents) != 1 || lib.Documents[0].ID != doc.ID {
+		t.Fatalf("the cell member's library: %+v", lib)
+	}
+	if r := reader.get("/api/v1/documents/"+doc.ID+"/content", nil); r.code != http.StatusOK {
+		t.Errorf("reading the material: %d", r.code)
+	}
+	must(t, "study", reader.call(http.MethodPost, "/api/v1/documents/"+doc.ID+"/study", map[string]any{"reachedEnd": true}, nil), http.StatusOK)
+
+	outsider := tokenClient(t, p, identity.Claims{Subject: "e2e-outsider", Name: "Đảng viên nơi khác", Orgs: []string{"00000000-0000-0000-0000-0000000000ee"}})
+	must(t, "outsider's library", outsider.call(http.MethodGet, "/api/v1/library", nil, &lib), http.StatusOK)
+	if len(lib.Documents) != 0 {
+		t.Errorf("an outsider's library lists %d documents", len(lib.Documents))
+	}
+	if r := outsider.get("/api/v1/documents/"+doc.ID+"/content", nil); r.code != http.StatusNotFound {
+		t.Errorf("an outsider reading the material: %d, want 404", r.code)
+	}
+
+	var report struct {
+		Expected      int `json:"expected"`
+		Studied       int `json:"studied"`
+		Organizations []struct {
+			Name     string `json:"name"`
+			Expected int    `json:"expected"`
+		} `json:"organizations"`
+	}
+	// A demo member (of the bloc's committee) reads it through; the minted
+	// reader has no membership in the directory and is not counted.
+	member := newAuthClient(t, p)
+	member.login(logins["member"])
+	must(t, "member's study", member.call(http.MethodPost, "/api/v1/documents/"+doc.ID+"/study", map[string]any{"pagesSeen": []int{1, 2}}, nil), http.StatusOK)
+	must(t, "study report", admin.call(http.MethodGet, "/api/v1/documents/"+doc.ID+"/study-report", nil, &report), http.StatusOK)
+	if report.Expected < 10 || report.Studied != 1 || len(report.Organizations) < 2 {
+		t.Errorf("study report: %+v", report)
+	}
 }

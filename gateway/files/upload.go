@@ -68,7 +68,9 @@ func checkUploadRequest(w http.ResponseWriter, r *http.Request) bool {
 
 // uploadDocument serves POST /api/v1/documents:upload?meeting_id=…
 // &agenda_item_id=…&title=…&kind=…&classification=…&file_name=…
-// [&download_policy=allowed|view_only|watermarked] with the file as the body.
+// [&download_policy=allowed|view_only|watermarked] with the file as the body;
+// a library document has organization_id=…&library_period=YYYY-MM instead
+// of meeting_id.
 func (h *Handler) uploadDocument(w http.ResponseWriter, r *http.Request, _ identity.Claims) {
 	if !checkUploadRequest(w, r) {
 		return
@@ -83,6 +85,8 @@ func (h *Handler) uploadDocument(w http.ResponseWriter, r *http.Request, _ ident
 		FileName:       q.Get("file_name"),
 		DeclaredSize:   max(r.ContentLength, 0),
 		DownloadPolicy: documentsv1.DownloadPolicy(enumValue(documentsv1.DownloadPolicy_value, "DOWNLOAD_POLICY_", q.Get("download_policy"))),
+		OrganizationId: q.Get("organization_id"),
+		LibraryPeriod:  q.Get("library_period"),
 	}}}
 	h.upload(w, r, first)
 }

@@ -57,7 +57,8 @@ func (s *Service) readers(ctx context.Context, c identity.Claims) *readers {
 }
 
 // mayRead: public papers to anyone signed in; internal ones to the owning
-// organisation's members and administrators, and to the meeting's
+// organisation's members and administrators, to the members of the
+// organisations a library document went to, and to the meeting's
 // participants (an observer from the higher committee reads the papers of
 // the cell meeting they attend); confidential ones to the meeting's
 // participants only, whoever else they are. Participation is asked of the
@@ -71,6 +72,10 @@ func (r *readers) mayRead(d *documentsv1.Document) (bool, error) {
 	case documentsv1.Classification_CLASSIFICATION_INTERNAL:
 		if r.c.InOrg(org) || r.c.IsOrgAdmin(org) {
 			return true, nil
+		}
+		if d.GetMeetingId() == "" {
+			// A library document: members of the organisations it went to.
+			return r.s.inAudience(r.ctx, d.GetId(), slices.Concat(r.c.Orgs, r.c.AdminOrgs))
 		}
 		return r.takesPart(d.GetMeetingId())
 	case documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL:
@@ -121,4 +126,29 @@ func audience(m *meetingsv1.Meeting) []string {
 		ids = append(ids, p.GetPersonId())
 	}
 	return ids
+}
+
+// manage checks that the caller may replace or withdraw d (verb says which,
+// for the refusal): a meeting's paper by its chair, its minute-taker or an
+// administrator of its organisation, a library document by the
+// administrators of the publishing organisation. It returns the audience
+// of d's events.
+func (s *Service) manage(ctx context.Context, c identity.Claims, d *documentsv1.Document, verb string) ([]string, error) {
+	if d.GetMeetingId() == "" {
+		if !c.IsOrgAdmin(d.GetOrganizationId()) {
+			return nil, status.Errorf(codes.PermissionDenied, "%s: only the publishing organisation's administrators may %s library documents", Name, verb)
+		}
+		return nil, nil
+	}
+	m, err := s.meeting(ctx, d.GetMeetingId())
+	if errors.Is(err, errMeetingHidden) {
+		return nil, notFound(d.GetId())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !runs(m) {
+		return nil, status.Errorf(codes.PermissionDenied, "%s: only the meeting's chair, its minute-taker or an administrator of its organisation may %s papers", Name, verb)
+	}
+	return audience(m), nil
 }

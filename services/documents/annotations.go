@@ -232,7 +232,7 @@ func (s *Service) saveAnnotation(ctx context.Context, c identity.Claims, an *doc
 // alone: no organisation, the person as the only audience.
 func (s *Service) annotationsChanged(ctx context.Context, tx pgx.Tx, documentID, person string) error {
 	var meetingID string
-	if err := tx.QueryRow(ctx, `SELECT meeting_id FROM documents WHERE id = $1`, documentID).Scan(&meetingID); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT coalesce(meeting_id::text, '') FROM documents WHERE id = $1`, documentID).Scan(&meetingID); err != nil {
 		return err
 	}
 	meta := outbox.NewMeta(person, documentID, "", 0)

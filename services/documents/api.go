@@ -208,17 +208,7 @@ func (a *api) WithdrawDocument(ctx context.Context, req *documentsv1.WithdrawDoc
 		return nil, err
 	}
 	err = a.s.withdraw(ctx, id, c.Subject, reason, func(d *documentsv1.Document) ([]string, error) {
-		m, err := a.s.meeting(ctx, d.GetMeetingId())
-		if errors.Is(err, errMeetingHidden) {
-			return nil, notFound(id)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !runs(m) {
-			return nil, status.Errorf(codes.PermissionDenied, "%s: only the meeting's chair, its minute-taker or an administrator of its organisation may withdraw papers", Name)
-		}
-		return audience(m), nil
+		return a.s.manage(ctx, c, d, "withdraw")
 	})
 	if errors.Is(err, errNotFound) {
 		return nil, notFound(id)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ func newWorldWith(t *testing.T, o worldOptions) *world {
 		o.cfg.UploadSpoolDir = t.TempDir()
 	}
 	svc := New(Deps{Log: log, Pool: pool, Schema: schema, JS: js, NC: nc, SubjectPrefix: prefix, Blob: o.store,
-		Meetings: meetingsv1.NewMeetingsServiceClient(meetingsConn), Config: o.cfg})
+		Meetings: meetingsv1.NewMeetingsServiceClient(meetingsConn), Directory: meetingsv1.NewDirectoryServiceClient(meetingsConn), Config: o.cfg})
 
 	testenv.Run(t, svc.Run)
 	conn := testenv.Serve(t, signer, svc.Register)
@@ -140,10 +141,59 @@ type fakeMeetings struct {
 	meetingsv1.UnimplementedMeetingsServiceServer
 	addr string
 
-	mu       sync.Mutex
-	meetings map[string]*fakeMeeting
-	down     bool
-	calls    int
+	mu        sync.Mutex
+	meetings  map[string]*fakeMeeting
+	down      bool
+	calls     int
+	directory *fakeDirectory
+}
+
+// fakeDirectory stands in for the directory: an organisation tree and
+// current members, shown to whoever asks (the real one's visibility rules
+// are tested in the meetings service and end to end).
+type fakeDirectory struct {
+	meetingsv1.UnimplementedDirectoryServiceServer
+	mu      sync.Mutex
+	orgs    map[string]*meetingsv1.Organization
+	members map[string][]*meetingsv1.Membership
+}
+
+func (f *fakeDirectory) addOrg(id, parent, name string, members ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.orgs[id] = &meetingsv1.Organization{Id: id, ParentId: parent, Name: name}
+	for _, p := range members {
+		f.members[id] = append(f.members[id], &meetingsv1.Membership{PersonId: p, OrganizationId: id, PersonFullName: fullName(p)})
+	}
+}
+
+func (f *fakeDirectory) GetOrganization(_ context.Context, req *meetingsv1.GetOrganizationRequest) (*meetingsv1.GetOrganizationResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.orgs[req.GetOrganizationId()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "meetings: organisation %s not found", req.GetOrganizationId())
+	}
+	return &meetingsv1.GetOrganizationResponse{Organization: o}, nil
+}
+
+func (f *fakeDirectory) ListOrganizations(_ context.Context, req *meetingsv1.ListOrganizationsRequest) (*meetingsv1.ListOrganizationsResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*meetingsv1.Organization
+	for _, o := range f.orgs {
+		if o.GetParentId() == req.GetParentId() {
+			out = append(out, o)
+		}
+	}
+	slices.SortFunc(out, func(a, b *meetingsv1.Organization) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return &meetingsv1.ListOrganizationsResponse{Organizations: out}, nil
+}
+
+func (f *fakeDirectory) ListMembers(_ context.Context, req *meetingsv1.ListMembersRequest) (*meetingsv1.ListMembersResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &meetingsv1.ListMembersResponse{Memberships: f.members[req.GetOrganizationId()]}, nil
 }
 
 type fakeMeeting struct {
@@ -155,9 +205,10 @@ type fakeMeeting struct {
 
 func startFakeMeetings(t *testing.T, v *identity.Verifier) *fakeMeetings {
 	t.Helper()
-	f := &fakeMeetings{meetings: map[string]*fakeMeeting{}}
+	f := &fakeMeetings{meetings: map[string]*fakeMeeting{}, directory: &fakeDirectory{orgs: map[string]*meetingsv1.Organization{}, members: map[string][]*meetingsv1.Membership{}}}
 	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(identity.UnaryServerInterceptor(v)))
 	meetingsv1.RegisterMeetingsServiceServer(gs, f)
+	meetingsv1.RegisterDirectoryServiceServer(gs, f.directory)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,9 @@ func (a *api) SetPresenterPage(ctx context.Context, req *documentsv1.SetPresente
 		return nil, rpcerr.Invalid(Name, []rpcerr.Violation{{Field: "page", Reason: "OUT_OF_RANGE",
 			Description: fmt.Sprintf("the document has %d pages", d.GetPageCount())}})
 	}
+	if d.GetMeetingId() == "" {
+		return nil, status.Errorf(codes.FailedPrecondition, "%s: a library document is not presented in a meeting", Name)
+	}
 	m, err := a.s.meeting(ctx, d.GetMeetingId())
 	if errors.Is(err, errMeetingHidden) {
 		return nil, notFound(id)

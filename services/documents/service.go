@@ -46,10 +46,14 @@ type Deps struct {
 	// Blob holds the documents' bytes.
 	Blob *blob.Store
 	// Meetings answers who runs and who takes part in a meeting. Calls
-	// carry the caller's own identity token (DialMeetings forwards it), so
+	// carry the caller's own identity token (identity.DialForwarding), so
 	// the meetings service applies its visibility rules to the caller.
 	Meetings meetingsv1.MeetingsServiceClient
-	Config   Config
+	// Directory lists the organisations below one (whom a library
+	// document is published to) and their members (for its study report),
+	// on the same terms.
+	Directory meetingsv1.DirectoryServiceClient
+	Config    Config
 }
 
 // Config is the service's own settings, read from the environment by the

@@ -28,18 +28,27 @@ func (e errStaleVersion) Error() string {
 // recorded, i.e. the sweeper took it for abandoned and removed the object.
 var errSwept = errors.New("the upload took too long and was cleaned up; upload again")
 
-const documentColumns = `id, organization_id, meeting_id, title, kind, classification,
+const documentColumns = `id, organization_id, coalesce(meeting_id::text, ''), title, kind, classification,
 	file_name, content_type, size_bytes, sha256, create_time,
-	coalesce(agenda_item_id::text, ''), version, page_count, preview, uploader_id, update_time, download_policy`
+	coalesce(agenda_item_id::text, ''), version, page_count, preview, uploader_id, update_time, download_policy,
+	coalesce(library_period, '')`
 
 const versionColumns = `document_id, version, file_name, content_type, size_bytes, sha256,
 	page_count, preview, uploader_id, create_time`
 
 // eventSubject is the subject of a document's event without the deployment
-// prefix (the relay adds that): ecabinet.documents.v1.<meeting_id>.<event>.
+// prefix (the relay adds that): ecabinet.documents.v1.<meeting_id>.<event>,
+// or ecabinet.documents.v1.library.<event> for a library document.
 func eventSubject(meetingID, event string) string {
+	if meetingID == "" {
+		meetingID = libraryToken
+	}
 	return "ecabinet." + Name + ".v1." + meetingID + "." + event
 }
+
+// libraryToken stands for the meeting in the subjects of library
+// documents' events.
+const libraryToken = "library"
 
 // getDocument returns a document that has not been withdrawn.
 func (s *Service) getDocument(ctx context.Context, q pgx.Tx, id string) (*documentsv1.Document, error) {
@@ -133,6 +142,8 @@ type upload struct {
 	expectedVersion int32
 	actor           string
 	audience        []string
+	// For a new library document: the organisations it is published to.
+	libraryAudience []audienceOrg
 }
 
 // addPending records that objectKey is about to be written, before a byte
@@ -166,13 +177,19 @@ func (s *Service) commit(ctx context.Context, u *upload) (*documentsv1.Document,
 			if _, err := tx.Exec(ctx, `
 				INSERT INTO documents (id, organization_id, meeting_id, agenda_item_id, title, kind, classification,
 				                       file_name, content_type, size_bytes, sha256, page_count, preview, uploader_id,
-				                       download_policy, version, revision)
-				VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, 1)`,
+				                       download_policy, library_period, version, revision)
+				VALUES ($1, $2, nullif($3, '')::uuid, nullif($4, '')::uuid, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, nullif($16, ''), 1, 1)`,
 				u.documentID, d.GetOrganizationId(), d.GetMeetingId(), d.GetAgendaItemId(), d.GetTitle(),
 				d.GetKind().String(), d.GetClassification().String(),
 				v.GetFileName(), v.GetContentType(), v.GetSizeBytes(), v.GetSha256(), v.GetPageCount(),
-				v.GetPreview().String(), u.actor, d.GetDownloadPolicy().String()); err != nil {
+				v.GetPreview().String(), u.actor, d.GetDownloadPolicy().String(), d.GetLibraryPeriod()); err != nil {
 				return fmt.Errorf("insert document: %w", err)
+			}
+			for _, o := range u.libraryAudience {
+				if _, err := tx.Exec(ctx, `INSERT INTO library_audience (document_id, organization_id, organization_name, depth) VALUES ($1, $2, $3, $4)`,
+					u.documentID, o.id, o.name, o.depth); err != nil {
+					return fmt.Errorf("insert library audience: %w", err)
+				}
 			}
 		} else {
 			cur, err := s.getDocument(ctx, tx, u.documentID)
@@ -284,7 +301,7 @@ func scanDocument(row pgx.Row) (*documentsv1.Document, error) {
 	var created, updated time.Time
 	if err := row.Scan(&d.Id, &d.OrganizationId, &d.MeetingId, &d.Title, &kind, &classification,
 		&d.FileName, &d.ContentType, &d.SizeBytes, &d.Sha256, &created,
-		&d.AgendaItemId, &d.Version, &d.PageCount, &preview, &d.UploaderId, &updated, &policy); err != nil {
+		&d.AgendaItemId, &d.Version, &d.PageCount, &preview, &d.UploaderId, &updated, &policy, &d.LibraryPeriod); err != nil {
 		return nil, err
 	}
 	d.DownloadPolicy = documentsv1.DownloadPolicy(documentsv1.DownloadPolicy_value[policy])

@@ -147,6 +147,9 @@ func (a *api) studyReport(ctx context.Context, documentID string) (*documentsv1.
 	if err != nil {
 		return nil, err
 	}
+	if d.GetMeetingId() == "" {
+		return a.s.libraryReport(ctx, c, d)
+	}
 	m, err := a.s.meeting(ctx, d.GetMeetingId())
 	if errors.Is(err, errMeetingHidden) {
 		return nil, notFound(id)
@@ -198,23 +201,37 @@ func (s *Service) studyRows(ctx context.Context, documentID string) (map[string]
 	return out, err
 }
 
-// buildReport joins the expected readers with what was read: those who
-// have not studied the paper first (the list an organiser acts on), then
-// by name without diacritics, as Vietnamese readers sort.
+// buildReport joins the expected readers with what was read.
 func buildReport(d *documentsv1.Document, expected []*meetingsv1.Participant, read map[string]*documentsv1.StudyProgress) *documentsv1.GetStudyReportResponse {
 	r := &documentsv1.GetStudyReportResponse{DocumentId: d.GetId(), Title: d.GetTitle(), PageCount: d.GetPageCount(), Expected: int32(len(expected))}
 	for _, p := range expected {
-		row := &documentsv1.StudyReportRow{PersonId: p.GetPersonId(), FullName: p.GetFullName()}
-		if s, ok := read[p.GetPersonId()]; ok {
-			row.Opened, row.PagesSeen, row.ReadToEnd, row.LastTime = true, int32(len(s.GetPagesSeen())), s.GetReadToEnd(), s.GetLastTime()
+		row := reportRow(p.GetPersonId(), p.GetFullName(), read)
+		if row.GetOpened() {
 			r.Opened++
-			if s.GetReadToEnd() {
-				r.Studied++
-			}
+		}
+		if row.GetReadToEnd() {
+			r.Studied++
 		}
 		r.Rows = append(r.Rows, row)
 	}
-	slices.SortStableFunc(r.Rows, func(a, b *documentsv1.StudyReportRow) int {
+	sortReport(r.Rows)
+	return r
+}
+
+// reportRow is one expected reader's line: what they read, if anything.
+func reportRow(person, name string, read map[string]*documentsv1.StudyProgress) *documentsv1.StudyReportRow {
+	row := &documentsv1.StudyReportRow{PersonId: person, FullName: name}
+	if s, ok := read[person]; ok {
+		row.Opened, row.PagesSeen, row.ReadToEnd, row.LastTime = true, int32(len(s.GetPagesSeen())), s.GetReadToEnd(), s.GetLastTime()
+	}
+	return row
+}
+
+// sortReport puts those who have not studied the paper first (the list an
+// organiser acts on), then orders by name without diacritics, as
+// Vietnamese readers sort.
+func sortReport(rows []*documentsv1.StudyReportRow) {
+	slices.SortStableFunc(rows, func(a, b *documentsv1.StudyReportRow) int {
 		if a.ReadToEnd != b.ReadToEnd {
 			if !a.ReadToEnd {
 				return -1
@@ -223,7 +240,6 @@ func buildReport(d *documentsv1.Document, expected []*meetingsv1.Participant, re
 		}
 		return strings.Compare(unaccent.Fold(a.FullName), unaccent.Fold(b.FullName))
 	})
-	return r
 }
 
 // studyWorkbook writes the report as one sheet: a summary line, then a
@@ -236,17 +252,11 @@ func studyWorkbook(r *documentsv1.GetStudyReportResponse) ([]byte, error) {
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return nil, err
 	}
-	share := "0%"
-	if r.GetExpected() > 0 {
-		// Per mille with one decimal, from integers: 987 -> 98,7 %.
-		pm := int(r.GetStudied()) * 1000 / int(r.GetExpected())
-		share = fmt.Sprintf("%d,%d %%", pm/10, pm%10)
-	}
 	rows := [][]any{
 		{"Tài liệu", r.GetTitle()},
-		{"Đã học", fmt.Sprintf("%d/%d (%s)", r.GetStudied(), r.GetExpected(), share)},
+		{"Đã học", fmt.Sprintf("%d/%d (%s)", r.GetStudied(), r.GetExpected(), perMille(r.GetStudied(), r.GetExpected()))},
 		{},
-		{"STT", "Họ và tên", "Đã mở", "Số trang đã xem", "Đã đọc hết", "Lần cuối"},
+		{"STT", "Họ và tên", "Đã mở", "Số trang đã xem", "Đã đọc hết", "Lần cuối", "Đơn vị"},
 	}
 	yes := func(b bool) string {
 		if b {
@@ -259,19 +269,30 @@ func studyWorkbook(r *documentsv1.GetStudyReportResponse) ([]byte, error) {
 		if row.GetLastTime() != nil {
 			last = row.GetLastTime().AsTime().In(vietnam).Format("02/01/2006 15:04")
 		}
-		rows = append(rows, []any{i + 1, row.GetFullName(), yes(row.GetOpened()), row.GetPagesSeen(), yes(row.GetReadToEnd()), last})
+		rows = append(rows, []any{i + 1, row.GetFullName(), yes(row.GetOpened()), row.GetPagesSeen(), yes(row.GetReadToEnd()), last, row.GetOrganizationName()})
 	}
-	for i, row := range rows {
-		cell, err := excelize.CoordinatesToCellName(1, i+1)
-		if err != nil {
-			return nil, err
-		}
-		if err := f.SetSheetRow(sheet, cell, &row); err != nil {
-			return nil, err
-		}
+	if err := writeRows(f, sheet, rows); err != nil {
+		return nil, err
 	}
 	if err := f.SetColWidth(sheet, "B", "B", 32); err != nil {
 		return nil, err
+	}
+	if len(r.GetOrganizations()) > 0 {
+		// A library document: how each organisation studied it.
+		const bySheet = "Theo đơn vị"
+		if _, err := f.NewSheet(bySheet); err != nil {
+			return nil, err
+		}
+		units := [][]any{{"Đơn vị", "Số đảng viên", "Đã học", "Tỷ lệ"}}
+		for _, o := range r.GetOrganizations() {
+			units = append(units, []any{o.GetName(), o.GetExpected(), o.GetStudied(), perMille(o.GetStudied(), o.GetExpected())})
+		}
+		if err := writeRows(f, bySheet, units); err != nil {
+			return nil, err
+		}
+		if err := f.SetColWidth(bySheet, "A", "A", 40); err != nil {
+			return nil, err
+		}
 	}
 	var buf bytes.Buffer
 	if err := f.Write(&buf); err != nil {
@@ -280,8 +301,30 @@ func studyWorkbook(r *documentsv1.GetStudyReportResponse) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// perMille writes studied/expected as a percentage with one decimal, from
+// integers, the Vietnamese way: 987 of 1000 -> "98,7 %".
+func perMille(studied, expected int32) string {
+	if expected <= 0 {
+		return "0 %"
+	}
+	pm := int64(studied) * 1000 / int64(expected)
+	return fmt.Sprintf("%d,%d %%", pm/10, pm%10)
+}
+
+func writeRows(f *excelize.File, sheet string, rows [][]any) error {
+	for i, row := range rows {
+		cell, err := excelize.CoordinatesToCellName(1, i+1)
+		if err != nil {
+			return err
+		}
+		if err := f.SetSheetRow(sheet, cell, &row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // vietnam is the time zone the report's times are written in (UTC+7, no
 // daylight saving), fixed so the report does not depend on the host's
 // time zone database.
 var vietnam = time.FixedZone("ICT", 7*60*60)
-

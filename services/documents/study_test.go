@@ -174,4 +174,3 @@ func TestExportStudyReport(t *testing.T) {
 		t.Errorf("ExportStudyReport as a member: %v, want PermissionDenied", err)
 	}
 }
-

@@ -137,9 +137,49 @@ func (s *Service) checkDeclared(field string, declared int64) []rpcerr.Violation
 	return nil
 }
 
+// documentFields are the checked fields every new document has, meeting
+// paper or library document, with the violations found in them.
+type documentFields struct {
+	title, fileName string
+	policy          documentsv1.DownloadPolicy
+	violations      []rpcerr.Violation
+}
+
+func (s *Service) checkDocumentFields(req *documentsv1.NewDocument) documentFields {
+	var f documentFields
+	var v []rpcerr.Violation
+	f.title, v = cleanText("new_document.title", req.GetTitle(), maxTitleRunes)
+	f.violations = append(f.violations, v...)
+	if _, ok := documentsv1.DocumentKind_name[int32(req.GetKind())]; !ok || req.GetKind() == documentsv1.DocumentKind_DOCUMENT_KIND_UNSPECIFIED {
+		f.violations = append(f.violations, enumViolation("new_document.kind", req.GetKind() == 0))
+	}
+	if _, ok := documentsv1.Classification_name[int32(req.GetClassification())]; !ok || req.GetClassification() == documentsv1.Classification_CLASSIFICATION_UNSPECIFIED {
+		f.violations = append(f.violations, enumViolation("new_document.classification", req.GetClassification() == 0))
+	}
+	f.policy = req.GetDownloadPolicy()
+	switch _, known := documentsv1.DownloadPolicy_name[int32(f.policy)]; {
+	case !known:
+		f.violations = append(f.violations, enumViolation("new_document.download_policy", false))
+	case f.policy == documentsv1.DownloadPolicy_DOWNLOAD_POLICY_UNSPECIFIED:
+		f.policy = defaultDownloadPolicy(req.GetClassification())
+	}
+	f.fileName = cleanFileName(req.GetFileName())
+	if f.fileName == "" {
+		f.violations = append(f.violations, rpcerr.Violation{Field: "new_document.file_name", Reason: rpcerr.ReasonRequired, Description: "must name the file"})
+	}
+	f.violations = append(f.violations, s.checkDeclared("new_document.declared_size", req.GetDeclaredSize())...)
+	return f
+}
+
 // planNewDocument validates a new document's metadata and checks with the
-// meetings service, as the caller, that the caller runs the meeting.
+// meetings service, as the caller, that the caller runs the meeting (or,
+// for the library, administers the publishing organisation).
 func (s *Service) planNewDocument(ctx context.Context, c identity.Claims, req *documentsv1.NewDocument) (*upload, int64, error) {
+	f := s.checkDocumentFields(req)
+	if isLibraryUpload(req) {
+		u, err := s.planLibraryDocument(ctx, c, req, f)
+		return u, req.GetDeclaredSize(), err
+	}
 	meetingID, vs := parseID("new_document.meeting_id", req.GetMeetingId())
 	var agendaID string
 	if req.GetAgendaItemId() != "" {
@@ -147,29 +187,11 @@ func (s *Service) planNewDocument(ctx context.Context, c identity.Claims, req *d
 		agendaID, v = parseID("new_document.agenda_item_id", req.GetAgendaItemId())
 		vs = append(vs, v...)
 	}
-	title, v := cleanText("new_document.title", req.GetTitle(), maxTitleRunes)
-	vs = append(vs, v...)
-	if _, ok := documentsv1.DocumentKind_name[int32(req.GetKind())]; !ok || req.GetKind() == documentsv1.DocumentKind_DOCUMENT_KIND_UNSPECIFIED {
-		vs = append(vs, enumViolation("new_document.kind", req.GetKind() == 0))
-	}
-	if _, ok := documentsv1.Classification_name[int32(req.GetClassification())]; !ok || req.GetClassification() == documentsv1.Classification_CLASSIFICATION_UNSPECIFIED {
-		vs = append(vs, enumViolation("new_document.classification", req.GetClassification() == 0))
-	}
-	policy := req.GetDownloadPolicy()
-	switch _, known := documentsv1.DownloadPolicy_name[int32(policy)]; {
-	case !known:
-		vs = append(vs, enumViolation("new_document.download_policy", false))
-	case policy == documentsv1.DownloadPolicy_DOWNLOAD_POLICY_UNSPECIFIED:
-		policy = defaultDownloadPolicy(req.GetClassification())
-	}
-	fileName := cleanFileName(req.GetFileName())
-	if fileName == "" {
-		vs = append(vs, rpcerr.Violation{Field: "new_document.file_name", Reason: rpcerr.ReasonRequired, Description: "must name the file"})
-	}
-	vs = append(vs, s.checkDeclared("new_document.declared_size", req.GetDeclaredSize())...)
+	vs = append(vs, f.violations...)
 	if len(vs) > 0 {
 		return nil, 0, rpcerr.Invalid(Name, vs)
 	}
+	title, fileName, policy := f.title, f.fileName, f.policy
 
 	m, err := s.meeting(ctx, meetingID)
 	if errors.Is(err, errMeetingHidden) {
@@ -225,15 +247,9 @@ func (s *Service) planNewVersion(ctx context.Context, c identity.Claims, req *do
 	if err != nil {
 		return nil, 0, err
 	}
-	m, err := s.meeting(ctx, d.GetMeetingId())
-	if errors.Is(err, errMeetingHidden) {
-		return nil, 0, notFound(id)
-	}
+	aud, err := s.manage(ctx, c, d, "replace")
 	if err != nil {
 		return nil, 0, err
-	}
-	if !runs(m) {
-		return nil, 0, status.Errorf(codes.PermissionDenied, "%s: only the meeting's chair, its minute-taker or an administrator of its organisation may replace papers", Name)
 	}
 	if e := req.GetExpectedVersion(); e != 0 && e != d.GetVersion() {
 		return nil, 0, stale(d.GetVersion())
@@ -243,7 +259,7 @@ func (s *Service) planNewVersion(ctx context.Context, c identity.Claims, req *do
 		version:         &documentsv1.DocumentVersion{FileName: fileName},
 		expectedVersion: req.GetExpectedVersion(),
 		actor:           c.Subject,
-		audience:        audience(m),
+		audience:        aud,
 	}, req.GetDeclaredSize(), nil
 }
 
