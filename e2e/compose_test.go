@@ -30,6 +30,7 @@ var adrVariables = []string{
 	"HTTP_ADDR", "GRPC_ADDR",
 	"MEETINGS_ADDR", "DOCUMENTS_ADDR", "VOTING_ADDR", "VIDEO_ADDR",
 	"IDENTITY_SIGNING_KEY", "IDENTITY_VERIFY_KEY",
+	"BALLOT_KEY",
 	"LOG_LEVEL",
 }
 
@@ -251,7 +252,7 @@ func TestComposeServicesHaveTheirRequiredVariables(t *testing.T) {
 		"gateway":   {"HTTP_ADDR", "NATS_URL", "IDENTITY_SIGNING_KEY", "MEETINGS_ADDR", "DOCUMENTS_ADDR", "VOTING_ADDR", "VIDEO_ADDR"},
 		"meetings":  {"DATABASE_URL", "NATS_URL", "GRPC_ADDR", "IDENTITY_VERIFY_KEY"},
 		"documents": {"DATABASE_URL", "NATS_URL", "GRPC_ADDR", "IDENTITY_VERIFY_KEY", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY"},
-		"voting":    {"DATABASE_URL", "NATS_URL", "GRPC_ADDR", "IDENTITY_VERIFY_KEY"},
+		"voting":    {"DATABASE_URL", "NATS_URL", "GRPC_ADDR", "IDENTITY_VERIFY_KEY", "BALLOT_KEY", "MEETINGS_ADDR"},
 		"video":     {"DATABASE_URL", "NATS_URL", "GRPC_ADDR", "IDENTITY_VERIFY_KEY"},
 	}
 	for _, target := range composeTargets {
@@ -335,7 +336,7 @@ func TestComposeGatewayReachesEveryService(t *testing.T) {
 // running with a default everyone can read in the repository.
 var composeSecretVariables = []string{
 	"POSTGRES_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD",
-	"S3_ACCESS_KEY", "S3_SECRET_KEY", "IDENTITY_SIGNING_KEY", "IDENTITY_VERIFY_KEY",
+	"S3_ACCESS_KEY", "S3_SECRET_KEY", "IDENTITY_SIGNING_KEY", "IDENTITY_VERIFY_KEY", "BALLOT_KEY",
 }
 
 var (

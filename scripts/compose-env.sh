@@ -25,6 +25,11 @@ random_hex() {
 compose_env_main() {
 	local out="$DATA_DIR/compose.env" seed
 	if [[ -f "$out" ]]; then
+		# Files made before the voting service needed its ballot key get one.
+		if ! grep -q '^BALLOT_KEY=' "$out"; then
+			echo "BALLOT_KEY=$(head -c 32 /dev/urandom | base64 -w0)" >>"$out"
+			say "added BALLOT_KEY to $out"
+		fi
 		say "$out exists; keeping it (delete it together with the compose volumes to start over)"
 		return 0
 	fi
@@ -40,6 +45,7 @@ S3_ACCESS_KEY=ecabinet
 S3_SECRET_KEY=$(random_hex 24)
 IDENTITY_SIGNING_KEY=$seed
 IDENTITY_VERIFY_KEY=$(verify_key "$seed")
+BALLOT_KEY=$(head -c 32 /dev/urandom | base64 -w0)
 ENV
 	)
 	say "wrote $out; start with: docker compose --env-file ${out#"$ROOT"/} up --build"

@@ -380,6 +380,26 @@ resolve_identity_key() {
 	export IDENTITY_SIGNING_KEY
 }
 
+# ---------------------------------------------------------------- ballot key
+
+# The voting service seals the ballots of open polls with a key derived from
+# BALLOT_KEY (32 random bytes, base64), which never enters the database. One
+# per checkout, kept like the identity seed: a restart must still open the
+# ballots of a poll opened before it.
+resolve_ballot_key() {
+	local file="$DATA_DIR/ballot.key"
+	if [[ -z "${BALLOT_KEY:-}" ]]; then
+		if [[ ! -s "$file" ]]; then
+			(
+				umask 077
+				head -c 32 /dev/urandom | base64 -w0 >"$file"
+			)
+		fi
+		BALLOT_KEY="$(cat "$file")"
+	fi
+	export BALLOT_KEY
+}
+
 # ---------------------------------------------------------------- entry points
 
 # deps_up MODE: resolve every dependency and export its variables.
@@ -392,6 +412,7 @@ deps_up() {
 	resolve_nats "$mode"
 	resolve_minio
 	resolve_identity_key
+	resolve_ballot_key
 	say "dependencies:"
 	deps_summary
 }

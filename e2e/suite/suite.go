@@ -128,7 +128,9 @@ func Env(t testing.TB) map[string]string {
 		"S3_SECRET_KEY":        os.Getenv("S3_SECRET_KEY"),
 		"S3_BUCKET":            bucket.Bucket(),
 		"IDENTITY_SIGNING_KEY": SigningKey(),
-		"LOG_LEVEL":            "debug",
+		// The voting service's ballot key: 32 random bytes, like the seed.
+		"BALLOT_KEY": SigningKey(),
+		"LOG_LEVEL":  "debug",
 	}
 }
 

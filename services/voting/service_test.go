@@ -2,298 +2,314 @@ package voting
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	votingv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1"
+	"github.com/ecabinet/ecabinet/services/platform/audit"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
 	"github.com/ecabinet/ecabinet/services/platform/pg"
 	"github.com/ecabinet/ecabinet/services/platform/testenv"
+	"github.com/ecabinet/ecabinet/services/voting/secrecy"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/testing/protocmp"
 )
 
-func newPoll(meetingID, org string) *votingv1.CreatePollRequest {
-	return &votingv1.CreatePollRequest{
-		MeetingId:      meetingID,
-		OrganizationId: org,
-		Title:          "Thông qua Nghị quyết chuyên đề",
-		Kind:           votingv1.PollKind_POLL_KIND_MOTION,
-		Secret:         true,
-	}
-}
-
-func TestCreateGetList(t *testing.T) {
+// The whole life of a secret motion: the chair opens it, members vote,
+// progress shows counts only, the chair closes and publishes, every voter
+// finds their receipt among the counted ballots, the result can be
+// recomputed from them, and the minutes of the agenda item show it.
+func TestSecretMotionFromOpenToMinutes(t *testing.T) {
 	w := newWorld(t)
-	meeting := uuid.NewString()
-	agendaItem := uuid.NewString()
-	req := newPoll(meeting, "org-a")
-	req.AgendaItemId = agendaItem
-	req.Title = " Bi\u00ea\u0309u quy\u00ea\u0301t  "
+	c := w.newCell(t, 3) // 5 voting members
+	c.checkIn(t, c.everyone()...)
+	c.checkIn(t, c.probationary, c.guest)
 
-	created, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), req)
-	if err != nil {
-		t.Fatalf("CreatePoll: %v", err)
+	p := c.open(t, c.motion(true))
+	if p.GetState() != votingv1.PollState_POLL_STATE_OPEN || p.GetEntitled() != 5 || p.GetBallotsCast() != 0 {
+		t.Fatalf("opened poll: state %v entitled %d cast %d", p.GetState(), p.GetEntitled(), p.GetBallotsCast())
 	}
-	p := created.GetPoll()
-	if _, err := uuid.Parse(p.GetId()); err != nil {
-		t.Errorf("id %q is not a UUID", p.GetId())
+	want := &votingv1.Rules{QuorumNumerator: 2, QuorumDenominator: 3, Majority: votingv1.Majority_MAJORITY_MORE_THAN_HALF,
+		MajorityBase: votingv1.MajorityBase_MAJORITY_BASE_ALL_MEMBERS}
+	if !proto.Equal(p.GetRules(), want) {
+		t.Errorf("rules %v, want the defaults %v", p.GetRules(), want)
 	}
-	if p.GetCreateTime() == nil {
-		t.Error("create_time not set")
-	}
-	want := &votingv1.Poll{
-		Id:             p.GetId(),
-		MeetingId:      meeting,
-		OrganizationId: "org-a",
-		AgendaItemId:   agendaItem,
-		Title:          "Biểu quyết",
-		Kind:           votingv1.PollKind_POLL_KIND_MOTION,
-		Secret:         true,
-		State:          votingv1.PollState_POLL_STATE_DRAFT,
-		Choices: []*votingv1.Choice{
-			{Id: "agree", Label: "Tán thành"},
-			{Id: "disagree", Label: "Không tán thành"},
-			{Id: "abstain", Label: "Không biểu quyết"},
-		},
-		Version:    1,
-		CreateTime: p.GetCreateTime(),
-	}
-	if diff := cmp.Diff(want, p, protocmp.Transform()); diff != "" {
-		t.Errorf("created poll (-want +got):\n%s", diff)
+	choices := map[string]string{c.chair: "agree", c.taker: "agree", c.members[0]: "agree", c.members[1]: "disagree", c.members[2]: "abstain"}
+	receipts := map[string]string{}
+	for _, person := range c.everyone() {
+		receipts[person] = c.vote(t, p.GetId(), person, choices[person])
 	}
 
-	got, err := w.client.GetPoll(testenv.As(member("org-a")), &votingv1.GetPollRequest{PollId: p.GetId()})
+	// While open: counts only, for everyone; no result, not even for the chair.
+	got, err := w.client.GetPoll(c.as(c.members[0]), &votingv1.GetPollRequest{PollId: p.GetId()})
 	if err != nil {
-		t.Fatalf("GetPoll: %v", err)
-	}
-	if diff := cmp.Diff(p, got.GetPoll(), protocmp.Transform()); diff != "" {
-		t.Errorf("GetPoll (-created +got):\n%s", diff)
-	}
-
-	// A second poll with its own choices, and one of another meeting.
-	election := newPoll(meeting, "org-a")
-	election.Kind = votingv1.PollKind_POLL_KIND_ELECTION
-	election.AgendaItemId = ""
-	election.Choices = []string{"Nguyễn Văn An", "Trần Thị Bình"}
-	second, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), election)
-	if err != nil {
-		t.Fatalf("CreatePoll(election): %v", err)
-	}
-	if diff := cmp.Diff([]*votingv1.Choice{{Id: "c1", Label: "Nguyễn Văn An"}, {Id: "c2", Label: "Trần Thị Bình"}},
-		second.GetPoll().GetChoices(), protocmp.Transform()); diff != "" {
-		t.Errorf("election choices (-want +got):\n%s", diff)
-	}
-	if second.GetPoll().GetAgendaItemId() != "" {
-		t.Errorf("agenda_item_id = %q, want empty", second.GetPoll().GetAgendaItemId())
-	}
-	if _, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), newPoll(uuid.NewString(), "org-a")); err != nil {
 		t.Fatal(err)
 	}
+	if got.GetPoll().GetBallotsCast() != 5 || got.GetPoll().GetEntitled() != 5 || !got.GetPoll().GetMyStatus().GetVoted() {
+		t.Errorf("progress: %v", got.GetPoll())
+	}
+	_, err = w.client.GetResult(c.as(c.chair), &votingv1.GetResultRequest{PollId: p.GetId()})
+	testenv.Code(t, err, codes.FailedPrecondition)
+	_, err = w.client.ListCountedBallots(c.as(c.chair), &votingv1.ListCountedBallotsRequest{PollId: p.GetId()})
+	testenv.Code(t, err, codes.FailedPrecondition)
 
-	list, err := w.client.ListPolls(testenv.As(member("org-a")), &votingv1.ListPollsRequest{MeetingId: meeting})
-	if err != nil {
-		t.Fatalf("ListPolls: %v", err)
+	closed := c.closePoll(t, p.GetId())
+	res := closed.GetResult()
+	// The member excused from party activities is absent, so left out of
+	// the members; the probationary member and the guest do not count.
+	if res.GetOutcome() != votingv1.Outcome_OUTCOME_PASSED || res.GetBallotsCast() != 5 || res.GetMembers() != 5 || res.GetPresent() != 5 {
+		t.Errorf("result %v", res)
 	}
-	if diff := cmp.Diff([]*votingv1.Poll{p, second.GetPoll()}, list.GetPolls(), protocmp.Transform()); diff != "" {
-		t.Errorf("ListPolls (-want +got):\n%s", diff)
+	if want := "Thông qua: 3 tán thành, 1 không tán thành, 1 không biểu quyết; cần quá nửa tổng số đảng viên (3/5)"; res.GetSummary() != want {
+		t.Errorf("summary %q", res.GetSummary())
 	}
-}
+	if len(res.GetNamedVotes()) != 0 {
+		t.Errorf("a secret poll's result names voters: %v", res.GetNamedVotes())
+	}
+	// Closed but not published: the chair sees the result, a member does not.
+	_, err = w.client.GetResult(c.as(c.members[0]), &votingv1.GetResultRequest{PollId: p.GetId()})
+	testenv.Code(t, err, codes.PermissionDenied)
+	if _, err := w.client.GetResult(c.as(c.taker), &votingv1.GetResultRequest{PollId: p.GetId()}); err != nil {
+		t.Errorf("GetResult as minute-taker before publishing: %v", err)
+	}
 
-func TestCreatePollPublishesEvent(t *testing.T) {
-	w := newWorld(t)
-	admin := orgAdmin("org-a")
-	meeting := uuid.NewString()
-	created, err := w.client.CreatePoll(testenv.As(admin), newPoll(meeting, "org-a"))
-	if err != nil {
-		t.Fatalf("CreatePoll: %v", err)
+	pub := c.publish(t, p.GetId())
+	if pub.GetPoll().GetState() != votingv1.PollState_POLL_STATE_PUBLISHED {
+		t.Errorf("state %v", pub.GetPoll().GetState())
 	}
-	p := created.GetPoll()
-
-	msg := testenv.Next(t, testenv.Consumer(t, w.js, w.stream))
-	if want := w.prefix + "ecabinet.voting.v1." + meeting + ".poll_created"; msg.Subject() != want {
-		t.Errorf("subject = %q, want %q", msg.Subject(), want)
-	}
-	var ev votingv1.PollCreated
-	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
-		t.Fatalf("payload: %v", err)
-	}
-	if diff := cmp.Diff(p, ev.GetPoll(), protocmp.Transform()); diff != "" {
-		t.Errorf("event poll (-created +event):\n%s", diff)
-	}
-	meta := ev.GetMeta()
-	if meta.GetActorId() != admin.Subject || meta.GetAggregateId() != p.GetId() ||
-		meta.GetAggregateVersion() != 1 || meta.GetOrganizationId() != "org-a" ||
-		meta.GetOccurredAt() == nil || meta.GetEventId() == "" {
-		t.Errorf("meta = %v, want actor %s, aggregate %s v1, org org-a, id and time set", meta, admin.Subject, p.GetId())
-	}
-	h := msg.Headers()
-	for key, want := range map[string]string{
-		"Nats-Msg-Id":   meta.GetEventId(),
-		"Ecabinet-Type": "ecabinet.voting.v1.PollCreated",
-		"Ecabinet-Org":  "org-a",
-	} {
-		if got := h.Get(key); got != want {
-			t.Errorf("header %s = %q, want %q", key, got, want)
+	for _, person := range c.everyone() {
+		r, err := w.client.GetResult(c.as(person), &votingv1.GetResultRequest{PollId: p.GetId()})
+		if err != nil {
+			t.Fatalf("GetResult after publishing: %v", err)
+		}
+		if !proto.Equal(r.GetResult(), res) {
+			t.Errorf("published result differs from the closing one")
 		}
 	}
-}
+	verifyReceipts(t, w, c.as(c.members[1]), p, receipts, res)
 
-// A refused create writes nothing: no row, no choice and no event. The next
-// valid create's event is the first message on the stream.
-func TestRefusedCreateLeavesNoTrace(t *testing.T) {
-	w := newWorld(t)
-	meeting := uuid.NewString()
-	bad := newPoll(meeting, "org-a")
-	bad.Kind = votingv1.PollKind_POLL_KIND_SINGLE_CHOICE
-	bad.Choices = []string{"Có", "có"}
-	if _, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), bad); err == nil {
-		t.Fatal("CreatePoll with duplicate choices succeeded")
-	}
-	if _, err := w.client.CreatePoll(testenv.As(member("org-a")), newPoll(meeting, "org-a")); err == nil {
-		t.Fatal("CreatePoll by a plain member succeeded")
-	}
-	var polls, choices int
-	if err := w.pool.QueryRow(context.Background(),
-		`SELECT (SELECT count(*) FROM polls), (SELECT count(*) FROM poll_choices)`).Scan(&polls, &choices); err != nil {
-		t.Fatal(err)
-	}
-	if polls != 0 || choices != 0 {
-		t.Fatalf("%d polls and %d choices after refused creates, want none", polls, choices)
-	}
-
-	good, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), newPoll(meeting, "org-a"))
-	if err != nil {
-		t.Fatalf("CreatePoll: %v", err)
-	}
-	msg := testenv.Next(t, testenv.Consumer(t, w.js, w.stream))
-	var ev votingv1.PollCreated
-	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
-		t.Fatal(err)
-	}
-	if ev.GetPoll().GetId() != good.GetPoll().GetId() {
-		t.Fatalf("first event is for poll %s, want %s", ev.GetPoll().GetId(), good.GetPoll().GetId())
-	}
-	if n := testenv.StreamMsgs(t, w.js, w.stream); n != 1 {
-		t.Fatalf("stream holds %d messages, want 1", n)
-	}
-}
-
-func TestCreatePollValidation(t *testing.T) {
-	w := newWorld(t)
-	tests := []struct {
-		name   string
-		mutate func(*votingv1.CreatePollRequest)
-		want   []string
-	}{
-		{"no meeting", func(r *votingv1.CreatePollRequest) { r.MeetingId = "" }, []string{"meeting_id"}},
-		{"bad meeting", func(r *votingv1.CreatePollRequest) { r.MeetingId = "m-1" }, []string{"meeting_id"}},
-		{"no organization", func(r *votingv1.CreatePollRequest) { r.OrganizationId = " " }, []string{"organization_id"}},
-		{"bad agenda item", func(r *votingv1.CreatePollRequest) { r.AgendaItemId = "item" }, []string{"agenda_item_id"}},
-		{"no title", func(r *votingv1.CreatePollRequest) { r.Title = "" }, []string{"title"}},
-		{"long title", func(r *votingv1.CreatePollRequest) { r.Title = strings.Repeat("ờ", 301) }, []string{"title"}},
-		{"no kind", func(r *votingv1.CreatePollRequest) { r.Kind = 0 }, []string{"kind"}},
-		{"single choice without choices", func(r *votingv1.CreatePollRequest) { r.Kind = votingv1.PollKind_POLL_KIND_SINGLE_CHOICE }, []string{"choices"}},
-		{"one choice", func(r *votingv1.CreatePollRequest) { r.Choices = []string{"Đồng ý"} }, []string{"choices"}},
-		{"empty and duplicate choices", func(r *votingv1.CreatePollRequest) {
-			r.Kind = votingv1.PollKind_POLL_KIND_MULTIPLE_CHOICE
-			r.Choices = []string{"A", "", "B", "a"}
-		}, []string{"choices[1]", "choices[3]"}},
-		{"several", func(r *votingv1.CreatePollRequest) { r.MeetingId, r.Title, r.Kind = "", "", 0 }, []string{"meeting_id", "title", "kind"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := newPoll(uuid.NewString(), "org-a")
-			tt.mutate(req)
-			_, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), req)
-			if diff := cmp.Diff(tt.want, testenv.ViolatedFields(t, err)); diff != "" {
-				t.Errorf("violated fields (-want +got):\n%s", diff)
+	// The meetings service puts the published summary into the minutes.
+	testenv.Eventually(t, waitLimit, func() error {
+		m, err := w.minutes.GetMinutes(c.as(c.taker), &meetingsv1.GetMinutesRequest{MeetingId: c.meeting.GetId()})
+		if err != nil {
+			return err
+		}
+		for _, it := range m.GetMinutes().GetItems() {
+			for _, v := range it.GetVotes() {
+				if it.GetAgendaItemId() == c.item && v.GetPollId() == p.GetId() && v.GetSummary() == res.GetSummary() {
+					return nil
+				}
 			}
-		})
+		}
+		return fmt.Errorf("minutes do not show the result yet: %v", m.GetMinutes().GetItems())
+	})
+}
+
+// verifyReceipts checks, as a tablet would, that each receipt's hash is in
+// the list of counted ballots, and recomputes the counts from the list.
+func verifyReceipts(t *testing.T, w *world, ctx context.Context, p *votingv1.Poll, receipts map[string]string, res *votingv1.Result) {
+	t.Helper()
+	list, err := w.client.ListCountedBallots(ctx, &votingv1.ListCountedBallotsRequest{PollId: p.GetId()})
+	if err != nil {
+		t.Fatalf("ListCountedBallots: %v", err)
 	}
-	for _, id := range []string{"", "poll-1"} {
-		_, err := w.client.GetPoll(testenv.As(member("org-a")), &votingv1.GetPollRequest{PollId: id})
-		if diff := cmp.Diff([]string{"poll_id"}, testenv.ViolatedFields(t, err)); diff != "" {
-			t.Errorf("GetPoll(%q) (-want +got):\n%s", id, diff)
+	byHash := map[string]*votingv1.CountedBallot{}
+	for _, b := range list.GetBallots() {
+		byHash[b.GetReceiptHash()] = b
+	}
+	if len(byHash) != len(receipts) || len(list.GetBallots()) != int(res.GetBallotsCast()) {
+		t.Errorf("%d counted ballots (%d distinct), %d receipts, %d cast", len(list.GetBallots()), len(byHash), len(receipts), res.GetBallotsCast())
+	}
+	for person, r := range receipts {
+		if _, ok := byHash[secrecy.ReceiptHash(r)]; !ok {
+			t.Errorf("receipt %s of %s is not among the counted ballots", r, person)
 		}
-		_, err = w.client.ListPolls(testenv.As(member("org-a")), &votingv1.ListPollsRequest{MeetingId: id})
-		if diff := cmp.Diff([]string{"meeting_id"}, testenv.ViolatedFields(t, err)); diff != "" {
-			t.Errorf("ListPolls(%q) (-want +got):\n%s", id, diff)
+	}
+	counts := map[string]int32{}
+	valid := int32(0)
+	for _, b := range list.GetBallots() {
+		if !b.GetValid() {
+			continue
 		}
+		valid++
+		for _, id := range b.GetChoiceIds() {
+			counts[id]++
+		}
+	}
+	want := map[string]int32{}
+	for _, cc := range res.GetCounts() {
+		if cc.GetCount() > 0 {
+			want[cc.GetChoiceId()] = cc.GetCount()
+		}
+	}
+	if diff := cmp.Diff(want, counts); diff != "" || valid != res.GetValidBallots() {
+		t.Errorf("counts recomputed from the list (-result +list):\n%s valid %d vs %d", diff, res.GetValidBallots(), valid)
+	}
+}
+
+func TestLifecycleRefusals(t *testing.T) {
+	w := newWorld(t)
+	c := w.newCell(t, 2)
+	c.checkIn(t, c.everyone()...)
+	p := c.create(t, c.motion(true))
+	id := p.GetId()
+	chair := c.as(c.chair)
+	refused := func(what string, err error, words string) {
+		t.Helper()
+		st := testenv.Code(t, err, codes.FailedPrecondition)
+		if !strings.Contains(st.Message(), words) {
+			t.Errorf("%s: message %q does not say %q", what, st.Message(), words)
+		}
+	}
+	_, err := w.client.CastBallot(c.as(c.members[0]), &votingv1.CastBallotRequest{PollId: id, ChoiceIds: []string{"agree"}, IdempotencyKey: key()})
+	refused("voting on a draft", err, "not open")
+	_, err = w.client.ClosePoll(chair, &votingv1.ClosePollRequest{PollId: id})
+	refused("closing a draft", err, "a draft")
+	_, err = w.client.PublishPoll(chair, &votingv1.PublishPollRequest{PollId: id})
+	refused("publishing a draft", err, "a draft")
+
+	_, err = w.client.OpenPoll(chair, &votingv1.OpenPollRequest{PollId: id, ExpectedVersion: 7})
+	testenv.Code(t, err, codes.Aborted)
+	if _, err := w.client.OpenPoll(chair, &votingv1.OpenPollRequest{PollId: id, ExpectedVersion: p.GetVersion()}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.client.OpenPoll(chair, &votingv1.OpenPollRequest{PollId: id})
+	refused("opening twice", err, "open")
+	_, err = w.client.PublishPoll(chair, &votingv1.PublishPollRequest{PollId: id})
+	refused("publishing an open poll", err, "still open")
+
+	c.vote(t, id, c.members[0], "agree")
+	c.closePoll(t, id)
+	_, err = w.client.ClosePoll(chair, &votingv1.ClosePollRequest{PollId: id})
+	refused("closing twice", err, "already closed")
+	_, err = w.client.CastBallot(c.as(c.members[1]), &votingv1.CastBallotRequest{PollId: id, ChoiceIds: []string{"agree"}, IdempotencyKey: key()})
+	refused("voting on a closed poll", err, "already closed")
+	c.publish(t, id)
+	_, err = w.client.PublishPoll(chair, &votingv1.PublishPollRequest{PollId: id})
+	refused("publishing twice", err, "already published")
+	_, err = w.client.ClosePoll(chair, &votingv1.ClosePollRequest{PollId: id})
+	refused("closing a published poll", err, "already published")
+
+	// Every lifecycle change is in the hash-chained audit log, no ballot.
+	rows, err := w.pool.Query(context.Background(), `SELECT action, actor_id, payload::text FROM audit_log WHERE subject = $1 ORDER BY seq`, "poll/"+id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for rows.Next() {
+		var action, actor, payload string
+		if err := rows.Scan(&action, &actor, &payload); err != nil {
+			t.Fatal(err)
+		}
+		actions = append(actions, action)
+		if actor != c.chair {
+			t.Errorf("%s by %s, want the chair", action, actor)
+		}
+		if strings.Contains(payload, c.members[0]) || strings.Contains(payload, "agree\"") {
+			t.Errorf("audit payload %s mentions a voter or a choice", payload)
+		}
+	}
+	if diff := cmp.Diff([]string{"poll_created", "poll_opened", "poll_closed", "poll_published"}, actions); diff != "" {
+		t.Errorf("audit actions (-want +got):\n%s", diff)
+	}
+	if n, err := audit.Verify(context.Background(), w.pool, "poll/"); err != nil || n != 4 {
+		t.Errorf("audit chain: %d records, %v", n, err)
+	}
+}
+
+func TestManagePermissions(t *testing.T) {
+	w := newWorld(t)
+	c := w.newCell(t, 2)
+	c.checkIn(t, c.everyone()...)
+	// A plain member, a member of another organisation and an admin of
+	// another organisation may not create, open, close or publish.
+	_, err := w.client.CreatePoll(c.as(c.members[0]), c.motion(true))
+	testenv.Code(t, err, codes.PermissionDenied)
+	_, err = w.client.CreatePoll(c.as(c.outsider), c.motion(true))
+	testenv.Code(t, err, codes.NotFound) // the meeting is not theirs to see
+	_, err = w.client.CreatePoll(testenv.As(orgAdmin(c.other)), c.motion(true))
+	testenv.Code(t, err, codes.NotFound)
+
+	p := c.create(t, c.motion(true))
+	_, err = w.client.OpenPoll(c.as(c.members[0]), &votingv1.OpenPollRequest{PollId: p.GetId()})
+	testenv.Code(t, err, codes.PermissionDenied)
+	// A guest from outside the organisation does not see a draft (the roll
+	// is taken when it opens).
+	_, err = w.client.OpenPoll(c.as(c.guest), &votingv1.OpenPollRequest{PollId: p.GetId()})
+	testenv.Code(t, err, codes.NotFound)
+	_, err = w.client.OpenPoll(c.as(c.outsider), &votingv1.OpenPollRequest{PollId: p.GetId()})
+	testenv.Code(t, err, codes.NotFound)
+	// The minute-taker and the organisation's administrator may.
+	if _, err := w.client.OpenPoll(c.as(c.taker), &votingv1.OpenPollRequest{PollId: p.GetId()}); err != nil {
+		t.Fatalf("OpenPoll as minute-taker: %v", err)
+	}
+	_, err = w.client.ClosePoll(c.as(c.members[0]), &votingv1.ClosePollRequest{PollId: p.GetId()})
+	testenv.Code(t, err, codes.PermissionDenied)
+	if _, err := w.client.ClosePoll(testenv.As(c.admin), &votingv1.ClosePollRequest{PollId: p.GetId()}); err != nil {
+		t.Fatalf("ClosePoll as administrator: %v", err)
+	}
+	_, err = w.client.PublishPoll(c.as(c.members[1]), &votingv1.PublishPollRequest{PollId: p.GetId()})
+	testenv.Code(t, err, codes.PermissionDenied)
+
+	// Other organisations do not see the poll at all.
+	for _, cl := range []identity.Claims{member(c.other), orgAdmin(c.other), {Subject: "nobody"}} {
+		_, err := w.client.GetPoll(testenv.As(cl), &votingv1.GetPollRequest{PollId: p.GetId()})
+		st := testenv.Code(t, err, codes.NotFound)
+		if strings.Contains(st.Message(), c.org) {
+			t.Errorf("NotFound message %q names the owning organisation", st.Message())
+		}
+		list, err := w.client.ListPolls(testenv.As(cl), &votingv1.ListPollsRequest{MeetingId: c.meeting.GetId()})
+		if err != nil || len(list.GetPolls()) != 0 {
+			t.Errorf("ListPolls as %s = %v, %v; want nothing", cl.Subject, list.GetPolls(), err)
+		}
+	}
+	// The guest, on the roll, sees it.
+	list, err := w.client.ListPolls(c.as(c.guest), &votingv1.ListPollsRequest{MeetingId: c.meeting.GetId()})
+	if err != nil || len(list.GetPolls()) != 1 {
+		t.Errorf("ListPolls as guest = %v, %v", list.GetPolls(), err)
 	}
 }
 
 func TestUnauthenticated(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background() // no claims: the client sends no token
-	meeting := uuid.NewString()
-	_, err := w.client.CreatePoll(ctx, newPoll(meeting, "org-a"))
-	testenv.Code(t, err, codes.Unauthenticated)
-	_, err = w.client.GetPoll(ctx, &votingv1.GetPollRequest{PollId: uuid.NewString()})
-	testenv.Code(t, err, codes.Unauthenticated)
-	_, err = w.client.ListPolls(ctx, &votingv1.ListPollsRequest{MeetingId: meeting})
-	testenv.Code(t, err, codes.Unauthenticated)
-
-	// The handlers refuse on their own too, should the interceptor be missing.
-	a := &api{s: w.svc}
-	_, err = a.CreatePoll(ctx, newPoll(meeting, "org-a"))
-	testenv.Code(t, err, codes.Unauthenticated)
-	_, err = a.GetPoll(ctx, &votingv1.GetPollRequest{PollId: uuid.NewString()})
-	testenv.Code(t, err, codes.Unauthenticated)
-	_, err = a.ListPolls(ctx, &votingv1.ListPollsRequest{MeetingId: meeting})
-	testenv.Code(t, err, codes.Unauthenticated)
-}
-
-func TestOtherOrganisationSeesNothing(t *testing.T) {
-	w := newWorld(t)
-	meeting := uuid.NewString()
-	created, err := w.client.CreatePoll(testenv.As(orgAdmin("org-a")), newPoll(meeting, "org-a"))
-	if err != nil {
-		t.Fatal(err)
+	id := uuid.NewString()
+	calls := map[string]func(votingv1.VotingServiceServer) error{
+		"CreatePoll": func(s votingv1.VotingServiceServer) error {
+			_, err := s.CreatePoll(ctx, &votingv1.CreatePollRequest{MeetingId: id})
+			return err
+		},
+		"GetPoll": func(s votingv1.VotingServiceServer) error {
+			_, err := s.GetPoll(ctx, &votingv1.GetPollRequest{PollId: id})
+			return err
+		},
+		"CastBallot": func(s votingv1.VotingServiceServer) error {
+			_, err := s.CastBallot(ctx, &votingv1.CastBallotRequest{PollId: id})
+			return err
+		},
+		"ClosePoll": func(s votingv1.VotingServiceServer) error {
+			_, err := s.ClosePoll(ctx, &votingv1.ClosePollRequest{PollId: id})
+			return err
+		},
+		"ListMyPolls": func(s votingv1.VotingServiceServer) error {
+			_, err := s.ListMyPolls(ctx, &votingv1.ListMyPollsRequest{})
+			return err
+		},
 	}
-	id := created.GetPoll().GetId()
-	for _, c := range []identity.Claims{member("org-b"), orgAdmin("org-b"), {Subject: "nobody"}} {
-		_, err := w.client.GetPoll(testenv.As(c), &votingv1.GetPollRequest{PollId: id})
-		st := testenv.Code(t, err, codes.NotFound)
-		if strings.Contains(st.Message(), "org-a") {
-			t.Errorf("NotFound message %q names the owning organisation", st.Message())
-		}
-		_, err = w.client.GetPoll(testenv.As(c), &votingv1.GetPollRequest{PollId: uuid.NewString()})
-		testenv.Code(t, err, codes.NotFound)
-		list, err := w.client.ListPolls(testenv.As(c), &votingv1.ListPollsRequest{MeetingId: meeting})
-		if err != nil {
-			t.Fatalf("ListPolls as %s: %v", c.Subject, err)
-		}
-		if len(list.GetPolls()) != 0 {
-			t.Errorf("ListPolls as %s = %v, want nothing", c.Subject, list.GetPolls())
+	for name, call := range calls {
+		// The handlers refuse on their own too, should the interceptor be missing.
+		if err := call(&api{s: w.svc}); err == nil {
+			t.Errorf("%s without identity succeeded", name)
+		} else {
+			testenv.Code(t, err, codes.Unauthenticated)
 		}
 	}
-	if _, err := w.client.GetPoll(testenv.As(systemAdmin()), &votingv1.GetPollRequest{PollId: id}); err != nil {
-		t.Errorf("GetPoll as system admin: %v", err)
-	}
-	list, err := w.client.ListPolls(testenv.As(systemAdmin()), &votingv1.ListPollsRequest{MeetingId: meeting})
-	if err != nil || len(list.GetPolls()) != 1 {
-		t.Errorf("ListPolls as system admin = %v, %v; want the one poll", list.GetPolls(), err)
-	}
-}
-
-func TestCreatePermissions(t *testing.T) {
-	w := newWorld(t)
-	meeting := uuid.NewString()
-	for _, c := range []identity.Claims{member("org-a"), orgAdmin("org-b")} {
-		_, err := w.client.CreatePoll(testenv.As(c), newPoll(meeting, "org-a"))
-		testenv.Code(t, err, codes.PermissionDenied)
-		bad := newPoll(meeting, "org-a")
-		bad.Title = ""
-		_, err = w.client.CreatePoll(testenv.As(c), bad)
-		testenv.Code(t, err, codes.PermissionDenied)
-	}
-	if _, err := w.client.CreatePoll(testenv.As(systemAdmin()), newPoll(meeting, "org-a")); err != nil {
-		t.Errorf("CreatePoll as system admin: %v", err)
-	}
+	_, err := w.client.GetPoll(ctx, &votingv1.GetPollRequest{PollId: id})
+	testenv.Code(t, err, codes.Unauthenticated)
 }
 
 // Until Run has migrated the schema, RPCs answer Unavailable rather than
@@ -306,20 +322,27 @@ func TestUnavailableBeforeMigrations(t *testing.T) {
 	}
 	t.Cleanup(pool.Close)
 	nc, js := testenv.JetStream(t)
-	a := &api{s: New(Deps{Pool: pool, Schema: schema, JS: js, NC: nc})}
+	a := &api{s: New(Deps{Pool: pool, Schema: schema, JS: js, NC: nc, BallotKey: make([]byte, 32)})}
 	ctx := testenv.As(orgAdmin("org-a"))
-	_, err = a.CreatePoll(ctx, newPoll(uuid.NewString(), "org-a"))
+	_, err = a.CreatePoll(ctx, &votingv1.CreatePollRequest{MeetingId: uuid.NewString()})
 	st := testenv.Code(t, err, codes.Unavailable)
 	if !strings.Contains(st.Message(), "migrations") {
 		t.Errorf("message %q does not say why", st.Message())
 	}
-	_, err = a.GetPoll(ctx, &votingv1.GetPollRequest{PollId: uuid.NewString()})
+	_, err = a.CastBallot(ctx, &votingv1.CastBallotRequest{PollId: uuid.NewString()})
 	testenv.Code(t, err, codes.Unavailable)
-	_, err = a.ListPolls(ctx, &votingv1.ListPollsRequest{MeetingId: uuid.NewString()})
-	testenv.Code(t, err, codes.Unavailable)
-	// Nor does the service call itself ready.
 	if err := a.s.Probes()[0].Check(context.Background()); err == nil {
 		t.Error("schema probe passes before migrations")
+	}
+}
+
+// Without a usable BALLOT_KEY the service does not start.
+func TestRunNeedsABallotKey(t *testing.T) {
+	for _, k := range [][]byte{nil, make([]byte, 16)} {
+		err := New(Deps{BallotKey: k}).Run(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "BALLOT_KEY") {
+			t.Errorf("Run with a %d-byte key: %v", len(k), err)
+		}
 	}
 }
 

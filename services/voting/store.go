@@ -7,34 +7,164 @@ import (
 	"time"
 
 	votingv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1"
-	"github.com/ecabinet/ecabinet/services/platform/outbox"
 	"github.com/ecabinet/ecabinet/services/voting/domain"
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 var errNotFound = errors.New("not found")
 
-// pollSelect reads polls with their choices (in order) in one query.
-const pollSelect = `
-	SELECT p.id, p.meeting_id, p.organization_id, coalesce(p.agenda_item_id::text, ''), p.title,
-	       p.kind, p.secret, p.state, p.version, p.create_time,
+// pollColumns reads a poll with its choices (in order), its live counts
+// and the caller's standing ($1 is the caller's person id) in one query.
+// ballots_cast and entitled are counted, never stored per ballot.
+const pollColumns = `
+	SELECT p.id, coalesce(p.meeting_id::text, ''), p.organization_id, coalesce(p.agenda_item_id::text, ''), p.title,
+	       p.kind, p.secret, p.state, p.version, p.create_time, p.created_by,
+	       p.quorum_numerator, p.quorum_denominator, p.majority, p.majority_base,
+	       p.min_choices, p.max_choices, p.seats, p.deadline, p.body, p.allow_delegation,
+	       p.open_time, p.close_time, p.result,
 	       coalesce((SELECT json_agg(json_build_object('id', c.choice_id, 'label', c.label) ORDER BY c.position)
-	                 FROM poll_choices c WHERE c.poll_id = p.id), '[]')
+	                 FROM poll_choices c WHERE c.poll_id = p.id), '[]'),
+	       (SELECT count(*) FROM voters v WHERE v.poll_id = p.id),
+	       (SELECT count(*) FROM roll r WHERE r.poll_id = p.id AND r.reason = ''),
+	       (SELECT r.reason FROM roll r WHERE r.poll_id = p.id AND r.person_id = $1),
+	       (SELECT r.role FROM roll r WHERE r.poll_id = p.id AND r.person_id = $1),
+	       EXISTS (SELECT 1 FROM voters v WHERE v.poll_id = p.id AND v.person_id = $1)
 	FROM polls p`
 
-// eventSubject is the subject of a poll's event without the deployment
-// prefix (the relay adds that): ecabinet.voting.v1.<meeting_id>.<event>.
-func eventSubject(meetingID, event string) string {
+// pollRow is a stored poll with what the service needs beyond the proto.
+type pollRow struct {
+	p         *votingv1.Poll
+	createdBy string
+	rules     domain.Rules
+	choices   []domain.Choice
+	result    *votingv1.Result // nil until closed
+	deadline  time.Time        // zero: none
+	// The caller's roll entry: onRoll, reason (empty: entitled) and role.
+	onRoll  bool
+	role    string
+	myVoted bool
+}
+
+func (r *pollRow) spec() domain.Poll {
+	return domain.Poll{Kind: r.p.GetKind(), Choices: r.choices, Min: int(r.p.GetMinChoices()),
+		Max: int(r.p.GetMaxChoices()), Seats: int(r.p.GetSeats()), Rules: r.rules}
+}
+
+func (r *pollRow) written() bool { return r.p.GetKind() == votingv1.PollKind_POLL_KIND_WRITTEN_OPINION }
+
+// subject is the subject of one of the poll's events, without the
+// deployment prefix (the relay adds it): ecabinet.voting.v1.<meeting>.<event>,
+// the poll's own id standing in for a written opinion poll's meeting.
+func (r *pollRow) subject(event string) string {
+	return eventSubject(r.p.GetMeetingId(), r.p.GetId(), event)
+}
+
+func eventSubject(meetingID, pollID, event string) string {
+	if meetingID == "" {
+		meetingID = pollID
+	}
 	return "ecabinet." + Name + ".v1." + meetingID + "." + event
+}
+
+type queryer interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func (s *Service) loadPoll(ctx context.Context, q queryer, id, person string) (*pollRow, error) {
+	r, err := scanPoll(q.QueryRow(ctx, pollColumns+` WHERE p.id = $2`, person, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errNotFound
+	}
+	return r, err
+}
+
+func scanPoll(row pgx.Row) (*pollRow, error) {
+	p := &votingv1.Poll{}
+	r := &pollRow{p: p}
+	var kind, state, majority, base string
+	var created time.Time
+	var deadline, opened, closed *time.Time
+	var result []byte
+	var choices []struct {
+		ID    string `json:"id"`
+		Label string `json:"label"`
+	}
+	var qn, qd, minC, maxC, seats int32
+	var cast, entitled int64
+	var reason, role *string
+	if err := row.Scan(&p.Id, &p.MeetingId, &p.OrganizationId, &p.AgendaItemId, &p.Title,
+		&kind, &p.Secret, &state, &p.Version, &created, &r.createdBy,
+		&qn, &qd, &majority, &base, &minC, &maxC, &seats, &deadline, &p.Body, &p.AllowDelegation,
+		&opened, &closed, &result, &choices, &cast, &entitled, &reason, &role, &r.myVoted); err != nil {
+		return nil, err
+	}
+	p.Kind = votingv1.PollKind(votingv1.PollKind_value[kind])
+	p.State = votingv1.PollState(votingv1.PollState_value[state])
+	p.CreateTime = timestamppb.New(created)
+	r.rules = domain.Rules{QuorumNum: int(qn), QuorumDen: int(qd),
+		Majority: votingv1.Majority(votingv1.Majority_value[majority]), Base: votingv1.MajorityBase(votingv1.MajorityBase_value[base])}
+	p.Rules = r.rules.Proto()
+	p.MinChoices, p.MaxChoices, p.Seats = minC, maxC, seats
+	if deadline != nil {
+		r.deadline = *deadline
+		p.Deadline = timestamppb.New(*deadline)
+	}
+	if opened != nil {
+		p.OpenTime = timestamppb.New(*opened)
+	}
+	if closed != nil {
+		p.CloseTime = timestamppb.New(*closed)
+	}
+	for _, c := range choices {
+		p.Choices = append(p.Choices, &votingv1.Choice{Id: c.ID, Label: c.Label})
+		r.choices = append(r.choices, domain.Choice{ID: c.ID, Label: c.Label})
+	}
+	p.BallotsCast, p.Entitled = int32(cast), int32(entitled)
+	if result != nil {
+		r.result = &votingv1.Result{}
+		// Unknown fields (a result stored by a newer version) are skipped.
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(result, r.result); err != nil {
+			return nil, fmt.Errorf("poll %s: stored result: %w", p.Id, err)
+		}
+		// After close the result's figures are the poll's: a show of hands
+		// has no voters rows, and the roll may be refreshed no more.
+		p.BallotsCast, p.Entitled = r.result.GetBallotsCast(), r.result.GetEntitled()
+	}
+	if reason != nil {
+		r.onRoll, r.role = true, *role
+	}
+	status := &votingv1.VoterStatus{Voted: r.myVoted}
+	switch {
+	case reason != nil && *reason == "":
+		status.Entitled = true
+	case reason != nil:
+		status.Reason = *reason
+	case p.State != votingv1.PollState_POLL_STATE_DRAFT:
+		status.Reason = reasonNotParticipant
+		if p.Kind == votingv1.PollKind_POLL_KIND_WRITTEN_OPINION {
+			status.Reason = reasonNotMember
+		}
+	}
+	p.MyStatus = status
+	return r, nil
 }
 
 // createPoll stores a new draft poll, its choices and its PollCreated event
 // in one transaction.
-func (s *Service) createPoll(ctx context.Context, actor, id string, d domain.Draft) (*votingv1.Poll, error) {
-	var agendaItem *string
+func (s *Service) createPoll(ctx context.Context, actor, id string, d domain.Draft, audience []string) (*votingv1.Poll, error) {
+	var agendaItem, meeting *string
 	if d.AgendaItemID != "" {
 		agendaItem = &d.AgendaItemID
+	}
+	if d.MeetingID != "" {
+		meeting = &d.MeetingID
+	}
+	var deadline *time.Time
+	if !d.Deadline.IsZero() {
+		deadline = &d.Deadline
 	}
 	ids := make([]string, len(d.Choices))
 	labels := make([]string, len(d.Choices))
@@ -44,10 +174,14 @@ func (s *Service) createPoll(ctx context.Context, actor, id string, d domain.Dra
 	var p *votingv1.Poll
 	err := pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
-			INSERT INTO polls (id, meeting_id, organization_id, agenda_item_id, title, kind, secret, state, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)`,
-			id, d.MeetingID, d.OrganizationID, agendaItem, d.Title, d.Kind.String(), d.Secret,
-			votingv1.PollState_POLL_STATE_DRAFT.String()); err != nil {
+			INSERT INTO polls (id, meeting_id, organization_id, agenda_item_id, title, kind, secret, state, version, created_by,
+				quorum_numerator, quorum_denominator, majority, majority_base, min_choices, max_choices, seats,
+				deadline, body, allow_delegation)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+			id, meeting, d.OrganizationID, agendaItem, d.Title, d.Kind.String(), d.Secret,
+			votingv1.PollState_POLL_STATE_DRAFT.String(), actor,
+			d.Rules.QuorumNum, d.Rules.QuorumDen, d.Rules.Majority.String(), d.Rules.Base.String(),
+			d.MinChoices, d.MaxChoices, d.Seats, deadline, d.Body, d.AllowDelegation); err != nil {
 			return fmt.Errorf("insert poll: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `
@@ -57,20 +191,18 @@ func (s *Service) createPoll(ctx context.Context, actor, id string, d domain.Dra
 			id, ids, labels); err != nil {
 			return fmt.Errorf("insert choices: %w", err)
 		}
-		var err error
 		// Read back what was stored (create time, canonical ids) so the
 		// response and the event say exactly what GetPoll will.
-		if p, err = scanPoll(tx.QueryRow(ctx, pollSelect+` WHERE p.id = $1`, id)); err != nil {
+		r, err := s.loadPoll(ctx, tx, id, actor)
+		if err != nil {
 			return fmt.Errorf("read back poll: %w", err)
 		}
-		ev := &votingv1.PollCreated{
-			Meta: outbox.NewMeta(actor, p.GetId(), p.GetOrganizationId(), p.GetVersion()),
-			Poll: p,
+		p = r.p
+		ev := &votingv1.PollCreated{Meta: s.meta(actor, r, audience), Poll: eventPoll(p)}
+		if err := enqueue(ctx, tx, r.subject("poll_created"), ev); err != nil {
+			return err
 		}
-		if err := outbox.Enqueue(ctx, tx, eventSubject(p.GetMeetingId(), "poll_created"), ev); err != nil {
-			return fmt.Errorf("enqueue PollCreated: %w", err)
-		}
-		return nil
+		return s.audit(ctx, tx, r, "poll_created", actor, map[string]any{"title": d.Title, "kind": d.Kind.String(), "secret": d.Secret})
 	})
 	if err != nil {
 		return nil, err
@@ -78,43 +210,49 @@ func (s *Service) createPoll(ctx context.Context, actor, id string, d domain.Dra
 	return p, nil
 }
 
-func (s *Service) getPoll(ctx context.Context, id string) (*votingv1.Poll, error) {
-	p, err := scanPoll(s.d.Pool.QueryRow(ctx, pollSelect+` WHERE p.id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errNotFound
-	}
-	return p, err
-}
-
-// listPolls returns the meeting's polls of orgs (nil: every organisation)
-// in the order they were created.
-func (s *Service) listPolls(ctx context.Context, meetingID string, orgs []string) ([]*votingv1.Poll, error) {
-	rows, err := s.d.Pool.Query(ctx, pollSelect+`
-		WHERE p.meeting_id = $1 AND ($2::text[] IS NULL OR p.organization_id = ANY($2))
-		ORDER BY p.create_time, p.id`, meetingID, orgs)
+// listPolls returns the meeting's polls visible to the caller (of orgs, nil
+// meaning every organisation, or on the poll's roll) in the order they were
+// created.
+func (s *Service) listPolls(ctx context.Context, person, meetingID string, orgs []string, all bool) ([]*votingv1.Poll, error) {
+	rows, err := s.d.Pool.Query(ctx, pollColumns+`
+		WHERE p.meeting_id = $2 AND ($3 OR p.organization_id = ANY($4)
+			OR EXISTS (SELECT 1 FROM roll r WHERE r.poll_id = p.id AND r.person_id = $1))
+		ORDER BY p.create_time, p.id`, person, meetingID, all, orgs)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*votingv1.Poll, error) { return scanPoll(r) })
+	return collectPolls(rows)
 }
 
-func scanPoll(row pgx.Row) (*votingv1.Poll, error) {
-	p := &votingv1.Poll{}
-	var kind, state string
-	var created time.Time
-	var choices []struct {
-		ID    string `json:"id"`
-		Label string `json:"label"`
-	}
-	if err := row.Scan(&p.Id, &p.MeetingId, &p.OrganizationId, &p.AgendaItemId, &p.Title,
-		&kind, &p.Secret, &state, &p.Version, &created, &choices); err != nil {
+// listMyPolls: open polls the caller is entitled to answer, and written
+// opinion polls sent to them (whatever their state, so the inbox shows
+// their results too).
+func (s *Service) listMyPolls(ctx context.Context, person string) ([]*votingv1.Poll, error) {
+	rows, err := s.d.Pool.Query(ctx, pollColumns+`
+		JOIN roll me ON me.poll_id = p.id AND me.person_id = $1
+		WHERE (p.state = 'POLL_STATE_OPEN' AND me.reason = '') OR p.kind = 'POLL_KIND_WRITTEN_OPINION'
+		ORDER BY p.open_time DESC NULLS LAST, p.id`, person)
+	if err != nil {
 		return nil, err
 	}
-	p.Kind = votingv1.PollKind(votingv1.PollKind_value[kind])
-	p.State = votingv1.PollState(votingv1.PollState_value[state])
-	p.CreateTime = timestamppb.New(created)
-	for _, c := range choices {
-		p.Choices = append(p.Choices, &votingv1.Choice{Id: c.ID, Label: c.Label})
+	return collectPolls(rows)
+}
+
+func collectPolls(rows pgx.Rows) ([]*votingv1.Poll, error) {
+	rs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*pollRow, error) { return scanPoll(r) })
+	if err != nil {
+		return nil, err
 	}
-	return p, nil
+	out := make([]*votingv1.Poll, len(rs))
+	for i, r := range rs {
+		out[i] = r.p
+	}
+	return out, nil
+}
+
+// replaceRoll writes a fresh roll for an open poll.
+func (s *Service) replaceRoll(ctx context.Context, pollID string, roll []rollEntry) error {
+	return pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
+		return writeRoll(ctx, tx, pollID, roll)
+	})
 }

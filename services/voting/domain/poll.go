@@ -1,10 +1,13 @@
 // Package domain holds the poll rules that need no I/O: what makes a new
-// poll valid, how its text is normalised and which choices a motion gets.
+// poll and a ballot valid, how text is normalised, which choices a motion
+// gets, and how ballots are counted into a result (count.go).
 package domain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -42,6 +45,10 @@ const (
 	ReasonTooFew           = "TOO_FEW"
 	ReasonTooMany          = "TOO_MANY"
 	ReasonDuplicate        = "DUPLICATE"
+	ReasonNotAllowed       = "NOT_ALLOWED"
+	ReasonOutOfRange       = "OUT_OF_RANGE"
+	ReasonInvalidTimestamp = "INVALID_TIMESTAMP"
+	ReasonNotFound         = "NOT_FOUND"
 )
 
 // Violation is one broken rule. Field is the proto field name of the request
@@ -57,6 +64,16 @@ type Violation struct {
 type Choice struct {
 	ID    string
 	Label string
+}
+
+// TakesMotionChoices: a motion, a written opinion poll and a show of hands
+// get agree / disagree / abstain when created without choices.
+func TakesMotionChoices(kind votingv1.PollKind) bool {
+	switch kind {
+	case votingv1.PollKind_POLL_KIND_MOTION, votingv1.PollKind_POLL_KIND_WRITTEN_OPINION, votingv1.PollKind_POLL_KIND_SHOW_OF_HANDS:
+		return true
+	}
+	return false
 }
 
 // MotionChoices are the choices of a motion created without any: the three
@@ -77,34 +94,59 @@ func NormalizeText(s string) string {
 	return norm.NFC.String(strings.TrimSpace(s))
 }
 
-// Draft is a validated, normalised new poll.
+// Draft is a validated, normalised new poll. Rules hold the effective rules
+// (the kind's defaults filled in), so a stored poll says what will decide it.
 type Draft struct {
-	MeetingID      string // canonical UUID
-	OrganizationID string
-	AgendaItemID   string // canonical UUID or empty
-	Title          string
-	Kind           votingv1.PollKind
-	Secret         bool
-	Choices        []Choice
+	MeetingID       string // canonical UUID; empty for a written opinion poll
+	OrganizationID  string // empty: take the meeting's
+	AgendaItemID    string // canonical UUID or empty
+	Title           string
+	Kind            votingv1.PollKind
+	Secret          bool
+	Choices         []Choice
+	Rules           Rules
+	MinChoices      int
+	MaxChoices      int
+	Seats           int
+	Deadline        time.Time // zero: none
+	Body            string    // meetings.v1.BodyKind name; written opinion polls only
+	AllowDelegation bool
 }
 
-// ValidateCreate checks a create request and returns the normalised draft
-// with every violation found. The draft is meaningful only when there are
-// no violations.
-func ValidateCreate(req *votingv1.CreatePollRequest) (Draft, []Violation) {
+// Bodies a written opinion poll may be sent to (meetings.v1.BodyKind names;
+// the voting service does not import the meetings contract for four names).
+var Bodies = []string{"BODY_KIND_ALL_MEMBERS", "BODY_KIND_EXECUTIVE_COMMITTEE", "BODY_KIND_STANDING_COMMITTEE", "BODY_KIND_STANDING_MEMBERS"}
+
+// ValidateCreate checks a create request at time now and returns the
+// normalised draft with every violation found. The draft is meaningful only
+// when there are no violations.
+func ValidateCreate(req *votingv1.CreatePollRequest, now time.Time) (Draft, []Violation) {
 	var vs []Violation
 	d := Draft{
-		OrganizationID: NormalizeText(req.GetOrganizationId()),
-		Title:          NormalizeText(req.GetTitle()),
-		Kind:           req.GetKind(),
-		Secret:         req.GetSecret(),
+		OrganizationID:  NormalizeText(req.GetOrganizationId()),
+		Title:           NormalizeText(req.GetTitle()),
+		Kind:            req.GetKind(),
+		Secret:          req.GetSecret(),
+		AllowDelegation: req.GetAllowDelegation(),
 	}
+	written := d.Kind == votingv1.PollKind_POLL_KIND_WRITTEN_OPINION
 	var v []Violation
-	d.MeetingID, v = ParseID("meeting_id", req.GetMeetingId(), true)
-	vs = append(vs, v...)
-	vs = append(vs, checkText("organization_id", d.OrganizationID, MaxOrganizationIDLen, true)...)
-	d.AgendaItemID, v = ParseID("agenda_item_id", req.GetAgendaItemId(), false)
-	vs = append(vs, v...)
+	if written {
+		if strings.TrimSpace(req.GetMeetingId()) != "" {
+			vs = append(vs, Violation{"meeting_id", ReasonNotAllowed, "must be empty for a written opinion poll, which belongs to no meeting"})
+		}
+		vs = append(vs, checkText("organization_id", d.OrganizationID, MaxOrganizationIDLen, true)...)
+		if strings.TrimSpace(req.GetAgendaItemId()) != "" {
+			vs = append(vs, Violation{"agenda_item_id", ReasonNotAllowed, "must be empty for a written opinion poll"})
+		}
+	} else {
+		d.MeetingID, v = ParseID("meeting_id", req.GetMeetingId(), true)
+		vs = append(vs, v...)
+		// Optional: a meeting's poll belongs to the meeting's organisation.
+		vs = append(vs, checkText("organization_id", d.OrganizationID, MaxOrganizationIDLen, false)...)
+		d.AgendaItemID, v = ParseID("agenda_item_id", req.GetAgendaItemId(), false)
+		vs = append(vs, v...)
+	}
 	vs = append(vs, checkText("title", d.Title, MaxTitleLen, true)...)
 
 	kindOK := false
@@ -116,13 +158,92 @@ func ValidateCreate(req *votingv1.CreatePollRequest) (Draft, []Violation) {
 	default:
 		kindOK = true
 	}
+	if d.Kind == votingv1.PollKind_POLL_KIND_SHOW_OF_HANDS && d.Secret {
+		vs = append(vs, Violation{"secret", ReasonNotAllowed, "a show of hands cannot be secret"})
+	}
+
+	// The deadline: required for a written opinion poll, optional
+	// otherwise, and in the future either way.
+	if ts := req.GetDeadline(); ts != nil {
+		if err := ts.CheckValid(); err != nil {
+			vs = append(vs, Violation{"deadline", ReasonInvalidTimestamp, "is not a valid time"})
+		} else if d.Deadline = ts.AsTime(); !d.Deadline.After(now) {
+			vs = append(vs, Violation{"deadline", ReasonOutOfRange, "must be in the future"})
+		}
+	} else if written {
+		vs = append(vs, Violation{"deadline", ReasonRequired, "a written opinion poll needs a deadline"})
+	}
+	if body := strings.TrimSpace(req.GetBody()); written {
+		switch {
+		case body == "":
+			vs = append(vs, Violation{"body", ReasonRequired, "a written opinion poll goes to a body's members; name the body"})
+		case !slices.Contains(Bodies, body):
+			vs = append(vs, Violation{"body", ReasonUnknownValue, fmt.Sprintf("must be one of %s", strings.Join(Bodies, ", "))})
+		default:
+			d.Body = body
+		}
+	} else if body != "" {
+		vs = append(vs, Violation{"body", ReasonNotAllowed, "only a written opinion poll names a body"})
+	}
+
 	// Without a known kind the choice rules are unknown too; checking them
 	// would only add noise.
 	if kindOK {
 		d.Choices, v = Choices(d.Kind, req.GetChoices())
 		vs = append(vs, v...)
+		vs = append(vs, d.shape(req)...)
+		var rv []Violation
+		d.Rules, rv = EffectiveRules(d.Kind, d.Choices, req.GetRules())
+		vs = append(vs, rv...)
 	}
 	return d, vs
+}
+
+// shape checks min/max choices and seats against the kind and the choices.
+func (d *Draft) shape(req *votingv1.CreatePollRequest) []Violation {
+	var vs []Violation
+	minC, maxC, seats := int(req.GetMinChoices()), int(req.GetMaxChoices()), int(req.GetSeats())
+	n := len(d.Choices)
+	if d.Kind == votingv1.PollKind_POLL_KIND_MULTIPLE_CHOICE {
+		if minC == 0 {
+			minC = 1
+		}
+		if maxC == 0 {
+			maxC = max(n, minC)
+		}
+		switch {
+		case minC < 0:
+			vs = append(vs, Violation{"min_choices", ReasonOutOfRange, "must not be negative"})
+		case n > 0 && minC > n:
+			vs = append(vs, Violation{"min_choices", ReasonOutOfRange, fmt.Sprintf("must be at most the %d choices", n)})
+		}
+		switch {
+		case maxC < minC:
+			vs = append(vs, Violation{"max_choices", ReasonOutOfRange, fmt.Sprintf("must be at least min_choices (%d)", minC)})
+		case n > 0 && maxC > n:
+			vs = append(vs, Violation{"max_choices", ReasonOutOfRange, fmt.Sprintf("must be at most the %d choices", n)})
+		}
+		d.MinChoices, d.MaxChoices = minC, maxC
+	} else {
+		if minC != 0 {
+			vs = append(vs, Violation{"min_choices", ReasonNotAllowed, "only a multiple-choice poll has min_choices"})
+		}
+		if maxC != 0 {
+			vs = append(vs, Violation{"max_choices", ReasonNotAllowed, "only a multiple-choice poll has max_choices"})
+		}
+	}
+	if d.Kind == votingv1.PollKind_POLL_KIND_ELECTION {
+		switch {
+		case seats <= 0:
+			vs = append(vs, Violation{"seats", ReasonRequired, "an election needs the number of seats (at least 1)"})
+		case n > 0 && seats > n:
+			vs = append(vs, Violation{"seats", ReasonOutOfRange, fmt.Sprintf("must be at most the %d candidates", n)})
+		}
+		d.Seats = seats
+	} else if seats != 0 {
+		vs = append(vs, Violation{"seats", ReasonNotAllowed, "only an election has seats"})
+	}
+	return vs
 }
 
 // Choices turns the requested labels into a poll's choices. A motion with
@@ -130,7 +251,7 @@ func ValidateCreate(req *votingv1.CreatePollRequest) (Draft, []Violation) {
 // needed, each non-empty and different from the others (ignoring case,
 // after normalisation). Custom choices get ids c1, c2, … in request order.
 func Choices(kind votingv1.PollKind, labels []string) ([]Choice, []Violation) {
-	if len(labels) == 0 && kind == votingv1.PollKind_POLL_KIND_MOTION {
+	if len(labels) == 0 && TakesMotionChoices(kind) {
 		return MotionChoices(), nil
 	}
 	switch {

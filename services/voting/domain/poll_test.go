@@ -3,12 +3,16 @@ package domain
 import (
 	"strings"
 	"testing"
+	"time"
 
 	votingv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 const meetingID = "0190f3a2-7c4e-7b21-9a3d-5c6e7f801234"
+
+var now = time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 
 func validRequest() *votingv1.CreatePollRequest {
 	return &votingv1.CreatePollRequest{
@@ -20,7 +24,7 @@ func validRequest() *votingv1.CreatePollRequest {
 }
 
 func TestMotionGetsDefaultChoices(t *testing.T) {
-	d, vs := ValidateCreate(validRequest())
+	d, vs := ValidateCreate(validRequest(), now)
 	if len(vs) != 0 {
 		t.Fatalf("violations = %v", vs)
 	}
@@ -42,7 +46,7 @@ func TestMotionGetsDefaultChoices(t *testing.T) {
 func TestOnlyMotionsGetDefaults(t *testing.T) {
 	for kind := range votingv1.PollKind_name {
 		k := votingv1.PollKind(kind)
-		if k == votingv1.PollKind_POLL_KIND_UNSPECIFIED || k == votingv1.PollKind_POLL_KIND_MOTION {
+		if k == votingv1.PollKind_POLL_KIND_UNSPECIFIED || TakesMotionChoices(k) {
 			continue
 		}
 		_, vs := Choices(k, nil)
@@ -104,21 +108,56 @@ func TestValidateCreateViolations(t *testing.T) {
 	}{
 		{"no meeting", func(r *votingv1.CreatePollRequest) { r.MeetingId = "" }, []string{"meeting_id:REQUIRED"}},
 		{"bad meeting", func(r *votingv1.CreatePollRequest) { r.MeetingId = "meeting-1" }, []string{"meeting_id:INVALID_FORMAT"}},
-		{"no organization", func(r *votingv1.CreatePollRequest) { r.OrganizationId = "" }, []string{"organization_id:REQUIRED"}},
+		{"long organization", func(r *votingv1.CreatePollRequest) { r.OrganizationId = strings.Repeat("o", MaxOrganizationIDLen+1) }, []string{"organization_id:TOO_LONG"}},
 		{"bad agenda item", func(r *votingv1.CreatePollRequest) { r.AgendaItemId = "item-3" }, []string{"agenda_item_id:INVALID_FORMAT"}},
 		{"no title", func(r *votingv1.CreatePollRequest) { r.Title = " " }, []string{"title:REQUIRED"}},
 		{"long title", func(r *votingv1.CreatePollRequest) { r.Title = strings.Repeat("ạ", MaxTitleLen+1) }, []string{"title:TOO_LONG"}},
 		{"no kind", func(r *votingv1.CreatePollRequest) { r.Kind = 0 }, []string{"kind:REQUIRED"}},
 		{"unknown kind", func(r *votingv1.CreatePollRequest) { r.Kind = 77 }, []string{"kind:UNKNOWN_VALUE"}},
-		{"election without candidates", func(r *votingv1.CreatePollRequest) { r.Kind = votingv1.PollKind_POLL_KIND_ELECTION }, []string{"choices:TOO_FEW"}},
+		{"election without candidates", func(r *votingv1.CreatePollRequest) { r.Kind = votingv1.PollKind_POLL_KIND_ELECTION }, []string{"choices:TOO_FEW", "seats:REQUIRED"}},
+		{"too many seats", func(r *votingv1.CreatePollRequest) {
+			r.Kind, r.Choices, r.Seats = votingv1.PollKind_POLL_KIND_ELECTION, []string{"A", "B"}, 3
+		}, []string{"seats:OUT_OF_RANGE"}},
+		{"seats on a motion", func(r *votingv1.CreatePollRequest) { r.Seats = 2 }, []string{"seats:NOT_ALLOWED"}},
+		{"min above max", func(r *votingv1.CreatePollRequest) {
+			r.Kind, r.Choices, r.MinChoices, r.MaxChoices = votingv1.PollKind_POLL_KIND_MULTIPLE_CHOICE, []string{"A", "B", "C"}, 3, 2
+		}, []string{"max_choices:OUT_OF_RANGE"}},
+		{"max above choices", func(r *votingv1.CreatePollRequest) {
+			r.Kind, r.Choices, r.MaxChoices = votingv1.PollKind_POLL_KIND_MULTIPLE_CHOICE, []string{"A", "B"}, 3
+		}, []string{"max_choices:OUT_OF_RANGE"}},
+		{"min on single choice", func(r *votingv1.CreatePollRequest) {
+			r.Kind, r.Choices, r.MinChoices = votingv1.PollKind_POLL_KIND_SINGLE_CHOICE, []string{"A", "B"}, 1
+		}, []string{"min_choices:NOT_ALLOWED"}},
+		{"deadline in the past", func(r *votingv1.CreatePollRequest) { r.Deadline = timestamppb.New(now.Add(-time.Minute)) },
+			[]string{"deadline:OUT_OF_RANGE"}},
+		{"deadline now", func(r *votingv1.CreatePollRequest) { r.Deadline = timestamppb.New(now) }, []string{"deadline:OUT_OF_RANGE"}},
+		{"written without deadline, body, organisation; with a meeting", func(r *votingv1.CreatePollRequest) {
+			r.Kind, r.OrganizationId = votingv1.PollKind_POLL_KIND_WRITTEN_OPINION, ""
+		}, []string{"meeting_id:NOT_ALLOWED", "organization_id:REQUIRED", "deadline:REQUIRED", "body:REQUIRED"}},
+		{"written to an unknown body", func(r *votingv1.CreatePollRequest) {
+			r.Kind, r.MeetingId, r.Body, r.Deadline = votingv1.PollKind_POLL_KIND_WRITTEN_OPINION, "", "BODY_KIND_CHOIR", timestamppb.New(now.Add(time.Hour))
+		}, []string{"body:UNKNOWN_VALUE"}},
+		{"secret show of hands", func(r *votingv1.CreatePollRequest) {
+			r.Kind, r.Secret = votingv1.PollKind_POLL_KIND_SHOW_OF_HANDS, true
+		},
+			[]string{"secret:NOT_ALLOWED"}},
+		{"body on a meeting's poll", func(r *votingv1.CreatePollRequest) { r.Body = "BODY_KIND_ALL_MEMBERS" }, []string{"body:NOT_ALLOWED"}},
+		{"quorum without denominator", func(r *votingv1.CreatePollRequest) { r.Rules = &votingv1.Rules{QuorumNumerator: 1} },
+			[]string{"rules.quorum_denominator:REQUIRED"}},
+		{"quorum above all", func(r *votingv1.CreatePollRequest) {
+			r.Rules = &votingv1.Rules{QuorumNumerator: 4, QuorumDenominator: 3}
+		},
+			[]string{"rules.quorum_numerator:OUT_OF_RANGE"}},
+		{"unknown majority", func(r *votingv1.CreatePollRequest) { r.Rules = &votingv1.Rules{Majority: 9, MajorityBase: 9} },
+			[]string{"rules.majority:UNKNOWN_VALUE", "rules.majority_base:UNKNOWN_VALUE"}},
 		{"all missing", func(r *votingv1.CreatePollRequest) { *r = votingv1.CreatePollRequest{} },
-			[]string{"meeting_id:REQUIRED", "organization_id:REQUIRED", "title:REQUIRED", "kind:REQUIRED"}},
+			[]string{"meeting_id:REQUIRED", "title:REQUIRED", "kind:REQUIRED"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := validRequest()
 			tt.mutate(req)
-			_, vs := ValidateCreate(req)
+			_, vs := ValidateCreate(req, now)
 			if diff := cmp.Diff(tt.want, fields(vs)); diff != "" {
 				t.Errorf("violations (-want +got):\n%s\nall: %v", diff, vs)
 			}
@@ -132,12 +171,14 @@ func TestValidateCreateNormalises(t *testing.T) {
 	req.AgendaItemId = "{" + meetingID + "}"
 	req.Title = "  Bi\u00ea\u0309u quy\u00ea\u0301t  "
 	req.Secret = true
-	d, vs := ValidateCreate(req)
+	d, vs := ValidateCreate(req, now)
 	if len(vs) != 0 {
 		t.Fatalf("violations = %v", vs)
 	}
 	want := Draft{MeetingID: meetingID, OrganizationID: "org-1", AgendaItemID: meetingID,
-		Title: "Biểu quyết", Kind: votingv1.PollKind_POLL_KIND_MOTION, Secret: true, Choices: MotionChoices()}
+		Title: "Biểu quyết", Kind: votingv1.PollKind_POLL_KIND_MOTION, Secret: true, Choices: MotionChoices(),
+		Rules: Rules{QuorumNum: 2, QuorumDen: 3, Majority: votingv1.Majority_MAJORITY_MORE_THAN_HALF,
+			Base: votingv1.MajorityBase_MAJORITY_BASE_ALL_MEMBERS}}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Errorf("draft (-want +got):\n%s", diff)
 	}
@@ -149,4 +190,50 @@ func fields(vs []Violation) []string {
 		out = append(out, v.Field+":"+v.Reason)
 	}
 	return out
+}
+
+func TestValidateWrittenOpinion(t *testing.T) {
+	deadline := now.Add(72 * time.Hour)
+	d, vs := ValidateCreate(&votingv1.CreatePollRequest{OrganizationId: "org-1", Title: "Lấy ý kiến về quy chế",
+		Kind: votingv1.PollKind_POLL_KIND_WRITTEN_OPINION, Body: "BODY_KIND_EXECUTIVE_COMMITTEE",
+		Deadline: timestamppb.New(deadline)}, now)
+	if len(vs) != 0 {
+		t.Fatalf("violations = %v", vs)
+	}
+	want := Draft{OrganizationID: "org-1", Title: "Lấy ý kiến về quy chế", Kind: votingv1.PollKind_POLL_KIND_WRITTEN_OPINION,
+		Choices: MotionChoices(), Deadline: deadline, Body: "BODY_KIND_EXECUTIVE_COMMITTEE",
+		// No quorum for a written opinion; more than half of all members.
+		Rules: Rules{QuorumNum: 0, QuorumDen: 1, Majority: votingv1.Majority_MAJORITY_MORE_THAN_HALF,
+			Base: votingv1.MajorityBase_MAJORITY_BASE_ALL_MEMBERS}}
+	if diff := cmp.Diff(want, d); diff != "" {
+		t.Errorf("draft (-want +got):\n%s", diff)
+	}
+}
+
+func TestDefaultRulesPerKind(t *testing.T) {
+	cands := []string{"A", "B", "C"}
+	tests := []struct {
+		kind    votingv1.PollKind
+		choices []string
+		want    Rules
+	}{
+		{votingv1.PollKind_POLL_KIND_MOTION, nil, Rules{2, 3, votingv1.Majority_MAJORITY_MORE_THAN_HALF, votingv1.MajorityBase_MAJORITY_BASE_ALL_MEMBERS}},
+		{votingv1.PollKind_POLL_KIND_ELECTION, cands, Rules{2, 3, votingv1.Majority_MAJORITY_MORE_THAN_HALF, votingv1.MajorityBase_MAJORITY_BASE_ELECTION}},
+		{votingv1.PollKind_POLL_KIND_SINGLE_CHOICE, cands, Rules{2, 3, votingv1.Majority_MAJORITY_UNSPECIFIED, votingv1.MajorityBase_MAJORITY_BASE_UNSPECIFIED}},
+		{votingv1.PollKind_POLL_KIND_SHOW_OF_HANDS, nil, Rules{2, 3, votingv1.Majority_MAJORITY_MORE_THAN_HALF, votingv1.MajorityBase_MAJORITY_BASE_ALL_MEMBERS}},
+		{votingv1.PollKind_POLL_KIND_SHOW_OF_HANDS, cands, Rules{2, 3, votingv1.Majority_MAJORITY_UNSPECIFIED, votingv1.MajorityBase_MAJORITY_BASE_UNSPECIFIED}},
+	}
+	for _, tt := range tests {
+		choices, _ := Choices(tt.kind, tt.choices)
+		got, vs := EffectiveRules(tt.kind, choices, nil)
+		if len(vs) != 0 || got != tt.want {
+			t.Errorf("%v %v: rules %+v %v, want %+v", tt.kind, tt.choices, got, vs, tt.want)
+		}
+	}
+	// Asking for a base alone asks for more than half of it.
+	got, _ := EffectiveRules(votingv1.PollKind_POLL_KIND_SINGLE_CHOICE, nil,
+		&votingv1.Rules{MajorityBase: votingv1.MajorityBase_MAJORITY_BASE_VALID_VOTES, QuorumNumerator: 0, QuorumDenominator: 1})
+	if want := (Rules{0, 1, votingv1.Majority_MAJORITY_MORE_THAN_HALF, votingv1.MajorityBase_MAJORITY_BASE_VALID_VOTES}); got != want {
+		t.Errorf("base only: %+v, want %+v", got, want)
+	}
 }
