@@ -28,7 +28,7 @@ func TestBrowser(t *testing.T) {
 	cmd := exec.Command(node, "run.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BASE_URL="+p.BaseURL)
-	for env, role := range map[string]string{"DEMO_CHAIR": "chair", "DEMO_MINUTE_TAKER": "minute-taker", "DEMO_MEMBER": "member", "DEMO_OBSERVER": "observer"} {
+	for env, role := range map[string]string{"DEMO_CHAIR": "chair", "DEMO_MINUTE_TAKER": "minute-taker", "DEMO_MEMBER": "member", "DEMO_OBSERVER": "observer", "DEMO_ADMIN": "system admin"} {
 		cmd.Env = append(cmd.Env, env+"="+logins[role].username+":"+logins[role].password)
 	}
 	out, err := cmd.CombinedOutput()

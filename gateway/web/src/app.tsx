@@ -10,9 +10,12 @@ import { HomePage } from './pages/home';
 import { LoginPage } from './pages/login';
 import { MeetingPage } from './pages/meeting';
 import { DocumentPage } from './pages/document';
+import { ReaderPage } from './pages/reader';
+import { LibraryPage } from './pages/library';
 import { MinutesPage } from './pages/minutes';
 import { ScreenPage } from './pages/screen';
 import { TasksPage } from './pages/tasks';
+import { PollPage, PollsInboxPage } from './pages/polls';
 import { herePath, Link, matchRoute, navigate, useLocation, type Route } from './router';
 import { SessionProvider, useSession } from './session';
 
@@ -112,8 +115,17 @@ function Page({ route }: { route: Route }) {
       return <MinutesPage id={route.id} />;
     case 'document':
       return <DocumentPage id={route.id} />;
+    case 'library':
+      return <LibraryPage />;
+    case 'reader':
+      // Keyed: following the presenter to another paper starts a fresh reader.
+      return <ReaderPage key={route.id} id={route.id} startPage={Number(new URLSearchParams(window.location.search).get('page')) || 1} />;
     case 'tasks':
       return <TasksPage />;
+    case 'polls':
+      return <PollsInboxPage />;
+    case 'poll':
+      return <PollPage id={route.id} />;
     case 'notFound':
       return <NotFound />;
   }
@@ -195,13 +207,15 @@ function Header() {
   );
 }
 
-// MainNav: the two lists a person works from — their meetings and their tasks. The
-// meeting pages belong to "my meetings".
+// MainNav: the lists a person works from — their meetings, their tasks and the written
+// opinion polls waiting for them. The meeting pages belong to "my meetings".
 function MainNav({ route }: { route: Route }) {
   const { t } = useI18n();
   const links: { href: string; label: MessageKey; current: boolean; testid: string }[] = [
-    { href: '/', label: 'nav.myMeetings', current: route.name !== 'tasks', testid: 'nav-meetings' },
+    { href: '/', label: 'nav.myMeetings', current: !['tasks', 'polls', 'poll', 'library'].includes(route.name), testid: 'nav-meetings' },
     { href: '/tasks', label: 'nav.myTasks', current: route.name === 'tasks', testid: 'nav-tasks' },
+    { href: '/polls', label: 'nav.myPolls', current: route.name === 'polls' || route.name === 'poll', testid: 'nav-polls' },
+    { href: '/library', label: 'nav.library', current: route.name === 'library', testid: 'nav-library' },
   ];
   return (
     <nav class="mainnav" aria-label={t('nav.main')}>

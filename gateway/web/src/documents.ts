@@ -14,6 +14,8 @@ export type DocumentKind =
 
 export type Classification = 'CLASSIFICATION_UNSPECIFIED' | 'CLASSIFICATION_PUBLIC' | 'CLASSIFICATION_INTERNAL' | 'CLASSIFICATION_CONFIDENTIAL';
 
+export type DownloadPolicy = 'DOWNLOAD_POLICY_UNSPECIFIED' | 'DOWNLOAD_POLICY_ALLOWED' | 'DOWNLOAD_POLICY_VIEW_ONLY' | 'DOWNLOAD_POLICY_WATERMARKED';
+
 export type Preview = 'PREVIEW_UNSPECIFIED' | 'PREVIEW_AVAILABLE' | 'PREVIEW_NONE_ENCRYPTED' | 'PREVIEW_NONE_CORRUPT' | 'PREVIEW_NONE_OFFICE';
 
 export const UPLOAD_KINDS: readonly DocumentKind[] = [
@@ -38,6 +40,9 @@ export interface Doc {
   version: number;
   pageCount: number;
   preview: Preview;
+  downloadPolicy: DownloadPolicy;
+  /** A library document's month, "YYYY-MM"; empty for a meeting's paper. */
+  libraryPeriod: string;
   createTime: Date | null;
   updateTime: Date | null;
 }
@@ -67,6 +72,8 @@ export function parseDoc(v: unknown): Doc {
     version: num(d.version),
     pageCount: num(d.pageCount),
     preview: enumOf<Preview>(d.preview, 'PREVIEW_UNSPECIFIED'),
+    downloadPolicy: enumOf<DownloadPolicy>(d.downloadPolicy, 'DOWNLOAD_POLICY_ALLOWED'),
+    libraryPeriod: str(d.libraryPeriod),
     createTime: time(d.createTime),
     updateTime: time(d.updateTime),
   };
@@ -106,6 +113,12 @@ export function contentPath(id: string, opts: { download?: boolean; version?: nu
 }
 
 export const qrPath = (id: string): string => `/api/v1/documents/${seg(id)}/qr.svg`;
+export const readerPath = (id: string): string => `/documents/${encodeURIComponent(id)}/read`;
+
+/** Whether the app offers to save the paper as a file (a view-only one is read in the app only). */
+export function downloadable(d: Doc): boolean {
+  return d.downloadPolicy !== 'DOWNLOAD_POLICY_VIEW_ONLY';
+}
 export const docPagePath = (id: string): string => `/documents/${encodeURIComponent(id)}`;
 
 export interface UploadForm {

@@ -12,16 +12,20 @@ import {
   docPagePath,
   docsFrom,
   documentSignal,
+  downloadable,
   formatSize,
   noPreview,
+  readerPath,
   uploadPath,
   type Classification,
   type Doc,
   type DocumentKind,
 } from './documents';
+import { ApiError } from './api';
 import { hasMessage, useI18n, type Translate } from './i18n';
 import { useLiveEvents } from './livectx';
 import { canRun, type Meeting } from './model';
+import { cachePapers } from './offline';
 import { Link } from './router';
 
 export function docEnum(t: Translate, value: string): string {
@@ -40,11 +44,17 @@ export function DocumentsSection({ meeting }: { meeting: Meeting }) {
     request('GET', `/api/v1/meetings/${seg(meeting.id)}/documents`)
       .then((res) => {
         if (mine !== gen.current) return;
-        setDocs(docsFrom(res));
+        const list = docsFrom(res);
+        setDocs(list);
         setError(null);
+        // Kept on the tablet for reading offline; what the list no longer has is dropped.
+        cachePapers(meeting.id, list);
       })
       .catch((err: unknown) => {
-        if (mine === gen.current) setError(err);
+        if (mine !== gen.current) return;
+        setError(err);
+        // No longer allowed to see the meeting's papers: drop the copies kept for it.
+        if (err instanceof ApiError && (err.status === 403 || err.status === 404)) cachePapers(meeting.id, []);
       });
   }, [meeting.id]);
   useEffect(load, [load]);
@@ -96,16 +106,32 @@ function DocRow({ d, meeting }: { d: Doc; meeting: Meeting }) {
         )}
       </p>
       <div class="actions">
-        {!noPreview(d.preview) && (
-          <a class="button" href={contentPath(d.id)} target="_blank" rel="noopener" data-testid="document-open">
-            {t('doc.open')}
+        <OpenLink d={d} />
+        {downloadable(d) && (
+          <a class="button" href={contentPath(d.id, { download: true })} download data-testid="document-download">
+            {t('doc.download')}
           </a>
         )}
-        <a class="button" href={contentPath(d.id, { download: true })} download data-testid="document-download">
-          {t('doc.download')}
-        </a>
       </div>
     </li>
+  );
+}
+
+/** Opens a paper: PDFs in the app's reader, other viewable files in the browser. */
+export function OpenLink({ d, version }: { d: Doc; version?: number }) {
+  const { t } = useI18n();
+  if (noPreview(d.preview)) return null;
+  if (d.contentType === 'application/pdf' && !version) {
+    return (
+      <Link class="button" href={readerPath(d.id)} data-testid="document-open">
+        {t('doc.open')}
+      </Link>
+    );
+  }
+  return (
+    <a class="button" href={contentPath(d.id, { version })} target="_blank" rel="noopener" data-testid="document-open">
+      {t('doc.open')}
+    </a>
   );
 }
 

@@ -56,11 +56,15 @@ export type Route =
   | { name: 'status' }
   | { name: 'checkin' }
   | { name: 'tasks' }
+  | { name: 'polls' }
+  | { name: 'poll'; id: string }
   | { name: 'meeting'; id: string }
   | { name: 'minutes'; id: string }
   | { name: 'console'; id: string }
   | { name: 'screen'; id: string }
   | { name: 'document'; id: string }
+  | { name: 'reader'; id: string }
+  | { name: 'library' }
   | { name: 'notFound' };
 
 export function matchRoute(path: string): Route {
@@ -76,11 +80,23 @@ export function matchRoute(path: string): Route {
         return { name: 'checkin' };
       case 'tasks':
         return { name: 'tasks' };
+      case 'polls':
+        return { name: 'polls' };
+      case 'library':
+        return { name: 'library' };
     }
   }
-  if (parts[0] === 'documents' && parts.length === 2) {
+  if (parts[0] === 'polls' && parts.length === 2) {
     try {
-      return { name: 'document', id: decodeURIComponent(parts[1]) };
+      return { name: 'poll', id: decodeURIComponent(parts[1]) };
+    } catch {
+      return { name: 'notFound' };
+    }
+  }
+  if (parts[0] === 'documents' && (parts.length === 2 || (parts.length === 3 && parts[2] === 'read'))) {
+    try {
+      const id = decodeURIComponent(parts[1]);
+      return parts.length === 2 ? { name: 'document', id } : { name: 'reader', id };
     } catch {
       return { name: 'notFound' };
     }
@@ -96,6 +112,8 @@ export function matchRoute(path: string): Route {
     if (parts[2] === 'console') return { name: 'console', id };
     if (parts[2] === 'screen') return { name: 'screen', id };
     if (parts[2] === 'minutes') return { name: 'minutes', id };
+    // The meeting's papers, as the QR code on a printed invitation names them.
+    if (parts[2] === 'documents') return { name: 'meeting', id };
   }
   return { name: 'notFound' };
 }

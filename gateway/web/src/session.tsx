@@ -4,6 +4,7 @@
 import { createContext, type ComponentChildren } from 'preact';
 import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, request, setUnauthorizedHandler } from './api';
+import { clearOffline } from './offline';
 import { parsePrincipal, type Principal } from './model';
 
 export type Session =
@@ -69,6 +70,7 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
       // must stop showing the person's meetings.
       console.warn('logout:', err);
     }
+    clearOffline();
     setSession({ kind: 'anonymous' });
   }, []);
 

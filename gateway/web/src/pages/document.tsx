@@ -3,12 +3,13 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { request, seg } from '../api';
 import { Loading, ProblemBox, useTitle } from '../components';
-import { docEnum } from '../docviews';
-import { contentPath, docFrom, documentSignal, formatSize, noPreview, qrPath, versionsFrom, type Doc, type DocVersion } from '../documents';
+import { docEnum, OpenLink } from '../docviews';
+import { contentPath, docFrom, documentSignal, downloadable, formatSize, noPreview, qrPath, versionsFrom, type Doc, type DocVersion } from '../documents';
 import { formatDate, formatTime } from '../format';
 import { useI18n } from '../i18n';
 import { useLiveEvents } from '../livectx';
 import { Link } from '../router';
+import { StudySection } from '../studyviews';
 
 export function DocumentPage({ id }: { id: string }) {
   const { t, lang } = useI18n();
@@ -80,14 +81,12 @@ export function DocumentPage({ id }: { id: string }) {
                 </p>
               )}
               <div class="actions">
-                {!noPreview(doc.preview) && (
-                  <a class="button button--primary" href={contentPath(doc.id)} target="_blank" rel="noopener" data-testid="document-open">
-                    {t('doc.open')}
+                <OpenLink d={doc} />
+                {downloadable(doc) && (
+                  <a class="button" href={contentPath(doc.id, { download: true })} download data-testid="document-download">
+                    {t('doc.download')}
                   </a>
                 )}
-                <a class="button" href={contentPath(doc.id, { download: true })} download data-testid="document-download">
-                  {t('doc.download')}
-                </a>
               </div>
             </section>
             <section class="panel" aria-labelledby="doc-qr-title">
@@ -97,6 +96,7 @@ export function DocumentPage({ id }: { id: string }) {
               <img class="doc-qr" src={qrPath(doc.id)} alt={t('doc.qrAlt', { title: doc.title })} width={240} height={240} data-testid="document-qr" />
             </section>
           </div>
+          <StudySection documentId={doc.id} version={doc.version} />
           <section class="panel" aria-labelledby="doc-versions-title">
             <h2 id="doc-versions-title" class="section-title">
               {t('doc.versions')}
@@ -117,9 +117,11 @@ export function DocumentPage({ id }: { id: string }) {
                         {t('doc.open')}
                       </a>
                     )}
-                    <a class="button" href={contentPath(doc.id, { version: v.version, download: true })} download>
-                      {t('doc.download')}
-                    </a>
+                    {downloadable(doc) && (
+                      <a class="button" href={contentPath(doc.id, { version: v.version, download: true })} download>
+                        {t('doc.download')}
+                      </a>
+                    )}
                   </div>
                 </li>
               ))}

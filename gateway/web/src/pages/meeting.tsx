@@ -26,6 +26,7 @@ import { useMeeting } from '../useMeeting';
 import { MySpeakRequest, SpeakerList, showsSpeakers } from '../speakers';
 import { MinutesBadge } from './minutes';
 import { DocumentsSection } from '../docviews';
+import { VotingSection } from '../pollviews';
 
 export function MeetingPage({ id }: { id: string }) {
   const { t } = useI18n();
@@ -78,6 +79,9 @@ export function MeetingPage({ id }: { id: string }) {
       </header>
 
       {(meeting.state === 'MEETING_STATE_IN_PROGRESS' || meeting.currentAgendaItemId !== '') && <CurrentItem meeting={meeting} />}
+
+      {/* Right under the item being discussed: an opened ballot must not need scrolling. */}
+      <VotingSection meeting={meeting} />
 
       {showsSpeakers(meeting) && (
         <section class="panel" aria-labelledby="speakers-title" data-testid="speakers">

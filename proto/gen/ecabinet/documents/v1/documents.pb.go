@@ -32,6 +32,9 @@ const (
 	DocumentKind_DOCUMENT_KIND_REFERENCE        DocumentKind = 4
 	DocumentKind_DOCUMENT_KIND_MINUTES          DocumentKind = 5
 	DocumentKind_DOCUMENT_KIND_RECORDING        DocumentKind = 6
+	// Tài liệu sinh hoạt chi bộ: a month's material for the cells' meetings,
+	// published in the library.
+	DocumentKind_DOCUMENT_KIND_CELL_MATERIAL DocumentKind = 7
 )
 
 // Enum value maps for DocumentKind.
@@ -44,6 +47,7 @@ var (
 		4: "DOCUMENT_KIND_REFERENCE",
 		5: "DOCUMENT_KIND_MINUTES",
 		6: "DOCUMENT_KIND_RECORDING",
+		7: "DOCUMENT_KIND_CELL_MATERIAL",
 	}
 	DocumentKind_value = map[string]int32{
 		"DOCUMENT_KIND_UNSPECIFIED":      0,
@@ -53,6 +57,7 @@ var (
 		"DOCUMENT_KIND_REFERENCE":        4,
 		"DOCUMENT_KIND_MINUTES":          5,
 		"DOCUMENT_KIND_RECORDING":        6,
+		"DOCUMENT_KIND_CELL_MATERIAL":    7,
 	}
 )
 
@@ -443,8 +448,10 @@ type Document struct {
 	// When the current version was uploaded.
 	UpdateTime     *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	DownloadPolicy DownloadPolicy         `protobuf:"varint,18,opt,name=download_policy,json=downloadPolicy,proto3,enum=ecabinet.documents.v1.DownloadPolicy" json:"download_policy,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// A library document (no meeting): the month it is for, "YYYY-MM".
+	LibraryPeriod string `protobuf:"bytes,19,opt,name=library_period,json=libraryPeriod,proto3" json:"library_period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Document) Reset() {
@@ -601,6 +608,13 @@ func (x *Document) GetDownloadPolicy() DownloadPolicy {
 		return x.DownloadPolicy
 	}
 	return DownloadPolicy_DOWNLOAD_POLICY_UNSPECIFIED
+}
+
+func (x *Document) GetLibraryPeriod() string {
+	if x != nil {
+		return x.LibraryPeriod
+	}
+	return ""
 }
 
 // One stored version of a document; versions are never changed or removed.
@@ -1012,6 +1026,12 @@ type NewDocument struct {
 	// upload must be exactly this long.
 	DeclaredSize   int64          `protobuf:"varint,7,opt,name=declared_size,json=declaredSize,proto3" json:"declared_size,omitempty"`
 	DownloadPolicy DownloadPolicy `protobuf:"varint,8,opt,name=download_policy,json=downloadPolicy,proto3,enum=ecabinet.documents.v1.DownloadPolicy" json:"download_policy,omitempty"`
+	// For the library instead of a meeting (meeting_id empty): the
+	// publishing organisation, whose administrators publish and whose
+	// organisations below (the cells) read it, and the month, "YYYY-MM".
+	// Library documents are public or internal, never confidential.
+	OrganizationId string `protobuf:"bytes,9,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	LibraryPeriod  string `protobuf:"bytes,10,opt,name=library_period,json=libraryPeriod,proto3" json:"library_period,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1100,6 +1120,20 @@ func (x *NewDocument) GetDownloadPolicy() DownloadPolicy {
 		return x.DownloadPolicy
 	}
 	return DownloadPolicy_DOWNLOAD_POLICY_UNSPECIFIED
+}
+
+func (x *NewDocument) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *NewDocument) GetLibraryPeriod() string {
+	if x != nil {
+		return x.LibraryPeriod
+	}
+	return ""
 }
 
 type NewVersion struct {
@@ -1877,9 +1911,12 @@ type StudyReportRow struct {
 	PagesSeen int32                  `protobuf:"varint,4,opt,name=pages_seen,json=pagesSeen,proto3" json:"pages_seen,omitempty"`
 	ReadToEnd bool                   `protobuf:"varint,5,opt,name=read_to_end,json=readToEnd,proto3" json:"read_to_end,omitempty"`
 	// Zero when never opened.
-	LastTime      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_time,json=lastTime,proto3" json:"last_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LastTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_time,json=lastTime,proto3" json:"last_time,omitempty"`
+	// Library documents: the organisation the reader is counted in.
+	OrganizationId   string `protobuf:"bytes,7,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	OrganizationName string `protobuf:"bytes,8,opt,name=organization_name,json=organizationName,proto3" json:"organization_name,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *StudyReportRow) Reset() {
@@ -1954,6 +1991,89 @@ func (x *StudyReportRow) GetLastTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *StudyReportRow) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *StudyReportRow) GetOrganizationName() string {
+	if x != nil {
+		return x.OrganizationName
+	}
+	return ""
+}
+
+// How one organisation studied a library document.
+type OrganizationStudy struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	OrganizationId string                 `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	Name           string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Expected       int32                  `protobuf:"varint,3,opt,name=expected,proto3" json:"expected,omitempty"`
+	Studied        int32                  `protobuf:"varint,4,opt,name=studied,proto3" json:"studied,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *OrganizationStudy) Reset() {
+	*x = OrganizationStudy{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrganizationStudy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrganizationStudy) ProtoMessage() {}
+
+func (x *OrganizationStudy) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrganizationStudy.ProtoReflect.Descriptor instead.
+func (*OrganizationStudy) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *OrganizationStudy) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *OrganizationStudy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OrganizationStudy) GetExpected() int32 {
+	if x != nil {
+		return x.Expected
+	}
+	return 0
+}
+
+func (x *OrganizationStudy) GetStudied() int32 {
+	if x != nil {
+		return x.Studied
+	}
+	return 0
+}
+
 type GetStudyReportRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
@@ -1963,7 +2083,7 @@ type GetStudyReportRequest struct {
 
 func (x *GetStudyReportRequest) Reset() {
 	*x = GetStudyReportRequest{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[22]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2095,7 @@ func (x *GetStudyReportRequest) String() string {
 func (*GetStudyReportRequest) ProtoMessage() {}
 
 func (x *GetStudyReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[22]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2108,7 @@ func (x *GetStudyReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStudyReportRequest.ProtoReflect.Descriptor instead.
 func (*GetStudyReportRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{22}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetStudyReportRequest) GetDocumentId() string {
@@ -2009,14 +2129,16 @@ type GetStudyReportResponse struct {
 	Opened   int32 `protobuf:"varint,5,opt,name=opened,proto3" json:"opened,omitempty"`
 	Studied  int32 `protobuf:"varint,6,opt,name=studied,proto3" json:"studied,omitempty"`
 	// Those who have not studied it first, then by name.
-	Rows          []*StudyReportRow `protobuf:"bytes,7,rep,name=rows,proto3" json:"rows,omitempty"`
+	Rows []*StudyReportRow `protobuf:"bytes,7,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Library documents: per organisation, fewest studied first.
+	Organizations []*OrganizationStudy `protobuf:"bytes,8,rep,name=organizations,proto3" json:"organizations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetStudyReportResponse) Reset() {
 	*x = GetStudyReportResponse{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[23]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2150,7 @@ func (x *GetStudyReportResponse) String() string {
 func (*GetStudyReportResponse) ProtoMessage() {}
 
 func (x *GetStudyReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[23]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2163,7 @@ func (x *GetStudyReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStudyReportResponse.ProtoReflect.Descriptor instead.
 func (*GetStudyReportResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{23}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetStudyReportResponse) GetDocumentId() string {
@@ -2093,6 +2215,13 @@ func (x *GetStudyReportResponse) GetRows() []*StudyReportRow {
 	return nil
 }
 
+func (x *GetStudyReportResponse) GetOrganizations() []*OrganizationStudy {
+	if x != nil {
+		return x.Organizations
+	}
+	return nil
+}
+
 type ExportStudyReportRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	DocumentId    string                 `protobuf:"bytes,1,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
@@ -2102,7 +2231,7 @@ type ExportStudyReportRequest struct {
 
 func (x *ExportStudyReportRequest) Reset() {
 	*x = ExportStudyReportRequest{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[24]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2114,7 +2243,7 @@ func (x *ExportStudyReportRequest) String() string {
 func (*ExportStudyReportRequest) ProtoMessage() {}
 
 func (x *ExportStudyReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[24]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2127,7 +2256,7 @@ func (x *ExportStudyReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportStudyReportRequest.ProtoReflect.Descriptor instead.
 func (*ExportStudyReportRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{24}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ExportStudyReportRequest) GetDocumentId() string {
@@ -2149,7 +2278,7 @@ type ExportStudyReportResponse struct {
 
 func (x *ExportStudyReportResponse) Reset() {
 	*x = ExportStudyReportResponse{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[25]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2161,7 +2290,7 @@ func (x *ExportStudyReportResponse) String() string {
 func (*ExportStudyReportResponse) ProtoMessage() {}
 
 func (x *ExportStudyReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[25]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2174,7 +2303,7 @@ func (x *ExportStudyReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportStudyReportResponse.ProtoReflect.Descriptor instead.
 func (*ExportStudyReportResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{25}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ExportStudyReportResponse) GetXlsx() []byte {
@@ -2202,7 +2331,7 @@ type OpenMeetingBookRequest struct {
 
 func (x *OpenMeetingBookRequest) Reset() {
 	*x = OpenMeetingBookRequest{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[26]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2214,7 +2343,7 @@ func (x *OpenMeetingBookRequest) String() string {
 func (*OpenMeetingBookRequest) ProtoMessage() {}
 
 func (x *OpenMeetingBookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[26]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2227,7 +2356,7 @@ func (x *OpenMeetingBookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenMeetingBookRequest.ProtoReflect.Descriptor instead.
 func (*OpenMeetingBookRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{26}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OpenMeetingBookRequest) GetMeetingId() string {
@@ -2261,7 +2390,7 @@ type BookEntry struct {
 
 func (x *BookEntry) Reset() {
 	*x = BookEntry{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[27]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2273,7 +2402,7 @@ func (x *BookEntry) String() string {
 func (*BookEntry) ProtoMessage() {}
 
 func (x *BookEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[27]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2286,7 +2415,7 @@ func (x *BookEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BookEntry.ProtoReflect.Descriptor instead.
 func (*BookEntry) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{27}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BookEntry) GetAgendaItemId() string {
@@ -2345,7 +2474,7 @@ type OpenMeetingBookResponse struct {
 
 func (x *OpenMeetingBookResponse) Reset() {
 	*x = OpenMeetingBookResponse{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[28]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2357,7 +2486,7 @@ func (x *OpenMeetingBookResponse) String() string {
 func (*OpenMeetingBookResponse) ProtoMessage() {}
 
 func (x *OpenMeetingBookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[28]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2370,7 +2499,7 @@ func (x *OpenMeetingBookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenMeetingBookResponse.ProtoReflect.Descriptor instead.
 func (*OpenMeetingBookResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{28}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *OpenMeetingBookResponse) GetBook() *DocumentVersion {
@@ -2415,7 +2544,7 @@ type PageArea struct {
 
 func (x *PageArea) Reset() {
 	*x = PageArea{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[29]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2427,7 +2556,7 @@ func (x *PageArea) String() string {
 func (*PageArea) ProtoMessage() {}
 
 func (x *PageArea) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[29]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2440,7 +2569,7 @@ func (x *PageArea) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PageArea.ProtoReflect.Descriptor instead.
 func (*PageArea) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{29}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PageArea) GetX() float64 {
@@ -2495,7 +2624,7 @@ type Annotation struct {
 
 func (x *Annotation) Reset() {
 	*x = Annotation{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[30]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2507,7 +2636,7 @@ func (x *Annotation) String() string {
 func (*Annotation) ProtoMessage() {}
 
 func (x *Annotation) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[30]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2520,7 +2649,7 @@ func (x *Annotation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Annotation.ProtoReflect.Descriptor instead.
 func (*Annotation) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{30}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Annotation) GetId() string {
@@ -2609,7 +2738,7 @@ type ListMyAnnotationsRequest struct {
 
 func (x *ListMyAnnotationsRequest) Reset() {
 	*x = ListMyAnnotationsRequest{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[31]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2621,7 +2750,7 @@ func (x *ListMyAnnotationsRequest) String() string {
 func (*ListMyAnnotationsRequest) ProtoMessage() {}
 
 func (x *ListMyAnnotationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[31]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2634,7 +2763,7 @@ func (x *ListMyAnnotationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyAnnotationsRequest.ProtoReflect.Descriptor instead.
 func (*ListMyAnnotationsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{31}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListMyAnnotationsRequest) GetDocumentId() string {
@@ -2654,7 +2783,7 @@ type ListMyAnnotationsResponse struct {
 
 func (x *ListMyAnnotationsResponse) Reset() {
 	*x = ListMyAnnotationsResponse{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[32]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2666,7 +2795,7 @@ func (x *ListMyAnnotationsResponse) String() string {
 func (*ListMyAnnotationsResponse) ProtoMessage() {}
 
 func (x *ListMyAnnotationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[32]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2679,7 +2808,7 @@ func (x *ListMyAnnotationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyAnnotationsResponse.ProtoReflect.Descriptor instead.
 func (*ListMyAnnotationsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{32}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListMyAnnotationsResponse) GetAnnotations() []*Annotation {
@@ -2700,7 +2829,7 @@ type SaveAnnotationRequest struct {
 
 func (x *SaveAnnotationRequest) Reset() {
 	*x = SaveAnnotationRequest{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[33]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2712,7 +2841,7 @@ func (x *SaveAnnotationRequest) String() string {
 func (*SaveAnnotationRequest) ProtoMessage() {}
 
 func (x *SaveAnnotationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[33]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2725,7 +2854,7 @@ func (x *SaveAnnotationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveAnnotationRequest.ProtoReflect.Descriptor instead.
 func (*SaveAnnotationRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{33}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SaveAnnotationRequest) GetAnnotation() *Annotation {
@@ -2751,7 +2880,7 @@ type SaveAnnotationResponse struct {
 
 func (x *SaveAnnotationResponse) Reset() {
 	*x = SaveAnnotationResponse{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[34]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2763,7 +2892,7 @@ func (x *SaveAnnotationResponse) String() string {
 func (*SaveAnnotationResponse) ProtoMessage() {}
 
 func (x *SaveAnnotationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[34]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2776,7 +2905,7 @@ func (x *SaveAnnotationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveAnnotationResponse.ProtoReflect.Descriptor instead.
 func (*SaveAnnotationResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{34}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SaveAnnotationResponse) GetAnnotation() *Annotation {
@@ -2795,7 +2924,7 @@ type DeleteAnnotationRequest struct {
 
 func (x *DeleteAnnotationRequest) Reset() {
 	*x = DeleteAnnotationRequest{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[35]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2807,7 +2936,7 @@ func (x *DeleteAnnotationRequest) String() string {
 func (*DeleteAnnotationRequest) ProtoMessage() {}
 
 func (x *DeleteAnnotationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[35]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2820,7 +2949,7 @@ func (x *DeleteAnnotationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAnnotationRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAnnotationRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{35}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeleteAnnotationRequest) GetAnnotationId() string {
@@ -2838,7 +2967,7 @@ type DeleteAnnotationResponse struct {
 
 func (x *DeleteAnnotationResponse) Reset() {
 	*x = DeleteAnnotationResponse{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[36]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2850,7 +2979,7 @@ func (x *DeleteAnnotationResponse) String() string {
 func (*DeleteAnnotationResponse) ProtoMessage() {}
 
 func (x *DeleteAnnotationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[36]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2863,7 +2992,7 @@ func (x *DeleteAnnotationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAnnotationResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAnnotationResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{36}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{37}
 }
 
 type PresenterPage struct {
@@ -2879,7 +3008,7 @@ type PresenterPage struct {
 
 func (x *PresenterPage) Reset() {
 	*x = PresenterPage{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[37]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2891,7 +3020,7 @@ func (x *PresenterPage) String() string {
 func (*PresenterPage) ProtoMessage() {}
 
 func (x *PresenterPage) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[37]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2904,7 +3033,7 @@ func (x *PresenterPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenterPage.ProtoReflect.Descriptor instead.
 func (*PresenterPage) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{37}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PresenterPage) GetMeetingId() string {
@@ -2952,7 +3081,7 @@ type SetPresenterPageRequest struct {
 
 func (x *SetPresenterPageRequest) Reset() {
 	*x = SetPresenterPageRequest{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[38]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2964,7 +3093,7 @@ func (x *SetPresenterPageRequest) String() string {
 func (*SetPresenterPageRequest) ProtoMessage() {}
 
 func (x *SetPresenterPageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[38]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2977,7 +3106,7 @@ func (x *SetPresenterPageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPresenterPageRequest.ProtoReflect.Descriptor instead.
 func (*SetPresenterPageRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{38}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SetPresenterPageRequest) GetDocumentId() string {
@@ -3003,7 +3132,7 @@ type SetPresenterPageResponse struct {
 
 func (x *SetPresenterPageResponse) Reset() {
 	*x = SetPresenterPageResponse{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[39]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3015,7 +3144,7 @@ func (x *SetPresenterPageResponse) String() string {
 func (*SetPresenterPageResponse) ProtoMessage() {}
 
 func (x *SetPresenterPageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[39]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3028,7 +3157,7 @@ func (x *SetPresenterPageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPresenterPageResponse.ProtoReflect.Descriptor instead.
 func (*SetPresenterPageResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{39}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SetPresenterPageResponse) GetPresenterPage() *PresenterPage {
@@ -3047,7 +3176,7 @@ type GetPresenterPageRequest struct {
 
 func (x *GetPresenterPageRequest) Reset() {
 	*x = GetPresenterPageRequest{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[40]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3059,7 +3188,7 @@ func (x *GetPresenterPageRequest) String() string {
 func (*GetPresenterPageRequest) ProtoMessage() {}
 
 func (x *GetPresenterPageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[40]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3072,7 +3201,7 @@ func (x *GetPresenterPageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPresenterPageRequest.ProtoReflect.Descriptor instead.
 func (*GetPresenterPageRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{40}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetPresenterPageRequest) GetMeetingId() string {
@@ -3091,7 +3220,7 @@ type GetPresenterPageResponse struct {
 
 func (x *GetPresenterPageResponse) Reset() {
 	*x = GetPresenterPageResponse{}
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[41]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3103,7 +3232,7 @@ func (x *GetPresenterPageResponse) String() string {
 func (*GetPresenterPageResponse) ProtoMessage() {}
 
 func (x *GetPresenterPageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[41]
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3116,7 +3245,7 @@ func (x *GetPresenterPageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPresenterPageResponse.ProtoReflect.Descriptor instead.
 func (*GetPresenterPageResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{41}
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetPresenterPageResponse) GetPresenterPage() *PresenterPage {
@@ -3126,11 +3255,100 @@ func (x *GetPresenterPageResponse) GetPresenterPage() *PresenterPage {
 	return nil
 }
 
+type ListLibraryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "YYYY-MM": only that month; empty: every month.
+	Period        string `protobuf:"bytes,1,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLibraryRequest) Reset() {
+	*x = ListLibraryRequest{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLibraryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLibraryRequest) ProtoMessage() {}
+
+func (x *ListLibraryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLibraryRequest.ProtoReflect.Descriptor instead.
+func (*ListLibraryRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListLibraryRequest) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+type ListLibraryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Documents     []*Document            `protobuf:"bytes,1,rep,name=documents,proto3" json:"documents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListLibraryResponse) Reset() {
+	*x = ListLibraryResponse{}
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListLibraryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListLibraryResponse) ProtoMessage() {}
+
+func (x *ListLibraryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_documents_v1_documents_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListLibraryResponse.ProtoReflect.Descriptor instead.
+func (*ListLibraryResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_documents_v1_documents_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ListLibraryResponse) GetDocuments() []*Document {
+	if x != nil {
+		return x.Documents
+	}
+	return nil
+}
+
 var File_ecabinet_documents_v1_documents_proto protoreflect.FileDescriptor
 
 const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\n" +
-	"%ecabinet/documents/v1/documents.proto\x12\x15ecabinet.documents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\x05\n" +
+	"%ecabinet/documents/v1/documents.proto\x12\x15ecabinet.documents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x06\n" +
 	"\bDocument\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x1d\n" +
@@ -3156,7 +3374,8 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"uploaderId\x12;\n" +
 	"\vupdate_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12N\n" +
-	"\x0fdownload_policy\x18\x12 \x01(\x0e2%.ecabinet.documents.v1.DownloadPolicyR\x0edownloadPolicy\"\xfa\x02\n" +
+	"\x0fdownload_policy\x18\x12 \x01(\x0e2%.ecabinet.documents.v1.DownloadPolicyR\x0edownloadPolicy\x12%\n" +
+	"\x0elibrary_period\x18\x13 \x01(\tR\rlibraryPeriod\"\xfa\x02\n" +
 	"\x0fDocumentVersion\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
 	"documentId\x12\x18\n" +
@@ -3189,7 +3408,7 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\vnew_version\x18\x02 \x01(\v2!.ecabinet.documents.v1.NewVersionH\x00R\n" +
 	"newVersion\x12\x16\n" +
 	"\x05chunk\x18\x03 \x01(\fH\x00R\x05chunkB\x06\n" +
-	"\x04part\"\x82\x03\n" +
+	"\x04part\"\xd2\x03\n" +
 	"\vNewDocument\x12\x1d\n" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12$\n" +
@@ -3199,7 +3418,10 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x0eclassification\x18\x05 \x01(\x0e2%.ecabinet.documents.v1.ClassificationR\x0eclassification\x12\x1b\n" +
 	"\tfile_name\x18\x06 \x01(\tR\bfileName\x12#\n" +
 	"\rdeclared_size\x18\a \x01(\x03R\fdeclaredSize\x12N\n" +
-	"\x0fdownload_policy\x18\b \x01(\x0e2%.ecabinet.documents.v1.DownloadPolicyR\x0edownloadPolicy\"\x9a\x01\n" +
+	"\x0fdownload_policy\x18\b \x01(\x0e2%.ecabinet.documents.v1.DownloadPolicyR\x0edownloadPolicy\x12'\n" +
+	"\x0forganization_id\x18\t \x01(\tR\x0eorganizationId\x12%\n" +
+	"\x0elibrary_period\x18\n" +
+	" \x01(\tR\rlibraryPeriod\"\x9a\x01\n" +
 	"\n" +
 	"NewVersion\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
@@ -3260,7 +3482,7 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\vreached_end\x18\x03 \x01(\bR\n" +
 	"reachedEnd\"W\n" +
 	"\x13RecordStudyResponse\x12@\n" +
-	"\bprogress\x18\x01 \x01(\v2$.ecabinet.documents.v1.StudyProgressR\bprogress\"\xda\x01\n" +
+	"\bprogress\x18\x01 \x01(\v2$.ecabinet.documents.v1.StudyProgressR\bprogress\"\xb0\x02\n" +
 	"\x0eStudyReportRow\x12\x1b\n" +
 	"\tperson_id\x18\x01 \x01(\tR\bpersonId\x12\x1b\n" +
 	"\tfull_name\x18\x02 \x01(\tR\bfullName\x12\x16\n" +
@@ -3268,10 +3490,17 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\n" +
 	"pages_seen\x18\x04 \x01(\x05R\tpagesSeen\x12\x1e\n" +
 	"\vread_to_end\x18\x05 \x01(\bR\treadToEnd\x127\n" +
-	"\tlast_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastTime\"8\n" +
+	"\tlast_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\blastTime\x12'\n" +
+	"\x0forganization_id\x18\a \x01(\tR\x0eorganizationId\x12+\n" +
+	"\x11organization_name\x18\b \x01(\tR\x10organizationName\"\x86\x01\n" +
+	"\x11OrganizationStudy\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
+	"\bexpected\x18\x03 \x01(\x05R\bexpected\x12\x18\n" +
+	"\astudied\x18\x04 \x01(\x05R\astudied\"8\n" +
 	"\x15GetStudyReportRequest\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
-	"documentId\"\xf7\x01\n" +
+	"documentId\"\xc7\x02\n" +
 	"\x16GetStudyReportResponse\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
 	"documentId\x12\x14\n" +
@@ -3281,7 +3510,8 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\bexpected\x18\x04 \x01(\x05R\bexpected\x12\x16\n" +
 	"\x06opened\x18\x05 \x01(\x05R\x06opened\x12\x18\n" +
 	"\astudied\x18\x06 \x01(\x05R\astudied\x129\n" +
-	"\x04rows\x18\a \x03(\v2%.ecabinet.documents.v1.StudyReportRowR\x04rows\";\n" +
+	"\x04rows\x18\a \x03(\v2%.ecabinet.documents.v1.StudyReportRowR\x04rows\x12N\n" +
+	"\rorganizations\x18\b \x03(\v2(.ecabinet.documents.v1.OrganizationStudyR\rorganizations\";\n" +
 	"\x18ExportStudyReportRequest\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
 	"documentId\"L\n" +
@@ -3365,7 +3595,11 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"g\n" +
 	"\x18GetPresenterPageResponse\x12K\n" +
-	"\x0epresenter_page\x18\x01 \x01(\v2$.ecabinet.documents.v1.PresenterPageR\rpresenterPage*\xe0\x01\n" +
+	"\x0epresenter_page\x18\x01 \x01(\v2$.ecabinet.documents.v1.PresenterPageR\rpresenterPage\",\n" +
+	"\x12ListLibraryRequest\x12\x16\n" +
+	"\x06period\x18\x01 \x01(\tR\x06period\"T\n" +
+	"\x13ListLibraryResponse\x12=\n" +
+	"\tdocuments\x18\x01 \x03(\v2\x1f.ecabinet.documents.v1.DocumentR\tdocuments*\x81\x02\n" +
 	"\fDocumentKind\x12\x1d\n" +
 	"\x19DOCUMENT_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aDOCUMENT_KIND_AGENDA_PAPER\x10\x01\x12\"\n" +
@@ -3373,7 +3607,8 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x14DOCUMENT_KIND_REPORT\x10\x03\x12\x1b\n" +
 	"\x17DOCUMENT_KIND_REFERENCE\x10\x04\x12\x19\n" +
 	"\x15DOCUMENT_KIND_MINUTES\x10\x05\x12\x1b\n" +
-	"\x17DOCUMENT_KIND_RECORDING\x10\x06*\x89\x01\n" +
+	"\x17DOCUMENT_KIND_RECORDING\x10\x06\x12\x1f\n" +
+	"\x1bDOCUMENT_KIND_CELL_MATERIAL\x10\a*\x89\x01\n" +
 	"\x0eClassification\x12\x1e\n" +
 	"\x1aCLASSIFICATION_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CLASSIFICATION_PUBLIC\x10\x01\x12\x1b\n" +
@@ -3403,7 +3638,7 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x0eAnnotationKind\x12\x1f\n" +
 	"\x1bANNOTATION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19ANNOTATION_KIND_HIGHLIGHT\x10\x01\x12\x18\n" +
-	"\x14ANNOTATION_KIND_NOTE\x10\x022\xae\x0e\n" +
+	"\x14ANNOTATION_KIND_NOTE\x10\x022\x94\x0f\n" +
 	"\x10DocumentsService\x12d\n" +
 	"\vGetDocument\x12).ecabinet.documents.v1.GetDocumentRequest\x1a*.ecabinet.documents.v1.GetDocumentResponse\x12j\n" +
 	"\rListDocuments\x12+.ecabinet.documents.v1.ListDocumentsRequest\x1a,.ecabinet.documents.v1.ListDocumentsResponse\x12o\n" +
@@ -3420,7 +3655,8 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x0eSaveAnnotation\x12,.ecabinet.documents.v1.SaveAnnotationRequest\x1a-.ecabinet.documents.v1.SaveAnnotationResponse\x12s\n" +
 	"\x10DeleteAnnotation\x12..ecabinet.documents.v1.DeleteAnnotationRequest\x1a/.ecabinet.documents.v1.DeleteAnnotationResponse\x12s\n" +
 	"\x10SetPresenterPage\x12..ecabinet.documents.v1.SetPresenterPageRequest\x1a/.ecabinet.documents.v1.SetPresenterPageResponse\x12s\n" +
-	"\x10GetPresenterPage\x12..ecabinet.documents.v1.GetPresenterPageRequest\x1a/.ecabinet.documents.v1.GetPresenterPageResponseBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
+	"\x10GetPresenterPage\x12..ecabinet.documents.v1.GetPresenterPageRequest\x1a/.ecabinet.documents.v1.GetPresenterPageResponse\x12d\n" +
+	"\vListLibrary\x12).ecabinet.documents.v1.ListLibraryRequest\x1a*.ecabinet.documents.v1.ListLibraryResponseBJZHgithub.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1;documentsv1b\x06proto3"
 
 var (
 	file_ecabinet_documents_v1_documents_proto_rawDescOnce sync.Once
@@ -3435,7 +3671,7 @@ func file_ecabinet_documents_v1_documents_proto_rawDescGZIP() []byte {
 }
 
 var file_ecabinet_documents_v1_documents_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_ecabinet_documents_v1_documents_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_ecabinet_documents_v1_documents_proto_goTypes = []any{
 	(DocumentKind)(0),                    // 0: ecabinet.documents.v1.DocumentKind
 	(Classification)(0),                  // 1: ecabinet.documents.v1.Classification
@@ -3466,37 +3702,40 @@ var file_ecabinet_documents_v1_documents_proto_goTypes = []any{
 	(*RecordStudyRequest)(nil),           // 26: ecabinet.documents.v1.RecordStudyRequest
 	(*RecordStudyResponse)(nil),          // 27: ecabinet.documents.v1.RecordStudyResponse
 	(*StudyReportRow)(nil),               // 28: ecabinet.documents.v1.StudyReportRow
-	(*GetStudyReportRequest)(nil),        // 29: ecabinet.documents.v1.GetStudyReportRequest
-	(*GetStudyReportResponse)(nil),       // 30: ecabinet.documents.v1.GetStudyReportResponse
-	(*ExportStudyReportRequest)(nil),     // 31: ecabinet.documents.v1.ExportStudyReportRequest
-	(*ExportStudyReportResponse)(nil),    // 32: ecabinet.documents.v1.ExportStudyReportResponse
-	(*OpenMeetingBookRequest)(nil),       // 33: ecabinet.documents.v1.OpenMeetingBookRequest
-	(*BookEntry)(nil),                    // 34: ecabinet.documents.v1.BookEntry
-	(*OpenMeetingBookResponse)(nil),      // 35: ecabinet.documents.v1.OpenMeetingBookResponse
-	(*PageArea)(nil),                     // 36: ecabinet.documents.v1.PageArea
-	(*Annotation)(nil),                   // 37: ecabinet.documents.v1.Annotation
-	(*ListMyAnnotationsRequest)(nil),     // 38: ecabinet.documents.v1.ListMyAnnotationsRequest
-	(*ListMyAnnotationsResponse)(nil),    // 39: ecabinet.documents.v1.ListMyAnnotationsResponse
-	(*SaveAnnotationRequest)(nil),        // 40: ecabinet.documents.v1.SaveAnnotationRequest
-	(*SaveAnnotationResponse)(nil),       // 41: ecabinet.documents.v1.SaveAnnotationResponse
-	(*DeleteAnnotationRequest)(nil),      // 42: ecabinet.documents.v1.DeleteAnnotationRequest
-	(*DeleteAnnotationResponse)(nil),     // 43: ecabinet.documents.v1.DeleteAnnotationResponse
-	(*PresenterPage)(nil),                // 44: ecabinet.documents.v1.PresenterPage
-	(*SetPresenterPageRequest)(nil),      // 45: ecabinet.documents.v1.SetPresenterPageRequest
-	(*SetPresenterPageResponse)(nil),     // 46: ecabinet.documents.v1.SetPresenterPageResponse
-	(*GetPresenterPageRequest)(nil),      // 47: ecabinet.documents.v1.GetPresenterPageRequest
-	(*GetPresenterPageResponse)(nil),     // 48: ecabinet.documents.v1.GetPresenterPageResponse
-	(*timestamppb.Timestamp)(nil),        // 49: google.protobuf.Timestamp
+	(*OrganizationStudy)(nil),            // 29: ecabinet.documents.v1.OrganizationStudy
+	(*GetStudyReportRequest)(nil),        // 30: ecabinet.documents.v1.GetStudyReportRequest
+	(*GetStudyReportResponse)(nil),       // 31: ecabinet.documents.v1.GetStudyReportResponse
+	(*ExportStudyReportRequest)(nil),     // 32: ecabinet.documents.v1.ExportStudyReportRequest
+	(*ExportStudyReportResponse)(nil),    // 33: ecabinet.documents.v1.ExportStudyReportResponse
+	(*OpenMeetingBookRequest)(nil),       // 34: ecabinet.documents.v1.OpenMeetingBookRequest
+	(*BookEntry)(nil),                    // 35: ecabinet.documents.v1.BookEntry
+	(*OpenMeetingBookResponse)(nil),      // 36: ecabinet.documents.v1.OpenMeetingBookResponse
+	(*PageArea)(nil),                     // 37: ecabinet.documents.v1.PageArea
+	(*Annotation)(nil),                   // 38: ecabinet.documents.v1.Annotation
+	(*ListMyAnnotationsRequest)(nil),     // 39: ecabinet.documents.v1.ListMyAnnotationsRequest
+	(*ListMyAnnotationsResponse)(nil),    // 40: ecabinet.documents.v1.ListMyAnnotationsResponse
+	(*SaveAnnotationRequest)(nil),        // 41: ecabinet.documents.v1.SaveAnnotationRequest
+	(*SaveAnnotationResponse)(nil),       // 42: ecabinet.documents.v1.SaveAnnotationResponse
+	(*DeleteAnnotationRequest)(nil),      // 43: ecabinet.documents.v1.DeleteAnnotationRequest
+	(*DeleteAnnotationResponse)(nil),     // 44: ecabinet.documents.v1.DeleteAnnotationResponse
+	(*PresenterPage)(nil),                // 45: ecabinet.documents.v1.PresenterPage
+	(*SetPresenterPageRequest)(nil),      // 46: ecabinet.documents.v1.SetPresenterPageRequest
+	(*SetPresenterPageResponse)(nil),     // 47: ecabinet.documents.v1.SetPresenterPageResponse
+	(*GetPresenterPageRequest)(nil),      // 48: ecabinet.documents.v1.GetPresenterPageRequest
+	(*GetPresenterPageResponse)(nil),     // 49: ecabinet.documents.v1.GetPresenterPageResponse
+	(*ListLibraryRequest)(nil),           // 50: ecabinet.documents.v1.ListLibraryRequest
+	(*ListLibraryResponse)(nil),          // 51: ecabinet.documents.v1.ListLibraryResponse
+	(*timestamppb.Timestamp)(nil),        // 52: google.protobuf.Timestamp
 }
 var file_ecabinet_documents_v1_documents_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.documents.v1.Document.kind:type_name -> ecabinet.documents.v1.DocumentKind
 	1,  // 1: ecabinet.documents.v1.Document.classification:type_name -> ecabinet.documents.v1.Classification
-	49, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
+	52, // 2: ecabinet.documents.v1.Document.create_time:type_name -> google.protobuf.Timestamp
 	2,  // 3: ecabinet.documents.v1.Document.preview:type_name -> ecabinet.documents.v1.Preview
-	49, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
+	52, // 4: ecabinet.documents.v1.Document.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 5: ecabinet.documents.v1.Document.download_policy:type_name -> ecabinet.documents.v1.DownloadPolicy
 	2,  // 6: ecabinet.documents.v1.DocumentVersion.preview:type_name -> ecabinet.documents.v1.Preview
-	49, // 7: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
+	52, // 7: ecabinet.documents.v1.DocumentVersion.create_time:type_name -> google.protobuf.Timestamp
 	7,  // 8: ecabinet.documents.v1.GetDocumentResponse.document:type_name -> ecabinet.documents.v1.Document
 	7,  // 9: ecabinet.documents.v1.ListDocumentsResponse.documents:type_name -> ecabinet.documents.v1.Document
 	14, // 10: ecabinet.documents.v1.UploadDocumentRequest.new_document:type_name -> ecabinet.documents.v1.NewDocument
@@ -3509,64 +3748,68 @@ var file_ecabinet_documents_v1_documents_proto_depIdxs = []int32{
 	3,  // 17: ecabinet.documents.v1.OpenDocumentContentRequest.access:type_name -> ecabinet.documents.v1.AccessKind
 	7,  // 18: ecabinet.documents.v1.OpenDocumentContentResponse.document:type_name -> ecabinet.documents.v1.Document
 	8,  // 19: ecabinet.documents.v1.OpenDocumentContentResponse.version:type_name -> ecabinet.documents.v1.DocumentVersion
-	49, // 20: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
+	52, // 20: ecabinet.documents.v1.OpenDocumentContentResponse.url_expire_time:type_name -> google.protobuf.Timestamp
 	5,  // 21: ecabinet.documents.v1.GetQRCodeRequest.format:type_name -> ecabinet.documents.v1.QRCodeFormat
-	49, // 22: ecabinet.documents.v1.StudyProgress.first_open_time:type_name -> google.protobuf.Timestamp
-	49, // 23: ecabinet.documents.v1.StudyProgress.last_time:type_name -> google.protobuf.Timestamp
+	52, // 22: ecabinet.documents.v1.StudyProgress.first_open_time:type_name -> google.protobuf.Timestamp
+	52, // 23: ecabinet.documents.v1.StudyProgress.last_time:type_name -> google.protobuf.Timestamp
 	25, // 24: ecabinet.documents.v1.RecordStudyResponse.progress:type_name -> ecabinet.documents.v1.StudyProgress
-	49, // 25: ecabinet.documents.v1.StudyReportRow.last_time:type_name -> google.protobuf.Timestamp
+	52, // 25: ecabinet.documents.v1.StudyReportRow.last_time:type_name -> google.protobuf.Timestamp
 	28, // 26: ecabinet.documents.v1.GetStudyReportResponse.rows:type_name -> ecabinet.documents.v1.StudyReportRow
-	3,  // 27: ecabinet.documents.v1.OpenMeetingBookRequest.access:type_name -> ecabinet.documents.v1.AccessKind
-	8,  // 28: ecabinet.documents.v1.OpenMeetingBookResponse.book:type_name -> ecabinet.documents.v1.DocumentVersion
-	49, // 29: ecabinet.documents.v1.OpenMeetingBookResponse.url_expire_time:type_name -> google.protobuf.Timestamp
-	34, // 30: ecabinet.documents.v1.OpenMeetingBookResponse.entries:type_name -> ecabinet.documents.v1.BookEntry
-	6,  // 31: ecabinet.documents.v1.Annotation.kind:type_name -> ecabinet.documents.v1.AnnotationKind
-	36, // 32: ecabinet.documents.v1.Annotation.area:type_name -> ecabinet.documents.v1.PageArea
-	49, // 33: ecabinet.documents.v1.Annotation.create_time:type_name -> google.protobuf.Timestamp
-	49, // 34: ecabinet.documents.v1.Annotation.update_time:type_name -> google.protobuf.Timestamp
-	37, // 35: ecabinet.documents.v1.ListMyAnnotationsResponse.annotations:type_name -> ecabinet.documents.v1.Annotation
-	37, // 36: ecabinet.documents.v1.SaveAnnotationRequest.annotation:type_name -> ecabinet.documents.v1.Annotation
-	37, // 37: ecabinet.documents.v1.SaveAnnotationResponse.annotation:type_name -> ecabinet.documents.v1.Annotation
-	49, // 38: ecabinet.documents.v1.PresenterPage.update_time:type_name -> google.protobuf.Timestamp
-	44, // 39: ecabinet.documents.v1.SetPresenterPageResponse.presenter_page:type_name -> ecabinet.documents.v1.PresenterPage
-	44, // 40: ecabinet.documents.v1.GetPresenterPageResponse.presenter_page:type_name -> ecabinet.documents.v1.PresenterPage
-	9,  // 41: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
-	11, // 42: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
-	13, // 43: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
-	17, // 44: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
-	19, // 45: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
-	21, // 46: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
-	23, // 47: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
-	26, // 48: ecabinet.documents.v1.DocumentsService.RecordStudy:input_type -> ecabinet.documents.v1.RecordStudyRequest
-	29, // 49: ecabinet.documents.v1.DocumentsService.GetStudyReport:input_type -> ecabinet.documents.v1.GetStudyReportRequest
-	31, // 50: ecabinet.documents.v1.DocumentsService.ExportStudyReport:input_type -> ecabinet.documents.v1.ExportStudyReportRequest
-	33, // 51: ecabinet.documents.v1.DocumentsService.OpenMeetingBook:input_type -> ecabinet.documents.v1.OpenMeetingBookRequest
-	38, // 52: ecabinet.documents.v1.DocumentsService.ListMyAnnotations:input_type -> ecabinet.documents.v1.ListMyAnnotationsRequest
-	40, // 53: ecabinet.documents.v1.DocumentsService.SaveAnnotation:input_type -> ecabinet.documents.v1.SaveAnnotationRequest
-	42, // 54: ecabinet.documents.v1.DocumentsService.DeleteAnnotation:input_type -> ecabinet.documents.v1.DeleteAnnotationRequest
-	45, // 55: ecabinet.documents.v1.DocumentsService.SetPresenterPage:input_type -> ecabinet.documents.v1.SetPresenterPageRequest
-	47, // 56: ecabinet.documents.v1.DocumentsService.GetPresenterPage:input_type -> ecabinet.documents.v1.GetPresenterPageRequest
-	10, // 57: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
-	12, // 58: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
-	16, // 59: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
-	18, // 60: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
-	20, // 61: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
-	22, // 62: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
-	24, // 63: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
-	27, // 64: ecabinet.documents.v1.DocumentsService.RecordStudy:output_type -> ecabinet.documents.v1.RecordStudyResponse
-	30, // 65: ecabinet.documents.v1.DocumentsService.GetStudyReport:output_type -> ecabinet.documents.v1.GetStudyReportResponse
-	32, // 66: ecabinet.documents.v1.DocumentsService.ExportStudyReport:output_type -> ecabinet.documents.v1.ExportStudyReportResponse
-	35, // 67: ecabinet.documents.v1.DocumentsService.OpenMeetingBook:output_type -> ecabinet.documents.v1.OpenMeetingBookResponse
-	39, // 68: ecabinet.documents.v1.DocumentsService.ListMyAnnotations:output_type -> ecabinet.documents.v1.ListMyAnnotationsResponse
-	41, // 69: ecabinet.documents.v1.DocumentsService.SaveAnnotation:output_type -> ecabinet.documents.v1.SaveAnnotationResponse
-	43, // 70: ecabinet.documents.v1.DocumentsService.DeleteAnnotation:output_type -> ecabinet.documents.v1.DeleteAnnotationResponse
-	46, // 71: ecabinet.documents.v1.DocumentsService.SetPresenterPage:output_type -> ecabinet.documents.v1.SetPresenterPageResponse
-	48, // 72: ecabinet.documents.v1.DocumentsService.GetPresenterPage:output_type -> ecabinet.documents.v1.GetPresenterPageResponse
-	57, // [57:73] is the sub-list for method output_type
-	41, // [41:57] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	29, // 27: ecabinet.documents.v1.GetStudyReportResponse.organizations:type_name -> ecabinet.documents.v1.OrganizationStudy
+	3,  // 28: ecabinet.documents.v1.OpenMeetingBookRequest.access:type_name -> ecabinet.documents.v1.AccessKind
+	8,  // 29: ecabinet.documents.v1.OpenMeetingBookResponse.book:type_name -> ecabinet.documents.v1.DocumentVersion
+	52, // 30: ecabinet.documents.v1.OpenMeetingBookResponse.url_expire_time:type_name -> google.protobuf.Timestamp
+	35, // 31: ecabinet.documents.v1.OpenMeetingBookResponse.entries:type_name -> ecabinet.documents.v1.BookEntry
+	6,  // 32: ecabinet.documents.v1.Annotation.kind:type_name -> ecabinet.documents.v1.AnnotationKind
+	37, // 33: ecabinet.documents.v1.Annotation.area:type_name -> ecabinet.documents.v1.PageArea
+	52, // 34: ecabinet.documents.v1.Annotation.create_time:type_name -> google.protobuf.Timestamp
+	52, // 35: ecabinet.documents.v1.Annotation.update_time:type_name -> google.protobuf.Timestamp
+	38, // 36: ecabinet.documents.v1.ListMyAnnotationsResponse.annotations:type_name -> ecabinet.documents.v1.Annotation
+	38, // 37: ecabinet.documents.v1.SaveAnnotationRequest.annotation:type_name -> ecabinet.documents.v1.Annotation
+	38, // 38: ecabinet.documents.v1.SaveAnnotationResponse.annotation:type_name -> ecabinet.documents.v1.Annotation
+	52, // 39: ecabinet.documents.v1.PresenterPage.update_time:type_name -> google.protobuf.Timestamp
+	45, // 40: ecabinet.documents.v1.SetPresenterPageResponse.presenter_page:type_name -> ecabinet.documents.v1.PresenterPage
+	45, // 41: ecabinet.documents.v1.GetPresenterPageResponse.presenter_page:type_name -> ecabinet.documents.v1.PresenterPage
+	7,  // 42: ecabinet.documents.v1.ListLibraryResponse.documents:type_name -> ecabinet.documents.v1.Document
+	9,  // 43: ecabinet.documents.v1.DocumentsService.GetDocument:input_type -> ecabinet.documents.v1.GetDocumentRequest
+	11, // 44: ecabinet.documents.v1.DocumentsService.ListDocuments:input_type -> ecabinet.documents.v1.ListDocumentsRequest
+	13, // 45: ecabinet.documents.v1.DocumentsService.UploadDocument:input_type -> ecabinet.documents.v1.UploadDocumentRequest
+	17, // 46: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:input_type -> ecabinet.documents.v1.ListDocumentVersionsRequest
+	19, // 47: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:input_type -> ecabinet.documents.v1.OpenDocumentContentRequest
+	21, // 48: ecabinet.documents.v1.DocumentsService.WithdrawDocument:input_type -> ecabinet.documents.v1.WithdrawDocumentRequest
+	23, // 49: ecabinet.documents.v1.DocumentsService.GetQRCode:input_type -> ecabinet.documents.v1.GetQRCodeRequest
+	26, // 50: ecabinet.documents.v1.DocumentsService.RecordStudy:input_type -> ecabinet.documents.v1.RecordStudyRequest
+	30, // 51: ecabinet.documents.v1.DocumentsService.GetStudyReport:input_type -> ecabinet.documents.v1.GetStudyReportRequest
+	32, // 52: ecabinet.documents.v1.DocumentsService.ExportStudyReport:input_type -> ecabinet.documents.v1.ExportStudyReportRequest
+	34, // 53: ecabinet.documents.v1.DocumentsService.OpenMeetingBook:input_type -> ecabinet.documents.v1.OpenMeetingBookRequest
+	39, // 54: ecabinet.documents.v1.DocumentsService.ListMyAnnotations:input_type -> ecabinet.documents.v1.ListMyAnnotationsRequest
+	41, // 55: ecabinet.documents.v1.DocumentsService.SaveAnnotation:input_type -> ecabinet.documents.v1.SaveAnnotationRequest
+	43, // 56: ecabinet.documents.v1.DocumentsService.DeleteAnnotation:input_type -> ecabinet.documents.v1.DeleteAnnotationRequest
+	46, // 57: ecabinet.documents.v1.DocumentsService.SetPresenterPage:input_type -> ecabinet.documents.v1.SetPresenterPageRequest
+	48, // 58: ecabinet.documents.v1.DocumentsService.GetPresenterPage:input_type -> ecabinet.documents.v1.GetPresenterPageRequest
+	50, // 59: ecabinet.documents.v1.DocumentsService.ListLibrary:input_type -> ecabinet.documents.v1.ListLibraryRequest
+	10, // 60: ecabinet.documents.v1.DocumentsService.GetDocument:output_type -> ecabinet.documents.v1.GetDocumentResponse
+	12, // 61: ecabinet.documents.v1.DocumentsService.ListDocuments:output_type -> ecabinet.documents.v1.ListDocumentsResponse
+	16, // 62: ecabinet.documents.v1.DocumentsService.UploadDocument:output_type -> ecabinet.documents.v1.UploadDocumentResponse
+	18, // 63: ecabinet.documents.v1.DocumentsService.ListDocumentVersions:output_type -> ecabinet.documents.v1.ListDocumentVersionsResponse
+	20, // 64: ecabinet.documents.v1.DocumentsService.OpenDocumentContent:output_type -> ecabinet.documents.v1.OpenDocumentContentResponse
+	22, // 65: ecabinet.documents.v1.DocumentsService.WithdrawDocument:output_type -> ecabinet.documents.v1.WithdrawDocumentResponse
+	24, // 66: ecabinet.documents.v1.DocumentsService.GetQRCode:output_type -> ecabinet.documents.v1.GetQRCodeResponse
+	27, // 67: ecabinet.documents.v1.DocumentsService.RecordStudy:output_type -> ecabinet.documents.v1.RecordStudyResponse
+	31, // 68: ecabinet.documents.v1.DocumentsService.GetStudyReport:output_type -> ecabinet.documents.v1.GetStudyReportResponse
+	33, // 69: ecabinet.documents.v1.DocumentsService.ExportStudyReport:output_type -> ecabinet.documents.v1.ExportStudyReportResponse
+	36, // 70: ecabinet.documents.v1.DocumentsService.OpenMeetingBook:output_type -> ecabinet.documents.v1.OpenMeetingBookResponse
+	40, // 71: ecabinet.documents.v1.DocumentsService.ListMyAnnotations:output_type -> ecabinet.documents.v1.ListMyAnnotationsResponse
+	42, // 72: ecabinet.documents.v1.DocumentsService.SaveAnnotation:output_type -> ecabinet.documents.v1.SaveAnnotationResponse
+	44, // 73: ecabinet.documents.v1.DocumentsService.DeleteAnnotation:output_type -> ecabinet.documents.v1.DeleteAnnotationResponse
+	47, // 74: ecabinet.documents.v1.DocumentsService.SetPresenterPage:output_type -> ecabinet.documents.v1.SetPresenterPageResponse
+	49, // 75: ecabinet.documents.v1.DocumentsService.GetPresenterPage:output_type -> ecabinet.documents.v1.GetPresenterPageResponse
+	51, // 76: ecabinet.documents.v1.DocumentsService.ListLibrary:output_type -> ecabinet.documents.v1.ListLibraryResponse
+	60, // [60:77] is the sub-list for method output_type
+	43, // [43:60] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_documents_v1_documents_proto_init() }
@@ -3585,7 +3828,7 @@ func file_ecabinet_documents_v1_documents_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_documents_v1_documents_proto_rawDesc), len(file_ecabinet_documents_v1_documents_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   42,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,7 @@ const (
 	DocumentsService_DeleteAnnotation_FullMethodName     = "/ecabinet.documents.v1.DocumentsService/DeleteAnnotation"
 	DocumentsService_SetPresenterPage_FullMethodName     = "/ecabinet.documents.v1.DocumentsService/SetPresenterPage"
 	DocumentsService_GetPresenterPage_FullMethodName     = "/ecabinet.documents.v1.DocumentsService/GetPresenterPage"
+	DocumentsService_ListLibrary_FullMethodName          = "/ecabinet.documents.v1.DocumentsService/ListLibrary"
 )
 
 // DocumentsServiceClient is the client API for DocumentsService service.
@@ -83,9 +84,10 @@ type DocumentsServiceClient interface {
 	// seen counts as read to the end.
 	RecordStudy(ctx context.Context, in *RecordStudyRequest, opts ...grpc.CallOption) (*RecordStudyResponse, error)
 	// GetStudyReport tells who of those expected to study a document (its
-	// meeting's participants, less guests and observers) opened it, how far
-	// they read and who has not: for the meeting's chair and minute-taker and
-	// the organisation's administrators.
+	// meeting's participants, less guests and observers; for a library
+	// document, the current members of the organisations it was published
+	// to) opened it, how far they read and who has not: for the meeting's
+	// chair and minute-taker and the organisation's administrators.
 	GetStudyReport(ctx context.Context, in *GetStudyReportRequest, opts ...grpc.CallOption) (*GetStudyReportResponse, error)
 	// ExportStudyReport is the same report as an Excel workbook (XLSX).
 	ExportStudyReport(ctx context.Context, in *ExportStudyReportRequest, opts ...grpc.CallOption) (*ExportStudyReportResponse, error)
@@ -114,6 +116,9 @@ type DocumentsServiceClient interface {
 	// GetPresenterPage: the page being shown now, for a tablet that starts
 	// following; NotFound when nothing is being presented.
 	GetPresenterPage(ctx context.Context, in *GetPresenterPageRequest, opts ...grpc.CallOption) (*GetPresenterPageResponse, error)
+	// ListLibrary: the library documents the caller may read (published by
+	// one of their organisations or one above it), newest month first.
+	ListLibrary(ctx context.Context, in *ListLibraryRequest, opts ...grpc.CallOption) (*ListLibraryResponse, error)
 }
 
 type documentsServiceClient struct {
@@ -287,6 +292,16 @@ func (c *documentsServiceClient) GetPresenterPage(ctx context.Context, in *GetPr
 	return out, nil
 }
 
+func (c *documentsServiceClient) ListLibrary(ctx context.Context, in *ListLibraryRequest, opts ...grpc.CallOption) (*ListLibraryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListLibraryResponse)
+	err := c.cc.Invoke(ctx, DocumentsService_ListLibrary_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DocumentsServiceServer is the server API for DocumentsService service.
 // All implementations must embed UnimplementedDocumentsServiceServer
 // for forward compatibility.
@@ -333,9 +348,10 @@ type DocumentsServiceServer interface {
 	// seen counts as read to the end.
 	RecordStudy(context.Context, *RecordStudyRequest) (*RecordStudyResponse, error)
 	// GetStudyReport tells who of those expected to study a document (its
-	// meeting's participants, less guests and observers) opened it, how far
-	// they read and who has not: for the meeting's chair and minute-taker and
-	// the organisation's administrators.
+	// meeting's participants, less guests and observers; for a library
+	// document, the current members of the organisations it was published
+	// to) opened it, how far they read and who has not: for the meeting's
+	// chair and minute-taker and the organisation's administrators.
 	GetStudyReport(context.Context, *GetStudyReportRequest) (*GetStudyReportResponse, error)
 	// ExportStudyReport is the same report as an Excel workbook (XLSX).
 	ExportStudyReport(context.Context, *ExportStudyReportRequest) (*ExportStudyReportResponse, error)
@@ -364,6 +380,9 @@ type DocumentsServiceServer interface {
 	// GetPresenterPage: the page being shown now, for a tablet that starts
 	// following; NotFound when nothing is being presented.
 	GetPresenterPage(context.Context, *GetPresenterPageRequest) (*GetPresenterPageResponse, error)
+	// ListLibrary: the library documents the caller may read (published by
+	// one of their organisations or one above it), newest month first.
+	ListLibrary(context.Context, *ListLibraryRequest) (*ListLibraryResponse, error)
 	mustEmbedUnimplementedDocumentsServiceServer()
 }
 
@@ -421,6 +440,9 @@ func (UnimplementedDocumentsServiceServer) SetPresenterPage(context.Context, *Se
 }
 func (UnimplementedDocumentsServiceServer) GetPresenterPage(context.Context, *GetPresenterPageRequest) (*GetPresenterPageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPresenterPage not implemented")
+}
+func (UnimplementedDocumentsServiceServer) ListLibrary(context.Context, *ListLibraryRequest) (*ListLibraryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListLibrary not implemented")
 }
 func (UnimplementedDocumentsServiceServer) mustEmbedUnimplementedDocumentsServiceServer() {}
 func (UnimplementedDocumentsServiceServer) testEmbeddedByValue()                          {}
@@ -720,6 +742,24 @@ func _DocumentsService_GetPresenterPage_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DocumentsService_ListLibrary_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListLibraryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DocumentsServiceServer).ListLibrary(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DocumentsService_ListLibrary_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DocumentsServiceServer).ListLibrary(ctx, req.(*ListLibraryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DocumentsService_ServiceDesc is the grpc.ServiceDesc for DocumentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -786,6 +826,10 @@ var DocumentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPresenterPage",
 			Handler:    _DocumentsService_GetPresenterPage_Handler,
+		},
+		{
+			MethodName: "ListLibrary",
+			Handler:    _DocumentsService_ListLibrary_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
