@@ -24,6 +24,7 @@ import (
 	"github.com/ecabinet/ecabinet/gateway/files"
 	"github.com/ecabinet/ecabinet/gateway/live"
 	"github.com/ecabinet/ecabinet/gateway/problem"
+	"github.com/ecabinet/ecabinet/gateway/signal"
 	"github.com/ecabinet/ecabinet/gateway/web"
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
@@ -119,11 +120,12 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		meetingsv1.RegisterTasksServiceHandler,
 	)}
 	documentsUp := &upstream{name: "documents", addr: orDefault(cfg.DocumentsAddr), register: registrars(documentsv1.RegisterDocumentsServiceHandler)}
+	videoUp := &upstream{name: "video", addr: orDefault(cfg.VideoAddr), register: registrars(videov1.RegisterVideoServiceHandler)}
 	g.upstreams = []*upstream{
 		meetingsUp,
 		documentsUp,
 		{name: "voting", addr: orDefault(cfg.VotingAddr), register: registrars(votingv1.RegisterVotingServiceHandler)},
-		{name: "video", addr: orDefault(cfg.VideoAddr), register: registrars(videov1.RegisterVideoServiceHandler)},
+		videoUp,
 	}
 
 	api := runtime.NewServeMux(
@@ -194,6 +196,13 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	files.New(files.Deps{
 		Log:          d.Log,
 		Documents:    documentsv1.NewDocumentsServiceClient(documentsUp.conn),
+		Authenticate: g.authenticate,
+	}).Register(mux, m.wrap)
+	// WebRTC signaling: a WebSocket bridged to the video service's Signal
+	// stream, authenticated like the REST API (gateway/signal).
+	signal.New(signal.Deps{
+		Log:          d.Log,
+		Video:        videov1.NewVideoServiceClient(videoUp.conn),
 		Authenticate: g.authenticate,
 	}).Register(mux, m.wrap)
 	mux.Handle("/api/", m.wrap("api", g.requireIdentity(api)))

@@ -37,6 +37,7 @@ import (
 	"github.com/ecabinet/ecabinet/services/platform/pg"
 	"github.com/ecabinet/ecabinet/services/video"
 	"github.com/ecabinet/ecabinet/services/voting"
+	"github.com/ecabinet/ecabinet/services/voting/secrecy"
 )
 
 type baseConfig struct {
@@ -61,6 +62,21 @@ type grpcConfig struct {
 // finds the meetings service (default: GRPC_ADDR, as in -target=all).
 type documentsConfig struct {
 	documents.Config
+	MeetingsAddr string `env:"MEETINGS_ADDR"`
+}
+
+// votingConfig is the voting service's ballot key (base64 of 32 bytes; it
+// seals open polls' ballots and never enters the database) and where it
+// finds the meetings service (default: GRPC_ADDR, as in -target=all).
+type votingConfig struct {
+	BallotKey    string `env:"BALLOT_KEY,required"`
+	MeetingsAddr string `env:"MEETINGS_ADDR"`
+}
+
+// videoConfig is the video service's own settings plus where it finds the
+// meetings service (default: GRPC_ADDR, as in -target=all).
+type videoConfig struct {
+	video.Config
 	MeetingsAddr string `env:"MEETINGS_ADDR"`
 }
 
@@ -102,6 +118,8 @@ type app struct {
 		postgres  postgresConfig
 		storage   storageConfig
 		documents documentsConfig
+		voting    votingConfig
+		video     videoConfig
 	}
 	mods    map[string]*module
 	targets []string // resolved module names
@@ -385,19 +403,47 @@ func (a *app) initDocuments() error {
 		}
 		a.closers = append(a.closers, func() { _ = conn.Close() })
 		return documents.New(documents.Deps{Log: a.serviceLog(documents.Name), Pool: pool, Schema: documents.Name, JS: a.js, NC: a.nc, Blob: store,
-			Meetings: meetingsv1.NewMeetingsServiceClient(conn), Config: a.cfg.documents.Config}), nil
+			Meetings: meetingsv1.NewMeetingsServiceClient(conn), Directory: meetingsv1.NewDirectoryServiceClient(conn), Config: a.cfg.documents.Config}), nil
 	})
 }
 
 func (a *app) initVoting() error {
 	return a.host(voting.Name, func(pool *pgxpool.Pool) (service, error) {
-		return voting.New(voting.Deps{Log: a.serviceLog(voting.Name), Pool: pool, Schema: voting.Name, JS: a.js, NC: a.nc}), nil
+		key, err := secrecy.DecodeKey(a.cfg.voting.BallotKey)
+		if err != nil {
+			return nil, fmt.Errorf("BALLOT_KEY: %w", err)
+		}
+		meetingsAddr := a.cfg.voting.MeetingsAddr
+		if meetingsAddr == "" {
+			meetingsAddr = a.cfg.grpc.Addr
+		}
+		conn, err := identity.DialForwarding(meetingsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("MEETINGS_ADDR: %w", err)
+		}
+		a.closers = append(a.closers, func() { _ = conn.Close() })
+		return voting.New(voting.Deps{Log: a.serviceLog(voting.Name), Pool: pool, Schema: voting.Name, JS: a.js, NC: a.nc,
+			Meetings: meetingsv1.NewMeetingsServiceClient(conn), Directory: meetingsv1.NewDirectoryServiceClient(conn),
+			BallotKey: key}), nil
 	})
 }
 
 func (a *app) initVideo() error {
 	return a.host(video.Name, func(pool *pgxpool.Pool) (service, error) {
-		return video.New(video.Deps{Log: a.serviceLog(video.Name), Pool: pool, Schema: video.Name, JS: a.js, NC: a.nc}), nil
+		if err := a.cfg.video.Check(); err != nil {
+			return nil, err
+		}
+		meetingsAddr := a.cfg.video.MeetingsAddr
+		if meetingsAddr == "" {
+			meetingsAddr = a.cfg.grpc.Addr
+		}
+		conn, err := identity.DialForwarding(meetingsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("MEETINGS_ADDR: %w", err)
+		}
+		a.closers = append(a.closers, func() { _ = conn.Close() })
+		return video.New(video.Deps{Log: a.serviceLog(video.Name), Pool: pool, Schema: video.Name, JS: a.js, NC: a.nc,
+			Meetings: meetingsv1.NewMeetingsServiceClient(conn), Config: a.cfg.video.Config, Metrics: a.metrics}), nil
 	})
 }
 

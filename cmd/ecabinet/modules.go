@@ -41,8 +41,8 @@ func (a *app) modules() map[string]*module {
 		modGateway:   {public: true, deps: []string{modNATS}, config: &a.cfg.gateway, init: (*app).initGateway},
 		modMeetings:  {public: true, deps: []string{modGRPC, modPostgres, modNATS}, init: (*app).initMeetings},
 		modDocuments: {public: true, deps: []string{modGRPC, modPostgres, modNATS, modStorage}, config: &a.cfg.documents, init: (*app).initDocuments},
-		modVoting:    {public: true, deps: []string{modGRPC, modPostgres, modNATS}, init: (*app).initVoting},
-		modVideo:     {public: true, deps: []string{modGRPC, modPostgres, modNATS}, init: (*app).initVideo},
+		modVoting:    {public: true, deps: []string{modGRPC, modPostgres, modNATS}, config: &a.cfg.voting, init: (*app).initVoting},
+		modVideo:     {public: true, deps: []string{modGRPC, modPostgres, modNATS}, config: &a.cfg.video, init: (*app).initVideo},
 
 		modNATS:     {config: &a.cfg.nats, init: (*app).initNATS},
 		modGRPC:     {config: &a.cfg.grpc, init: (*app).initGRPC},

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"strings"
 
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
 	"github.com/ecabinet/ecabinet/services/platform/rpcerr"
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // api implements videov1.VideoServiceServer. Every handler checks, in
@@ -82,6 +84,7 @@ func (a *api) GetRoom(ctx context.Context, req *videov1.GetRoomRequest) (*videov
 	if err != nil {
 		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "GetRoom", err)
 	}
+	room.ParticipantCount = int32(a.s.rooms.count(meetingID))
 	return &videov1.GetRoomResponse{Room: room}, nil
 }
 
@@ -120,4 +123,102 @@ func parseOrg(field, s string) (string, []rpcerr.Violation) {
 // the caller belongs to.
 func mayCreateIn(c identity.Claims, org string) bool {
 	return c.IsOrgAdmin(org)
+}
+
+// IssueJoinToken gives a participant of the meeting a short-lived token for
+// its video room. Whether the caller takes part is asked of the meetings
+// service with the caller's own identity, every time: someone removed from
+// the meeting gets no new token.
+func (a *api) IssueJoinToken(ctx context.Context, req *videov1.IssueJoinTokenRequest) (*videov1.IssueJoinTokenResponse, error) {
+	c, err := rpcerr.Caller(ctx, Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
+		return nil, err
+	}
+	meetingID, vs := parseID("meeting_id", req.GetMeetingId())
+	if len(vs) > 0 {
+		return nil, rpcerr.Invalid(Name, vs)
+	}
+	m, err := a.s.meeting(ctx, meetingID)
+	if errors.Is(err, errMeetingHidden) {
+		return nil, status.Errorf(codes.NotFound, "%s: meeting %s not found", Name, meetingID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, ok := participant(m, c.Subject)
+	if !ok {
+		return nil, refusal(codes.PermissionDenied, ReasonNotParticipant,
+			"only the participants of meeting %s may join its video room", meetingID)
+	}
+	room, err := a.s.getRoom(ctx, meetingID)
+	if errors.Is(err, errNotFound) || (err == nil && (room.GetState() != videov1.RoomState_ROOM_STATE_OPEN ||
+		room.GetOrganizationId() != m.GetOrganizationId())) {
+		return nil, refusal(codes.FailedPrecondition, ReasonRoomNotOpen, "the video room of meeting %s is not open", meetingID)
+	}
+	if err != nil {
+		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "IssueJoinToken", err)
+	}
+	perms := permissionsFor(p.GetRole(), room.GetMode())
+	name := c.Name
+	if name == "" {
+		name = p.GetFullName()
+	}
+	token, expires, err := a.s.issueToken(ctx, meetingID, c.Subject, name, perms)
+	if err != nil {
+		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "IssueJoinToken", err)
+	}
+	resp := &videov1.IssueJoinTokenResponse{Token: token, ExpireTime: timestamppb.New(expires), Permissions: perms}
+	if e := a.s.engine.Load(); e != nil && e.relay != nil {
+		ice, err := e.relay.credentials(c.Subject, a.s.cfg.TURNCredentialTTL)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "%s: TURN credentials: %v", Name, err)
+		}
+		resp.IceServers = []*videov1.IceServer{ice}
+	}
+	return resp, nil
+}
+
+// ReasonNotRunning: only who runs the meeting may change permissions.
+const ReasonNotRunning = "NOT_RUNNING_THE_MEETING"
+
+// SetPermissions promotes or demotes a connected participant.
+func (a *api) SetPermissions(ctx context.Context, req *videov1.SetPermissionsRequest) (*videov1.SetPermissionsResponse, error) {
+	if _, err := rpcerr.Caller(ctx, Name); err != nil {
+		return nil, err
+	}
+	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
+		return nil, err
+	}
+	meetingID, vs := parseID("meeting_id", req.GetMeetingId())
+	participantID, pvs := parseID("participant_id", req.GetParticipantId())
+	vs = append(vs, pvs...)
+	if req.GetPermissions() == nil {
+		vs = append(vs, rpcerr.Violation{Field: "permissions", Reason: rpcerr.ReasonRequired, Description: "must be given (all false: watch only)"})
+	}
+	if len(vs) > 0 {
+		return nil, rpcerr.Invalid(Name, vs)
+	}
+	m, err := a.s.meeting(ctx, meetingID)
+	if errors.Is(err, errMeetingHidden) {
+		return nil, status.Errorf(codes.NotFound, "%s: meeting %s not found", Name, meetingID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch m.GetMyRole() {
+	case meetingsv1.ParticipantRole_PARTICIPANT_ROLE_CHAIR, meetingsv1.ParticipantRole_PARTICIPANT_ROLE_MINUTE_TAKER:
+	default:
+		return nil, refusal(codes.PermissionDenied, ReasonNotRunning,
+			"only the chair or the minute-taker of meeting %s may change who speaks", meetingID)
+	}
+	perms := &videov1.JoinPermissions{PublishAudio: req.GetPermissions().GetPublishAudio(),
+		PublishVideo: req.GetPermissions().GetPublishVideo(), PublishScreen: req.GetPermissions().GetPublishScreen()}
+	peer, ok := a.s.setPermissions(meetingID, participantID, perms)
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "%s: participant %s is not in the video room of meeting %s", Name, participantID, meetingID)
+	}
+	return &videov1.SetPermissionsResponse{Peer: peer}, nil
 }

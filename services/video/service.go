@@ -1,18 +1,23 @@
-// Package video is the video service: the video room of each meeting (the
-// pion SFU and recording come later).
+// Package video is the video service: the video room of each meeting, join
+// tokens for its participants, and a selective forwarding unit (pion/webrtc
+// v4) that carries their audio, video and screen shares (ADR 0004).
 package video
 
 import (
 	"context"
 	"embed"
+	"fmt"
 	"log/slog"
+	"sync/atomic"
 
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
 	"github.com/ecabinet/ecabinet/services/platform/health"
 	"github.com/ecabinet/ecabinet/services/platform/service"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 )
 
@@ -38,13 +43,25 @@ type Deps struct {
 	// from it (natsjs.ServiceStream), as is LIVE's (natsjs.LiveStream), so
 	// the two cannot disagree.
 	SubjectPrefix string
+	// Meetings answers who takes part in a meeting, asked with the
+	// caller's identity: the connection must forward it
+	// (identity.DialForwarding).
+	Meetings meetingsv1.MeetingsServiceClient
+	Config   Config
+	// Metrics registers the SFU's metrics; nil: not exported.
+	Metrics prometheus.Registerer
 }
 
 // Service hosts the VideoService gRPC API.
 type Service struct {
-	d    Deps
-	log  *slog.Logger
-	core *service.Core
+	d     Deps
+	cfg   Config
+	log   *slog.Logger
+	core  *service.Core
+	rooms *rooms
+	m     *metrics
+	// engine is set once Run has opened the UDP port.
+	engine atomic.Pointer[engine]
 }
 
 // New returns a service; nothing touches the network until Run.
@@ -54,7 +71,8 @@ func New(d Deps) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("service", Name)
-	return &Service{d: d, log: log, core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
+	cfg := d.Config.withDefaults()
+	return &Service{d: d, cfg: cfg, log: log, rooms: newRooms(cfg.MaxRooms, cfg.MaxParticipants), m: newMetrics(d.Metrics), core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
 		JS: d.JS, NC: d.NC, Migrations: migrations, SubjectPrefix: d.SubjectPrefix}}
 }
 
@@ -64,13 +82,23 @@ func (s *Service) Register(gs *grpc.Server) {
 }
 
 // Run waits for PostgreSQL and migrates the schema, makes sure the service's
-// stream exists, then relays the outbox to JetStream until ctx is done. It
-// returns nil when ctx ends and an error only for a failure it cannot
-// retry.
+// stream exists, records the departure of participants a previous run left
+// behind, opens the ICE UDP port, then relays the outbox to JetStream until
+// ctx is done. It returns nil when ctx ends and an error only for a failure
+// it cannot retry (a UDP address it cannot bind, say).
 func (s *Service) Run(ctx context.Context) error {
 	if err := s.core.Migrate(ctx); err != nil || ctx.Err() != nil {
 		return err
 	}
+	if err := s.sweepParticipants(ctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("video: stale participants: %w", err)
+	}
+	e, err := startEngine(s.cfg, s.log)
+	if err != nil {
+		return err
+	}
+	s.engine.Store(e)
+	defer e.close()
 	return s.core.Relay(ctx)
 }
 

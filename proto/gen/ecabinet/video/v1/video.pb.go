@@ -122,6 +122,55 @@ func (RoomState) EnumDescriptor() ([]byte, []int) {
 	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{1}
 }
 
+type SdpType int32
+
+const (
+	SdpType_SDP_TYPE_UNSPECIFIED SdpType = 0
+	SdpType_SDP_TYPE_OFFER       SdpType = 1
+	SdpType_SDP_TYPE_ANSWER      SdpType = 2
+)
+
+// Enum value maps for SdpType.
+var (
+	SdpType_name = map[int32]string{
+		0: "SDP_TYPE_UNSPECIFIED",
+		1: "SDP_TYPE_OFFER",
+		2: "SDP_TYPE_ANSWER",
+	}
+	SdpType_value = map[string]int32{
+		"SDP_TYPE_UNSPECIFIED": 0,
+		"SDP_TYPE_OFFER":       1,
+		"SDP_TYPE_ANSWER":      2,
+	}
+)
+
+func (x SdpType) Enum() *SdpType {
+	p := new(SdpType)
+	*p = x
+	return p
+}
+
+func (x SdpType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SdpType) Descriptor() protoreflect.EnumDescriptor {
+	return file_ecabinet_video_v1_video_proto_enumTypes[2].Descriptor()
+}
+
+func (SdpType) Type() protoreflect.EnumType {
+	return &file_ecabinet_video_v1_video_proto_enumTypes[2]
+}
+
+func (x SdpType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SdpType.Descriptor instead.
+func (SdpType) EnumDescriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{2}
+}
+
 type Room struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	MeetingId        string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
@@ -398,6 +447,1497 @@ func (x *GetRoomResponse) GetRoom() *Room {
 	return nil
 }
 
+// What a join token lets its holder do. All false: watch and listen only.
+type JoinPermissions struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PublishAudio  bool                   `protobuf:"varint,1,opt,name=publish_audio,json=publishAudio,proto3" json:"publish_audio,omitempty"`
+	PublishVideo  bool                   `protobuf:"varint,2,opt,name=publish_video,json=publishVideo,proto3" json:"publish_video,omitempty"`
+	PublishScreen bool                   `protobuf:"varint,3,opt,name=publish_screen,json=publishScreen,proto3" json:"publish_screen,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinPermissions) Reset() {
+	*x = JoinPermissions{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinPermissions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinPermissions) ProtoMessage() {}
+
+func (x *JoinPermissions) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinPermissions.ProtoReflect.Descriptor instead.
+func (*JoinPermissions) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *JoinPermissions) GetPublishAudio() bool {
+	if x != nil {
+		return x.PublishAudio
+	}
+	return false
+}
+
+func (x *JoinPermissions) GetPublishVideo() bool {
+	if x != nil {
+		return x.PublishVideo
+	}
+	return false
+}
+
+func (x *JoinPermissions) GetPublishScreen() bool {
+	if x != nil {
+		return x.PublishScreen
+	}
+	return false
+}
+
+type IssueJoinTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueJoinTokenRequest) Reset() {
+	*x = IssueJoinTokenRequest{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueJoinTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueJoinTokenRequest) ProtoMessage() {}
+
+func (x *IssueJoinTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueJoinTokenRequest.ProtoReflect.Descriptor instead.
+func (*IssueJoinTokenRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *IssueJoinTokenRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+type IssueJoinTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Opaque; present it in SignalRequest.join before expire_time.
+	Token       string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	ExpireTime  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	Permissions *JoinPermissions       `protobuf:"bytes,3,opt,name=permissions,proto3" json:"permissions,omitempty"`
+	// The built-in TURN server (UDP and TCP), for networks that block the
+	// media port; empty when none is configured. As RTCIceServer.
+	IceServers    []*IceServer `protobuf:"bytes,4,rep,name=ice_servers,json=iceServers,proto3" json:"ice_servers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueJoinTokenResponse) Reset() {
+	*x = IssueJoinTokenResponse{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueJoinTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueJoinTokenResponse) ProtoMessage() {}
+
+func (x *IssueJoinTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueJoinTokenResponse.ProtoReflect.Descriptor instead.
+func (*IssueJoinTokenResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *IssueJoinTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *IssueJoinTokenResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *IssueJoinTokenResponse) GetPermissions() *JoinPermissions {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *IssueJoinTokenResponse) GetIceServers() []*IceServer {
+	if x != nil {
+		return x.IceServers
+	}
+	return nil
+}
+
+type IceServer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Urls  []string               `protobuf:"bytes,1,rep,name=urls,proto3" json:"urls,omitempty"`
+	// Time-limited: "<expiry unix seconds>:<person id>".
+	Username      string `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
+	Credential    string `protobuf:"bytes,3,opt,name=credential,proto3" json:"credential,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IceServer) Reset() {
+	*x = IceServer{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IceServer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IceServer) ProtoMessage() {}
+
+func (x *IceServer) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IceServer.ProtoReflect.Descriptor instead.
+func (*IceServer) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *IceServer) GetUrls() []string {
+	if x != nil {
+		return x.Urls
+	}
+	return nil
+}
+
+func (x *IceServer) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *IceServer) GetCredential() string {
+	if x != nil {
+		return x.Credential
+	}
+	return ""
+}
+
+type SignalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Message:
+	//
+	//	*SignalRequest_Join
+	//	*SignalRequest_Description
+	//	*SignalRequest_Candidate
+	//	*SignalRequest_MediaState
+	//	*SignalRequest_Leave
+	//	*SignalRequest_RaiseHand
+	Message       isSignalRequest_Message `protobuf_oneof:"message"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignalRequest) Reset() {
+	*x = SignalRequest{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignalRequest) ProtoMessage() {}
+
+func (x *SignalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignalRequest.ProtoReflect.Descriptor instead.
+func (*SignalRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SignalRequest) GetMessage() isSignalRequest_Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *SignalRequest) GetJoin() *Join {
+	if x != nil {
+		if x, ok := x.Message.(*SignalRequest_Join); ok {
+			return x.Join
+		}
+	}
+	return nil
+}
+
+func (x *SignalRequest) GetDescription() *SessionDescription {
+	if x != nil {
+		if x, ok := x.Message.(*SignalRequest_Description); ok {
+			return x.Description
+		}
+	}
+	return nil
+}
+
+func (x *SignalRequest) GetCandidate() *IceCandidate {
+	if x != nil {
+		if x, ok := x.Message.(*SignalRequest_Candidate); ok {
+			return x.Candidate
+		}
+	}
+	return nil
+}
+
+func (x *SignalRequest) GetMediaState() *MediaState {
+	if x != nil {
+		if x, ok := x.Message.(*SignalRequest_MediaState); ok {
+			return x.MediaState
+		}
+	}
+	return nil
+}
+
+func (x *SignalRequest) GetLeave() *Leave {
+	if x != nil {
+		if x, ok := x.Message.(*SignalRequest_Leave); ok {
+			return x.Leave
+		}
+	}
+	return nil
+}
+
+func (x *SignalRequest) GetRaiseHand() *RaiseHand {
+	if x != nil {
+		if x, ok := x.Message.(*SignalRequest_RaiseHand); ok {
+			return x.RaiseHand
+		}
+	}
+	return nil
+}
+
+type isSignalRequest_Message interface {
+	isSignalRequest_Message()
+}
+
+type SignalRequest_Join struct {
+	Join *Join `protobuf:"bytes,1,opt,name=join,proto3,oneof"`
+}
+
+type SignalRequest_Description struct {
+	Description *SessionDescription `protobuf:"bytes,2,opt,name=description,proto3,oneof"`
+}
+
+type SignalRequest_Candidate struct {
+	Candidate *IceCandidate `protobuf:"bytes,3,opt,name=candidate,proto3,oneof"`
+}
+
+type SignalRequest_MediaState struct {
+	MediaState *MediaState `protobuf:"bytes,4,opt,name=media_state,json=mediaState,proto3,oneof"`
+}
+
+type SignalRequest_Leave struct {
+	Leave *Leave `protobuf:"bytes,5,opt,name=leave,proto3,oneof"`
+}
+
+type SignalRequest_RaiseHand struct {
+	// Raise (true) or lower the hand: asking to speak.
+	RaiseHand *RaiseHand `protobuf:"bytes,6,opt,name=raise_hand,json=raiseHand,proto3,oneof"`
+}
+
+func (*SignalRequest_Join) isSignalRequest_Message() {}
+
+func (*SignalRequest_Description) isSignalRequest_Message() {}
+
+func (*SignalRequest_Candidate) isSignalRequest_Message() {}
+
+func (*SignalRequest_MediaState) isSignalRequest_Message() {}
+
+func (*SignalRequest_Leave) isSignalRequest_Message() {}
+
+func (*SignalRequest_RaiseHand) isSignalRequest_Message() {}
+
+type SignalResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Message:
+	//
+	//	*SignalResponse_Joined
+	//	*SignalResponse_Description
+	//	*SignalResponse_Candidate
+	//	*SignalResponse_PeerJoined
+	//	*SignalResponse_PeerLeft
+	//	*SignalResponse_PeerMediaState
+	//	*SignalResponse_Error
+	//	*SignalResponse_PeerHand
+	//	*SignalResponse_PeerPermissions
+	Message       isSignalResponse_Message `protobuf_oneof:"message"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignalResponse) Reset() {
+	*x = SignalResponse{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignalResponse) ProtoMessage() {}
+
+func (x *SignalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignalResponse.ProtoReflect.Descriptor instead.
+func (*SignalResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SignalResponse) GetMessage() isSignalResponse_Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *SignalResponse) GetJoined() *Joined {
+	if x != nil {
+		if x, ok := x.Message.(*SignalResponse_Joined); ok {
+			return x.Joined
+		}
+	}
+	return nil
+}
+
+func (x *SignalResponse) GetDescription() *SessionDescription {
+	if x != nil {
+		if x, ok := x.Message.(*SignalResponse_Description); ok {
+			return x.Description
+		}
+	}
+	return nil
+}
+
+func (x *SignalResponse) GetCandidate() *IceCandidate {
+	if x != nil {
+		if x, ok := x.Message.(*SignalResponse_Candidate); ok {
+			return x.Candidate
+		}
+	}
+	return nil
+}
+
+func (x *SignalResponse) GetPeerJoined() *PeerJoined {
+	if x != nil {
+		if x, ok := x.Message.(*SignalResponse_PeerJoined); ok {
+			return x.PeerJoined
+		}
+	}
+	return nil
+}
+
+func (x *SignalResponse) GetPeerLeft() *PeerLeft {
+	if x != nil {
+		if x, ok := x.Message.(*SignalResponse_PeerLeft); ok {
+			return x.PeerLeft
+		}
+	}
+	return nil
+}
+
+func (x *SignalResponse) GetPeerMediaState() *PeerMediaState {
+	if x != nil {
+		if x, ok := x.Message.(*SignalResponse_PeerMediaState); ok {
+			return x.PeerMediaState
+		}
+	}
+	return nil
+}
+
+func (x *SignalResponse) GetError() *SignalError {
+	if x != nil {
+		if x, ok := x.Message.(*SignalResponse_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+func (x *SignalResponse) GetPeerHand() *PeerHand {
+	if x != nil {
+		if x, ok := x.Message.(*SignalResponse_PeerHand); ok {
+			return x.PeerHand
+		}
+	}
+	return nil
+}
+
+func (x *SignalResponse) GetPeerPermissions() *PeerPermissions {
+	if x != nil {
+		if x, ok := x.Message.(*SignalResponse_PeerPermissions); ok {
+			return x.PeerPermissions
+		}
+	}
+	return nil
+}
+
+type isSignalResponse_Message interface {
+	isSignalResponse_Message()
+}
+
+type SignalResponse_Joined struct {
+	Joined *Joined `protobuf:"bytes,1,opt,name=joined,proto3,oneof"`
+}
+
+type SignalResponse_Description struct {
+	// An offer from the server (tracks to subscribe to were added or
+	// removed) or the answer to the client's offer.
+	Description *SessionDescription `protobuf:"bytes,2,opt,name=description,proto3,oneof"`
+}
+
+type SignalResponse_Candidate struct {
+	Candidate *IceCandidate `protobuf:"bytes,3,opt,name=candidate,proto3,oneof"`
+}
+
+type SignalResponse_PeerJoined struct {
+	PeerJoined *PeerJoined `protobuf:"bytes,4,opt,name=peer_joined,json=peerJoined,proto3,oneof"`
+}
+
+type SignalResponse_PeerLeft struct {
+	PeerLeft *PeerLeft `protobuf:"bytes,5,opt,name=peer_left,json=peerLeft,proto3,oneof"`
+}
+
+type SignalResponse_PeerMediaState struct {
+	PeerMediaState *PeerMediaState `protobuf:"bytes,6,opt,name=peer_media_state,json=peerMediaState,proto3,oneof"`
+}
+
+type SignalResponse_Error struct {
+	Error *SignalError `protobuf:"bytes,7,opt,name=error,proto3,oneof"`
+}
+
+type SignalResponse_PeerHand struct {
+	// Someone's hand, or what someone may publish, changed (the client's
+	// own permissions too).
+	PeerHand *PeerHand `protobuf:"bytes,8,opt,name=peer_hand,json=peerHand,proto3,oneof"`
+}
+
+type SignalResponse_PeerPermissions struct {
+	PeerPermissions *PeerPermissions `protobuf:"bytes,9,opt,name=peer_permissions,json=peerPermissions,proto3,oneof"`
+}
+
+func (*SignalResponse_Joined) isSignalResponse_Message() {}
+
+func (*SignalResponse_Description) isSignalResponse_Message() {}
+
+func (*SignalResponse_Candidate) isSignalResponse_Message() {}
+
+func (*SignalResponse_PeerJoined) isSignalResponse_Message() {}
+
+func (*SignalResponse_PeerLeft) isSignalResponse_Message() {}
+
+func (*SignalResponse_PeerMediaState) isSignalResponse_Message() {}
+
+func (*SignalResponse_Error) isSignalResponse_Message() {}
+
+func (*SignalResponse_PeerHand) isSignalResponse_Message() {}
+
+func (*SignalResponse_PeerPermissions) isSignalResponse_Message() {}
+
+type Join struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The gateway fills it from the URL.
+	MeetingId string `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	Token     string `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	// Set to take back one's seat after the signaling connection dropped
+	// (within the service's grace period): the same participant, with its
+	// media connection and tracks; no new attendance event. The client then
+	// usually restarts ICE with a new offer. Unknown or expired: the stream
+	// ends with RESUME_UNKNOWN and the client joins afresh.
+	ResumeParticipantId string `protobuf:"bytes,3,opt,name=resume_participant_id,json=resumeParticipantId,proto3" json:"resume_participant_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *Join) Reset() {
+	*x = Join{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Join) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Join) ProtoMessage() {}
+
+func (x *Join) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Join.ProtoReflect.Descriptor instead.
+func (*Join) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Join) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *Join) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *Join) GetResumeParticipantId() string {
+	if x != nil {
+		return x.ResumeParticipantId
+	}
+	return ""
+}
+
+type SessionDescription struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Type  SdpType                `protobuf:"varint,1,opt,name=type,proto3,enum=ecabinet.video.v1.SdpType" json:"type,omitempty"`
+	Sdp   string                 `protobuf:"bytes,2,opt,name=sdp,proto3" json:"sdp,omitempty"`
+	// In a client's offer: the mids of the video sections that carry a screen
+	// share (browsers cannot label tracks themselves); other sending video
+	// sections are cameras. Screen shares need publish_screen, cameras
+	// publish_video.
+	ScreenMids    []string `protobuf:"bytes,3,rep,name=screen_mids,json=screenMids,proto3" json:"screen_mids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionDescription) Reset() {
+	*x = SessionDescription{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionDescription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionDescription) ProtoMessage() {}
+
+func (x *SessionDescription) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionDescription.ProtoReflect.Descriptor instead.
+func (*SessionDescription) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SessionDescription) GetType() SdpType {
+	if x != nil {
+		return x.Type
+	}
+	return SdpType_SDP_TYPE_UNSPECIFIED
+}
+
+func (x *SessionDescription) GetSdp() string {
+	if x != nil {
+		return x.Sdp
+	}
+	return ""
+}
+
+func (x *SessionDescription) GetScreenMids() []string {
+	if x != nil {
+		return x.ScreenMids
+	}
+	return nil
+}
+
+// As in the browser's RTCIceCandidateInit.
+type IceCandidate struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Candidate        string                 `protobuf:"bytes,1,opt,name=candidate,proto3" json:"candidate,omitempty"`
+	SdpMid           string                 `protobuf:"bytes,2,opt,name=sdp_mid,json=sdpMid,proto3" json:"sdp_mid,omitempty"`
+	SdpMlineIndex    *uint32                `protobuf:"varint,3,opt,name=sdp_mline_index,json=sdpMlineIndex,proto3,oneof" json:"sdp_mline_index,omitempty"`
+	UsernameFragment string                 `protobuf:"bytes,4,opt,name=username_fragment,json=usernameFragment,proto3" json:"username_fragment,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *IceCandidate) Reset() {
+	*x = IceCandidate{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IceCandidate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IceCandidate) ProtoMessage() {}
+
+func (x *IceCandidate) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IceCandidate.ProtoReflect.Descriptor instead.
+func (*IceCandidate) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *IceCandidate) GetCandidate() string {
+	if x != nil {
+		return x.Candidate
+	}
+	return ""
+}
+
+func (x *IceCandidate) GetSdpMid() string {
+	if x != nil {
+		return x.SdpMid
+	}
+	return ""
+}
+
+func (x *IceCandidate) GetSdpMlineIndex() uint32 {
+	if x != nil && x.SdpMlineIndex != nil {
+		return *x.SdpMlineIndex
+	}
+	return 0
+}
+
+func (x *IceCandidate) GetUsernameFragment() string {
+	if x != nil {
+		return x.UsernameFragment
+	}
+	return ""
+}
+
+// The sender's microphone and camera as others should show them.
+type MediaState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AudioMuted    bool                   `protobuf:"varint,1,opt,name=audio_muted,json=audioMuted,proto3" json:"audio_muted,omitempty"`
+	CameraOff     bool                   `protobuf:"varint,2,opt,name=camera_off,json=cameraOff,proto3" json:"camera_off,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MediaState) Reset() {
+	*x = MediaState{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MediaState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MediaState) ProtoMessage() {}
+
+func (x *MediaState) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MediaState.ProtoReflect.Descriptor instead.
+func (*MediaState) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *MediaState) GetAudioMuted() bool {
+	if x != nil {
+		return x.AudioMuted
+	}
+	return false
+}
+
+func (x *MediaState) GetCameraOff() bool {
+	if x != nil {
+		return x.CameraOff
+	}
+	return false
+}
+
+type Leave struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Leave) Reset() {
+	*x = Leave{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Leave) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Leave) ProtoMessage() {}
+
+func (x *Leave) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Leave.ProtoReflect.Descriptor instead.
+func (*Leave) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{15}
+}
+
+type RaiseHand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Raised        bool                   `protobuf:"varint,1,opt,name=raised,proto3" json:"raised,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RaiseHand) Reset() {
+	*x = RaiseHand{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RaiseHand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RaiseHand) ProtoMessage() {}
+
+func (x *RaiseHand) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RaiseHand.ProtoReflect.Descriptor instead.
+func (*RaiseHand) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RaiseHand) GetRaised() bool {
+	if x != nil {
+		return x.Raised
+	}
+	return false
+}
+
+// One person in the room as others see them.
+type Peer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Identifies this session (a person rejoining gets a new one).
+	ParticipantId string           `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	PersonId      string           `protobuf:"bytes,2,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	DisplayName   string           `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Permissions   *JoinPermissions `protobuf:"bytes,4,opt,name=permissions,proto3" json:"permissions,omitempty"`
+	MediaState    *MediaState      `protobuf:"bytes,5,opt,name=media_state,json=mediaState,proto3" json:"media_state,omitempty"`
+	HandRaised    bool             `protobuf:"varint,6,opt,name=hand_raised,json=handRaised,proto3" json:"hand_raised,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Peer) Reset() {
+	*x = Peer{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Peer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Peer) ProtoMessage() {}
+
+func (x *Peer) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Peer.ProtoReflect.Descriptor instead.
+func (*Peer) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Peer) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+func (x *Peer) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *Peer) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Peer) GetPermissions() *JoinPermissions {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *Peer) GetMediaState() *MediaState {
+	if x != nil {
+		return x.MediaState
+	}
+	return nil
+}
+
+func (x *Peer) GetHandRaised() bool {
+	if x != nil {
+		return x.HandRaised
+	}
+	return false
+}
+
+type Joined struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ParticipantId string                 `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	Permissions   *JoinPermissions       `protobuf:"bytes,2,opt,name=permissions,proto3" json:"permissions,omitempty"`
+	// Everyone already in the room.
+	Peers         []*Peer `protobuf:"bytes,3,rep,name=peers,proto3" json:"peers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Joined) Reset() {
+	*x = Joined{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Joined) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Joined) ProtoMessage() {}
+
+func (x *Joined) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Joined.ProtoReflect.Descriptor instead.
+func (*Joined) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *Joined) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+func (x *Joined) GetPermissions() *JoinPermissions {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *Joined) GetPeers() []*Peer {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+type PeerJoined struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Peer          *Peer                  `protobuf:"bytes,1,opt,name=peer,proto3" json:"peer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerJoined) Reset() {
+	*x = PeerJoined{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerJoined) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerJoined) ProtoMessage() {}
+
+func (x *PeerJoined) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerJoined.ProtoReflect.Descriptor instead.
+func (*PeerJoined) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PeerJoined) GetPeer() *Peer {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
+}
+
+type PeerLeft struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ParticipantId string                 `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	PersonId      string                 `protobuf:"bytes,2,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	// e.g. "left", "connection_lost", "offer_timeout".
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerLeft) Reset() {
+	*x = PeerLeft{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerLeft) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerLeft) ProtoMessage() {}
+
+func (x *PeerLeft) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerLeft.ProtoReflect.Descriptor instead.
+func (*PeerLeft) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PeerLeft) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+func (x *PeerLeft) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *PeerLeft) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type PeerHand struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ParticipantId string                 `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	Raised        bool                   `protobuf:"varint,2,opt,name=raised,proto3" json:"raised,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerHand) Reset() {
+	*x = PeerHand{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerHand) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerHand) ProtoMessage() {}
+
+func (x *PeerHand) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerHand.ProtoReflect.Descriptor instead.
+func (*PeerHand) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PeerHand) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+func (x *PeerHand) GetRaised() bool {
+	if x != nil {
+		return x.Raised
+	}
+	return false
+}
+
+type PeerPermissions struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ParticipantId string                 `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	Permissions   *JoinPermissions       `protobuf:"bytes,2,opt,name=permissions,proto3" json:"permissions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerPermissions) Reset() {
+	*x = PeerPermissions{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerPermissions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerPermissions) ProtoMessage() {}
+
+func (x *PeerPermissions) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerPermissions.ProtoReflect.Descriptor instead.
+func (*PeerPermissions) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PeerPermissions) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+func (x *PeerPermissions) GetPermissions() *JoinPermissions {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+type SetPermissionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	ParticipantId string                 `protobuf:"bytes,2,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	Permissions   *JoinPermissions       `protobuf:"bytes,3,opt,name=permissions,proto3" json:"permissions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPermissionsRequest) Reset() {
+	*x = SetPermissionsRequest{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPermissionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPermissionsRequest) ProtoMessage() {}
+
+func (x *SetPermissionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPermissionsRequest.ProtoReflect.Descriptor instead.
+func (*SetPermissionsRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SetPermissionsRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *SetPermissionsRequest) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+func (x *SetPermissionsRequest) GetPermissions() *JoinPermissions {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+type SetPermissionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Peer          *Peer                  `protobuf:"bytes,1,opt,name=peer,proto3" json:"peer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPermissionsResponse) Reset() {
+	*x = SetPermissionsResponse{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPermissionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPermissionsResponse) ProtoMessage() {}
+
+func (x *SetPermissionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPermissionsResponse.ProtoReflect.Descriptor instead.
+func (*SetPermissionsResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SetPermissionsResponse) GetPeer() *Peer {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
+}
+
+type PeerMediaState struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ParticipantId string                 `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	MediaState    *MediaState            `protobuf:"bytes,2,opt,name=media_state,json=mediaState,proto3" json:"media_state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerMediaState) Reset() {
+	*x = PeerMediaState{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerMediaState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerMediaState) ProtoMessage() {}
+
+func (x *PeerMediaState) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerMediaState.ProtoReflect.Descriptor instead.
+func (*PeerMediaState) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PeerMediaState) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+func (x *PeerMediaState) GetMediaState() *MediaState {
+	if x != nil {
+		return x.MediaState
+	}
+	return nil
+}
+
+// A problem with one client message; the session goes on.
+type SignalError struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Stable code: INVALID_SDP, INVALID_CANDIDATE, UNEXPECTED_MESSAGE,
+	// OFFER_COLLISION, PUBLISH_NOT_ALLOWED, ALREADY_JOINED.
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Human-readable, for logs and developers.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// The message field at fault, if any (e.g. "description.sdp").
+	Field         string `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignalError) Reset() {
+	*x = SignalError{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignalError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignalError) ProtoMessage() {}
+
+func (x *SignalError) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignalError.ProtoReflect.Descriptor instead.
+func (*SignalError) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SignalError) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SignalError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *SignalError) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
 var File_ecabinet_video_v1_video_proto protoreflect.FileDescriptor
 
 const file_ecabinet_video_v1_video_proto_rawDesc = "" +
@@ -422,7 +1962,115 @@ const file_ecabinet_video_v1_video_proto_rawDesc = "" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\">\n" +
 	"\x0fGetRoomResponse\x12+\n" +
-	"\x04room\x18\x01 \x01(\v2\x17.ecabinet.video.v1.RoomR\x04room*Y\n" +
+	"\x04room\x18\x01 \x01(\v2\x17.ecabinet.video.v1.RoomR\x04room\"\x82\x01\n" +
+	"\x0fJoinPermissions\x12#\n" +
+	"\rpublish_audio\x18\x01 \x01(\bR\fpublishAudio\x12#\n" +
+	"\rpublish_video\x18\x02 \x01(\bR\fpublishVideo\x12%\n" +
+	"\x0epublish_screen\x18\x03 \x01(\bR\rpublishScreen\"6\n" +
+	"\x15IssueJoinTokenRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"\xf0\x01\n" +
+	"\x16IssueJoinTokenResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12D\n" +
+	"\vpermissions\x18\x03 \x01(\v2\".ecabinet.video.v1.JoinPermissionsR\vpermissions\x12=\n" +
+	"\vice_servers\x18\x04 \x03(\v2\x1c.ecabinet.video.v1.IceServerR\n" +
+	"iceServers\"[\n" +
+	"\tIceServer\x12\x12\n" +
+	"\x04urls\x18\x01 \x03(\tR\x04urls\x12\x1a\n" +
+	"\busername\x18\x02 \x01(\tR\busername\x12\x1e\n" +
+	"\n" +
+	"credential\x18\x03 \x01(\tR\n" +
+	"credential\"\x88\x03\n" +
+	"\rSignalRequest\x12-\n" +
+	"\x04join\x18\x01 \x01(\v2\x17.ecabinet.video.v1.JoinH\x00R\x04join\x12I\n" +
+	"\vdescription\x18\x02 \x01(\v2%.ecabinet.video.v1.SessionDescriptionH\x00R\vdescription\x12?\n" +
+	"\tcandidate\x18\x03 \x01(\v2\x1f.ecabinet.video.v1.IceCandidateH\x00R\tcandidate\x12@\n" +
+	"\vmedia_state\x18\x04 \x01(\v2\x1d.ecabinet.video.v1.MediaStateH\x00R\n" +
+	"mediaState\x120\n" +
+	"\x05leave\x18\x05 \x01(\v2\x18.ecabinet.video.v1.LeaveH\x00R\x05leave\x12=\n" +
+	"\n" +
+	"raise_hand\x18\x06 \x01(\v2\x1c.ecabinet.video.v1.RaiseHandH\x00R\traiseHandB\t\n" +
+	"\amessage\"\xee\x04\n" +
+	"\x0eSignalResponse\x123\n" +
+	"\x06joined\x18\x01 \x01(\v2\x19.ecabinet.video.v1.JoinedH\x00R\x06joined\x12I\n" +
+	"\vdescription\x18\x02 \x01(\v2%.ecabinet.video.v1.SessionDescriptionH\x00R\vdescription\x12?\n" +
+	"\tcandidate\x18\x03 \x01(\v2\x1f.ecabinet.video.v1.IceCandidateH\x00R\tcandidate\x12@\n" +
+	"\vpeer_joined\x18\x04 \x01(\v2\x1d.ecabinet.video.v1.PeerJoinedH\x00R\n" +
+	"peerJoined\x12:\n" +
+	"\tpeer_left\x18\x05 \x01(\v2\x1b.ecabinet.video.v1.PeerLeftH\x00R\bpeerLeft\x12M\n" +
+	"\x10peer_media_state\x18\x06 \x01(\v2!.ecabinet.video.v1.PeerMediaStateH\x00R\x0epeerMediaState\x126\n" +
+	"\x05error\x18\a \x01(\v2\x1e.ecabinet.video.v1.SignalErrorH\x00R\x05error\x12:\n" +
+	"\tpeer_hand\x18\b \x01(\v2\x1b.ecabinet.video.v1.PeerHandH\x00R\bpeerHand\x12O\n" +
+	"\x10peer_permissions\x18\t \x01(\v2\".ecabinet.video.v1.PeerPermissionsH\x00R\x0fpeerPermissionsB\t\n" +
+	"\amessage\"o\n" +
+	"\x04Join\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x122\n" +
+	"\x15resume_participant_id\x18\x03 \x01(\tR\x13resumeParticipantId\"w\n" +
+	"\x12SessionDescription\x12.\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1a.ecabinet.video.v1.SdpTypeR\x04type\x12\x10\n" +
+	"\x03sdp\x18\x02 \x01(\tR\x03sdp\x12\x1f\n" +
+	"\vscreen_mids\x18\x03 \x03(\tR\n" +
+	"screenMids\"\xb3\x01\n" +
+	"\fIceCandidate\x12\x1c\n" +
+	"\tcandidate\x18\x01 \x01(\tR\tcandidate\x12\x17\n" +
+	"\asdp_mid\x18\x02 \x01(\tR\x06sdpMid\x12+\n" +
+	"\x0fsdp_mline_index\x18\x03 \x01(\rH\x00R\rsdpMlineIndex\x88\x01\x01\x12+\n" +
+	"\x11username_fragment\x18\x04 \x01(\tR\x10usernameFragmentB\x12\n" +
+	"\x10_sdp_mline_index\"L\n" +
+	"\n" +
+	"MediaState\x12\x1f\n" +
+	"\vaudio_muted\x18\x01 \x01(\bR\n" +
+	"audioMuted\x12\x1d\n" +
+	"\n" +
+	"camera_off\x18\x02 \x01(\bR\tcameraOff\"\a\n" +
+	"\x05Leave\"#\n" +
+	"\tRaiseHand\x12\x16\n" +
+	"\x06raised\x18\x01 \x01(\bR\x06raised\"\x94\x02\n" +
+	"\x04Peer\x12%\n" +
+	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x1b\n" +
+	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x12!\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12D\n" +
+	"\vpermissions\x18\x04 \x01(\v2\".ecabinet.video.v1.JoinPermissionsR\vpermissions\x12>\n" +
+	"\vmedia_state\x18\x05 \x01(\v2\x1d.ecabinet.video.v1.MediaStateR\n" +
+	"mediaState\x12\x1f\n" +
+	"\vhand_raised\x18\x06 \x01(\bR\n" +
+	"handRaised\"\xa4\x01\n" +
+	"\x06Joined\x12%\n" +
+	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12D\n" +
+	"\vpermissions\x18\x02 \x01(\v2\".ecabinet.video.v1.JoinPermissionsR\vpermissions\x12-\n" +
+	"\x05peers\x18\x03 \x03(\v2\x17.ecabinet.video.v1.PeerR\x05peers\"9\n" +
+	"\n" +
+	"PeerJoined\x12+\n" +
+	"\x04peer\x18\x01 \x01(\v2\x17.ecabinet.video.v1.PeerR\x04peer\"f\n" +
+	"\bPeerLeft\x12%\n" +
+	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x1b\n" +
+	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"I\n" +
+	"\bPeerHand\x12%\n" +
+	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x16\n" +
+	"\x06raised\x18\x02 \x01(\bR\x06raised\"~\n" +
+	"\x0fPeerPermissions\x12%\n" +
+	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12D\n" +
+	"\vpermissions\x18\x02 \x01(\v2\".ecabinet.video.v1.JoinPermissionsR\vpermissions\"\xa3\x01\n" +
+	"\x15SetPermissionsRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12%\n" +
+	"\x0eparticipant_id\x18\x02 \x01(\tR\rparticipantId\x12D\n" +
+	"\vpermissions\x18\x03 \x01(\v2\".ecabinet.video.v1.JoinPermissionsR\vpermissions\"E\n" +
+	"\x16SetPermissionsResponse\x12+\n" +
+	"\x04peer\x18\x01 \x01(\v2\x17.ecabinet.video.v1.PeerR\x04peer\"w\n" +
+	"\x0ePeerMediaState\x12%\n" +
+	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12>\n" +
+	"\vmedia_state\x18\x02 \x01(\v2\x1d.ecabinet.video.v1.MediaStateR\n" +
+	"mediaState\"U\n" +
+	"\vSignalError\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field*Y\n" +
 	"\bRoomMode\x12\x19\n" +
 	"\x15ROOM_MODE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ROOM_MODE_MEETING\x10\x01\x12\x1b\n" +
@@ -430,10 +2078,17 @@ const file_ecabinet_video_v1_video_proto_rawDesc = "" +
 	"\tRoomState\x12\x1a\n" +
 	"\x16ROOM_STATE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fROOM_STATE_OPEN\x10\x01\x12\x15\n" +
-	"\x11ROOM_STATE_CLOSED\x10\x022\xb5\x01\n" +
+	"\x11ROOM_STATE_CLOSED\x10\x02*L\n" +
+	"\aSdpType\x12\x18\n" +
+	"\x14SDP_TYPE_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eSDP_TYPE_OFFER\x10\x01\x12\x13\n" +
+	"\x0fSDP_TYPE_ANSWER\x10\x022\xd6\x03\n" +
 	"\fVideoService\x12S\n" +
 	"\bOpenRoom\x12\".ecabinet.video.v1.OpenRoomRequest\x1a#.ecabinet.video.v1.OpenRoomResponse\x12P\n" +
-	"\aGetRoom\x12!.ecabinet.video.v1.GetRoomRequest\x1a\".ecabinet.video.v1.GetRoomResponseBBZ@github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1;videov1b\x06proto3"
+	"\aGetRoom\x12!.ecabinet.video.v1.GetRoomRequest\x1a\".ecabinet.video.v1.GetRoomResponse\x12e\n" +
+	"\x0eIssueJoinToken\x12(.ecabinet.video.v1.IssueJoinTokenRequest\x1a).ecabinet.video.v1.IssueJoinTokenResponse\x12Q\n" +
+	"\x06Signal\x12 .ecabinet.video.v1.SignalRequest\x1a!.ecabinet.video.v1.SignalResponse(\x010\x01\x12e\n" +
+	"\x0eSetPermissions\x12(.ecabinet.video.v1.SetPermissionsRequest\x1a).ecabinet.video.v1.SetPermissionsResponseBBZ@github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1;videov1b\x06proto3"
 
 var (
 	file_ecabinet_video_v1_video_proto_rawDescOnce sync.Once
@@ -447,34 +2102,91 @@ func file_ecabinet_video_v1_video_proto_rawDescGZIP() []byte {
 	return file_ecabinet_video_v1_video_proto_rawDescData
 }
 
-var file_ecabinet_video_v1_video_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ecabinet_video_v1_video_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_ecabinet_video_v1_video_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_ecabinet_video_v1_video_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_ecabinet_video_v1_video_proto_goTypes = []any{
-	(RoomMode)(0),                 // 0: ecabinet.video.v1.RoomMode
-	(RoomState)(0),                // 1: ecabinet.video.v1.RoomState
-	(*Room)(nil),                  // 2: ecabinet.video.v1.Room
-	(*OpenRoomRequest)(nil),       // 3: ecabinet.video.v1.OpenRoomRequest
-	(*OpenRoomResponse)(nil),      // 4: ecabinet.video.v1.OpenRoomResponse
-	(*GetRoomRequest)(nil),        // 5: ecabinet.video.v1.GetRoomRequest
-	(*GetRoomResponse)(nil),       // 6: ecabinet.video.v1.GetRoomResponse
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(RoomMode)(0),                  // 0: ecabinet.video.v1.RoomMode
+	(RoomState)(0),                 // 1: ecabinet.video.v1.RoomState
+	(SdpType)(0),                   // 2: ecabinet.video.v1.SdpType
+	(*Room)(nil),                   // 3: ecabinet.video.v1.Room
+	(*OpenRoomRequest)(nil),        // 4: ecabinet.video.v1.OpenRoomRequest
+	(*OpenRoomResponse)(nil),       // 5: ecabinet.video.v1.OpenRoomResponse
+	(*GetRoomRequest)(nil),         // 6: ecabinet.video.v1.GetRoomRequest
+	(*GetRoomResponse)(nil),        // 7: ecabinet.video.v1.GetRoomResponse
+	(*JoinPermissions)(nil),        // 8: ecabinet.video.v1.JoinPermissions
+	(*IssueJoinTokenRequest)(nil),  // 9: ecabinet.video.v1.IssueJoinTokenRequest
+	(*IssueJoinTokenResponse)(nil), // 10: ecabinet.video.v1.IssueJoinTokenResponse
+	(*IceServer)(nil),              // 11: ecabinet.video.v1.IceServer
+	(*SignalRequest)(nil),          // 12: ecabinet.video.v1.SignalRequest
+	(*SignalResponse)(nil),         // 13: ecabinet.video.v1.SignalResponse
+	(*Join)(nil),                   // 14: ecabinet.video.v1.Join
+	(*SessionDescription)(nil),     // 15: ecabinet.video.v1.SessionDescription
+	(*IceCandidate)(nil),           // 16: ecabinet.video.v1.IceCandidate
+	(*MediaState)(nil),             // 17: ecabinet.video.v1.MediaState
+	(*Leave)(nil),                  // 18: ecabinet.video.v1.Leave
+	(*RaiseHand)(nil),              // 19: ecabinet.video.v1.RaiseHand
+	(*Peer)(nil),                   // 20: ecabinet.video.v1.Peer
+	(*Joined)(nil),                 // 21: ecabinet.video.v1.Joined
+	(*PeerJoined)(nil),             // 22: ecabinet.video.v1.PeerJoined
+	(*PeerLeft)(nil),               // 23: ecabinet.video.v1.PeerLeft
+	(*PeerHand)(nil),               // 24: ecabinet.video.v1.PeerHand
+	(*PeerPermissions)(nil),        // 25: ecabinet.video.v1.PeerPermissions
+	(*SetPermissionsRequest)(nil),  // 26: ecabinet.video.v1.SetPermissionsRequest
+	(*SetPermissionsResponse)(nil), // 27: ecabinet.video.v1.SetPermissionsResponse
+	(*PeerMediaState)(nil),         // 28: ecabinet.video.v1.PeerMediaState
+	(*SignalError)(nil),            // 29: ecabinet.video.v1.SignalError
+	(*timestamppb.Timestamp)(nil),  // 30: google.protobuf.Timestamp
 }
 var file_ecabinet_video_v1_video_proto_depIdxs = []int32{
-	0, // 0: ecabinet.video.v1.Room.mode:type_name -> ecabinet.video.v1.RoomMode
-	1, // 1: ecabinet.video.v1.Room.state:type_name -> ecabinet.video.v1.RoomState
-	7, // 2: ecabinet.video.v1.Room.open_time:type_name -> google.protobuf.Timestamp
-	0, // 3: ecabinet.video.v1.OpenRoomRequest.mode:type_name -> ecabinet.video.v1.RoomMode
-	2, // 4: ecabinet.video.v1.OpenRoomResponse.room:type_name -> ecabinet.video.v1.Room
-	2, // 5: ecabinet.video.v1.GetRoomResponse.room:type_name -> ecabinet.video.v1.Room
-	3, // 6: ecabinet.video.v1.VideoService.OpenRoom:input_type -> ecabinet.video.v1.OpenRoomRequest
-	5, // 7: ecabinet.video.v1.VideoService.GetRoom:input_type -> ecabinet.video.v1.GetRoomRequest
-	4, // 8: ecabinet.video.v1.VideoService.OpenRoom:output_type -> ecabinet.video.v1.OpenRoomResponse
-	6, // 9: ecabinet.video.v1.VideoService.GetRoom:output_type -> ecabinet.video.v1.GetRoomResponse
-	8, // [8:10] is the sub-list for method output_type
-	6, // [6:8] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: ecabinet.video.v1.Room.mode:type_name -> ecabinet.video.v1.RoomMode
+	1,  // 1: ecabinet.video.v1.Room.state:type_name -> ecabinet.video.v1.RoomState
+	30, // 2: ecabinet.video.v1.Room.open_time:type_name -> google.protobuf.Timestamp
+	0,  // 3: ecabinet.video.v1.OpenRoomRequest.mode:type_name -> ecabinet.video.v1.RoomMode
+	3,  // 4: ecabinet.video.v1.OpenRoomResponse.room:type_name -> ecabinet.video.v1.Room
+	3,  // 5: ecabinet.video.v1.GetRoomResponse.room:type_name -> ecabinet.video.v1.Room
+	30, // 6: ecabinet.video.v1.IssueJoinTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	8,  // 7: ecabinet.video.v1.IssueJoinTokenResponse.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	11, // 8: ecabinet.video.v1.IssueJoinTokenResponse.ice_servers:type_name -> ecabinet.video.v1.IceServer
+	14, // 9: ecabinet.video.v1.SignalRequest.join:type_name -> ecabinet.video.v1.Join
+	15, // 10: ecabinet.video.v1.SignalRequest.description:type_name -> ecabinet.video.v1.SessionDescription
+	16, // 11: ecabinet.video.v1.SignalRequest.candidate:type_name -> ecabinet.video.v1.IceCandidate
+	17, // 12: ecabinet.video.v1.SignalRequest.media_state:type_name -> ecabinet.video.v1.MediaState
+	18, // 13: ecabinet.video.v1.SignalRequest.leave:type_name -> ecabinet.video.v1.Leave
+	19, // 14: ecabinet.video.v1.SignalRequest.raise_hand:type_name -> ecabinet.video.v1.RaiseHand
+	21, // 15: ecabinet.video.v1.SignalResponse.joined:type_name -> ecabinet.video.v1.Joined
+	15, // 16: ecabinet.video.v1.SignalResponse.description:type_name -> ecabinet.video.v1.SessionDescription
+	16, // 17: ecabinet.video.v1.SignalResponse.candidate:type_name -> ecabinet.video.v1.IceCandidate
+	22, // 18: ecabinet.video.v1.SignalResponse.peer_joined:type_name -> ecabinet.video.v1.PeerJoined
+	23, // 19: ecabinet.video.v1.SignalResponse.peer_left:type_name -> ecabinet.video.v1.PeerLeft
+	28, // 20: ecabinet.video.v1.SignalResponse.peer_media_state:type_name -> ecabinet.video.v1.PeerMediaState
+	29, // 21: ecabinet.video.v1.SignalResponse.error:type_name -> ecabinet.video.v1.SignalError
+	24, // 22: ecabinet.video.v1.SignalResponse.peer_hand:type_name -> ecabinet.video.v1.PeerHand
+	25, // 23: ecabinet.video.v1.SignalResponse.peer_permissions:type_name -> ecabinet.video.v1.PeerPermissions
+	2,  // 24: ecabinet.video.v1.SessionDescription.type:type_name -> ecabinet.video.v1.SdpType
+	8,  // 25: ecabinet.video.v1.Peer.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	17, // 26: ecabinet.video.v1.Peer.media_state:type_name -> ecabinet.video.v1.MediaState
+	8,  // 27: ecabinet.video.v1.Joined.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	20, // 28: ecabinet.video.v1.Joined.peers:type_name -> ecabinet.video.v1.Peer
+	20, // 29: ecabinet.video.v1.PeerJoined.peer:type_name -> ecabinet.video.v1.Peer
+	8,  // 30: ecabinet.video.v1.PeerPermissions.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	8,  // 31: ecabinet.video.v1.SetPermissionsRequest.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	20, // 32: ecabinet.video.v1.SetPermissionsResponse.peer:type_name -> ecabinet.video.v1.Peer
+	17, // 33: ecabinet.video.v1.PeerMediaState.media_state:type_name -> ecabinet.video.v1.MediaState
+	4,  // 34: ecabinet.video.v1.VideoService.OpenRoom:input_type -> ecabinet.video.v1.OpenRoomRequest
+	6,  // 35: ecabinet.video.v1.VideoService.GetRoom:input_type -> ecabinet.video.v1.GetRoomRequest
+	9,  // 36: ecabinet.video.v1.VideoService.IssueJoinToken:input_type -> ecabinet.video.v1.IssueJoinTokenRequest
+	12, // 37: ecabinet.video.v1.VideoService.Signal:input_type -> ecabinet.video.v1.SignalRequest
+	26, // 38: ecabinet.video.v1.VideoService.SetPermissions:input_type -> ecabinet.video.v1.SetPermissionsRequest
+	5,  // 39: ecabinet.video.v1.VideoService.OpenRoom:output_type -> ecabinet.video.v1.OpenRoomResponse
+	7,  // 40: ecabinet.video.v1.VideoService.GetRoom:output_type -> ecabinet.video.v1.GetRoomResponse
+	10, // 41: ecabinet.video.v1.VideoService.IssueJoinToken:output_type -> ecabinet.video.v1.IssueJoinTokenResponse
+	13, // 42: ecabinet.video.v1.VideoService.Signal:output_type -> ecabinet.video.v1.SignalResponse
+	27, // 43: ecabinet.video.v1.VideoService.SetPermissions:output_type -> ecabinet.video.v1.SetPermissionsResponse
+	39, // [39:44] is the sub-list for method output_type
+	34, // [34:39] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_video_v1_video_proto_init() }
@@ -482,13 +2194,33 @@ func file_ecabinet_video_v1_video_proto_init() {
 	if File_ecabinet_video_v1_video_proto != nil {
 		return
 	}
+	file_ecabinet_video_v1_video_proto_msgTypes[9].OneofWrappers = []any{
+		(*SignalRequest_Join)(nil),
+		(*SignalRequest_Description)(nil),
+		(*SignalRequest_Candidate)(nil),
+		(*SignalRequest_MediaState)(nil),
+		(*SignalRequest_Leave)(nil),
+		(*SignalRequest_RaiseHand)(nil),
+	}
+	file_ecabinet_video_v1_video_proto_msgTypes[10].OneofWrappers = []any{
+		(*SignalResponse_Joined)(nil),
+		(*SignalResponse_Description)(nil),
+		(*SignalResponse_Candidate)(nil),
+		(*SignalResponse_PeerJoined)(nil),
+		(*SignalResponse_PeerLeft)(nil),
+		(*SignalResponse_PeerMediaState)(nil),
+		(*SignalResponse_Error)(nil),
+		(*SignalResponse_PeerHand)(nil),
+		(*SignalResponse_PeerPermissions)(nil),
+	}
+	file_ecabinet_video_v1_video_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_video_v1_video_proto_rawDesc), len(file_ecabinet_video_v1_video_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   5,
+			NumEnums:      3,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

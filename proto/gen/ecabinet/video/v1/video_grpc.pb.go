@@ -19,19 +19,38 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	VideoService_OpenRoom_FullMethodName = "/ecabinet.video.v1.VideoService/OpenRoom"
-	VideoService_GetRoom_FullMethodName  = "/ecabinet.video.v1.VideoService/GetRoom"
+	VideoService_OpenRoom_FullMethodName       = "/ecabinet.video.v1.VideoService/OpenRoom"
+	VideoService_GetRoom_FullMethodName        = "/ecabinet.video.v1.VideoService/GetRoom"
+	VideoService_IssueJoinToken_FullMethodName = "/ecabinet.video.v1.VideoService/IssueJoinToken"
+	VideoService_Signal_FullMethodName         = "/ecabinet.video.v1.VideoService/Signal"
+	VideoService_SetPermissions_FullMethodName = "/ecabinet.video.v1.VideoService/SetPermissions"
 )
 
 // VideoServiceClient is the client API for VideoService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// VideoService owns the video rooms of meetings (a pion SFU, added with the
-// video capability); this first version opens and reads rooms.
+// VideoService owns the video rooms of meetings and the selective forwarding
+// unit (pion/webrtc v4, ADR 0004) that carries their media.
 type VideoServiceClient interface {
 	OpenRoom(ctx context.Context, in *OpenRoomRequest, opts ...grpc.CallOption) (*OpenRoomResponse, error)
 	GetRoom(ctx context.Context, in *GetRoomRequest, opts ...grpc.CallOption) (*GetRoomResponse, error)
+	// Issues a short-lived join token to a participant of the meeting (as the
+	// meetings service reports it for the caller). The room must be open.
+	IssueJoinToken(ctx context.Context, in *IssueJoinTokenRequest, opts ...grpc.CallOption) (*IssueJoinTokenResponse, error)
+	// One participant's signaling session. The first client message must be
+	// join; then offer/answer and trickle ICE in either direction; leave (or
+	// ending the stream) frees the seat. Problems the client can correct
+	// (malformed SDP, a message out of order) come back as SignalError and
+	// the session goes on; refusals (bad token, room full) end the stream
+	// with a gRPC status.
+	Signal(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SignalRequest, SignalResponse], error)
+	// Changes what a connected participant may publish: the chair promotes a
+	// bridge point (or an observer) to speak, and demotes it again. Only who
+	// runs the meeting (its chair or minute-taker, or an organisation admin)
+	// may. Demoting stops forwarding what is no longer allowed at once. The
+	// change lasts for that session; a rejoin gets the token's permissions.
+	SetPermissions(ctx context.Context, in *SetPermissionsRequest, opts ...grpc.CallOption) (*SetPermissionsResponse, error)
 }
 
 type videoServiceClient struct {
@@ -62,15 +81,64 @@ func (c *videoServiceClient) GetRoom(ctx context.Context, in *GetRoomRequest, op
 	return out, nil
 }
 
+func (c *videoServiceClient) IssueJoinToken(ctx context.Context, in *IssueJoinTokenRequest, opts ...grpc.CallOption) (*IssueJoinTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IssueJoinTokenResponse)
+	err := c.cc.Invoke(ctx, VideoService_IssueJoinToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *videoServiceClient) Signal(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SignalRequest, SignalResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &VideoService_ServiceDesc.Streams[0], VideoService_Signal_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SignalRequest, SignalResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type VideoService_SignalClient = grpc.BidiStreamingClient[SignalRequest, SignalResponse]
+
+func (c *videoServiceClient) SetPermissions(ctx context.Context, in *SetPermissionsRequest, opts ...grpc.CallOption) (*SetPermissionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetPermissionsResponse)
+	err := c.cc.Invoke(ctx, VideoService_SetPermissions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // VideoServiceServer is the server API for VideoService service.
 // All implementations must embed UnimplementedVideoServiceServer
 // for forward compatibility.
 //
-// VideoService owns the video rooms of meetings (a pion SFU, added with the
-// video capability); this first version opens and reads rooms.
+// VideoService owns the video rooms of meetings and the selective forwarding
+// unit (pion/webrtc v4, ADR 0004) that carries their media.
 type VideoServiceServer interface {
 	OpenRoom(context.Context, *OpenRoomRequest) (*OpenRoomResponse, error)
 	GetRoom(context.Context, *GetRoomRequest) (*GetRoomResponse, error)
+	// Issues a short-lived join token to a participant of the meeting (as the
+	// meetings service reports it for the caller). The room must be open.
+	IssueJoinToken(context.Context, *IssueJoinTokenRequest) (*IssueJoinTokenResponse, error)
+	// One participant's signaling session. The first client message must be
+	// join; then offer/answer and trickle ICE in either direction; leave (or
+	// ending the stream) frees the seat. Problems the client can correct
+	// (malformed SDP, a message out of order) come back as SignalError and
+	// the session goes on; refusals (bad token, room full) end the stream
+	// with a gRPC status.
+	Signal(grpc.BidiStreamingServer[SignalRequest, SignalResponse]) error
+	// Changes what a connected participant may publish: the chair promotes a
+	// bridge point (or an observer) to speak, and demotes it again. Only who
+	// runs the meeting (its chair or minute-taker, or an organisation admin)
+	// may. Demoting stops forwarding what is no longer allowed at once. The
+	// change lasts for that session; a rejoin gets the token's permissions.
+	SetPermissions(context.Context, *SetPermissionsRequest) (*SetPermissionsResponse, error)
 	mustEmbedUnimplementedVideoServiceServer()
 }
 
@@ -86,6 +154,15 @@ func (UnimplementedVideoServiceServer) OpenRoom(context.Context, *OpenRoomReques
 }
 func (UnimplementedVideoServiceServer) GetRoom(context.Context, *GetRoomRequest) (*GetRoomResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRoom not implemented")
+}
+func (UnimplementedVideoServiceServer) IssueJoinToken(context.Context, *IssueJoinTokenRequest) (*IssueJoinTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IssueJoinToken not implemented")
+}
+func (UnimplementedVideoServiceServer) Signal(grpc.BidiStreamingServer[SignalRequest, SignalResponse]) error {
+	return status.Error(codes.Unimplemented, "method Signal not implemented")
+}
+func (UnimplementedVideoServiceServer) SetPermissions(context.Context, *SetPermissionsRequest) (*SetPermissionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetPermissions not implemented")
 }
 func (UnimplementedVideoServiceServer) mustEmbedUnimplementedVideoServiceServer() {}
 func (UnimplementedVideoServiceServer) testEmbeddedByValue()                      {}
@@ -144,6 +221,49 @@ func _VideoService_GetRoom_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _VideoService_IssueJoinToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssueJoinTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VideoServiceServer).IssueJoinToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VideoService_IssueJoinToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VideoServiceServer).IssueJoinToken(ctx, req.(*IssueJoinTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _VideoService_Signal_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(VideoServiceServer).Signal(&grpc.GenericServerStream[SignalRequest, SignalResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type VideoService_SignalServer = grpc.BidiStreamingServer[SignalRequest, SignalResponse]
+
+func _VideoService_SetPermissions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetPermissionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VideoServiceServer).SetPermissions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VideoService_SetPermissions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VideoServiceServer).SetPermissions(ctx, req.(*SetPermissionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // VideoService_ServiceDesc is the grpc.ServiceDesc for VideoService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -159,7 +279,22 @@ var VideoService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetRoom",
 			Handler:    _VideoService_GetRoom_Handler,
 		},
+		{
+			MethodName: "IssueJoinToken",
+			Handler:    _VideoService_IssueJoinToken_Handler,
+		},
+		{
+			MethodName: "SetPermissions",
+			Handler:    _VideoService_SetPermissions_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Signal",
+			Handler:       _VideoService_Signal_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "ecabinet/video/v1/video.proto",
 }

@@ -1,0 +1,415 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/ecabinet/ecabinet/e2e/suite"
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
+	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
+	"github.com/ecabinet/ecabinet/services/platform/identity"
+	"github.com/ecabinet/ecabinet/services/platform/testenv"
+	"github.com/ecabinet/ecabinet/services/video/videotest"
+)
+
+const (
+	// fanOutFrameBytes: 30 frames of 6,250 bytes a second is 1.5 Mbit/s
+	// of VP8, beside 20 ms Opus packets.
+	fanOutFrameBytes = 6250
+	// fanOutWindow is how long each step is measured.
+	fanOutWindow = 10 * time.Second
+)
+
+var fanOutSteps = []int{10, 50, 100}
+
+// BenchmarkVideoBridgePointFanOut: one publisher (about 1.5 Mbit/s of
+// synthetic VP8 and Opus, paced in real time) to 10, 50 and 100 receiving
+// bridge points through the video service running as its own process (so
+// its CPU is its own), with pion clients on loopback. For each step: the
+// service's CPU, the video loss of the subscribers (mean and worst), and
+// the latency publisher → subscriber beside the baseline, the same
+// publisher sending straight to one subscriber with no SFU, measured in the
+// same run; the difference is what the SFU adds. The clients share the
+// machine with the service, so the figures are an upper bound.
+func BenchmarkVideoBridgePointFanOut(b *testing.B) {
+	ns := testenv.EmbeddedNATS(b)
+	env := suite.Env(b)
+	env["NATS_URL"] = ns.URL()
+	env["LOG_LEVEL"] = "warn"
+	mtg := suite.Start(b, "meetings", env)
+
+	seed, err := identity.DecodeSeed(env["IDENTITY_SIGNING_KEY"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := identity.NewSigner(seed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dial := func(addr string) *grpc.ClientConn {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithChainUnaryInterceptor(identity.UnaryClientInterceptor(signer)),
+			grpc.WithChainStreamInterceptor(identity.StreamClientInterceptor(signer)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	admin := identity.NewContext(context.Background(), identity.Claims{Subject: "bench-admin", Name: "Bench", Roles: []string{identity.RoleSystemAdmin}})
+	steps := fanOutSteps[len(fanOutSteps)-1]
+	org, meetingID, people := setUpFanOutMeeting(b, admin, dial(mtg.GRPCAddr), steps+1)
+
+	videoAddr, opsAddr, pid := startVideo(b, env, mtg.GRPCAddr, steps+10)
+	video := videov1.NewVideoServiceClient(dial(videoAddr))
+	retry(b, "open the room", func() error {
+		_, err := video.OpenRoom(admin, &videov1.OpenRoomRequest{MeetingId: meetingID, OrganizationId: org, Mode: videov1.RoomMode_ROOM_MODE_BRIDGE_POINTS})
+		return err
+	})
+	api := videotest.API(b)
+	join := func(p identity.Claims, measure bool) *videotest.Client {
+		ctx := identity.NewContext(context.Background(), p)
+		tok, err := video.IssueJoinToken(ctx, &videov1.IssueJoinTokenRequest{MeetingId: meetingID})
+		if err != nil {
+			b.Fatalf("join token: %v", err)
+		}
+		stream, err := video.Signal(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := videotest.New(b, api, stream)
+		c.Sink.Measure = measure
+		if err := c.Join(meetingID, tok.GetToken()); err != nil {
+			b.Fatalf("join: %v", err)
+		}
+		return c
+	}
+
+	for i := 0; i < b.N; i++ {
+		fmt.Printf("\nbridge-point fan-out (1 publisher, ~1.5 Mbit/s VP8 + Opus, %v per step; same run, same machine):\n", fanOutWindow)
+		direct := directBaseline(b, api)
+		fmt.Printf("  %-26s latency p50 %-9v p99 %-9v loss %.3f%%\n", "direct, no SFU (base)", direct.p50, direct.p99, direct.loss*100)
+
+		pub := join(people[0], false)
+		pub.Source.FrameBytes = fanOutFrameBytes
+		pub.Source.Stamp = true
+		pub.Publish()
+		pub.Offer()
+		from := pub.Joined.GetParticipantId()
+		var subs []*videotest.Client
+		for _, n := range fanOutSteps {
+			for len(subs) < n {
+				s := join(people[len(subs)+1], true)
+				s.Watch()
+				s.Offer()
+				subs = append(subs, s)
+			}
+			for _, s := range subs {
+				s.WaitFor("the publisher's keyframe", func() bool {
+					v := s.Track(webrtc.RTPCodecTypeVideo, from)
+					return v != nil && v.Keyframes.Load() > 0
+				})
+			}
+			for _, s := range subs {
+				s.Track(webrtc.RTPCodecTypeVideo, from).Reset()
+			}
+			cpu0, t0, fwd0 := cpuTicks(b, pid), time.Now(), forwardBuckets(b, opsAddr)
+			time.Sleep(fanOutWindow)
+			cpu := float64(cpuTicks(b, pid)-cpu0) / clockTicks / time.Since(t0).Seconds()
+			fwd := forwardBuckets(b, opsAddr).minus(fwd0)
+			var all []time.Duration
+			var lossSum, worst float64
+			for _, s := range subs {
+				v := s.Track(webrtc.RTPCodecTypeVideo, from)
+				loss, _ := v.Loss()
+				lossSum += loss
+				worst = max(worst, loss)
+				all = append(all, v.Latencies()...)
+			}
+			lat := summarise(all)
+			fmt.Printf("  %3d subscribers via SFU     latency p50 %-9v p99 %-9v loss mean %.3f%% worst %.3f%%  SFU CPU %.0f%% of a core\n",
+				n, lat.p50, lat.p99, lossSum/float64(len(subs))*100, worst*100, cpu*100)
+			fmt.Printf("  %3d: end to end minus base  p50 %-9v p99 %v\n", n, lat.p50-direct.p50, lat.p99-direct.p99)
+			fmt.Printf("  %3d: inside the SFU         p50 ≤ %-7v p99 ≤ %v  (read → written to all %d; %d packets)\n",
+				n, fwd.quantile(0.5), fwd.quantile(0.99), n, fwd.count())
+			if n == fanOutSteps[len(fanOutSteps)-1] {
+				b.ReportMetric(float64(fwd.quantile(0.99).Microseconds())/1000, "sfu-p99-ms")
+				b.ReportMetric(float64((lat.p99-direct.p99).Microseconds())/1000, "e2e-added-p99-ms")
+				b.ReportMetric(worst*100, "worst-loss-%")
+				b.ReportMetric(cpu*100, "sfu-cpu-%")
+			}
+		}
+		fmt.Printf("  [budget at 100: loss < 0.5%%, SFU adds < 5ms p99 (DESIGN.md)]\n\n")
+		for _, s := range subs {
+			s.Close()
+		}
+		pub.Close()
+	}
+}
+
+type fanOutFigures struct {
+	p50, p99 time.Duration
+	loss     float64
+}
+
+// directBaseline sends the same media from one pion peer straight to
+// another (no SFU) for one window.
+func directBaseline(b *testing.B, api *webrtc.API) fanOutFigures {
+	b.Helper()
+	pubPC, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pubPC.Close()
+	subPC, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer subPC.Close()
+	src := videotest.NewSource(b)
+	src.FrameBytes, src.Stamp = fanOutFrameBytes, true
+	defer src.Stop()
+	vs, err := pubPC.AddTrack(src.Video)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pubPC.AddTrack(src.Audio); err != nil {
+		b.Fatal(err)
+	}
+	go src.ReadRTCP(vs)
+	sink := &videotest.Sink{Measure: true}
+	subPC.OnTrack(sink.OnTrack)
+	// No trickle: the descriptions carry the (loopback) candidates.
+	offer, err := pubPC.CreateOffer(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pubPC)
+	if err := pubPC.SetLocalDescription(offer); err != nil {
+		b.Fatal(err)
+	}
+	<-gathered
+	if err := subPC.SetRemoteDescription(*pubPC.LocalDescription()); err != nil {
+		b.Fatal(err)
+	}
+	answer, err := subPC.CreateAnswer(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gathered = webrtc.GatheringCompletePromise(subPC)
+	if err := subPC.SetLocalDescription(answer); err != nil {
+		b.Fatal(err)
+	}
+	<-gathered
+	if err := pubPC.SetRemoteDescription(*subPC.LocalDescription()); err != nil {
+		b.Fatal(err)
+	}
+	src.Start()
+	deadline := time.Now().Add(videotest.Wait)
+	var v *videotest.Received
+	for v == nil || v.Keyframes.Load() == 0 {
+		if time.Now().After(deadline) {
+			b.Fatal("direct baseline: no video arrived")
+		}
+		time.Sleep(20 * time.Millisecond)
+		for _, r := range sink.Received() {
+			if r.Kind == webrtc.RTPCodecTypeVideo {
+				v = r
+			}
+		}
+	}
+	v.Reset()
+	time.Sleep(fanOutWindow)
+	lat := summarise(v.Latencies())
+	loss, _ := v.Loss()
+	return fanOutFigures{p50: lat.p50, p99: lat.p99, loss: loss}
+}
+
+// setUpFanOutMeeting makes an organisation of n members and a meeting of
+// them, started; the first chairs (the main hall).
+func setUpFanOutMeeting(b *testing.B, ctx context.Context, conn *grpc.ClientConn, n int) (string, string, []identity.Claims) {
+	b.Helper()
+	dir := meetingsv1.NewDirectoryServiceClient(conn)
+	mtg := meetingsv1.NewMeetingsServiceClient(conn)
+	var org *meetingsv1.CreateOrganizationResponse
+	retry(b, "create the organisation", func() (err error) {
+		org, err = dir.CreateOrganization(ctx, &meetingsv1.CreateOrganizationRequest{
+			Name: "Đảng ủy Khối (hội nghị trực tuyến)", Kind: meetingsv1.OrganizationKind_ORGANIZATION_KIND_BLOC_COMMITTEE})
+		return err
+	})
+	orgID := org.GetOrganization().GetId()
+	var csv strings.Builder
+	csv.WriteString("Họ và tên,Số thẻ đảng,Chức vụ,Cơ quan,Loại đảng viên\n")
+	for i := range n {
+		fmt.Fprintf(&csv, "Lê Văn Điểm Cầu %03d,77.%06d,Đảng viên,Toàn chi bộ,Chính thức\n", i, i)
+	}
+	imp, err := dir.ImportMembers(ctx, &meetingsv1.ImportMembersRequest{OrganizationId: orgID, Content: []byte(csv.String()), FileName: "diem-cau.csv"})
+	if err != nil || !imp.GetApplied() {
+		b.Fatalf("import %d members: %v (%d problems)", n, err, len(imp.GetProblems()))
+	}
+	start := time.Now().Add(-5 * time.Minute)
+	m, err := mtg.CreateMeeting(ctx, &meetingsv1.CreateMeetingRequest{OrganizationId: orgID, Title: "Hội nghị học tập Nghị quyết (trực tuyến)",
+		Kind: meetingsv1.MeetingKind_MEETING_KIND_CELL_REGULAR, Place: "Hội trường chính", StartsAt: timestamppb.New(start),
+		EndsAt: timestamppb.New(start.Add(3 * time.Hour)), Body: meetingsv1.BodyKind_BODY_KIND_ALL_MEMBERS, Online: true})
+	if err != nil {
+		b.Fatalf("create meeting: %v", err)
+	}
+	id := m.GetMeeting().GetId()
+	added, err := mtg.AddParticipants(ctx, &meetingsv1.AddParticipantsRequest{MeetingId: id, FromBody: true})
+	if err != nil {
+		b.Fatalf("add participants: %v", err)
+	}
+	var people []identity.Claims
+	for _, pt := range added.GetMeeting().GetParticipants() {
+		people = append(people, identity.Claims{Subject: pt.GetPersonId(), Name: pt.GetFullName(), Orgs: []string{orgID}})
+	}
+	if len(people) != n {
+		b.Fatalf("%d participants, want %d", len(people), n)
+	}
+	if _, err := mtg.UpdateParticipant(ctx, &meetingsv1.UpdateParticipantRequest{MeetingId: id, PersonId: people[0].Subject,
+		Role: meetingsv1.ParticipantRole_PARTICIPANT_ROLE_CHAIR}); err != nil {
+		b.Fatalf("set the chair: %v", err)
+	}
+	return orgID, id, people
+}
+
+// startVideo runs `ecabinet -target=video` as its own process and returns
+// its gRPC address, its ops (metrics) address and pid.
+func startVideo(b *testing.B, env map[string]string, meetingsAddr string, maxParticipants int) (string, string, int) {
+	b.Helper()
+	addr, ops := suite.FreeAddr(b), suite.FreeAddr(b)
+	cmd := exec.Command(suite.Binary(b), "-target=video")
+	cmd.Env = os.Environ()
+	for _, k := range []string{"DATABASE_URL", "NATS_URL", "IDENTITY_SIGNING_KEY"} {
+		cmd.Env = append(cmd.Env, k+"="+env[k])
+	}
+	cmd.Env = append(cmd.Env, "GRPC_ADDR="+addr, "HTTP_ADDR="+ops, "MEETINGS_ADDR="+meetingsAddr,
+		"VIDEO_MAX_PARTICIPANTS="+strconv.Itoa(maxParticipants), "LOG_LEVEL=warn")
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		if b.Failed() {
+			b.Logf("video logs:\n%s", logs.String())
+		}
+	})
+	return addr, ops, cmd.Process.Pid
+}
+
+// histogram is the cumulative bucket counts of a Prometheus histogram.
+type histogram struct {
+	le     []float64 // upper bounds, ascending, +Inf last
+	counts []float64
+}
+
+// forwardBuckets scrapes the SFU's forwarding-time histogram.
+func forwardBuckets(b *testing.B, opsAddr string) histogram {
+	b.Helper()
+	resp, err := http.Get("http://" + opsAddr + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var h histogram
+	const prefix = `ecabinet_video_forward_duration_seconds_bucket{le="`
+	for _, line := range strings.Split(string(raw), "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		bound, value, _ := strings.Cut(rest, `"} `)
+		le, err := strconv.ParseFloat(bound, 64)
+		if bound == "+Inf" {
+			le, err = math.Inf(1), nil
+		}
+		n, err2 := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err != nil || err2 != nil {
+			b.Fatalf("metrics line %q", line)
+		}
+		h.le, h.counts = append(h.le, le), append(h.counts, n)
+	}
+	if len(h.le) == 0 {
+		b.Fatal("the video process exports no ecabinet_video_forward_duration_seconds")
+	}
+	return h
+}
+
+func (h histogram) minus(o histogram) histogram {
+	out := histogram{le: h.le, counts: make([]float64, len(h.counts))}
+	for i := range h.counts {
+		out.counts[i] = h.counts[i] - o.counts[i]
+	}
+	return out
+}
+
+func (h histogram) count() int { return int(h.counts[len(h.counts)-1]) }
+
+// quantile is the upper bound of the bucket holding quantile q.
+func (h histogram) quantile(q float64) time.Duration {
+	total := h.counts[len(h.counts)-1]
+	for i, c := range h.counts {
+		if c >= q*total {
+			if math.IsInf(h.le[i], 1) {
+				return time.Duration(math.MaxInt64)
+			}
+			return time.Duration(h.le[i] * float64(time.Second))
+		}
+	}
+	return 0
+}
+
+// retry calls f until it succeeds (a process still starting), bounded.
+func retry(b *testing.B, what string, f func() error) {
+	b.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux).
+const clockTicks = 100
+
+// cpuTicks is the process's user+system time so far, in clock ticks.
+func cpuTicks(b *testing.B, pid int) int64 {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command name (which may hold spaces) in ")".
+	s := string(raw)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return utime + stime
+}

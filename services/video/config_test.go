@@ -1,0 +1,59 @@
+package video
+
+import (
+	"net"
+	"strings"
+	"testing"
+)
+
+func TestConfigCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr string // "" for none; else a substring (the variable)
+	}{
+		{"defaults", Config{}, ""},
+		{"fixed loopback port", Config{UDPAddr: "127.0.0.1:7882"}, ""},
+		{"every allowed address", Config{UDPAddr: ":7882", ICENetworks: []string{"10.0.0.0/8", "127.0.0.0/8"}}, ""},
+		{"not an address", Config{UDPAddr: "7882"}, "VIDEO_UDP_ADDR"},
+		{"not a port", Config{UDPAddr: "127.0.0.1:http"}, "VIDEO_UDP_ADDR"},
+		{"host name", Config{UDPAddr: "localhost:7882"}, "VIDEO_UDP_ADDR"},
+		{"outside the networks", Config{UDPAddr: "10.1.2.3:7882"}, "outside VIDEO_ICE_NETWORKS"},
+		{"bad CIDR", Config{ICENetworks: []string{"127.0.0.0/8", "office"}}, "VIDEO_ICE_NETWORKS"},
+		{"empty list", Config{ICENetworks: []string{" "}}, "VIDEO_ICE_NETWORKS"},
+		{"TURN on loopback", Config{TURNAddr: "127.0.0.1:3478"}, ""},
+		{"TURN on every address", Config{TURNAddr: ":3478"}, "VIDEO_TURN_ADDR"},
+		{"TURN outside the networks", Config{TURNAddr: "10.0.0.1:3478"}, "VIDEO_TURN_ADDR"},
+		{"TURN without a port", Config{TURNAddr: "127.0.0.1"}, "VIDEO_TURN_ADDR"},
+	}
+	for _, tt := range tests {
+		err := tt.cfg.Check()
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: error %v, want one naming %s", tt.name, err, tt.wantErr)
+		}
+	}
+}
+
+func TestNetworksAllow(t *testing.T) {
+	n, err := parseNetworks([]string{"127.0.0.0/8", "192.168.1.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ip, want := range map[string]bool{
+		"127.0.0.1": true, "127.9.9.9": true, "192.168.1.20": true, "::ffff:127.0.0.1": true,
+		"192.168.2.1": false, "10.0.0.1": false, "::1": false, "8.8.8.8": false,
+	} {
+		if got := n.allows(net.ParseIP(ip)); got != want {
+			t.Errorf("allows(%s) = %v, want %v", ip, got, want)
+		}
+	}
+	if !n.includesLoopback() {
+		t.Error("127.0.0.0/8 does not count as loopback")
+	}
+	if only, _ := parseNetworks([]string{"10.0.0.0/8"}); only.includesLoopback() {
+		t.Error("10.0.0.0/8 counts as loopback")
+	}
+}

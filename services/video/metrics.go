@@ -1,0 +1,49 @@
+package video
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the SFU's own figures, on the process's /metrics.
+type metrics struct {
+	// forward is the time from reading a publisher's packet to having
+	// written it to every subscriber: what the SFU adds for the last of
+	// them (benchmark "bridge-point fan-out" reads it).
+	forward      prometheus.Histogram
+	keyframes    prometheus.Counter
+	participants prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		forward: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ecabinet_video_forward_duration_seconds",
+			Help:    "Time from reading a publisher's RTP packet to having written it to every subscriber.",
+			Buckets: prometheus.ExponentialBuckets(25e-6, 2, 14), // 25µs … 200ms
+		}),
+		keyframes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ecabinet_video_keyframe_requests_total",
+			Help: "Keyframe requests (PLI) sent to publishers, after de-duplication and throttling.",
+		}),
+		participants: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ecabinet_video_participants",
+			Help: "People connected to a video room on this node.",
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.forward, m.keyframes, m.participants} {
+			if err := reg.Register(c); err != nil {
+				// A second service instance in one process (tests) shares
+				// the first one's collectors' names; its figures are then
+				// not exported, which is fine there.
+				var are prometheus.AlreadyRegisteredError
+				if !errors.As(err, &are) {
+					panic(err)
+				}
+			}
+		}
+	}
+	return m
+}

@@ -1,0 +1,102 @@
+package video
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/pion/turn/v5"
+
+	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
+)
+
+// turnRealm is the realm of the built-in TURN server's credentials.
+const turnRealm = "ecabinet"
+
+// relay is the built-in TURN server: for offices whose firewalls block the
+// media port (or all UDP), a client relays through it over UDP or TCP on
+// one port. It relays only to the SFU's own media addresses, so it cannot
+// be used to reach anything else on the network.
+type relay struct {
+	srv    *turn.Server
+	secret string
+	ttl    time.Duration
+	urls   []string
+}
+
+// startRelay starts the TURN server when cfg asks for one (nil otherwise).
+// sfu lists the addresses the SFU's ICE listens on.
+func startRelay(cfg Config, sfu []net.Addr) (*relay, error) {
+	if cfg.TURNAddr == "" {
+		return nil, nil
+	}
+	host, portStr, err := net.SplitHostPort(cfg.TURNAddr)
+	if err != nil {
+		return nil, fmt.Errorf("VIDEO_TURN_ADDR: %w", err)
+	}
+	ip := net.ParseIP(host)
+	udp, err := net.ListenPacket("udp", cfg.TURNAddr)
+	if err != nil {
+		return nil, fmt.Errorf("VIDEO_TURN_ADDR: %w", err)
+	}
+	// Port 0 (tests): TCP takes the port UDP got, so one port serves both.
+	if portStr == "0" {
+		portStr = strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port)
+	}
+	tcp, err := net.Listen("tcp", net.JoinHostPort(host, portStr))
+	if err != nil {
+		_ = udp.Close()
+		return nil, fmt.Errorf("VIDEO_TURN_ADDR (TCP): %w", err)
+	}
+	var sfuIPs []net.IP
+	for _, a := range sfu {
+		if u, ok := a.(*net.UDPAddr); ok {
+			sfuIPs = append(sfuIPs, u.IP)
+		}
+	}
+	onlyTheSFU := func(_ net.Addr, peer net.IP) bool {
+		return slices.ContainsFunc(sfuIPs, peer.Equal)
+	}
+	gen := &turn.RelayAddressGeneratorStatic{RelayAddress: ip, Address: ip.String()}
+	secret := cfg.TURNSecret
+	if secret == "" {
+		// One node: credentials it issued are checked by itself, so a
+		// secret of its own lifetime will do.
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		secret = base64.StdEncoding.EncodeToString(b)
+	}
+	srv, err := turn.NewServer(turn.ServerConfig{
+		Realm:             turnRealm,
+		AuthHandler:       turn.LongTermTURNRESTAuthHandler(secret, nil),
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: udp, RelayAddressGenerator: gen, PermissionHandler: onlyTheSFU}},
+		ListenerConfigs:   []turn.ListenerConfig{{Listener: tcp, RelayAddressGenerator: gen, PermissionHandler: onlyTheSFU}},
+	})
+	if err != nil {
+		_, _ = udp.Close(), tcp.Close()
+		return nil, fmt.Errorf("TURN server: %w", err)
+	}
+	hostPort := net.JoinHostPort(host, portStr)
+	return &relay{srv: srv, secret: secret, ttl: cfg.TURNCredentialTTL, urls: []string{
+		"turn:" + hostPort + "?transport=udp",
+		"turn:" + hostPort + "?transport=tcp",
+	}}, nil
+}
+
+// credentials are time-limited TURN credentials for person (the TURN REST
+// API form: the username carries the expiry, the password is its HMAC).
+func (r *relay) credentials(person string, ttl time.Duration) (*videov1.IceServer, error) {
+	user, pass, err := turn.GenerateLongTermTURNRESTCredentials(r.secret, person, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return &videov1.IceServer{Urls: r.urls, Username: user, Credential: pass}, nil
+}
+
+func (r *relay) close() { _ = r.srv.Close() }
