@@ -218,7 +218,7 @@ const vi = {
   'checkin.openMeeting': 'Mở trang cuộc họp',
   'nav.myTasks': 'Nhiệm vụ của tôi',
   'nav.myPolls': 'Phiếu lấy ý kiến',
-  'nav.library': 'Thư viện tài liệu',
+  'nav.library': 'Thư viện',
   'console.minutes': 'Biên bản',
   'field.discussion': 'Diễn biến thảo luận',
   'field.opinions': 'Ý kiến phát biểu',
