@@ -262,7 +262,20 @@ func (a *api) UpdateParticipant(ctx context.Context, req *meetingsv1.UpdateParti
 		if err := keepReady(ctx, st, id); err != nil {
 			return edit{}, err
 		}
-		return participantsChanged("participant.role_changed", "", fmt.Sprintf("%s: %s -> %s", personID, role, req.GetRole())), nil
+		detail := fmt.Sprintf("%s: %s -> %s", personID, role, req.GetRole())
+		// A role without a vote (guest, observer) ends their delegations.
+		if f, _, err := readDelegationFacts(ctx, st.tx, id, personID); err != nil {
+			return edit{}, err
+		} else if !f.voting {
+			cleared, err := clearDelegations(ctx, st.tx, id, personID)
+			if err != nil {
+				return edit{}, err
+			}
+			if len(cleared) > 0 {
+				detail += "; delegations cleared: " + strings.Join(cleared, ", ")
+			}
+		}
+		return participantsChanged("participant.role_changed", "", detail), nil
 	})
 	if err != nil {
 		return nil, err
@@ -294,13 +307,22 @@ func (a *api) RemoveParticipant(ctx context.Context, req *meetingsv1.RemoveParti
 		if _, err := st.tx.Exec(ctx, `UPDATE agenda_items SET presenter_id = NULL WHERE meeting_id = $1 AND presenter_id = $2`, id, personID); err != nil {
 			return edit{}, fmt.Errorf("clear presenter: %w", err)
 		}
+		// A delegation ends when either side leaves.
+		cleared, err := clearDelegations(ctx, st.tx, id, personID)
+		if err != nil {
+			return edit{}, err
+		}
 		if _, err := st.tx.Exec(ctx, `DELETE FROM participants WHERE meeting_id = $1 AND person_id = $2`, id, personID); err != nil {
 			return edit{}, fmt.Errorf("delete participant: %w", err)
 		}
 		if err := keepReady(ctx, st, id); err != nil {
 			return edit{}, err
 		}
-		e := participantsChanged("participant.removed", "", personID)
+		detail := personID
+		if len(cleared) > 0 {
+			detail += "; delegations cleared: " + strings.Join(cleared, ", ")
+		}
+		e := participantsChanged("participant.removed", "", detail)
 		// They learn they were removed: the app drops the meeting.
 		e.alsoTell = []string{personID}
 		return e, nil

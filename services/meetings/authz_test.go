@@ -77,7 +77,7 @@ var rpcKinds = map[protoreflect.Name]rpcKind{
 	"UpdateMeeting": runs, "ScheduleMeeting": runs, "StartMeeting": runs, "EndMeeting": runs, "CancelMeeting": runs,
 	"RescheduleMeeting": runs, "AddAgendaItem": runs, "UpdateAgendaItem": runs, "RemoveAgendaItem": runs,
 	"ReorderAgenda": runs, "SetCurrentAgendaItem": runs, "AddParticipants": runs, "UpdateParticipant": runs,
-	"RemoveParticipant": runs, "IssueCheckInToken": runs, "MarkAttendance": runs,
+	"RemoveParticipant": runs, "SetDelegate": runs, "IssueCheckInToken": runs, "MarkAttendance": runs,
 	"RequestToSpeak": ownAnswer, "WithdrawSpeakRequest": ownAnswer, "UpdateSpeaker": runs,
 }
 

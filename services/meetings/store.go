@@ -134,7 +134,8 @@ func loadMeeting(ctx context.Context, q querier, r meetingRow) (*meetingsv1.Meet
 	}
 
 	rows, err = q.Query(ctx, `
-		SELECT person_id, full_name, role, standing, body_member, excused, rsvp, absence_reason, attendance, check_in_time
+		SELECT person_id, full_name, role, standing, body_member, excused, rsvp, absence_reason, attendance, check_in_time,
+		       coalesce(delegate_person_id::text, '')
 		FROM participants WHERE meeting_id = $1 ORDER BY `+roleRankSQL+`, seq`, m.GetId())
 	if err != nil {
 		return nil, fmt.Errorf("read participants: %w", err)
@@ -146,7 +147,7 @@ func loadMeeting(ctx context.Context, q querier, r meetingRow) (*meetingsv1.Meet
 		var bodyMember bool
 		var checkIn *time.Time
 		if err := row.Scan(&p.PersonId, &p.FullName, &role, &standing, &bodyMember, &p.Excused, &rsvp,
-			&p.AbsenceReason, &attendance, &checkIn); err != nil {
+			&p.AbsenceReason, &attendance, &checkIn, &p.DelegatePersonId); err != nil {
 			return nil, err
 		}
 		p.Role = meetingsv1.ParticipantRole(meetingsv1.ParticipantRole_value[role])
@@ -164,6 +165,9 @@ func loadMeeting(ctx context.Context, q querier, r meetingRow) (*meetingsv1.Meet
 		return nil, fmt.Errorf("read participants: %w", err)
 	}
 	m.Quorum = domain.ComputeQuorum(attendees, r.rule)
+	if m.AllowVoteDelegation, err = delegationAllowed(ctx, q, m.GetOrganizationId()); err != nil {
+		return nil, err
+	}
 	if m.Speakers, err = loadSpeakers(ctx, q, m.GetId()); err != nil {
 		return nil, err
 	}

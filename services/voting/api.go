@@ -26,11 +26,11 @@ type api struct {
 	s *Service
 }
 
-// errDelegation: the organisations' settings (meetings service) have no
-// delegation switch yet, so delegation is off everywhere (ADR 0005).
+// errDelegation: the meeting's organisation has not turned on
+// allow_vote_delegation (meetings service; off by default, ADR 0005).
 func errDelegation(field string) error {
 	return status.Errorf(codes.FailedPrecondition,
-		"%s: delegation is not allowed in this organisation (%s); every member casts their own ballot", Name, field)
+		"%s: delegation is not allowed in this organisation (%s): its administrators have not turned on allow_vote_delegation; every member casts their own ballot", Name, field)
 }
 
 func errBallotKey(err error) error {
@@ -126,13 +126,14 @@ func (a *api) CreatePoll(ctx context.Context, req *votingv1.CreatePollRequest) (
 	}
 	d, vs := domain.ValidateCreate(req, a.s.now())
 	var audience []string
+	var m *meetingsv1.Meeting
 	if d.Kind == votingv1.PollKind_POLL_KIND_WRITTEN_OPINION {
 		if !hasField(vs, "organization_id") && !c.IsOrgAdmin(d.OrganizationID) {
 			return nil, status.Errorf(codes.PermissionDenied,
 				"%s: sending a written opinion poll in organisation %q needs administrator rights there", Name, d.OrganizationID)
 		}
 	} else if !hasField(vs, "meeting_id") && d.MeetingID != "" {
-		m, err := a.s.meeting(ctx, d.MeetingID)
+		m, err = a.s.meeting(ctx, d.MeetingID)
 		if errors.Is(err, errMeetingHidden) {
 			return nil, status.Errorf(codes.NotFound, "%s: meeting %s not found", Name, d.MeetingID)
 		}
@@ -164,7 +165,16 @@ func (a *api) CreatePoll(ctx context.Context, req *votingv1.CreatePollRequest) (
 		return nil, invalid(vs)
 	}
 	if d.AllowDelegation {
-		return nil, errDelegation("allow_delegation")
+		switch {
+		case d.Kind == votingv1.PollKind_POLL_KIND_WRITTEN_OPINION:
+			return nil, status.Errorf(codes.FailedPrecondition,
+				"%s: a written opinion poll takes no delegation (allow_delegation): every member answers for themself", Name)
+		case d.Kind == votingv1.PollKind_POLL_KIND_SHOW_OF_HANDS:
+			return nil, status.Errorf(codes.FailedPrecondition,
+				"%s: a show of hands takes no ballots, so no delegated ones (allow_delegation)", Name)
+		case !m.GetAllowVoteDelegation():
+			return nil, errDelegation("allow_delegation")
+		}
 	}
 	id, err := newID()
 	if err != nil {
@@ -278,6 +288,12 @@ func (a *api) CastBallot(ctx context.Context, req *votingv1.CastBallotRequest) (
 		vs = append(vs, domain.Violation{Field: "idempotency_key", Reason: domain.ReasonInvalidFormat,
 			Description: "must carry at least 128 random bits: a UUID, or 22 to 200 base64url characters"})
 	}
+	principal, ov := domain.ParseID("on_behalf_of_person_id", req.GetOnBehalfOfPersonId(), false)
+	vs = append(vs, ov...)
+	if principal != "" && principal == c.Subject {
+		vs = append(vs, domain.Violation{Field: "on_behalf_of_person_id", Reason: "SELF",
+			Description: "must name another member; leave it empty to cast your own ballot"})
+	}
 	pollID, pv := domain.ParseID("poll_id", req.GetPollId(), true)
 	if len(pv) > 0 {
 		return nil, invalid(append(pv, vs...))
@@ -288,7 +304,7 @@ func (a *api) CastBallot(ctx context.Context, req *votingv1.CastBallotRequest) (
 	// which says why.
 	if def := a.s.defs.get(pollID); def != nil && len(vs) == 0 && req.GetOnBehalfOfPersonId() == "" &&
 		(def.row.deadline.IsZero() || def.row.deadline.After(a.s.now())) && len(def.row.spec().CheckBallot(req.GetChoiceIds())) == 0 {
-		receipt, res, err := a.s.cast(ctx, def.row, c.Subject, req.GetChoiceIds(), req.GetIdempotencyKey(), false)
+		receipt, res, err := a.s.cast(ctx, def.row, c.Subject, "", req.GetChoiceIds(), req.GetIdempotencyKey(), false)
 		if err != nil {
 			return nil, a.storeErr(ctx, "CastBallot", err)
 		}
@@ -312,13 +328,11 @@ func (a *api) CastBallot(ctx context.Context, req *votingv1.CastBallotRequest) (
 	if len(vs) > 0 {
 		return nil, invalid(vs)
 	}
-	if req.GetOnBehalfOfPersonId() != "" {
-		return nil, errDelegation("on_behalf_of_person_id")
-	}
 	if r.p.GetState() != votingv1.PollState_POLL_STATE_OPEN {
 		// A tablet whose answer was lost while the poll closed retries: it
-		// still gets its receipt if its ballot is in the box.
-		if r.myVoted && r.p.GetState() != votingv1.PollState_POLL_STATE_DRAFT {
+		// still gets its receipt if its ballot is in the box (a delegate's
+		// too: only who cast a ballot holds its key).
+		if (r.myVoted || principal != "") && r.p.GetState() != votingv1.PollState_POLL_STATE_DRAFT {
 			receipt, found, err := a.s.findReceipt(ctx, r, req.GetIdempotencyKey())
 			if err != nil {
 				return nil, a.storeErr(ctx, "CastBallot", err)
@@ -338,6 +352,9 @@ func (a *api) CastBallot(ctx context.Context, req *votingv1.CastBallotRequest) (
 	if bv := r.spec().CheckBallot(req.GetChoiceIds()); len(bv) > 0 {
 		return nil, invalid(bv)
 	}
+	if principal != "" {
+		return a.castForAnother(ctx, c, r, principal, req)
+	}
 	// Eligibility from the roll; someone not entitled on it may have
 	// checked in since, so a meeting's roll is taken again first.
 	if p := r.p.GetMyStatus(); !p.GetEntitled() && !r.written() {
@@ -345,18 +362,11 @@ func (a *api) CastBallot(ctx context.Context, req *votingv1.CastBallotRequest) (
 			return nil, err
 		}
 	}
-	if st := r.p.GetMyStatus(); !st.GetEntitled() {
-		switch {
-		case !r.onRoll && (r.written() || !sees(c, r)):
-			return nil, notFound(id)
-		case !r.onRoll:
-			return nil, status.Errorf(codes.NotFound, "%s: poll %s: %s (%s)", Name, id, reasonText[reasonNotParticipant], reasonNotParticipant)
-		default:
-			return nil, status.Errorf(codes.PermissionDenied, "%s: you may not vote in poll %s: %s (%s)", Name, id, reasonText[st.GetReason()], st.GetReason())
-		}
+	if err := notEntitled(c, r); err != nil {
+		return nil, err
 	}
 	def := a.s.defs.put(r)
-	receipt, res, err := a.s.cast(ctx, r, c.Subject, req.GetChoiceIds(), req.GetIdempotencyKey(), true)
+	receipt, res, err := a.s.cast(ctx, r, c.Subject, "", req.GetChoiceIds(), req.GetIdempotencyKey(), true)
 	if err != nil {
 		return nil, a.storeErr(ctx, "CastBallot", err)
 	}
@@ -366,6 +376,25 @@ func (a *api) CastBallot(ctx context.Context, req *votingv1.CastBallotRequest) (
 		def.cast.Store(cast)
 	}
 	return &votingv1.CastBallotResponse{Receipt: receipt, Poll: def.answer(cast)}, nil
+}
+
+// notEntitled says why the caller may not vote on r's roll (nil when they
+// may): NotFound for someone who does not take part, else
+// PermissionDenied with the stable reason.
+func notEntitled(c identity.Claims, r *pollRow) error {
+	st := r.p.GetMyStatus()
+	if st.GetEntitled() {
+		return nil
+	}
+	id := r.p.GetId()
+	switch {
+	case !r.onRoll && (r.written() || !sees(c, r)):
+		return notFound(id)
+	case !r.onRoll:
+		return status.Errorf(codes.NotFound, "%s: poll %s: %s (%s)", Name, id, reasonText[reasonNotParticipant], reasonNotParticipant)
+	default:
+		return status.Errorf(codes.PermissionDenied, "%s: you may not vote in poll %s: %s (%s)", Name, id, reasonText[st.GetReason()], st.GetReason())
+	}
 }
 
 // refreshRoll takes the meeting's roll again with the caller's identity

@@ -41,6 +41,9 @@ type sealedBallot struct {
 	ReceiptHash string   `json:"r"`
 	Choices     []string `json:"c"`
 	Person      string   `json:"p,omitempty"`
+	// By: a named poll's delegate who cast Person's ballot. A secret poll's
+	// seal never holds it (nor Person).
+	By string `json:"b,omitempty"`
 }
 
 // sealSize is one size for every seal of a poll, large enough for a ballot
@@ -79,7 +82,14 @@ const (
 // entitled on its roll, or they already voted. With diagnose, a ballot not
 // written is explained (not open, already voted, a retry of the same key);
 // without, castNothing sends the caller down the slow path.
-func (s *Service) cast(ctx context.Context, r *pollRow, person string, choices []string, key string, diagnose bool) (string, castResult, error) {
+//
+// by is empty for a member's own ballot. For a delegated one it is the
+// delegate: the ballot is person's (their voters row, so they cannot vote
+// too, and one person, one vote still holds), and the same statement
+// checks that the poll allows delegation, that person is on the roll as a
+// voting member not checked in whose recorded delegate is by, and that by
+// is entitled. Nothing stored names by beside the ballot.
+func (s *Service) cast(ctx context.Context, r *pollRow, person, by string, choices []string, key string, diagnose bool) (string, castResult, error) {
 	id := r.p.GetId()
 	receipt := secrecy.Receipt(key, id)
 	tag := s.keys.Tag(id, receipt)
@@ -88,7 +98,7 @@ func (s *Service) cast(ctx context.Context, r *pollRow, person string, choices [
 		sb.Choices = []string{}
 	}
 	if !r.p.GetSecret() {
-		sb.Person = person
+		sb.Person, sb.By = person, by
 	}
 	plain, err := json.Marshal(sb)
 	if err != nil {
@@ -104,7 +114,8 @@ func (s *Service) cast(ctx context.Context, r *pollRow, person string, choices [
 	// the insert's snapshot sees a close that committed while it waited.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+pollLock+`)`, id)
-	b.Queue(`
+	if by == "" {
+		b.Queue(`
 		WITH voter AS (
 			INSERT INTO voters (poll_id, person_id)
 			SELECT $1, $2
@@ -113,6 +124,21 @@ func (s *Service) cast(ctx context.Context, r *pollRow, person string, choices [
 			ON CONFLICT DO NOTHING
 			RETURNING poll_id)
 		INSERT INTO ballot_box (poll_id, tag, seal) SELECT poll_id, $3, $4 FROM voter`, id, person, tag, seal)
+	} else {
+		// NOT_CHECKED_IN is the reason of exactly the official members
+		// with a voting right who are not present.
+		b.Queue(`
+		WITH voter AS (
+			INSERT INTO voters (poll_id, person_id)
+			SELECT $1, $2
+			WHERE EXISTS (SELECT 1 FROM polls WHERE id = $1 AND state = 'POLL_STATE_OPEN' AND allow_delegation)
+			  AND EXISTS (SELECT 1 FROM roll WHERE poll_id = $1 AND person_id = $2 AND reason = '`+reasonNotCheckedIn+`'
+			                AND delegate_person_id = $5)
+			  AND EXISTS (SELECT 1 FROM roll WHERE poll_id = $1 AND person_id = $5 AND reason = '')
+			ON CONFLICT DO NOTHING
+			RETURNING poll_id)
+		INSERT INTO ballot_box (poll_id, tag, seal) SELECT poll_id, $3, $4 FROM voter`, id, person, tag, seal, by)
+	}
 	br := s.d.Pool.SendBatch(ctx, b)
 	_, err = br.Exec()
 	var put pgconn.CommandTag
@@ -153,8 +179,13 @@ func (s *Service) cast(ctx context.Context, r *pollRow, person string, choices [
 		return receipt, castRetry, nil
 	case state != votingv1.PollState_POLL_STATE_OPEN.String():
 		return "", 0, notOpen(id, state)
+	case voted && by != "":
+		return "", 0, status.Errorf(codes.AlreadyExists, "%s: %s has already voted in this poll; a ballot cannot be changed", Name, person)
 	case voted:
 		return "", 0, errAlreadyVoted
+	case by != "":
+		return "", 0, status.Errorf(codes.FailedPrecondition,
+			"%s: the ballot of %s cannot be cast by delegation in poll %s any more: the roll changed (they checked in, or the delegation changed)", Name, person, id)
 	}
 	return "", 0, status.Errorf(codes.PermissionDenied, "%s: you are no longer entitled to vote in poll %s (the roll was taken again)", Name, id)
 }
@@ -365,7 +396,7 @@ func (s *Service) count(ctx context.Context, tx pgx.Tx, r *pollRow, hands map[st
 		}
 		for i, b := range opened {
 			result.NamedVotes = append(result.NamedVotes, &votingv1.NamedVote{PersonId: b.Person, FullName: names[b.Person],
-				ChoiceIds: b.Choices, Valid: ballots[i].Valid})
+				ChoiceIds: b.Choices, Valid: ballots[i].Valid, CastByPersonId: b.By, CastByFullName: names[b.By]})
 		}
 		sort.Slice(result.NamedVotes, func(i, j int) bool {
 			a, b := result.NamedVotes[i], result.NamedVotes[j]

@@ -87,6 +87,9 @@ type rollEntry struct {
 	person, name, role, standing, attendance string
 	votingRight, excused                     bool
 	reason                                   string // empty: entitled
+	// delegate: the participant recorded as the one who may cast this
+	// person's ballot while they are absent (empty: none).
+	delegate string
 }
 
 func present(attendance string) bool {
@@ -101,7 +104,7 @@ func meetingRoll(m *meetingsv1.Meeting) []rollEntry {
 	for _, p := range m.GetParticipants() {
 		e := rollEntry{person: p.GetPersonId(), name: p.GetFullName(), role: p.GetRole().String(),
 			standing: p.GetStanding().String(), attendance: p.GetAttendance().String(),
-			votingRight: p.GetVotingRight(), excused: p.GetExcused()}
+			votingRight: p.GetVotingRight(), excused: p.GetExcused(), delegate: p.GetDelegatePersonId()}
 		switch {
 		case p.GetStanding() == meetingsv1.Standing_STANDING_PROBATIONARY:
 			e.reason = reasonProbationary
@@ -143,10 +146,10 @@ func writeRoll(ctx context.Context, tx pgx.Tx, pollID string, roll []rollEntry) 
 	}
 	rows := make([][]any, len(roll))
 	for i, e := range roll {
-		rows[i] = []any{pollID, e.person, e.name, e.role, e.votingRight, e.standing, e.excused, e.attendance, e.reason}
+		rows[i] = []any{pollID, e.person, e.name, e.role, e.votingRight, e.standing, e.excused, e.attendance, e.reason, e.delegate}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"roll"},
-		[]string{"poll_id", "person_id", "full_name", "role", "voting_right", "standing", "excused", "attendance", "reason"},
+		[]string{"poll_id", "person_id", "full_name", "role", "voting_right", "standing", "excused", "attendance", "reason", "delegate_person_id"},
 		pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("write roll: %w", err)
 	}
@@ -173,6 +176,20 @@ func rollCounts(ctx context.Context, tx pgx.Tx, r *pollRow, cast int) (domain.Ro
 	}
 	if r.written() {
 		return domain.Roll{Members: presentN, Present: cast, ElectionBase: presentN, Entitled: presentN}, nil
+	}
+	if r.p.GetAllowDelegation() {
+		// A member absent at close whose ballot is in (cast by their
+		// delegate) was represented: they count as present and entitled,
+		// so the votes never outnumber the members present they are
+		// measured against.
+		var represented int
+		if err := tx.QueryRow(ctx, `
+			SELECT count(*) FROM roll r JOIN voters v ON v.poll_id = r.poll_id AND v.person_id = r.person_id
+			WHERE r.poll_id = $1 AND r.reason = '`+reasonNotCheckedIn+`' AND r.delegate_person_id <> ''`,
+			r.p.GetId()).Scan(&represented); err != nil {
+			return domain.Roll{}, fmt.Errorf("count represented: %w", err)
+		}
+		presentN += represented
 	}
 	return domain.Roll{Members: members, Present: presentN, ElectionBase: members - excusedAbsent, Entitled: presentN}, nil
 }

@@ -81,12 +81,19 @@ func (tb table) column(t *testing.T, name string) []string {
 
 // The database-dump secrecy test: after a secret poll, while it is open
 // and after it is published, a full dump of the service's schema links no
-// voter to a ballot.
+// voter to a ballot. One ballot is cast by delegation (an absent member's
+// recorded delegate): it adds no row of its own, and links neither the
+// member nor the delegate to the choice either.
 func TestDatabaseDumpLinksNoVoterToABallot(t *testing.T) {
 	w := newWorld(t)
 	c := w.newCell(t, 10) // 12 voters
-	c.checkIn(t, c.everyone()...)
-	p := c.open(t, c.motion(true))
+	absent, proxy := c.members[0], c.members[1]
+	c.allowDelegation(t, true)
+	c.delegate(t, absent, proxy)
+	c.checkIn(t, slices.DeleteFunc(c.everyone(), func(p string) bool { return p == absent })...)
+	req := c.motion(true)
+	req.AllowDelegation = true
+	p := c.open(t, req)
 	id := p.GetId()
 	outboxBefore := w.count(t, `SELECT count(*) FROM outbox`)
 
@@ -95,7 +102,16 @@ func TestDatabaseDumpLinksNoVoterToABallot(t *testing.T) {
 	var castOrder []string // receipt hashes in the order cast
 	receipts := map[string]string{}
 	for i, person := range c.everyone() {
-		r := c.vote(t, id, person, choices[i%3])
+		var r string
+		if person == absent {
+			resp, err := c.castFor(proxy, absent, id, key(), choices[i%3])
+			if err != nil {
+				t.Fatalf("delegated ballot: %v", err)
+			}
+			r = resp.GetReceipt()
+		} else {
+			r = c.vote(t, id, person, choices[i%3])
+		}
 		receipts[person] = r
 		castOrder = append(castOrder, secrecy.ReceiptHash(r))
 	}

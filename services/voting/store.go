@@ -17,7 +17,9 @@ var errNotFound = errors.New("not found")
 
 // pollColumns reads a poll with its choices (in order), its live counts
 // and the caller's standing ($1 is the caller's person id) in one query.
-// ballots_cast and entitled are counted, never stored per ballot.
+// ballots_cast and entitled are counted, never stored per ballot; entitled
+// includes the absent members whose delegate has cast their ballot (as the
+// result does, rollCounts).
 const pollColumns = `
 	SELECT p.id, coalesce(p.meeting_id::text, ''), p.organization_id, coalesce(p.agenda_item_id::text, ''), p.title,
 	       p.kind, p.secret, p.state, p.version, p.create_time, p.created_by,
@@ -27,7 +29,9 @@ const pollColumns = `
 	       coalesce((SELECT json_agg(json_build_object('id', c.choice_id, 'label', c.label) ORDER BY c.position)
 	                 FROM poll_choices c WHERE c.poll_id = p.id), '[]'),
 	       (SELECT count(*) FROM voters v WHERE v.poll_id = p.id),
-	       (SELECT count(*) FROM roll r WHERE r.poll_id = p.id AND r.reason = ''),
+	       (SELECT count(*) FROM roll r WHERE r.poll_id = p.id AND (r.reason = ''
+	           OR (p.allow_delegation AND r.reason = 'NOT_CHECKED_IN' AND r.delegate_person_id <> ''
+	               AND EXISTS (SELECT 1 FROM voters v WHERE v.poll_id = p.id AND v.person_id = r.person_id)))),
 	       (SELECT r.reason FROM roll r WHERE r.poll_id = p.id AND r.person_id = $1),
 	       (SELECT r.role FROM roll r WHERE r.poll_id = p.id AND r.person_id = $1),
 	       EXISTS (SELECT 1 FROM voters v WHERE v.poll_id = p.id AND v.person_id = $1)

@@ -59,14 +59,7 @@ func (s *directoryServer) CreateOrganization(ctx context.Context, req *meetingsv
 	if num == 0 && den == 0 {
 		num, den = defaultQuorumNumerator, defaultQuorumDenominator
 	}
-	if den < 1 || den > maxQuorumDenominator {
-		vs = append(vs, rpcerr.Violation{Field: "quorum_denominator", Reason: reasonOutOfRange,
-			Description: fmt.Sprintf("must be between 1 and %d (or both quorum fields 0 for the default 2/3)", maxQuorumDenominator)})
-	}
-	if num < 1 || num > den {
-		vs = append(vs, rpcerr.Violation{Field: "quorum_numerator", Reason: reasonOutOfRange,
-			Description: "must be at least 1 and at most quorum_denominator (or both quorum fields 0 for the default 2/3)"})
-	}
+	vs = append(vs, checkQuorum(num, den, "the default 2/3")...)
 	if len(vs) > 0 {
 		return nil, rpcerr.Invalid(service, vs)
 	}
@@ -102,6 +95,20 @@ func (s *directoryServer) CreateOrganization(ctx context.Context, req *meetingsv
 		return nil, s.d.storeErr(ctx, "CreateOrganization", err)
 	}
 	return &meetingsv1.CreateOrganizationResponse{Organization: o}, nil
+}
+
+// checkQuorum validates a quorum rule; zero says what both fields 0 mean.
+func checkQuorum(num, den int32, zero string) []rpcerr.Violation {
+	var vs []rpcerr.Violation
+	if den < 1 || den > maxQuorumDenominator {
+		vs = append(vs, rpcerr.Violation{Field: "quorum_denominator", Reason: reasonOutOfRange,
+			Description: fmt.Sprintf("must be between 1 and %d (or both quorum fields 0 for %s)", maxQuorumDenominator, zero)})
+	}
+	if num < 1 || num > den {
+		vs = append(vs, rpcerr.Violation{Field: "quorum_numerator", Reason: reasonOutOfRange,
+			Description: fmt.Sprintf("must be at least 1 and at most quorum_denominator (or both quorum fields 0 for %s)", zero)})
+	}
+	return vs
 }
 
 func (s *directoryServer) GetOrganization(ctx context.Context, req *meetingsv1.GetOrganizationRequest) (*meetingsv1.GetOrganizationResponse, error) {
@@ -157,14 +164,15 @@ func orgNotFound(id string) error {
 	return status.Errorf(codes.NotFound, "%s: organisation %s not found", service, id)
 }
 
-const orgColumns = `id, parent_id, name, kind, quorum_numerator, quorum_denominator, create_time`
+const orgColumns = `id, parent_id, name, kind, quorum_numerator, quorum_denominator, create_time, allow_vote_delegation, version`
 
 func scanOrganization(row pgx.Row) (*meetingsv1.Organization, error) {
 	var o meetingsv1.Organization
 	var parent *string
 	var kind string
 	var created time.Time
-	if err := row.Scan(&o.Id, &parent, &o.Name, &kind, &o.QuorumNumerator, &o.QuorumDenominator, &created); err != nil {
+	if err := row.Scan(&o.Id, &parent, &o.Name, &kind, &o.QuorumNumerator, &o.QuorumDenominator, &created,
+		&o.AllowVoteDelegation, &o.Version); err != nil {
 		return nil, err
 	}
 	if parent != nil {

@@ -24,7 +24,7 @@ func TestOrganizationTree(t *testing.T) {
 	}
 	o := top.GetOrganization()
 	want := &meetingsv1.Organization{Id: o.GetId(), Name: "Đảng bộ Khối các cơ quan và doanh nghiệp tỉnh", Kind: bloc,
-		QuorumNumerator: 2, QuorumDenominator: 3, CreateTime: o.GetCreateTime()}
+		QuorumNumerator: 2, QuorumDenominator: 3, CreateTime: o.GetCreateTime(), Version: 1} // delegation off by default
 	if diff := cmp.Diff(want, o, protocmp.Transform()); diff != "" {
 		t.Errorf("created (-want +got):\n%s", diff)
 	}

@@ -255,8 +255,14 @@ type Organization struct {
 	QuorumNumerator   int32                  `protobuf:"varint,5,opt,name=quorum_numerator,json=quorumNumerator,proto3" json:"quorum_numerator,omitempty"`
 	QuorumDenominator int32                  `protobuf:"varint,6,opt,name=quorum_denominator,json=quorumDenominator,proto3" json:"quorum_denominator,omitempty"`
 	CreateTime        *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Whether a meeting's chair may record, for an absent voting member, a
+	// delegate present who casts their ballot in polls that allow it. Off
+	// unless the organisation's administrators turn it on.
+	AllowVoteDelegation bool `protobuf:"varint,8,opt,name=allow_vote_delegation,json=allowVoteDelegation,proto3" json:"allow_vote_delegation,omitempty"`
+	// Incremented on every change; used for optimistic concurrency.
+	Version       int64 `protobuf:"varint,9,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Organization) Reset() {
@@ -336,6 +342,20 @@ func (x *Organization) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Organization) GetAllowVoteDelegation() bool {
+	if x != nil {
+		return x.AllowVoteDelegation
+	}
+	return false
+}
+
+func (x *Organization) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 type Person struct {
@@ -750,6 +770,139 @@ func (x *GetOrganizationResponse) GetOrganization() *Organization {
 	return nil
 }
 
+type UpdateOrganizationRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	OrganizationId string                 `protobuf:"bytes,1,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	// The version the caller last saw; a stale one is refused (Aborted). 0:
+	// no check.
+	ExpectedVersion int64 `protobuf:"varint,2,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// Replaced: the name is required; allow_vote_delegation is set to what is
+	// sent (omitting it turns delegation off).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Both 0 keep the current rule.
+	QuorumNumerator     int32 `protobuf:"varint,4,opt,name=quorum_numerator,json=quorumNumerator,proto3" json:"quorum_numerator,omitempty"`
+	QuorumDenominator   int32 `protobuf:"varint,5,opt,name=quorum_denominator,json=quorumDenominator,proto3" json:"quorum_denominator,omitempty"`
+	AllowVoteDelegation bool  `protobuf:"varint,6,opt,name=allow_vote_delegation,json=allowVoteDelegation,proto3" json:"allow_vote_delegation,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *UpdateOrganizationRequest) Reset() {
+	*x = UpdateOrganizationRequest{}
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateOrganizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateOrganizationRequest) ProtoMessage() {}
+
+func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateOrganizationRequest.ProtoReflect.Descriptor instead.
+func (*UpdateOrganizationRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UpdateOrganizationRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetExpectedVersion() int64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *UpdateOrganizationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UpdateOrganizationRequest) GetQuorumNumerator() int32 {
+	if x != nil {
+		return x.QuorumNumerator
+	}
+	return 0
+}
+
+func (x *UpdateOrganizationRequest) GetQuorumDenominator() int32 {
+	if x != nil {
+		return x.QuorumDenominator
+	}
+	return 0
+}
+
+func (x *UpdateOrganizationRequest) GetAllowVoteDelegation() bool {
+	if x != nil {
+		return x.AllowVoteDelegation
+	}
+	return false
+}
+
+type UpdateOrganizationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Organization  *Organization          `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateOrganizationResponse) Reset() {
+	*x = UpdateOrganizationResponse{}
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateOrganizationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateOrganizationResponse) ProtoMessage() {}
+
+func (x *UpdateOrganizationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateOrganizationResponse.ProtoReflect.Descriptor instead.
+func (*UpdateOrganizationResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UpdateOrganizationResponse) GetOrganization() *Organization {
+	if x != nil {
+		return x.Organization
+	}
+	return nil
+}
+
 type ListOrganizationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only the direct children of this organisation; empty for all visible.
@@ -760,7 +913,7 @@ type ListOrganizationsRequest struct {
 
 func (x *ListOrganizationsRequest) Reset() {
 	*x = ListOrganizationsRequest{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[7]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +925,7 @@ func (x *ListOrganizationsRequest) String() string {
 func (*ListOrganizationsRequest) ProtoMessage() {}
 
 func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[7]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +938,7 @@ func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{7}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListOrganizationsRequest) GetParentId() string {
@@ -804,7 +957,7 @@ type ListOrganizationsResponse struct {
 
 func (x *ListOrganizationsResponse) Reset() {
 	*x = ListOrganizationsResponse{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[8]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +969,7 @@ func (x *ListOrganizationsResponse) String() string {
 func (*ListOrganizationsResponse) ProtoMessage() {}
 
 func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[8]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +982,7 @@ func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{8}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListOrganizationsResponse) GetOrganizations() []*Organization {
@@ -851,7 +1004,7 @@ type CreatePersonRequest struct {
 
 func (x *CreatePersonRequest) Reset() {
 	*x = CreatePersonRequest{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[9]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -863,7 +1016,7 @@ func (x *CreatePersonRequest) String() string {
 func (*CreatePersonRequest) ProtoMessage() {}
 
 func (x *CreatePersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[9]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -876,7 +1029,7 @@ func (x *CreatePersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePersonRequest.ProtoReflect.Descriptor instead.
 func (*CreatePersonRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{9}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreatePersonRequest) GetFullName() string {
@@ -916,7 +1069,7 @@ type CreatePersonResponse struct {
 
 func (x *CreatePersonResponse) Reset() {
 	*x = CreatePersonResponse{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[10]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1081,7 @@ func (x *CreatePersonResponse) String() string {
 func (*CreatePersonResponse) ProtoMessage() {}
 
 func (x *CreatePersonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[10]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1094,7 @@ func (x *CreatePersonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePersonResponse.ProtoReflect.Descriptor instead.
 func (*CreatePersonResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{10}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreatePersonResponse) GetPerson() *Person {
@@ -960,7 +1113,7 @@ type GetPersonRequest struct {
 
 func (x *GetPersonRequest) Reset() {
 	*x = GetPersonRequest{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[11]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1125,7 @@ func (x *GetPersonRequest) String() string {
 func (*GetPersonRequest) ProtoMessage() {}
 
 func (x *GetPersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[11]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1138,7 @@ func (x *GetPersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPersonRequest.ProtoReflect.Descriptor instead.
 func (*GetPersonRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{11}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetPersonRequest) GetPersonId() string {
@@ -1004,7 +1157,7 @@ type GetPersonResponse struct {
 
 func (x *GetPersonResponse) Reset() {
 	*x = GetPersonResponse{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[12]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1169,7 @@ func (x *GetPersonResponse) String() string {
 func (*GetPersonResponse) ProtoMessage() {}
 
 func (x *GetPersonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[12]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1182,7 @@ func (x *GetPersonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPersonResponse.ProtoReflect.Descriptor instead.
 func (*GetPersonResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{12}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetPersonResponse) GetPerson() *Person {
@@ -1054,7 +1207,7 @@ type SearchPeopleRequest struct {
 
 func (x *SearchPeopleRequest) Reset() {
 	*x = SearchPeopleRequest{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[13]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1219,7 @@ func (x *SearchPeopleRequest) String() string {
 func (*SearchPeopleRequest) ProtoMessage() {}
 
 func (x *SearchPeopleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[13]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1232,7 @@ func (x *SearchPeopleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPeopleRequest.ProtoReflect.Descriptor instead.
 func (*SearchPeopleRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{13}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SearchPeopleRequest) GetQuery() string {
@@ -1112,7 +1265,7 @@ type SearchPeopleResponse struct {
 
 func (x *SearchPeopleResponse) Reset() {
 	*x = SearchPeopleResponse{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[14]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1277,7 @@ func (x *SearchPeopleResponse) String() string {
 func (*SearchPeopleResponse) ProtoMessage() {}
 
 func (x *SearchPeopleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[14]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1290,7 @@ func (x *SearchPeopleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPeopleResponse.ProtoReflect.Descriptor instead.
 func (*SearchPeopleResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{14}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SearchPeopleResponse) GetPeople() []*Person {
@@ -1162,7 +1315,7 @@ type AddMembershipRequest struct {
 
 func (x *AddMembershipRequest) Reset() {
 	*x = AddMembershipRequest{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[15]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1327,7 @@ func (x *AddMembershipRequest) String() string {
 func (*AddMembershipRequest) ProtoMessage() {}
 
 func (x *AddMembershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[15]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1340,7 @@ func (x *AddMembershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMembershipRequest.ProtoReflect.Descriptor instead.
 func (*AddMembershipRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{15}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AddMembershipRequest) GetPersonId() string {
@@ -1248,7 +1401,7 @@ type AddMembershipResponse struct {
 
 func (x *AddMembershipResponse) Reset() {
 	*x = AddMembershipResponse{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[16]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1413,7 @@ func (x *AddMembershipResponse) String() string {
 func (*AddMembershipResponse) ProtoMessage() {}
 
 func (x *AddMembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[16]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1426,7 @@ func (x *AddMembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddMembershipResponse.ProtoReflect.Descriptor instead.
 func (*AddMembershipResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{16}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AddMembershipResponse) GetMembership() *Membership {
@@ -1293,7 +1446,7 @@ type EndMembershipRequest struct {
 
 func (x *EndMembershipRequest) Reset() {
 	*x = EndMembershipRequest{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[17]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1458,7 @@ func (x *EndMembershipRequest) String() string {
 func (*EndMembershipRequest) ProtoMessage() {}
 
 func (x *EndMembershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[17]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1471,7 @@ func (x *EndMembershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndMembershipRequest.ProtoReflect.Descriptor instead.
 func (*EndMembershipRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{17}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *EndMembershipRequest) GetMembershipId() string {
@@ -1344,7 +1497,7 @@ type EndMembershipResponse struct {
 
 func (x *EndMembershipResponse) Reset() {
 	*x = EndMembershipResponse{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[18]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1356,7 +1509,7 @@ func (x *EndMembershipResponse) String() string {
 func (*EndMembershipResponse) ProtoMessage() {}
 
 func (x *EndMembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[18]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1369,7 +1522,7 @@ func (x *EndMembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndMembershipResponse.ProtoReflect.Descriptor instead.
 func (*EndMembershipResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{18}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *EndMembershipResponse) GetMembership() *Membership {
@@ -1390,7 +1543,7 @@ type ListMembersRequest struct {
 
 func (x *ListMembersRequest) Reset() {
 	*x = ListMembersRequest{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[19]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1555,7 @@ func (x *ListMembersRequest) String() string {
 func (*ListMembersRequest) ProtoMessage() {}
 
 func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[19]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1568,7 @@ func (x *ListMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListMembersRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{19}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListMembersRequest) GetOrganizationId() string {
@@ -1441,7 +1594,7 @@ type ListMembersResponse struct {
 
 func (x *ListMembersResponse) Reset() {
 	*x = ListMembersResponse{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[20]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1606,7 @@ func (x *ListMembersResponse) String() string {
 func (*ListMembersResponse) ProtoMessage() {}
 
 func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[20]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1466,7 +1619,7 @@ func (x *ListMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListMembersResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{20}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListMembersResponse) GetMemberships() []*Membership {
@@ -1489,7 +1642,7 @@ type ImportMembersRequest struct {
 
 func (x *ImportMembersRequest) Reset() {
 	*x = ImportMembersRequest{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[21]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1654,7 @@ func (x *ImportMembersRequest) String() string {
 func (*ImportMembersRequest) ProtoMessage() {}
 
 func (x *ImportMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[21]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1667,7 @@ func (x *ImportMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportMembersRequest.ProtoReflect.Descriptor instead.
 func (*ImportMembersRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{21}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ImportMembersRequest) GetOrganizationId() string {
@@ -1559,7 +1712,7 @@ type ImportProblem struct {
 
 func (x *ImportProblem) Reset() {
 	*x = ImportProblem{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[22]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +1724,7 @@ func (x *ImportProblem) String() string {
 func (*ImportProblem) ProtoMessage() {}
 
 func (x *ImportProblem) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[22]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1584,7 +1737,7 @@ func (x *ImportProblem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportProblem.ProtoReflect.Descriptor instead.
 func (*ImportProblem) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{22}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ImportProblem) GetRow() int32 {
@@ -1622,7 +1775,7 @@ type ImportMembersResponse struct {
 
 func (x *ImportMembersResponse) Reset() {
 	*x = ImportMembersResponse{}
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[23]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1787,7 @@ func (x *ImportMembersResponse) String() string {
 func (*ImportMembersResponse) ProtoMessage() {}
 
 func (x *ImportMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[23]
+	mi := &file_ecabinet_meetings_v1_directory_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1800,7 @@ func (x *ImportMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportMembersResponse.ProtoReflect.Descriptor instead.
 func (*ImportMembersResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{23}
+	return file_ecabinet_meetings_v1_directory_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ImportMembersResponse) GetRows() int32 {
@@ -1689,7 +1842,7 @@ var File_ecabinet_meetings_v1_directory_proto protoreflect.FileDescriptor
 
 const file_ecabinet_meetings_v1_directory_proto_rawDesc = "" +
 	"\n" +
-	"$ecabinet/meetings/v1/directory.proto\x12\x14ecabinet.meetings.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x02\n" +
+	"$ecabinet/meetings/v1/directory.proto\x12\x14ecabinet.meetings.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf0\x02\n" +
 	"\fOrganization\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tparent_id\x18\x02 \x01(\tR\bparentId\x12\x12\n" +
@@ -1698,7 +1851,9 @@ const file_ecabinet_meetings_v1_directory_proto_rawDesc = "" +
 	"\x10quorum_numerator\x18\x05 \x01(\x05R\x0fquorumNumerator\x12-\n" +
 	"\x12quorum_denominator\x18\x06 \x01(\x05R\x11quorumDenominator\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xca\x01\n" +
+	"createTime\x122\n" +
+	"\x15allow_vote_delegation\x18\b \x01(\bR\x13allowVoteDelegation\x12\x18\n" +
+	"\aversion\x18\t \x01(\x03R\aversion\"\xca\x01\n" +
 	"\x06Person\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tfull_name\x18\x02 \x01(\tR\bfullName\x12\x14\n" +
@@ -1732,6 +1887,15 @@ const file_ecabinet_meetings_v1_directory_proto_rawDesc = "" +
 	"\x16GetOrganizationRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\"a\n" +
 	"\x17GetOrganizationResponse\x12F\n" +
+	"\forganization\x18\x01 \x01(\v2\".ecabinet.meetings.v1.OrganizationR\forganization\"\x91\x02\n" +
+	"\x19UpdateOrganizationRequest\x12'\n" +
+	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12)\n" +
+	"\x10expected_version\x18\x02 \x01(\x03R\x0fexpectedVersion\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12)\n" +
+	"\x10quorum_numerator\x18\x04 \x01(\x05R\x0fquorumNumerator\x12-\n" +
+	"\x12quorum_denominator\x18\x05 \x01(\x05R\x11quorumDenominator\x122\n" +
+	"\x15allow_vote_delegation\x18\x06 \x01(\bR\x13allowVoteDelegation\"d\n" +
+	"\x1aUpdateOrganizationResponse\x12F\n" +
 	"\forganization\x18\x01 \x01(\v2\".ecabinet.meetings.v1.OrganizationR\forganization\"7\n" +
 	"\x18ListOrganizationsRequest\x12\x1b\n" +
 	"\tparent_id\x18\x01 \x01(\tR\bparentId\"e\n" +
@@ -1815,10 +1979,11 @@ const file_ecabinet_meetings_v1_directory_proto_rawDesc = "" +
 	"\bStanding\x12\x18\n" +
 	"\x14STANDING_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11STANDING_OFFICIAL\x10\x01\x12\x19\n" +
-	"\x15STANDING_PROBATIONARY\x10\x022\xbf\b\n" +
+	"\x15STANDING_PROBATIONARY\x10\x022\xb8\t\n" +
 	"\x10DirectoryService\x12w\n" +
 	"\x12CreateOrganization\x12/.ecabinet.meetings.v1.CreateOrganizationRequest\x1a0.ecabinet.meetings.v1.CreateOrganizationResponse\x12n\n" +
-	"\x0fGetOrganization\x12,.ecabinet.meetings.v1.GetOrganizationRequest\x1a-.ecabinet.meetings.v1.GetOrganizationResponse\x12t\n" +
+	"\x0fGetOrganization\x12,.ecabinet.meetings.v1.GetOrganizationRequest\x1a-.ecabinet.meetings.v1.GetOrganizationResponse\x12w\n" +
+	"\x12UpdateOrganization\x12/.ecabinet.meetings.v1.UpdateOrganizationRequest\x1a0.ecabinet.meetings.v1.UpdateOrganizationResponse\x12t\n" +
 	"\x11ListOrganizations\x12..ecabinet.meetings.v1.ListOrganizationsRequest\x1a/.ecabinet.meetings.v1.ListOrganizationsResponse\x12e\n" +
 	"\fCreatePerson\x12).ecabinet.meetings.v1.CreatePersonRequest\x1a*.ecabinet.meetings.v1.CreatePersonResponse\x12\\\n" +
 	"\tGetPerson\x12&.ecabinet.meetings.v1.GetPersonRequest\x1a'.ecabinet.meetings.v1.GetPersonResponse\x12e\n" +
@@ -1841,7 +2006,7 @@ func file_ecabinet_meetings_v1_directory_proto_rawDescGZIP() []byte {
 }
 
 var file_ecabinet_meetings_v1_directory_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ecabinet_meetings_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_ecabinet_meetings_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_ecabinet_meetings_v1_directory_proto_goTypes = []any{
 	(OrganizationKind)(0),              // 0: ecabinet.meetings.v1.OrganizationKind
 	(BodyKind)(0),                      // 1: ecabinet.meetings.v1.BodyKind
@@ -1854,72 +2019,77 @@ var file_ecabinet_meetings_v1_directory_proto_goTypes = []any{
 	(*CreateOrganizationResponse)(nil), // 8: ecabinet.meetings.v1.CreateOrganizationResponse
 	(*GetOrganizationRequest)(nil),     // 9: ecabinet.meetings.v1.GetOrganizationRequest
 	(*GetOrganizationResponse)(nil),    // 10: ecabinet.meetings.v1.GetOrganizationResponse
-	(*ListOrganizationsRequest)(nil),   // 11: ecabinet.meetings.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),  // 12: ecabinet.meetings.v1.ListOrganizationsResponse
-	(*CreatePersonRequest)(nil),        // 13: ecabinet.meetings.v1.CreatePersonRequest
-	(*CreatePersonResponse)(nil),       // 14: ecabinet.meetings.v1.CreatePersonResponse
-	(*GetPersonRequest)(nil),           // 15: ecabinet.meetings.v1.GetPersonRequest
-	(*GetPersonResponse)(nil),          // 16: ecabinet.meetings.v1.GetPersonResponse
-	(*SearchPeopleRequest)(nil),        // 17: ecabinet.meetings.v1.SearchPeopleRequest
-	(*SearchPeopleResponse)(nil),       // 18: ecabinet.meetings.v1.SearchPeopleResponse
-	(*AddMembershipRequest)(nil),       // 19: ecabinet.meetings.v1.AddMembershipRequest
-	(*AddMembershipResponse)(nil),      // 20: ecabinet.meetings.v1.AddMembershipResponse
-	(*EndMembershipRequest)(nil),       // 21: ecabinet.meetings.v1.EndMembershipRequest
-	(*EndMembershipResponse)(nil),      // 22: ecabinet.meetings.v1.EndMembershipResponse
-	(*ListMembersRequest)(nil),         // 23: ecabinet.meetings.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),        // 24: ecabinet.meetings.v1.ListMembersResponse
-	(*ImportMembersRequest)(nil),       // 25: ecabinet.meetings.v1.ImportMembersRequest
-	(*ImportProblem)(nil),              // 26: ecabinet.meetings.v1.ImportProblem
-	(*ImportMembersResponse)(nil),      // 27: ecabinet.meetings.v1.ImportMembersResponse
-	(*timestamppb.Timestamp)(nil),      // 28: google.protobuf.Timestamp
+	(*UpdateOrganizationRequest)(nil),  // 11: ecabinet.meetings.v1.UpdateOrganizationRequest
+	(*UpdateOrganizationResponse)(nil), // 12: ecabinet.meetings.v1.UpdateOrganizationResponse
+	(*ListOrganizationsRequest)(nil),   // 13: ecabinet.meetings.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),  // 14: ecabinet.meetings.v1.ListOrganizationsResponse
+	(*CreatePersonRequest)(nil),        // 15: ecabinet.meetings.v1.CreatePersonRequest
+	(*CreatePersonResponse)(nil),       // 16: ecabinet.meetings.v1.CreatePersonResponse
+	(*GetPersonRequest)(nil),           // 17: ecabinet.meetings.v1.GetPersonRequest
+	(*GetPersonResponse)(nil),          // 18: ecabinet.meetings.v1.GetPersonResponse
+	(*SearchPeopleRequest)(nil),        // 19: ecabinet.meetings.v1.SearchPeopleRequest
+	(*SearchPeopleResponse)(nil),       // 20: ecabinet.meetings.v1.SearchPeopleResponse
+	(*AddMembershipRequest)(nil),       // 21: ecabinet.meetings.v1.AddMembershipRequest
+	(*AddMembershipResponse)(nil),      // 22: ecabinet.meetings.v1.AddMembershipResponse
+	(*EndMembershipRequest)(nil),       // 23: ecabinet.meetings.v1.EndMembershipRequest
+	(*EndMembershipResponse)(nil),      // 24: ecabinet.meetings.v1.EndMembershipResponse
+	(*ListMembersRequest)(nil),         // 25: ecabinet.meetings.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),        // 26: ecabinet.meetings.v1.ListMembersResponse
+	(*ImportMembersRequest)(nil),       // 27: ecabinet.meetings.v1.ImportMembersRequest
+	(*ImportProblem)(nil),              // 28: ecabinet.meetings.v1.ImportProblem
+	(*ImportMembersResponse)(nil),      // 29: ecabinet.meetings.v1.ImportMembersResponse
+	(*timestamppb.Timestamp)(nil),      // 30: google.protobuf.Timestamp
 }
 var file_ecabinet_meetings_v1_directory_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.meetings.v1.Organization.kind:type_name -> ecabinet.meetings.v1.OrganizationKind
-	28, // 1: ecabinet.meetings.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	28, // 2: ecabinet.meetings.v1.Person.create_time:type_name -> google.protobuf.Timestamp
+	30, // 1: ecabinet.meetings.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	30, // 2: ecabinet.meetings.v1.Person.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 3: ecabinet.meetings.v1.Membership.body:type_name -> ecabinet.meetings.v1.BodyKind
 	2,  // 4: ecabinet.meetings.v1.Membership.role:type_name -> ecabinet.meetings.v1.PartyRole
 	3,  // 5: ecabinet.meetings.v1.Membership.standing:type_name -> ecabinet.meetings.v1.Standing
 	0,  // 6: ecabinet.meetings.v1.CreateOrganizationRequest.kind:type_name -> ecabinet.meetings.v1.OrganizationKind
 	4,  // 7: ecabinet.meetings.v1.CreateOrganizationResponse.organization:type_name -> ecabinet.meetings.v1.Organization
 	4,  // 8: ecabinet.meetings.v1.GetOrganizationResponse.organization:type_name -> ecabinet.meetings.v1.Organization
-	4,  // 9: ecabinet.meetings.v1.ListOrganizationsResponse.organizations:type_name -> ecabinet.meetings.v1.Organization
-	5,  // 10: ecabinet.meetings.v1.CreatePersonResponse.person:type_name -> ecabinet.meetings.v1.Person
-	5,  // 11: ecabinet.meetings.v1.GetPersonResponse.person:type_name -> ecabinet.meetings.v1.Person
-	5,  // 12: ecabinet.meetings.v1.SearchPeopleResponse.people:type_name -> ecabinet.meetings.v1.Person
-	1,  // 13: ecabinet.meetings.v1.AddMembershipRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
-	2,  // 14: ecabinet.meetings.v1.AddMembershipRequest.role:type_name -> ecabinet.meetings.v1.PartyRole
-	3,  // 15: ecabinet.meetings.v1.AddMembershipRequest.standing:type_name -> ecabinet.meetings.v1.Standing
-	6,  // 16: ecabinet.meetings.v1.AddMembershipResponse.membership:type_name -> ecabinet.meetings.v1.Membership
-	6,  // 17: ecabinet.meetings.v1.EndMembershipResponse.membership:type_name -> ecabinet.meetings.v1.Membership
-	1,  // 18: ecabinet.meetings.v1.ListMembersRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
-	6,  // 19: ecabinet.meetings.v1.ListMembersResponse.memberships:type_name -> ecabinet.meetings.v1.Membership
-	26, // 20: ecabinet.meetings.v1.ImportMembersResponse.problems:type_name -> ecabinet.meetings.v1.ImportProblem
-	7,  // 21: ecabinet.meetings.v1.DirectoryService.CreateOrganization:input_type -> ecabinet.meetings.v1.CreateOrganizationRequest
-	9,  // 22: ecabinet.meetings.v1.DirectoryService.GetOrganization:input_type -> ecabinet.meetings.v1.GetOrganizationRequest
-	11, // 23: ecabinet.meetings.v1.DirectoryService.ListOrganizations:input_type -> ecabinet.meetings.v1.ListOrganizationsRequest
-	13, // 24: ecabinet.meetings.v1.DirectoryService.CreatePerson:input_type -> ecabinet.meetings.v1.CreatePersonRequest
-	15, // 25: ecabinet.meetings.v1.DirectoryService.GetPerson:input_type -> ecabinet.meetings.v1.GetPersonRequest
-	17, // 26: ecabinet.meetings.v1.DirectoryService.SearchPeople:input_type -> ecabinet.meetings.v1.SearchPeopleRequest
-	19, // 27: ecabinet.meetings.v1.DirectoryService.AddMembership:input_type -> ecabinet.meetings.v1.AddMembershipRequest
-	21, // 28: ecabinet.meetings.v1.DirectoryService.EndMembership:input_type -> ecabinet.meetings.v1.EndMembershipRequest
-	23, // 29: ecabinet.meetings.v1.DirectoryService.ListMembers:input_type -> ecabinet.meetings.v1.ListMembersRequest
-	25, // 30: ecabinet.meetings.v1.DirectoryService.ImportMembers:input_type -> ecabinet.meetings.v1.ImportMembersRequest
-	8,  // 31: ecabinet.meetings.v1.DirectoryService.CreateOrganization:output_type -> ecabinet.meetings.v1.CreateOrganizationResponse
-	10, // 32: ecabinet.meetings.v1.DirectoryService.GetOrganization:output_type -> ecabinet.meetings.v1.GetOrganizationResponse
-	12, // 33: ecabinet.meetings.v1.DirectoryService.ListOrganizations:output_type -> ecabinet.meetings.v1.ListOrganizationsResponse
-	14, // 34: ecabinet.meetings.v1.DirectoryService.CreatePerson:output_type -> ecabinet.meetings.v1.CreatePersonResponse
-	16, // 35: ecabinet.meetings.v1.DirectoryService.GetPerson:output_type -> ecabinet.meetings.v1.GetPersonResponse
-	18, // 36: ecabinet.meetings.v1.DirectoryService.SearchPeople:output_type -> ecabinet.meetings.v1.SearchPeopleResponse
-	20, // 37: ecabinet.meetings.v1.DirectoryService.AddMembership:output_type -> ecabinet.meetings.v1.AddMembershipResponse
-	22, // 38: ecabinet.meetings.v1.DirectoryService.EndMembership:output_type -> ecabinet.meetings.v1.EndMembershipResponse
-	24, // 39: ecabinet.meetings.v1.DirectoryService.ListMembers:output_type -> ecabinet.meetings.v1.ListMembersResponse
-	27, // 40: ecabinet.meetings.v1.DirectoryService.ImportMembers:output_type -> ecabinet.meetings.v1.ImportMembersResponse
-	31, // [31:41] is the sub-list for method output_type
-	21, // [21:31] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	4,  // 9: ecabinet.meetings.v1.UpdateOrganizationResponse.organization:type_name -> ecabinet.meetings.v1.Organization
+	4,  // 10: ecabinet.meetings.v1.ListOrganizationsResponse.organizations:type_name -> ecabinet.meetings.v1.Organization
+	5,  // 11: ecabinet.meetings.v1.CreatePersonResponse.person:type_name -> ecabinet.meetings.v1.Person
+	5,  // 12: ecabinet.meetings.v1.GetPersonResponse.person:type_name -> ecabinet.meetings.v1.Person
+	5,  // 13: ecabinet.meetings.v1.SearchPeopleResponse.people:type_name -> ecabinet.meetings.v1.Person
+	1,  // 14: ecabinet.meetings.v1.AddMembershipRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	2,  // 15: ecabinet.meetings.v1.AddMembershipRequest.role:type_name -> ecabinet.meetings.v1.PartyRole
+	3,  // 16: ecabinet.meetings.v1.AddMembershipRequest.standing:type_name -> ecabinet.meetings.v1.Standing
+	6,  // 17: ecabinet.meetings.v1.AddMembershipResponse.membership:type_name -> ecabinet.meetings.v1.Membership
+	6,  // 18: ecabinet.meetings.v1.EndMembershipResponse.membership:type_name -> ecabinet.meetings.v1.Membership
+	1,  // 19: ecabinet.meetings.v1.ListMembersRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	6,  // 20: ecabinet.meetings.v1.ListMembersResponse.memberships:type_name -> ecabinet.meetings.v1.Membership
+	28, // 21: ecabinet.meetings.v1.ImportMembersResponse.problems:type_name -> ecabinet.meetings.v1.ImportProblem
+	7,  // 22: ecabinet.meetings.v1.DirectoryService.CreateOrganization:input_type -> ecabinet.meetings.v1.CreateOrganizationRequest
+	9,  // 23: ecabinet.meetings.v1.DirectoryService.GetOrganization:input_type -> ecabinet.meetings.v1.GetOrganizationRequest
+	11, // 24: ecabinet.meetings.v1.DirectoryService.UpdateOrganization:input_type -> ecabinet.meetings.v1.UpdateOrganizationRequest
+	13, // 25: ecabinet.meetings.v1.DirectoryService.ListOrganizations:input_type -> ecabinet.meetings.v1.ListOrganizationsRequest
+	15, // 26: ecabinet.meetings.v1.DirectoryService.CreatePerson:input_type -> ecabinet.meetings.v1.CreatePersonRequest
+	17, // 27: ecabinet.meetings.v1.DirectoryService.GetPerson:input_type -> ecabinet.meetings.v1.GetPersonRequest
+	19, // 28: ecabinet.meetings.v1.DirectoryService.SearchPeople:input_type -> ecabinet.meetings.v1.SearchPeopleRequest
+	21, // 29: ecabinet.meetings.v1.DirectoryService.AddMembership:input_type -> ecabinet.meetings.v1.AddMembershipRequest
+	23, // 30: ecabinet.meetings.v1.DirectoryService.EndMembership:input_type -> ecabinet.meetings.v1.EndMembershipRequest
+	25, // 31: ecabinet.meetings.v1.DirectoryService.ListMembers:input_type -> ecabinet.meetings.v1.ListMembersRequest
+	27, // 32: ecabinet.meetings.v1.DirectoryService.ImportMembers:input_type -> ecabinet.meetings.v1.ImportMembersRequest
+	8,  // 33: ecabinet.meetings.v1.DirectoryService.CreateOrganization:output_type -> ecabinet.meetings.v1.CreateOrganizationResponse
+	10, // 34: ecabinet.meetings.v1.DirectoryService.GetOrganization:output_type -> ecabinet.meetings.v1.GetOrganizationResponse
+	12, // 35: ecabinet.meetings.v1.DirectoryService.UpdateOrganization:output_type -> ecabinet.meetings.v1.UpdateOrganizationResponse
+	14, // 36: ecabinet.meetings.v1.DirectoryService.ListOrganizations:output_type -> ecabinet.meetings.v1.ListOrganizationsResponse
+	16, // 37: ecabinet.meetings.v1.DirectoryService.CreatePerson:output_type -> ecabinet.meetings.v1.CreatePersonResponse
+	18, // 38: ecabinet.meetings.v1.DirectoryService.GetPerson:output_type -> ecabinet.meetings.v1.GetPersonResponse
+	20, // 39: ecabinet.meetings.v1.DirectoryService.SearchPeople:output_type -> ecabinet.meetings.v1.SearchPeopleResponse
+	22, // 40: ecabinet.meetings.v1.DirectoryService.AddMembership:output_type -> ecabinet.meetings.v1.AddMembershipResponse
+	24, // 41: ecabinet.meetings.v1.DirectoryService.EndMembership:output_type -> ecabinet.meetings.v1.EndMembershipResponse
+	26, // 42: ecabinet.meetings.v1.DirectoryService.ListMembers:output_type -> ecabinet.meetings.v1.ListMembersResponse
+	29, // 43: ecabinet.meetings.v1.DirectoryService.ImportMembers:output_type -> ecabinet.meetings.v1.ImportMembersResponse
+	33, // [33:44] is the sub-list for method output_type
+	22, // [22:33] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_meetings_v1_directory_proto_init() }
@@ -1933,7 +2103,7 @@ func file_ecabinet_meetings_v1_directory_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_meetings_v1_directory_proto_rawDesc), len(file_ecabinet_meetings_v1_directory_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -445,9 +445,12 @@ type Meeting struct {
 	MyRole ParticipantRole `protobuf:"varint,18,opt,name=my_role,json=myRole,proto3,enum=ecabinet.meetings.v1.ParticipantRole" json:"my_role,omitempty"`
 	// The speakers list: the one speaking and those waiting (by position),
 	// then finished and withdrawn turns.
-	Speakers      []*Speaker `protobuf:"bytes,19,rep,name=speakers,proto3" json:"speakers,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Speakers []*Speaker `protobuf:"bytes,19,rep,name=speakers,proto3" json:"speakers,omitempty"`
+	// The organisation's allow_vote_delegation setting as it is now (set on
+	// a whole meeting: GetMeeting, changes and events; not in lists).
+	AllowVoteDelegation bool `protobuf:"varint,20,opt,name=allow_vote_delegation,json=allowVoteDelegation,proto3" json:"allow_vote_delegation,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Meeting) Reset() {
@@ -611,6 +614,13 @@ func (x *Meeting) GetSpeakers() []*Speaker {
 		return x.Speakers
 	}
 	return nil
+}
+
+func (x *Meeting) GetAllowVoteDelegation() bool {
+	if x != nil {
+		return x.AllowVoteDelegation
+	}
+	return false
 }
 
 // One request to speak.
@@ -826,8 +836,11 @@ type Participant struct {
 	AbsenceReason string                 `protobuf:"bytes,8,opt,name=absence_reason,json=absenceReason,proto3" json:"absence_reason,omitempty"`
 	Attendance    Attendance             `protobuf:"varint,9,opt,name=attendance,proto3,enum=ecabinet.meetings.v1.Attendance" json:"attendance,omitempty"`
 	CheckInTime   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=check_in_time,json=checkInTime,proto3" json:"check_in_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The participant who may cast this voting member's ballot while they
+	// are absent (SetDelegate); empty when none.
+	DelegatePersonId string `protobuf:"bytes,11,opt,name=delegate_person_id,json=delegatePersonId,proto3" json:"delegate_person_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Participant) Reset() {
@@ -928,6 +941,13 @@ func (x *Participant) GetCheckInTime() *timestamppb.Timestamp {
 		return x.CheckInTime
 	}
 	return nil
+}
+
+func (x *Participant) GetDelegatePersonId() string {
+	if x != nil {
+		return x.DelegatePersonId
+	}
+	return ""
 }
 
 // Quorum computed live: base = voting members less those excused and absent.
@@ -3031,6 +3051,113 @@ func (x *RemoveParticipantResponse) GetMeeting() *Meeting {
 	return nil
 }
 
+type SetDelegateRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	// The voting member who delegates.
+	PersonId string `protobuf:"bytes,2,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	// Another participant with a voting right who neither delegates nor
+	// holds anyone else's delegation; empty clears the delegation.
+	DelegatePersonId string `protobuf:"bytes,3,opt,name=delegate_person_id,json=delegatePersonId,proto3" json:"delegate_person_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *SetDelegateRequest) Reset() {
+	*x = SetDelegateRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDelegateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDelegateRequest) ProtoMessage() {}
+
+func (x *SetDelegateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDelegateRequest.ProtoReflect.Descriptor instead.
+func (*SetDelegateRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *SetDelegateRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+func (x *SetDelegateRequest) GetPersonId() string {
+	if x != nil {
+		return x.PersonId
+	}
+	return ""
+}
+
+func (x *SetDelegateRequest) GetDelegatePersonId() string {
+	if x != nil {
+		return x.DelegatePersonId
+	}
+	return ""
+}
+
+type SetDelegateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meeting       *Meeting               `protobuf:"bytes,1,opt,name=meeting,proto3" json:"meeting,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDelegateResponse) Reset() {
+	*x = SetDelegateResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDelegateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDelegateResponse) ProtoMessage() {}
+
+func (x *SetDelegateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDelegateResponse.ProtoReflect.Descriptor instead.
+func (*SetDelegateResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *SetDelegateResponse) GetMeeting() *Meeting {
+	if x != nil {
+		return x.Meeting
+	}
+	return nil
+}
+
 type RespondToInvitationRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	MeetingId string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
@@ -3043,7 +3170,7 @@ type RespondToInvitationRequest struct {
 
 func (x *RespondToInvitationRequest) Reset() {
 	*x = RespondToInvitationRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3055,7 +3182,7 @@ func (x *RespondToInvitationRequest) String() string {
 func (*RespondToInvitationRequest) ProtoMessage() {}
 
 func (x *RespondToInvitationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3068,7 +3195,7 @@ func (x *RespondToInvitationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondToInvitationRequest.ProtoReflect.Descriptor instead.
 func (*RespondToInvitationRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{42}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RespondToInvitationRequest) GetMeetingId() string {
@@ -3101,7 +3228,7 @@ type RespondToInvitationResponse struct {
 
 func (x *RespondToInvitationResponse) Reset() {
 	*x = RespondToInvitationResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3113,7 +3240,7 @@ func (x *RespondToInvitationResponse) String() string {
 func (*RespondToInvitationResponse) ProtoMessage() {}
 
 func (x *RespondToInvitationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3126,7 +3253,7 @@ func (x *RespondToInvitationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondToInvitationResponse.ProtoReflect.Descriptor instead.
 func (*RespondToInvitationResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{43}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RespondToInvitationResponse) GetMeeting() *Meeting {
@@ -3145,7 +3272,7 @@ type GetInvitationCalendarRequest struct {
 
 func (x *GetInvitationCalendarRequest) Reset() {
 	*x = GetInvitationCalendarRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3157,7 +3284,7 @@ func (x *GetInvitationCalendarRequest) String() string {
 func (*GetInvitationCalendarRequest) ProtoMessage() {}
 
 func (x *GetInvitationCalendarRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3170,7 +3297,7 @@ func (x *GetInvitationCalendarRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInvitationCalendarRequest.ProtoReflect.Descriptor instead.
 func (*GetInvitationCalendarRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{44}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetInvitationCalendarRequest) GetMeetingId() string {
@@ -3191,7 +3318,7 @@ type GetInvitationCalendarResponse struct {
 
 func (x *GetInvitationCalendarResponse) Reset() {
 	*x = GetInvitationCalendarResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3203,7 +3330,7 @@ func (x *GetInvitationCalendarResponse) String() string {
 func (*GetInvitationCalendarResponse) ProtoMessage() {}
 
 func (x *GetInvitationCalendarResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3216,7 +3343,7 @@ func (x *GetInvitationCalendarResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInvitationCalendarResponse.ProtoReflect.Descriptor instead.
 func (*GetInvitationCalendarResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{45}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetInvitationCalendarResponse) GetIcs() string {
@@ -3242,7 +3369,7 @@ type IssueCheckInTokenRequest struct {
 
 func (x *IssueCheckInTokenRequest) Reset() {
 	*x = IssueCheckInTokenRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3254,7 +3381,7 @@ func (x *IssueCheckInTokenRequest) String() string {
 func (*IssueCheckInTokenRequest) ProtoMessage() {}
 
 func (x *IssueCheckInTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3267,7 +3394,7 @@ func (x *IssueCheckInTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCheckInTokenRequest.ProtoReflect.Descriptor instead.
 func (*IssueCheckInTokenRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{46}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *IssueCheckInTokenRequest) GetMeetingId() string {
@@ -3289,7 +3416,7 @@ type IssueCheckInTokenResponse struct {
 
 func (x *IssueCheckInTokenResponse) Reset() {
 	*x = IssueCheckInTokenResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3301,7 +3428,7 @@ func (x *IssueCheckInTokenResponse) String() string {
 func (*IssueCheckInTokenResponse) ProtoMessage() {}
 
 func (x *IssueCheckInTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3314,7 +3441,7 @@ func (x *IssueCheckInTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCheckInTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueCheckInTokenResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{47}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *IssueCheckInTokenResponse) GetToken() string {
@@ -3348,7 +3475,7 @@ type CheckInRequest struct {
 
 func (x *CheckInRequest) Reset() {
 	*x = CheckInRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3360,7 +3487,7 @@ func (x *CheckInRequest) String() string {
 func (*CheckInRequest) ProtoMessage() {}
 
 func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3373,7 +3500,7 @@ func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInRequest.ProtoReflect.Descriptor instead.
 func (*CheckInRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{48}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CheckInRequest) GetMeetingId() string {
@@ -3399,7 +3526,7 @@ type CheckInResponse struct {
 
 func (x *CheckInResponse) Reset() {
 	*x = CheckInResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3411,7 +3538,7 @@ func (x *CheckInResponse) String() string {
 func (*CheckInResponse) ProtoMessage() {}
 
 func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3424,7 +3551,7 @@ func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInResponse.ProtoReflect.Descriptor instead.
 func (*CheckInResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{49}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CheckInResponse) GetMeeting() *Meeting {
@@ -3446,7 +3573,7 @@ type MarkAttendanceRequest struct {
 
 func (x *MarkAttendanceRequest) Reset() {
 	*x = MarkAttendanceRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3458,7 +3585,7 @@ func (x *MarkAttendanceRequest) String() string {
 func (*MarkAttendanceRequest) ProtoMessage() {}
 
 func (x *MarkAttendanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3471,7 +3598,7 @@ func (x *MarkAttendanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAttendanceRequest.ProtoReflect.Descriptor instead.
 func (*MarkAttendanceRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{50}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *MarkAttendanceRequest) GetMeetingId() string {
@@ -3511,7 +3638,7 @@ type MarkAttendanceResponse struct {
 
 func (x *MarkAttendanceResponse) Reset() {
 	*x = MarkAttendanceResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[51]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3523,7 +3650,7 @@ func (x *MarkAttendanceResponse) String() string {
 func (*MarkAttendanceResponse) ProtoMessage() {}
 
 func (x *MarkAttendanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[51]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3536,7 +3663,7 @@ func (x *MarkAttendanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAttendanceResponse.ProtoReflect.Descriptor instead.
 func (*MarkAttendanceResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{51}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *MarkAttendanceResponse) GetMeeting() *Meeting {
@@ -3559,7 +3686,7 @@ type RequestToSpeakRequest struct {
 
 func (x *RequestToSpeakRequest) Reset() {
 	*x = RequestToSpeakRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[52]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3571,7 +3698,7 @@ func (x *RequestToSpeakRequest) String() string {
 func (*RequestToSpeakRequest) ProtoMessage() {}
 
 func (x *RequestToSpeakRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[52]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3584,7 +3711,7 @@ func (x *RequestToSpeakRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestToSpeakRequest.ProtoReflect.Descriptor instead.
 func (*RequestToSpeakRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{52}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RequestToSpeakRequest) GetMeetingId() string {
@@ -3617,7 +3744,7 @@ type RequestToSpeakResponse struct {
 
 func (x *RequestToSpeakResponse) Reset() {
 	*x = RequestToSpeakResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[53]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3629,7 +3756,7 @@ func (x *RequestToSpeakResponse) String() string {
 func (*RequestToSpeakResponse) ProtoMessage() {}
 
 func (x *RequestToSpeakResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[53]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3642,7 +3769,7 @@ func (x *RequestToSpeakResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestToSpeakResponse.ProtoReflect.Descriptor instead.
 func (*RequestToSpeakResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{53}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RequestToSpeakResponse) GetMeeting() *Meeting {
@@ -3661,7 +3788,7 @@ type WithdrawSpeakRequestRequest struct {
 
 func (x *WithdrawSpeakRequestRequest) Reset() {
 	*x = WithdrawSpeakRequestRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[54]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3673,7 +3800,7 @@ func (x *WithdrawSpeakRequestRequest) String() string {
 func (*WithdrawSpeakRequestRequest) ProtoMessage() {}
 
 func (x *WithdrawSpeakRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[54]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3686,7 +3813,7 @@ func (x *WithdrawSpeakRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawSpeakRequestRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawSpeakRequestRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{54}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *WithdrawSpeakRequestRequest) GetMeetingId() string {
@@ -3705,7 +3832,7 @@ type WithdrawSpeakRequestResponse struct {
 
 func (x *WithdrawSpeakRequestResponse) Reset() {
 	*x = WithdrawSpeakRequestResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[55]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3717,7 +3844,7 @@ func (x *WithdrawSpeakRequestResponse) String() string {
 func (*WithdrawSpeakRequestResponse) ProtoMessage() {}
 
 func (x *WithdrawSpeakRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[55]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3730,7 +3857,7 @@ func (x *WithdrawSpeakRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawSpeakRequestResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawSpeakRequestResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{55}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *WithdrawSpeakRequestResponse) GetMeeting() *Meeting {
@@ -3754,7 +3881,7 @@ type UpdateSpeakerRequest struct {
 
 func (x *UpdateSpeakerRequest) Reset() {
 	*x = UpdateSpeakerRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[56]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3766,7 +3893,7 @@ func (x *UpdateSpeakerRequest) String() string {
 func (*UpdateSpeakerRequest) ProtoMessage() {}
 
 func (x *UpdateSpeakerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[56]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3779,7 +3906,7 @@ func (x *UpdateSpeakerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSpeakerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSpeakerRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{56}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *UpdateSpeakerRequest) GetMeetingId() string {
@@ -3819,7 +3946,7 @@ type UpdateSpeakerResponse struct {
 
 func (x *UpdateSpeakerResponse) Reset() {
 	*x = UpdateSpeakerResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[57]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3831,7 +3958,7 @@ func (x *UpdateSpeakerResponse) String() string {
 func (*UpdateSpeakerResponse) ProtoMessage() {}
 
 func (x *UpdateSpeakerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[57]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3844,7 +3971,7 @@ func (x *UpdateSpeakerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSpeakerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSpeakerResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{57}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *UpdateSpeakerResponse) GetMeeting() *Meeting {
@@ -3858,7 +3985,7 @@ var File_ecabinet_meetings_v1_meetings_proto protoreflect.FileDescriptor
 
 const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\n" +
-	"#ecabinet/meetings/v1/meetings.proto\x12\x14ecabinet.meetings.v1\x1a$ecabinet/meetings/v1/directory.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x06\n" +
+	"#ecabinet/meetings/v1/meetings.proto\x12\x14ecabinet.meetings.v1\x1a$ecabinet/meetings/v1/directory.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\a\n" +
 	"\aMeeting\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12'\n" +
 	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12\x14\n" +
@@ -3880,7 +4007,8 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\x06quorum\x18\x10 \x01(\v2\x1c.ecabinet.meetings.v1.QuorumR\x06quorum\x12!\n" +
 	"\fstate_reason\x18\x11 \x01(\tR\vstateReason\x12>\n" +
 	"\amy_role\x18\x12 \x01(\x0e2%.ecabinet.meetings.v1.ParticipantRoleR\x06myRole\x129\n" +
-	"\bspeakers\x18\x13 \x03(\v2\x1d.ecabinet.meetings.v1.SpeakerR\bspeakers\"\xa2\x02\n" +
+	"\bspeakers\x18\x13 \x03(\v2\x1d.ecabinet.meetings.v1.SpeakerR\bspeakers\x122\n" +
+	"\x15allow_vote_delegation\x18\x14 \x01(\bR\x13allowVoteDelegation\"\xa2\x02\n" +
 	"\aSpeaker\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x12\x1b\n" +
@@ -3898,7 +4026,7 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\fpresenter_id\x18\x04 \x01(\tR\vpresenterId\x12%\n" +
 	"\x0epresenter_name\x18\x05 \x01(\tR\rpresenterName\x12)\n" +
 	"\x10duration_minutes\x18\x06 \x01(\x05R\x0fdurationMinutes\x12!\n" +
-	"\fdocument_ids\x18\a \x03(\tR\vdocumentIds\"\xd4\x03\n" +
+	"\fdocument_ids\x18\a \x03(\tR\vdocumentIds\"\x82\x04\n" +
 	"\vParticipant\x12\x1b\n" +
 	"\tperson_id\x18\x01 \x01(\tR\bpersonId\x12\x1b\n" +
 	"\tfull_name\x18\x02 \x01(\tR\bfullName\x129\n" +
@@ -3912,7 +4040,8 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"attendance\x18\t \x01(\x0e2 .ecabinet.meetings.v1.AttendanceR\n" +
 	"attendance\x12>\n" +
 	"\rcheck_in_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\vcheckInTime\"\x80\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\vcheckInTime\x12,\n" +
+	"\x12delegate_person_id\x18\v \x01(\tR\x10delegatePersonId\"\x80\x01\n" +
 	"\x06Quorum\x12\x12\n" +
 	"\x04base\x18\x01 \x01(\x05R\x04base\x12\x18\n" +
 	"\apresent\x18\x02 \x01(\x05R\apresent\x12\x1a\n" +
@@ -4057,6 +4186,13 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x1b\n" +
 	"\tperson_id\x18\x02 \x01(\tR\bpersonId\"T\n" +
 	"\x19RemoveParticipantResponse\x127\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"~\n" +
+	"\x12SetDelegateRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x1b\n" +
+	"\tperson_id\x18\x02 \x01(\tR\bpersonId\x12,\n" +
+	"\x12delegate_person_id\x18\x03 \x01(\tR\x10delegatePersonId\"N\n" +
+	"\x13SetDelegateResponse\x127\n" +
 	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"\x92\x01\n" +
 	"\x1aRespondToInvitationRequest\x12\x1d\n" +
 	"\n" +
@@ -4161,7 +4297,7 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\x12PERIOD_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPERIOD_TODAY\x10\x01\x12\x13\n" +
 	"\x0fPERIOD_UPCOMING\x10\x02\x12\x0f\n" +
-	"\vPERIOD_PAST\x10\x032\xd7\x16\n" +
+	"\vPERIOD_PAST\x10\x032\xbb\x17\n" +
 	"\x0fMeetingsService\x12h\n" +
 	"\rCreateMeeting\x12*.ecabinet.meetings.v1.CreateMeetingRequest\x1a+.ecabinet.meetings.v1.CreateMeetingResponse\x12_\n" +
 	"\n" +
@@ -4182,7 +4318,8 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\x14SetCurrentAgendaItem\x121.ecabinet.meetings.v1.SetCurrentAgendaItemRequest\x1a2.ecabinet.meetings.v1.SetCurrentAgendaItemResponse\x12n\n" +
 	"\x0fAddParticipants\x12,.ecabinet.meetings.v1.AddParticipantsRequest\x1a-.ecabinet.meetings.v1.AddParticipantsResponse\x12t\n" +
 	"\x11UpdateParticipant\x12..ecabinet.meetings.v1.UpdateParticipantRequest\x1a/.ecabinet.meetings.v1.UpdateParticipantResponse\x12t\n" +
-	"\x11RemoveParticipant\x12..ecabinet.meetings.v1.RemoveParticipantRequest\x1a/.ecabinet.meetings.v1.RemoveParticipantResponse\x12z\n" +
+	"\x11RemoveParticipant\x12..ecabinet.meetings.v1.RemoveParticipantRequest\x1a/.ecabinet.meetings.v1.RemoveParticipantResponse\x12b\n" +
+	"\vSetDelegate\x12(.ecabinet.meetings.v1.SetDelegateRequest\x1a).ecabinet.meetings.v1.SetDelegateResponse\x12z\n" +
 	"\x13RespondToInvitation\x120.ecabinet.meetings.v1.RespondToInvitationRequest\x1a1.ecabinet.meetings.v1.RespondToInvitationResponse\x12\x80\x01\n" +
 	"\x15GetInvitationCalendar\x122.ecabinet.meetings.v1.GetInvitationCalendarRequest\x1a3.ecabinet.meetings.v1.GetInvitationCalendarResponse\x12t\n" +
 	"\x11IssueCheckInToken\x12..ecabinet.meetings.v1.IssueCheckInTokenRequest\x1a/.ecabinet.meetings.v1.IssueCheckInTokenResponse\x12V\n" +
@@ -4205,7 +4342,7 @@ func file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP() []byte {
 }
 
 var file_ecabinet_meetings_v1_meetings_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_ecabinet_meetings_v1_meetings_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_ecabinet_meetings_v1_meetings_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_ecabinet_meetings_v1_meetings_proto_goTypes = []any{
 	(MeetingKind)(0),                      // 0: ecabinet.meetings.v1.MeetingKind
 	(MeetingState)(0),                     // 1: ecabinet.meetings.v1.MeetingState
@@ -4256,64 +4393,66 @@ var file_ecabinet_meetings_v1_meetings_proto_goTypes = []any{
 	(*UpdateParticipantResponse)(nil),     // 46: ecabinet.meetings.v1.UpdateParticipantResponse
 	(*RemoveParticipantRequest)(nil),      // 47: ecabinet.meetings.v1.RemoveParticipantRequest
 	(*RemoveParticipantResponse)(nil),     // 48: ecabinet.meetings.v1.RemoveParticipantResponse
-	(*RespondToInvitationRequest)(nil),    // 49: ecabinet.meetings.v1.RespondToInvitationRequest
-	(*RespondToInvitationResponse)(nil),   // 50: ecabinet.meetings.v1.RespondToInvitationResponse
-	(*GetInvitationCalendarRequest)(nil),  // 51: ecabinet.meetings.v1.GetInvitationCalendarRequest
-	(*GetInvitationCalendarResponse)(nil), // 52: ecabinet.meetings.v1.GetInvitationCalendarResponse
-	(*IssueCheckInTokenRequest)(nil),      // 53: ecabinet.meetings.v1.IssueCheckInTokenRequest
-	(*IssueCheckInTokenResponse)(nil),     // 54: ecabinet.meetings.v1.IssueCheckInTokenResponse
-	(*CheckInRequest)(nil),                // 55: ecabinet.meetings.v1.CheckInRequest
-	(*CheckInResponse)(nil),               // 56: ecabinet.meetings.v1.CheckInResponse
-	(*MarkAttendanceRequest)(nil),         // 57: ecabinet.meetings.v1.MarkAttendanceRequest
-	(*MarkAttendanceResponse)(nil),        // 58: ecabinet.meetings.v1.MarkAttendanceResponse
-	(*RequestToSpeakRequest)(nil),         // 59: ecabinet.meetings.v1.RequestToSpeakRequest
-	(*RequestToSpeakResponse)(nil),        // 60: ecabinet.meetings.v1.RequestToSpeakResponse
-	(*WithdrawSpeakRequestRequest)(nil),   // 61: ecabinet.meetings.v1.WithdrawSpeakRequestRequest
-	(*WithdrawSpeakRequestResponse)(nil),  // 62: ecabinet.meetings.v1.WithdrawSpeakRequestResponse
-	(*UpdateSpeakerRequest)(nil),          // 63: ecabinet.meetings.v1.UpdateSpeakerRequest
-	(*UpdateSpeakerResponse)(nil),         // 64: ecabinet.meetings.v1.UpdateSpeakerResponse
-	(*timestamppb.Timestamp)(nil),         // 65: google.protobuf.Timestamp
-	(BodyKind)(0),                         // 66: ecabinet.meetings.v1.BodyKind
-	(Standing)(0),                         // 67: ecabinet.meetings.v1.Standing
+	(*SetDelegateRequest)(nil),            // 49: ecabinet.meetings.v1.SetDelegateRequest
+	(*SetDelegateResponse)(nil),           // 50: ecabinet.meetings.v1.SetDelegateResponse
+	(*RespondToInvitationRequest)(nil),    // 51: ecabinet.meetings.v1.RespondToInvitationRequest
+	(*RespondToInvitationResponse)(nil),   // 52: ecabinet.meetings.v1.RespondToInvitationResponse
+	(*GetInvitationCalendarRequest)(nil),  // 53: ecabinet.meetings.v1.GetInvitationCalendarRequest
+	(*GetInvitationCalendarResponse)(nil), // 54: ecabinet.meetings.v1.GetInvitationCalendarResponse
+	(*IssueCheckInTokenRequest)(nil),      // 55: ecabinet.meetings.v1.IssueCheckInTokenRequest
+	(*IssueCheckInTokenResponse)(nil),     // 56: ecabinet.meetings.v1.IssueCheckInTokenResponse
+	(*CheckInRequest)(nil),                // 57: ecabinet.meetings.v1.CheckInRequest
+	(*CheckInResponse)(nil),               // 58: ecabinet.meetings.v1.CheckInResponse
+	(*MarkAttendanceRequest)(nil),         // 59: ecabinet.meetings.v1.MarkAttendanceRequest
+	(*MarkAttendanceResponse)(nil),        // 60: ecabinet.meetings.v1.MarkAttendanceResponse
+	(*RequestToSpeakRequest)(nil),         // 61: ecabinet.meetings.v1.RequestToSpeakRequest
+	(*RequestToSpeakResponse)(nil),        // 62: ecabinet.meetings.v1.RequestToSpeakResponse
+	(*WithdrawSpeakRequestRequest)(nil),   // 63: ecabinet.meetings.v1.WithdrawSpeakRequestRequest
+	(*WithdrawSpeakRequestResponse)(nil),  // 64: ecabinet.meetings.v1.WithdrawSpeakRequestResponse
+	(*UpdateSpeakerRequest)(nil),          // 65: ecabinet.meetings.v1.UpdateSpeakerRequest
+	(*UpdateSpeakerResponse)(nil),         // 66: ecabinet.meetings.v1.UpdateSpeakerResponse
+	(*timestamppb.Timestamp)(nil),         // 67: google.protobuf.Timestamp
+	(BodyKind)(0),                         // 68: ecabinet.meetings.v1.BodyKind
+	(Standing)(0),                         // 69: ecabinet.meetings.v1.Standing
 }
 var file_ecabinet_meetings_v1_meetings_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.meetings.v1.Meeting.kind:type_name -> ecabinet.meetings.v1.MeetingKind
-	65, // 1: ecabinet.meetings.v1.Meeting.starts_at:type_name -> google.protobuf.Timestamp
-	65, // 2: ecabinet.meetings.v1.Meeting.ends_at:type_name -> google.protobuf.Timestamp
+	67, // 1: ecabinet.meetings.v1.Meeting.starts_at:type_name -> google.protobuf.Timestamp
+	67, // 2: ecabinet.meetings.v1.Meeting.ends_at:type_name -> google.protobuf.Timestamp
 	1,  // 3: ecabinet.meetings.v1.Meeting.state:type_name -> ecabinet.meetings.v1.MeetingState
-	65, // 4: ecabinet.meetings.v1.Meeting.create_time:type_name -> google.protobuf.Timestamp
-	66, // 5: ecabinet.meetings.v1.Meeting.body:type_name -> ecabinet.meetings.v1.BodyKind
+	67, // 4: ecabinet.meetings.v1.Meeting.create_time:type_name -> google.protobuf.Timestamp
+	68, // 5: ecabinet.meetings.v1.Meeting.body:type_name -> ecabinet.meetings.v1.BodyKind
 	9,  // 6: ecabinet.meetings.v1.Meeting.agenda:type_name -> ecabinet.meetings.v1.AgendaItem
 	10, // 7: ecabinet.meetings.v1.Meeting.participants:type_name -> ecabinet.meetings.v1.Participant
 	11, // 8: ecabinet.meetings.v1.Meeting.quorum:type_name -> ecabinet.meetings.v1.Quorum
 	3,  // 9: ecabinet.meetings.v1.Meeting.my_role:type_name -> ecabinet.meetings.v1.ParticipantRole
 	8,  // 10: ecabinet.meetings.v1.Meeting.speakers:type_name -> ecabinet.meetings.v1.Speaker
 	2,  // 11: ecabinet.meetings.v1.Speaker.state:type_name -> ecabinet.meetings.v1.SpeakerState
-	65, // 12: ecabinet.meetings.v1.Speaker.request_time:type_name -> google.protobuf.Timestamp
+	67, // 12: ecabinet.meetings.v1.Speaker.request_time:type_name -> google.protobuf.Timestamp
 	3,  // 13: ecabinet.meetings.v1.Participant.role:type_name -> ecabinet.meetings.v1.ParticipantRole
-	67, // 14: ecabinet.meetings.v1.Participant.standing:type_name -> ecabinet.meetings.v1.Standing
+	69, // 14: ecabinet.meetings.v1.Participant.standing:type_name -> ecabinet.meetings.v1.Standing
 	4,  // 15: ecabinet.meetings.v1.Participant.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
 	5,  // 16: ecabinet.meetings.v1.Participant.attendance:type_name -> ecabinet.meetings.v1.Attendance
-	65, // 17: ecabinet.meetings.v1.Participant.check_in_time:type_name -> google.protobuf.Timestamp
+	67, // 17: ecabinet.meetings.v1.Participant.check_in_time:type_name -> google.protobuf.Timestamp
 	0,  // 18: ecabinet.meetings.v1.CreateMeetingRequest.kind:type_name -> ecabinet.meetings.v1.MeetingKind
-	65, // 19: ecabinet.meetings.v1.CreateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	65, // 20: ecabinet.meetings.v1.CreateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	66, // 21: ecabinet.meetings.v1.CreateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	67, // 19: ecabinet.meetings.v1.CreateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	67, // 20: ecabinet.meetings.v1.CreateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	68, // 21: ecabinet.meetings.v1.CreateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
 	7,  // 22: ecabinet.meetings.v1.CreateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
 	7,  // 23: ecabinet.meetings.v1.GetMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
 	7,  // 24: ecabinet.meetings.v1.ListMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
 	6,  // 25: ecabinet.meetings.v1.ListMyMeetingsRequest.period:type_name -> ecabinet.meetings.v1.Period
 	7,  // 26: ecabinet.meetings.v1.ListMyMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
-	65, // 27: ecabinet.meetings.v1.UpdateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	65, // 28: ecabinet.meetings.v1.UpdateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	66, // 29: ecabinet.meetings.v1.UpdateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	67, // 27: ecabinet.meetings.v1.UpdateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	67, // 28: ecabinet.meetings.v1.UpdateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	68, // 29: ecabinet.meetings.v1.UpdateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
 	7,  // 30: ecabinet.meetings.v1.UpdateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
 	7,  // 31: ecabinet.meetings.v1.ScheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
 	7,  // 32: ecabinet.meetings.v1.StartMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
 	7,  // 33: ecabinet.meetings.v1.EndMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
 	7,  // 34: ecabinet.meetings.v1.CancelMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	65, // 35: ecabinet.meetings.v1.RescheduleMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	65, // 36: ecabinet.meetings.v1.RescheduleMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	67, // 35: ecabinet.meetings.v1.RescheduleMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	67, // 36: ecabinet.meetings.v1.RescheduleMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
 	7,  // 37: ecabinet.meetings.v1.RescheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
 	7,  // 38: ecabinet.meetings.v1.AddAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
 	7,  // 39: ecabinet.meetings.v1.UpdateAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
@@ -4326,73 +4465,76 @@ var file_ecabinet_meetings_v1_meetings_proto_depIdxs = []int32{
 	3,  // 46: ecabinet.meetings.v1.UpdateParticipantRequest.role:type_name -> ecabinet.meetings.v1.ParticipantRole
 	7,  // 47: ecabinet.meetings.v1.UpdateParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
 	7,  // 48: ecabinet.meetings.v1.RemoveParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	4,  // 49: ecabinet.meetings.v1.RespondToInvitationRequest.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
-	7,  // 50: ecabinet.meetings.v1.RespondToInvitationResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	65, // 51: ecabinet.meetings.v1.IssueCheckInTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
-	7,  // 52: ecabinet.meetings.v1.CheckInResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	5,  // 53: ecabinet.meetings.v1.MarkAttendanceRequest.attendance:type_name -> ecabinet.meetings.v1.Attendance
-	7,  // 54: ecabinet.meetings.v1.MarkAttendanceResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 55: ecabinet.meetings.v1.RequestToSpeakResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 56: ecabinet.meetings.v1.WithdrawSpeakRequestResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	2,  // 57: ecabinet.meetings.v1.UpdateSpeakerRequest.state:type_name -> ecabinet.meetings.v1.SpeakerState
-	7,  // 58: ecabinet.meetings.v1.UpdateSpeakerResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	12, // 59: ecabinet.meetings.v1.MeetingsService.CreateMeeting:input_type -> ecabinet.meetings.v1.CreateMeetingRequest
-	14, // 60: ecabinet.meetings.v1.MeetingsService.GetMeeting:input_type -> ecabinet.meetings.v1.GetMeetingRequest
-	16, // 61: ecabinet.meetings.v1.MeetingsService.ListMeetings:input_type -> ecabinet.meetings.v1.ListMeetingsRequest
-	18, // 62: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:input_type -> ecabinet.meetings.v1.ListMyMeetingsRequest
-	20, // 63: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:input_type -> ecabinet.meetings.v1.UpdateMeetingRequest
-	22, // 64: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:input_type -> ecabinet.meetings.v1.ScheduleMeetingRequest
-	24, // 65: ecabinet.meetings.v1.MeetingsService.StartMeeting:input_type -> ecabinet.meetings.v1.StartMeetingRequest
-	26, // 66: ecabinet.meetings.v1.MeetingsService.EndMeeting:input_type -> ecabinet.meetings.v1.EndMeetingRequest
-	28, // 67: ecabinet.meetings.v1.MeetingsService.CancelMeeting:input_type -> ecabinet.meetings.v1.CancelMeetingRequest
-	30, // 68: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:input_type -> ecabinet.meetings.v1.RescheduleMeetingRequest
-	32, // 69: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:input_type -> ecabinet.meetings.v1.AddAgendaItemRequest
-	34, // 70: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:input_type -> ecabinet.meetings.v1.UpdateAgendaItemRequest
-	36, // 71: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:input_type -> ecabinet.meetings.v1.RemoveAgendaItemRequest
-	38, // 72: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:input_type -> ecabinet.meetings.v1.ReorderAgendaRequest
-	40, // 73: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:input_type -> ecabinet.meetings.v1.SetCurrentAgendaItemRequest
-	43, // 74: ecabinet.meetings.v1.MeetingsService.AddParticipants:input_type -> ecabinet.meetings.v1.AddParticipantsRequest
-	45, // 75: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:input_type -> ecabinet.meetings.v1.UpdateParticipantRequest
-	47, // 76: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:input_type -> ecabinet.meetings.v1.RemoveParticipantRequest
-	49, // 77: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:input_type -> ecabinet.meetings.v1.RespondToInvitationRequest
-	51, // 78: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:input_type -> ecabinet.meetings.v1.GetInvitationCalendarRequest
-	53, // 79: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:input_type -> ecabinet.meetings.v1.IssueCheckInTokenRequest
-	55, // 80: ecabinet.meetings.v1.MeetingsService.CheckIn:input_type -> ecabinet.meetings.v1.CheckInRequest
-	57, // 81: ecabinet.meetings.v1.MeetingsService.MarkAttendance:input_type -> ecabinet.meetings.v1.MarkAttendanceRequest
-	59, // 82: ecabinet.meetings.v1.MeetingsService.RequestToSpeak:input_type -> ecabinet.meetings.v1.RequestToSpeakRequest
-	61, // 83: ecabinet.meetings.v1.MeetingsService.WithdrawSpeakRequest:input_type -> ecabinet.meetings.v1.WithdrawSpeakRequestRequest
-	63, // 84: ecabinet.meetings.v1.MeetingsService.UpdateSpeaker:input_type -> ecabinet.meetings.v1.UpdateSpeakerRequest
-	13, // 85: ecabinet.meetings.v1.MeetingsService.CreateMeeting:output_type -> ecabinet.meetings.v1.CreateMeetingResponse
-	15, // 86: ecabinet.meetings.v1.MeetingsService.GetMeeting:output_type -> ecabinet.meetings.v1.GetMeetingResponse
-	17, // 87: ecabinet.meetings.v1.MeetingsService.ListMeetings:output_type -> ecabinet.meetings.v1.ListMeetingsResponse
-	19, // 88: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:output_type -> ecabinet.meetings.v1.ListMyMeetingsResponse
-	21, // 89: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:output_type -> ecabinet.meetings.v1.UpdateMeetingResponse
-	23, // 90: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:output_type -> ecabinet.meetings.v1.ScheduleMeetingResponse
-	25, // 91: ecabinet.meetings.v1.MeetingsService.StartMeeting:output_type -> ecabinet.meetings.v1.StartMeetingResponse
-	27, // 92: ecabinet.meetings.v1.MeetingsService.EndMeeting:output_type -> ecabinet.meetings.v1.EndMeetingResponse
-	29, // 93: ecabinet.meetings.v1.MeetingsService.CancelMeeting:output_type -> ecabinet.meetings.v1.CancelMeetingResponse
-	31, // 94: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:output_type -> ecabinet.meetings.v1.RescheduleMeetingResponse
-	33, // 95: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:output_type -> ecabinet.meetings.v1.AddAgendaItemResponse
-	35, // 96: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:output_type -> ecabinet.meetings.v1.UpdateAgendaItemResponse
-	37, // 97: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:output_type -> ecabinet.meetings.v1.RemoveAgendaItemResponse
-	39, // 98: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:output_type -> ecabinet.meetings.v1.ReorderAgendaResponse
-	41, // 99: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:output_type -> ecabinet.meetings.v1.SetCurrentAgendaItemResponse
-	44, // 100: ecabinet.meetings.v1.MeetingsService.AddParticipants:output_type -> ecabinet.meetings.v1.AddParticipantsResponse
-	46, // 101: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:output_type -> ecabinet.meetings.v1.UpdateParticipantResponse
-	48, // 102: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:output_type -> ecabinet.meetings.v1.RemoveParticipantResponse
-	50, // 103: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:output_type -> ecabinet.meetings.v1.RespondToInvitationResponse
-	52, // 104: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:output_type -> ecabinet.meetings.v1.GetInvitationCalendarResponse
-	54, // 105: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:output_type -> ecabinet.meetings.v1.IssueCheckInTokenResponse
-	56, // 106: ecabinet.meetings.v1.MeetingsService.CheckIn:output_type -> ecabinet.meetings.v1.CheckInResponse
-	58, // 107: ecabinet.meetings.v1.MeetingsService.MarkAttendance:output_type -> ecabinet.meetings.v1.MarkAttendanceResponse
-	60, // 108: ecabinet.meetings.v1.MeetingsService.RequestToSpeak:output_type -> ecabinet.meetings.v1.RequestToSpeakResponse
-	62, // 109: ecabinet.meetings.v1.MeetingsService.WithdrawSpeakRequest:output_type -> ecabinet.meetings.v1.WithdrawSpeakRequestResponse
-	64, // 110: ecabinet.meetings.v1.MeetingsService.UpdateSpeaker:output_type -> ecabinet.meetings.v1.UpdateSpeakerResponse
-	85, // [85:111] is the sub-list for method output_type
-	59, // [59:85] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	7,  // 49: ecabinet.meetings.v1.SetDelegateResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	4,  // 50: ecabinet.meetings.v1.RespondToInvitationRequest.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
+	7,  // 51: ecabinet.meetings.v1.RespondToInvitationResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	67, // 52: ecabinet.meetings.v1.IssueCheckInTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	7,  // 53: ecabinet.meetings.v1.CheckInResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	5,  // 54: ecabinet.meetings.v1.MarkAttendanceRequest.attendance:type_name -> ecabinet.meetings.v1.Attendance
+	7,  // 55: ecabinet.meetings.v1.MarkAttendanceResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 56: ecabinet.meetings.v1.RequestToSpeakResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 57: ecabinet.meetings.v1.WithdrawSpeakRequestResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	2,  // 58: ecabinet.meetings.v1.UpdateSpeakerRequest.state:type_name -> ecabinet.meetings.v1.SpeakerState
+	7,  // 59: ecabinet.meetings.v1.UpdateSpeakerResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	12, // 60: ecabinet.meetings.v1.MeetingsService.CreateMeeting:input_type -> ecabinet.meetings.v1.CreateMeetingRequest
+	14, // 61: ecabinet.meetings.v1.MeetingsService.GetMeeting:input_type -> ecabinet.meetings.v1.GetMeetingRequest
+	16, // 62: ecabinet.meetings.v1.MeetingsService.ListMeetings:input_type -> ecabinet.meetings.v1.ListMeetingsRequest
+	18, // 63: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:input_type -> ecabinet.meetings.v1.ListMyMeetingsRequest
+	20, // 64: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:input_type -> ecabinet.meetings.v1.UpdateMeetingRequest
+	22, // 65: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:input_type -> ecabinet.meetings.v1.ScheduleMeetingRequest
+	24, // 66: ecabinet.meetings.v1.MeetingsService.StartMeeting:input_type -> ecabinet.meetings.v1.StartMeetingRequest
+	26, // 67: ecabinet.meetings.v1.MeetingsService.EndMeeting:input_type -> ecabinet.meetings.v1.EndMeetingRequest
+	28, // 68: ecabinet.meetings.v1.MeetingsService.CancelMeeting:input_type -> ecabinet.meetings.v1.CancelMeetingRequest
+	30, // 69: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:input_type -> ecabinet.meetings.v1.RescheduleMeetingRequest
+	32, // 70: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:input_type -> ecabinet.meetings.v1.AddAgendaItemRequest
+	34, // 71: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:input_type -> ecabinet.meetings.v1.UpdateAgendaItemRequest
+	36, // 72: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:input_type -> ecabinet.meetings.v1.RemoveAgendaItemRequest
+	38, // 73: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:input_type -> ecabinet.meetings.v1.ReorderAgendaRequest
+	40, // 74: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:input_type -> ecabinet.meetings.v1.SetCurrentAgendaItemRequest
+	43, // 75: ecabinet.meetings.v1.MeetingsService.AddParticipants:input_type -> ecabinet.meetings.v1.AddParticipantsRequest
+	45, // 76: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:input_type -> ecabinet.meetings.v1.UpdateParticipantRequest
+	47, // 77: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:input_type -> ecabinet.meetings.v1.RemoveParticipantRequest
+	49, // 78: ecabinet.meetings.v1.MeetingsService.SetDelegate:input_type -> ecabinet.meetings.v1.SetDelegateRequest
+	51, // 79: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:input_type -> ecabinet.meetings.v1.RespondToInvitationRequest
+	53, // 80: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:input_type -> ecabinet.meetings.v1.GetInvitationCalendarRequest
+	55, // 81: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:input_type -> ecabinet.meetings.v1.IssueCheckInTokenRequest
+	57, // 82: ecabinet.meetings.v1.MeetingsService.CheckIn:input_type -> ecabinet.meetings.v1.CheckInRequest
+	59, // 83: ecabinet.meetings.v1.MeetingsService.MarkAttendance:input_type -> ecabinet.meetings.v1.MarkAttendanceRequest
+	61, // 84: ecabinet.meetings.v1.MeetingsService.RequestToSpeak:input_type -> ecabinet.meetings.v1.RequestToSpeakRequest
+	63, // 85: ecabinet.meetings.v1.MeetingsService.WithdrawSpeakRequest:input_type -> ecabinet.meetings.v1.WithdrawSpeakRequestRequest
+	65, // 86: ecabinet.meetings.v1.MeetingsService.UpdateSpeaker:input_type -> ecabinet.meetings.v1.UpdateSpeakerRequest
+	13, // 87: ecabinet.meetings.v1.MeetingsService.CreateMeeting:output_type -> ecabinet.meetings.v1.CreateMeetingResponse
+	15, // 88: ecabinet.meetings.v1.MeetingsService.GetMeeting:output_type -> ecabinet.meetings.v1.GetMeetingResponse
+	17, // 89: ecabinet.meetings.v1.MeetingsService.ListMeetings:output_type -> ecabinet.meetings.v1.ListMeetingsResponse
+	19, // 90: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:output_type -> ecabinet.meetings.v1.ListMyMeetingsResponse
+	21, // 91: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:output_type -> ecabinet.meetings.v1.UpdateMeetingResponse
+	23, // 92: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:output_type -> ecabinet.meetings.v1.ScheduleMeetingResponse
+	25, // 93: ecabinet.meetings.v1.MeetingsService.StartMeeting:output_type -> ecabinet.meetings.v1.StartMeetingResponse
+	27, // 94: ecabinet.meetings.v1.MeetingsService.EndMeeting:output_type -> ecabinet.meetings.v1.EndMeetingResponse
+	29, // 95: ecabinet.meetings.v1.MeetingsService.CancelMeeting:output_type -> ecabinet.meetings.v1.CancelMeetingResponse
+	31, // 96: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:output_type -> ecabinet.meetings.v1.RescheduleMeetingResponse
+	33, // 97: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:output_type -> ecabinet.meetings.v1.AddAgendaItemResponse
+	35, // 98: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:output_type -> ecabinet.meetings.v1.UpdateAgendaItemResponse
+	37, // 99: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:output_type -> ecabinet.meetings.v1.RemoveAgendaItemResponse
+	39, // 100: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:output_type -> ecabinet.meetings.v1.ReorderAgendaResponse
+	41, // 101: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:output_type -> ecabinet.meetings.v1.SetCurrentAgendaItemResponse
+	44, // 102: ecabinet.meetings.v1.MeetingsService.AddParticipants:output_type -> ecabinet.meetings.v1.AddParticipantsResponse
+	46, // 103: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:output_type -> ecabinet.meetings.v1.UpdateParticipantResponse
+	48, // 104: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:output_type -> ecabinet.meetings.v1.RemoveParticipantResponse
+	50, // 105: ecabinet.meetings.v1.MeetingsService.SetDelegate:output_type -> ecabinet.meetings.v1.SetDelegateResponse
+	52, // 106: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:output_type -> ecabinet.meetings.v1.RespondToInvitationResponse
+	54, // 107: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:output_type -> ecabinet.meetings.v1.GetInvitationCalendarResponse
+	56, // 108: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:output_type -> ecabinet.meetings.v1.IssueCheckInTokenResponse
+	58, // 109: ecabinet.meetings.v1.MeetingsService.CheckIn:output_type -> ecabinet.meetings.v1.CheckInResponse
+	60, // 110: ecabinet.meetings.v1.MeetingsService.MarkAttendance:output_type -> ecabinet.meetings.v1.MarkAttendanceResponse
+	62, // 111: ecabinet.meetings.v1.MeetingsService.RequestToSpeak:output_type -> ecabinet.meetings.v1.RequestToSpeakResponse
+	64, // 112: ecabinet.meetings.v1.MeetingsService.WithdrawSpeakRequest:output_type -> ecabinet.meetings.v1.WithdrawSpeakRequestResponse
+	66, // 113: ecabinet.meetings.v1.MeetingsService.UpdateSpeaker:output_type -> ecabinet.meetings.v1.UpdateSpeakerResponse
+	87, // [87:114] is the sub-list for method output_type
+	60, // [60:87] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_meetings_v1_meetings_proto_init() }
@@ -4407,7 +4549,7 @@ func file_ecabinet_meetings_v1_meetings_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_meetings_v1_meetings_proto_rawDesc), len(file_ecabinet_meetings_v1_meetings_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   58,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -37,6 +37,7 @@ const (
 	MeetingsService_AddParticipants_FullMethodName       = "/ecabinet.meetings.v1.MeetingsService/AddParticipants"
 	MeetingsService_UpdateParticipant_FullMethodName     = "/ecabinet.meetings.v1.MeetingsService/UpdateParticipant"
 	MeetingsService_RemoveParticipant_FullMethodName     = "/ecabinet.meetings.v1.MeetingsService/RemoveParticipant"
+	MeetingsService_SetDelegate_FullMethodName           = "/ecabinet.meetings.v1.MeetingsService/SetDelegate"
 	MeetingsService_RespondToInvitation_FullMethodName   = "/ecabinet.meetings.v1.MeetingsService/RespondToInvitation"
 	MeetingsService_GetInvitationCalendar_FullMethodName = "/ecabinet.meetings.v1.MeetingsService/GetInvitationCalendar"
 	MeetingsService_IssueCheckInToken_FullMethodName     = "/ecabinet.meetings.v1.MeetingsService/IssueCheckInToken"
@@ -79,6 +80,10 @@ type MeetingsServiceClient interface {
 	AddParticipants(ctx context.Context, in *AddParticipantsRequest, opts ...grpc.CallOption) (*AddParticipantsResponse, error)
 	UpdateParticipant(ctx context.Context, in *UpdateParticipantRequest, opts ...grpc.CallOption) (*UpdateParticipantResponse, error)
 	RemoveParticipant(ctx context.Context, in *RemoveParticipantRequest, opts ...grpc.CallOption) (*RemoveParticipantResponse, error)
+	// Records (or, with an empty delegate_person_id, clears) the delegate who
+	// may cast a voting member's ballot while they are absent: the chair or
+	// minute-taker, only where the organisation allows delegation.
+	SetDelegate(ctx context.Context, in *SetDelegateRequest, opts ...grpc.CallOption) (*SetDelegateResponse, error)
 	RespondToInvitation(ctx context.Context, in *RespondToInvitationRequest, opts ...grpc.CallOption) (*RespondToInvitationResponse, error)
 	// The invitation as an iCalendar (.ics) file.
 	GetInvitationCalendar(ctx context.Context, in *GetInvitationCalendarRequest, opts ...grpc.CallOption) (*GetInvitationCalendarResponse, error)
@@ -286,6 +291,16 @@ func (c *meetingsServiceClient) RemoveParticipant(ctx context.Context, in *Remov
 	return out, nil
 }
 
+func (c *meetingsServiceClient) SetDelegate(ctx context.Context, in *SetDelegateRequest, opts ...grpc.CallOption) (*SetDelegateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetDelegateResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_SetDelegate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *meetingsServiceClient) RespondToInvitation(ctx context.Context, in *RespondToInvitationRequest, opts ...grpc.CallOption) (*RespondToInvitationResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RespondToInvitationResponse)
@@ -398,6 +413,10 @@ type MeetingsServiceServer interface {
 	AddParticipants(context.Context, *AddParticipantsRequest) (*AddParticipantsResponse, error)
 	UpdateParticipant(context.Context, *UpdateParticipantRequest) (*UpdateParticipantResponse, error)
 	RemoveParticipant(context.Context, *RemoveParticipantRequest) (*RemoveParticipantResponse, error)
+	// Records (or, with an empty delegate_person_id, clears) the delegate who
+	// may cast a voting member's ballot while they are absent: the chair or
+	// minute-taker, only where the organisation allows delegation.
+	SetDelegate(context.Context, *SetDelegateRequest) (*SetDelegateResponse, error)
 	RespondToInvitation(context.Context, *RespondToInvitationRequest) (*RespondToInvitationResponse, error)
 	// The invitation as an iCalendar (.ics) file.
 	GetInvitationCalendar(context.Context, *GetInvitationCalendarRequest) (*GetInvitationCalendarResponse, error)
@@ -478,6 +497,9 @@ func (UnimplementedMeetingsServiceServer) UpdateParticipant(context.Context, *Up
 }
 func (UnimplementedMeetingsServiceServer) RemoveParticipant(context.Context, *RemoveParticipantRequest) (*RemoveParticipantResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemoveParticipant not implemented")
+}
+func (UnimplementedMeetingsServiceServer) SetDelegate(context.Context, *SetDelegateRequest) (*SetDelegateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetDelegate not implemented")
 }
 func (UnimplementedMeetingsServiceServer) RespondToInvitation(context.Context, *RespondToInvitationRequest) (*RespondToInvitationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RespondToInvitation not implemented")
@@ -848,6 +870,24 @@ func _MeetingsService_RemoveParticipant_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MeetingsService_SetDelegate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetDelegateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).SetDelegate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_SetDelegate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).SetDelegate(ctx, req.(*SetDelegateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MeetingsService_RespondToInvitation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RespondToInvitationRequest)
 	if err := dec(in); err != nil {
@@ -1070,6 +1110,10 @@ var MeetingsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RemoveParticipant",
 			Handler:    _MeetingsService_RemoveParticipant_Handler,
+		},
+		{
+			MethodName: "SetDelegate",
+			Handler:    _MeetingsService_SetDelegate_Handler,
 		},
 		{
 			MethodName: "RespondToInvitation",

@@ -844,6 +844,7 @@ type SignalResponse struct {
 	//	*SignalResponse_Error
 	//	*SignalResponse_PeerHand
 	//	*SignalResponse_PeerPermissions
+	//	*SignalResponse_ActiveSpeaker
 	Message       isSignalResponse_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -967,6 +968,15 @@ func (x *SignalResponse) GetPeerPermissions() *PeerPermissions {
 	return nil
 }
 
+func (x *SignalResponse) GetActiveSpeaker() *ActiveSpeaker {
+	if x != nil {
+		if x, ok := x.Message.(*SignalResponse_ActiveSpeaker); ok {
+			return x.ActiveSpeaker
+		}
+	}
+	return nil
+}
+
 type isSignalResponse_Message interface {
 	isSignalResponse_Message()
 }
@@ -1011,6 +1021,12 @@ type SignalResponse_PeerPermissions struct {
 	PeerPermissions *PeerPermissions `protobuf:"bytes,9,opt,name=peer_permissions,json=peerPermissions,proto3,oneof"`
 }
 
+type SignalResponse_ActiveSpeaker struct {
+	// Who speaks now, from the audio levels publishers send (RFC 6464);
+	// sent when it changes.
+	ActiveSpeaker *ActiveSpeaker `protobuf:"bytes,10,opt,name=active_speaker,json=activeSpeaker,proto3,oneof"`
+}
+
 func (*SignalResponse_Joined) isSignalResponse_Message() {}
 
 func (*SignalResponse_Description) isSignalResponse_Message() {}
@@ -1029,6 +1045,52 @@ func (*SignalResponse_PeerHand) isSignalResponse_Message() {}
 
 func (*SignalResponse_PeerPermissions) isSignalResponse_Message() {}
 
+func (*SignalResponse_ActiveSpeaker) isSignalResponse_Message() {}
+
+type ActiveSpeaker struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ParticipantId string                 `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActiveSpeaker) Reset() {
+	*x = ActiveSpeaker{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActiveSpeaker) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActiveSpeaker) ProtoMessage() {}
+
+func (x *ActiveSpeaker) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActiveSpeaker.ProtoReflect.Descriptor instead.
+func (*ActiveSpeaker) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ActiveSpeaker) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
 type Join struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The gateway fills it from the URL.
@@ -1046,7 +1108,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[11]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1120,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[11]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1133,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{11}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Join) GetMeetingId() string {
@@ -1110,7 +1172,7 @@ type SessionDescription struct {
 
 func (x *SessionDescription) Reset() {
 	*x = SessionDescription{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[12]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +1184,7 @@ func (x *SessionDescription) String() string {
 func (*SessionDescription) ProtoMessage() {}
 
 func (x *SessionDescription) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[12]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +1197,7 @@ func (x *SessionDescription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionDescription.ProtoReflect.Descriptor instead.
 func (*SessionDescription) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{12}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SessionDescription) GetType() SdpType {
@@ -1172,7 +1234,7 @@ type IceCandidate struct {
 
 func (x *IceCandidate) Reset() {
 	*x = IceCandidate{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[13]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1184,7 +1246,7 @@ func (x *IceCandidate) String() string {
 func (*IceCandidate) ProtoMessage() {}
 
 func (x *IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[13]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1197,7 +1259,7 @@ func (x *IceCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidate.ProtoReflect.Descriptor instead.
 func (*IceCandidate) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{13}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *IceCandidate) GetCandidate() string {
@@ -1239,7 +1301,7 @@ type MediaState struct {
 
 func (x *MediaState) Reset() {
 	*x = MediaState{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[14]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1251,7 +1313,7 @@ func (x *MediaState) String() string {
 func (*MediaState) ProtoMessage() {}
 
 func (x *MediaState) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[14]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1264,7 +1326,7 @@ func (x *MediaState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaState.ProtoReflect.Descriptor instead.
 func (*MediaState) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{14}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MediaState) GetAudioMuted() bool {
@@ -1289,7 +1351,7 @@ type Leave struct {
 
 func (x *Leave) Reset() {
 	*x = Leave{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[15]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1301,7 +1363,7 @@ func (x *Leave) String() string {
 func (*Leave) ProtoMessage() {}
 
 func (x *Leave) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[15]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1314,7 +1376,7 @@ func (x *Leave) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Leave.ProtoReflect.Descriptor instead.
 func (*Leave) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{15}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{16}
 }
 
 type RaiseHand struct {
@@ -1326,7 +1388,7 @@ type RaiseHand struct {
 
 func (x *RaiseHand) Reset() {
 	*x = RaiseHand{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[16]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1400,7 @@ func (x *RaiseHand) String() string {
 func (*RaiseHand) ProtoMessage() {}
 
 func (x *RaiseHand) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[16]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1413,7 @@ func (x *RaiseHand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RaiseHand.ProtoReflect.Descriptor instead.
 func (*RaiseHand) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{16}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RaiseHand) GetRaised() bool {
@@ -1377,7 +1439,7 @@ type Peer struct {
 
 func (x *Peer) Reset() {
 	*x = Peer{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[17]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1389,7 +1451,7 @@ func (x *Peer) String() string {
 func (*Peer) ProtoMessage() {}
 
 func (x *Peer) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[17]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1402,7 +1464,7 @@ func (x *Peer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Peer.ProtoReflect.Descriptor instead.
 func (*Peer) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{17}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Peer) GetParticipantId() string {
@@ -1459,7 +1521,7 @@ type Joined struct {
 
 func (x *Joined) Reset() {
 	*x = Joined{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[18]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1533,7 @@ func (x *Joined) String() string {
 func (*Joined) ProtoMessage() {}
 
 func (x *Joined) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[18]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1546,7 @@ func (x *Joined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Joined.ProtoReflect.Descriptor instead.
 func (*Joined) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{18}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Joined) GetParticipantId() string {
@@ -1517,7 +1579,7 @@ type PeerJoined struct {
 
 func (x *PeerJoined) Reset() {
 	*x = PeerJoined{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[19]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +1591,7 @@ func (x *PeerJoined) String() string {
 func (*PeerJoined) ProtoMessage() {}
 
 func (x *PeerJoined) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[19]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +1604,7 @@ func (x *PeerJoined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerJoined.ProtoReflect.Descriptor instead.
 func (*PeerJoined) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{19}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PeerJoined) GetPeer() *Peer {
@@ -1564,7 +1626,7 @@ type PeerLeft struct {
 
 func (x *PeerLeft) Reset() {
 	*x = PeerLeft{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[20]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1576,7 +1638,7 @@ func (x *PeerLeft) String() string {
 func (*PeerLeft) ProtoMessage() {}
 
 func (x *PeerLeft) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[20]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1589,7 +1651,7 @@ func (x *PeerLeft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerLeft.ProtoReflect.Descriptor instead.
 func (*PeerLeft) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{20}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PeerLeft) GetParticipantId() string {
@@ -1623,7 +1685,7 @@ type PeerHand struct {
 
 func (x *PeerHand) Reset() {
 	*x = PeerHand{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[21]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1635,7 +1697,7 @@ func (x *PeerHand) String() string {
 func (*PeerHand) ProtoMessage() {}
 
 func (x *PeerHand) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[21]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1648,7 +1710,7 @@ func (x *PeerHand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerHand.ProtoReflect.Descriptor instead.
 func (*PeerHand) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{21}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PeerHand) GetParticipantId() string {
@@ -1675,7 +1737,7 @@ type PeerPermissions struct {
 
 func (x *PeerPermissions) Reset() {
 	*x = PeerPermissions{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[22]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +1749,7 @@ func (x *PeerPermissions) String() string {
 func (*PeerPermissions) ProtoMessage() {}
 
 func (x *PeerPermissions) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[22]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +1762,7 @@ func (x *PeerPermissions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerPermissions.ProtoReflect.Descriptor instead.
 func (*PeerPermissions) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{22}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PeerPermissions) GetParticipantId() string {
@@ -1728,7 +1790,7 @@ type SetPermissionsRequest struct {
 
 func (x *SetPermissionsRequest) Reset() {
 	*x = SetPermissionsRequest{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[23]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1740,7 +1802,7 @@ func (x *SetPermissionsRequest) String() string {
 func (*SetPermissionsRequest) ProtoMessage() {}
 
 func (x *SetPermissionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[23]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1753,7 +1815,7 @@ func (x *SetPermissionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPermissionsRequest.ProtoReflect.Descriptor instead.
 func (*SetPermissionsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{23}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SetPermissionsRequest) GetMeetingId() string {
@@ -1786,7 +1848,7 @@ type SetPermissionsResponse struct {
 
 func (x *SetPermissionsResponse) Reset() {
 	*x = SetPermissionsResponse{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[24]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1798,7 +1860,7 @@ func (x *SetPermissionsResponse) String() string {
 func (*SetPermissionsResponse) ProtoMessage() {}
 
 func (x *SetPermissionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[24]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1811,7 +1873,7 @@ func (x *SetPermissionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPermissionsResponse.ProtoReflect.Descriptor instead.
 func (*SetPermissionsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{24}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SetPermissionsResponse) GetPeer() *Peer {
@@ -1831,7 +1893,7 @@ type PeerMediaState struct {
 
 func (x *PeerMediaState) Reset() {
 	*x = PeerMediaState{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[25]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1905,7 @@ func (x *PeerMediaState) String() string {
 func (*PeerMediaState) ProtoMessage() {}
 
 func (x *PeerMediaState) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[25]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1918,7 @@ func (x *PeerMediaState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerMediaState.ProtoReflect.Descriptor instead.
 func (*PeerMediaState) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{25}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PeerMediaState) GetParticipantId() string {
@@ -1889,7 +1951,7 @@ type SignalError struct {
 
 func (x *SignalError) Reset() {
 	*x = SignalError{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[26]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +1963,7 @@ func (x *SignalError) String() string {
 func (*SignalError) ProtoMessage() {}
 
 func (x *SignalError) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[26]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +1976,7 @@ func (x *SignalError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalError.ProtoReflect.Descriptor instead.
 func (*SignalError) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{26}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SignalError) GetReason() string {
@@ -1992,7 +2054,7 @@ const file_ecabinet_video_v1_video_proto_rawDesc = "" +
 	"\x05leave\x18\x05 \x01(\v2\x18.ecabinet.video.v1.LeaveH\x00R\x05leave\x12=\n" +
 	"\n" +
 	"raise_hand\x18\x06 \x01(\v2\x1c.ecabinet.video.v1.RaiseHandH\x00R\traiseHandB\t\n" +
-	"\amessage\"\xee\x04\n" +
+	"\amessage\"\xb9\x05\n" +
 	"\x0eSignalResponse\x123\n" +
 	"\x06joined\x18\x01 \x01(\v2\x19.ecabinet.video.v1.JoinedH\x00R\x06joined\x12I\n" +
 	"\vdescription\x18\x02 \x01(\v2%.ecabinet.video.v1.SessionDescriptionH\x00R\vdescription\x12?\n" +
@@ -2003,8 +2065,12 @@ const file_ecabinet_video_v1_video_proto_rawDesc = "" +
 	"\x10peer_media_state\x18\x06 \x01(\v2!.ecabinet.video.v1.PeerMediaStateH\x00R\x0epeerMediaState\x126\n" +
 	"\x05error\x18\a \x01(\v2\x1e.ecabinet.video.v1.SignalErrorH\x00R\x05error\x12:\n" +
 	"\tpeer_hand\x18\b \x01(\v2\x1b.ecabinet.video.v1.PeerHandH\x00R\bpeerHand\x12O\n" +
-	"\x10peer_permissions\x18\t \x01(\v2\".ecabinet.video.v1.PeerPermissionsH\x00R\x0fpeerPermissionsB\t\n" +
-	"\amessage\"o\n" +
+	"\x10peer_permissions\x18\t \x01(\v2\".ecabinet.video.v1.PeerPermissionsH\x00R\x0fpeerPermissions\x12I\n" +
+	"\x0eactive_speaker\x18\n" +
+	" \x01(\v2 .ecabinet.video.v1.ActiveSpeakerH\x00R\ractiveSpeakerB\t\n" +
+	"\amessage\"6\n" +
+	"\rActiveSpeaker\x12%\n" +
+	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\"o\n" +
 	"\x04Join\x12\x1d\n" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12\x14\n" +
@@ -2103,7 +2169,7 @@ func file_ecabinet_video_v1_video_proto_rawDescGZIP() []byte {
 }
 
 var file_ecabinet_video_v1_video_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_ecabinet_video_v1_video_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_ecabinet_video_v1_video_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_ecabinet_video_v1_video_proto_goTypes = []any{
 	(RoomMode)(0),                  // 0: ecabinet.video.v1.RoomMode
 	(RoomState)(0),                 // 1: ecabinet.video.v1.RoomState
@@ -2119,74 +2185,76 @@ var file_ecabinet_video_v1_video_proto_goTypes = []any{
 	(*IceServer)(nil),              // 11: ecabinet.video.v1.IceServer
 	(*SignalRequest)(nil),          // 12: ecabinet.video.v1.SignalRequest
 	(*SignalResponse)(nil),         // 13: ecabinet.video.v1.SignalResponse
-	(*Join)(nil),                   // 14: ecabinet.video.v1.Join
-	(*SessionDescription)(nil),     // 15: ecabinet.video.v1.SessionDescription
-	(*IceCandidate)(nil),           // 16: ecabinet.video.v1.IceCandidate
-	(*MediaState)(nil),             // 17: ecabinet.video.v1.MediaState
-	(*Leave)(nil),                  // 18: ecabinet.video.v1.Leave
-	(*RaiseHand)(nil),              // 19: ecabinet.video.v1.RaiseHand
-	(*Peer)(nil),                   // 20: ecabinet.video.v1.Peer
-	(*Joined)(nil),                 // 21: ecabinet.video.v1.Joined
-	(*PeerJoined)(nil),             // 22: ecabinet.video.v1.PeerJoined
-	(*PeerLeft)(nil),               // 23: ecabinet.video.v1.PeerLeft
-	(*PeerHand)(nil),               // 24: ecabinet.video.v1.PeerHand
-	(*PeerPermissions)(nil),        // 25: ecabinet.video.v1.PeerPermissions
-	(*SetPermissionsRequest)(nil),  // 26: ecabinet.video.v1.SetPermissionsRequest
-	(*SetPermissionsResponse)(nil), // 27: ecabinet.video.v1.SetPermissionsResponse
-	(*PeerMediaState)(nil),         // 28: ecabinet.video.v1.PeerMediaState
-	(*SignalError)(nil),            // 29: ecabinet.video.v1.SignalError
-	(*timestamppb.Timestamp)(nil),  // 30: google.protobuf.Timestamp
+	(*ActiveSpeaker)(nil),          // 14: ecabinet.video.v1.ActiveSpeaker
+	(*Join)(nil),                   // 15: ecabinet.video.v1.Join
+	(*SessionDescription)(nil),     // 16: ecabinet.video.v1.SessionDescription
+	(*IceCandidate)(nil),           // 17: ecabinet.video.v1.IceCandidate
+	(*MediaState)(nil),             // 18: ecabinet.video.v1.MediaState
+	(*Leave)(nil),                  // 19: ecabinet.video.v1.Leave
+	(*RaiseHand)(nil),              // 20: ecabinet.video.v1.RaiseHand
+	(*Peer)(nil),                   // 21: ecabinet.video.v1.Peer
+	(*Joined)(nil),                 // 22: ecabinet.video.v1.Joined
+	(*PeerJoined)(nil),             // 23: ecabinet.video.v1.PeerJoined
+	(*PeerLeft)(nil),               // 24: ecabinet.video.v1.PeerLeft
+	(*PeerHand)(nil),               // 25: ecabinet.video.v1.PeerHand
+	(*PeerPermissions)(nil),        // 26: ecabinet.video.v1.PeerPermissions
+	(*SetPermissionsRequest)(nil),  // 27: ecabinet.video.v1.SetPermissionsRequest
+	(*SetPermissionsResponse)(nil), // 28: ecabinet.video.v1.SetPermissionsResponse
+	(*PeerMediaState)(nil),         // 29: ecabinet.video.v1.PeerMediaState
+	(*SignalError)(nil),            // 30: ecabinet.video.v1.SignalError
+	(*timestamppb.Timestamp)(nil),  // 31: google.protobuf.Timestamp
 }
 var file_ecabinet_video_v1_video_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.video.v1.Room.mode:type_name -> ecabinet.video.v1.RoomMode
 	1,  // 1: ecabinet.video.v1.Room.state:type_name -> ecabinet.video.v1.RoomState
-	30, // 2: ecabinet.video.v1.Room.open_time:type_name -> google.protobuf.Timestamp
+	31, // 2: ecabinet.video.v1.Room.open_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: ecabinet.video.v1.OpenRoomRequest.mode:type_name -> ecabinet.video.v1.RoomMode
 	3,  // 4: ecabinet.video.v1.OpenRoomResponse.room:type_name -> ecabinet.video.v1.Room
 	3,  // 5: ecabinet.video.v1.GetRoomResponse.room:type_name -> ecabinet.video.v1.Room
-	30, // 6: ecabinet.video.v1.IssueJoinTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	31, // 6: ecabinet.video.v1.IssueJoinTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
 	8,  // 7: ecabinet.video.v1.IssueJoinTokenResponse.permissions:type_name -> ecabinet.video.v1.JoinPermissions
 	11, // 8: ecabinet.video.v1.IssueJoinTokenResponse.ice_servers:type_name -> ecabinet.video.v1.IceServer
-	14, // 9: ecabinet.video.v1.SignalRequest.join:type_name -> ecabinet.video.v1.Join
-	15, // 10: ecabinet.video.v1.SignalRequest.description:type_name -> ecabinet.video.v1.SessionDescription
-	16, // 11: ecabinet.video.v1.SignalRequest.candidate:type_name -> ecabinet.video.v1.IceCandidate
-	17, // 12: ecabinet.video.v1.SignalRequest.media_state:type_name -> ecabinet.video.v1.MediaState
-	18, // 13: ecabinet.video.v1.SignalRequest.leave:type_name -> ecabinet.video.v1.Leave
-	19, // 14: ecabinet.video.v1.SignalRequest.raise_hand:type_name -> ecabinet.video.v1.RaiseHand
-	21, // 15: ecabinet.video.v1.SignalResponse.joined:type_name -> ecabinet.video.v1.Joined
-	15, // 16: ecabinet.video.v1.SignalResponse.description:type_name -> ecabinet.video.v1.SessionDescription
-	16, // 17: ecabinet.video.v1.SignalResponse.candidate:type_name -> ecabinet.video.v1.IceCandidate
-	22, // 18: ecabinet.video.v1.SignalResponse.peer_joined:type_name -> ecabinet.video.v1.PeerJoined
-	23, // 19: ecabinet.video.v1.SignalResponse.peer_left:type_name -> ecabinet.video.v1.PeerLeft
-	28, // 20: ecabinet.video.v1.SignalResponse.peer_media_state:type_name -> ecabinet.video.v1.PeerMediaState
-	29, // 21: ecabinet.video.v1.SignalResponse.error:type_name -> ecabinet.video.v1.SignalError
-	24, // 22: ecabinet.video.v1.SignalResponse.peer_hand:type_name -> ecabinet.video.v1.PeerHand
-	25, // 23: ecabinet.video.v1.SignalResponse.peer_permissions:type_name -> ecabinet.video.v1.PeerPermissions
-	2,  // 24: ecabinet.video.v1.SessionDescription.type:type_name -> ecabinet.video.v1.SdpType
-	8,  // 25: ecabinet.video.v1.Peer.permissions:type_name -> ecabinet.video.v1.JoinPermissions
-	17, // 26: ecabinet.video.v1.Peer.media_state:type_name -> ecabinet.video.v1.MediaState
-	8,  // 27: ecabinet.video.v1.Joined.permissions:type_name -> ecabinet.video.v1.JoinPermissions
-	20, // 28: ecabinet.video.v1.Joined.peers:type_name -> ecabinet.video.v1.Peer
-	20, // 29: ecabinet.video.v1.PeerJoined.peer:type_name -> ecabinet.video.v1.Peer
-	8,  // 30: ecabinet.video.v1.PeerPermissions.permissions:type_name -> ecabinet.video.v1.JoinPermissions
-	8,  // 31: ecabinet.video.v1.SetPermissionsRequest.permissions:type_name -> ecabinet.video.v1.JoinPermissions
-	20, // 32: ecabinet.video.v1.SetPermissionsResponse.peer:type_name -> ecabinet.video.v1.Peer
-	17, // 33: ecabinet.video.v1.PeerMediaState.media_state:type_name -> ecabinet.video.v1.MediaState
-	4,  // 34: ecabinet.video.v1.VideoService.OpenRoom:input_type -> ecabinet.video.v1.OpenRoomRequest
-	6,  // 35: ecabinet.video.v1.VideoService.GetRoom:input_type -> ecabinet.video.v1.GetRoomRequest
-	9,  // 36: ecabinet.video.v1.VideoService.IssueJoinToken:input_type -> ecabinet.video.v1.IssueJoinTokenRequest
-	12, // 37: ecabinet.video.v1.VideoService.Signal:input_type -> ecabinet.video.v1.SignalRequest
-	26, // 38: ecabinet.video.v1.VideoService.SetPermissions:input_type -> ecabinet.video.v1.SetPermissionsRequest
-	5,  // 39: ecabinet.video.v1.VideoService.OpenRoom:output_type -> ecabinet.video.v1.OpenRoomResponse
-	7,  // 40: ecabinet.video.v1.VideoService.GetRoom:output_type -> ecabinet.video.v1.GetRoomResponse
-	10, // 41: ecabinet.video.v1.VideoService.IssueJoinToken:output_type -> ecabinet.video.v1.IssueJoinTokenResponse
-	13, // 42: ecabinet.video.v1.VideoService.Signal:output_type -> ecabinet.video.v1.SignalResponse
-	27, // 43: ecabinet.video.v1.VideoService.SetPermissions:output_type -> ecabinet.video.v1.SetPermissionsResponse
-	39, // [39:44] is the sub-list for method output_type
-	34, // [34:39] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	15, // 9: ecabinet.video.v1.SignalRequest.join:type_name -> ecabinet.video.v1.Join
+	16, // 10: ecabinet.video.v1.SignalRequest.description:type_name -> ecabinet.video.v1.SessionDescription
+	17, // 11: ecabinet.video.v1.SignalRequest.candidate:type_name -> ecabinet.video.v1.IceCandidate
+	18, // 12: ecabinet.video.v1.SignalRequest.media_state:type_name -> ecabinet.video.v1.MediaState
+	19, // 13: ecabinet.video.v1.SignalRequest.leave:type_name -> ecabinet.video.v1.Leave
+	20, // 14: ecabinet.video.v1.SignalRequest.raise_hand:type_name -> ecabinet.video.v1.RaiseHand
+	22, // 15: ecabinet.video.v1.SignalResponse.joined:type_name -> ecabinet.video.v1.Joined
+	16, // 16: ecabinet.video.v1.SignalResponse.description:type_name -> ecabinet.video.v1.SessionDescription
+	17, // 17: ecabinet.video.v1.SignalResponse.candidate:type_name -> ecabinet.video.v1.IceCandidate
+	23, // 18: ecabinet.video.v1.SignalResponse.peer_joined:type_name -> ecabinet.video.v1.PeerJoined
+	24, // 19: ecabinet.video.v1.SignalResponse.peer_left:type_name -> ecabinet.video.v1.PeerLeft
+	29, // 20: ecabinet.video.v1.SignalResponse.peer_media_state:type_name -> ecabinet.video.v1.PeerMediaState
+	30, // 21: ecabinet.video.v1.SignalResponse.error:type_name -> ecabinet.video.v1.SignalError
+	25, // 22: ecabinet.video.v1.SignalResponse.peer_hand:type_name -> ecabinet.video.v1.PeerHand
+	26, // 23: ecabinet.video.v1.SignalResponse.peer_permissions:type_name -> ecabinet.video.v1.PeerPermissions
+	14, // 24: ecabinet.video.v1.SignalResponse.active_speaker:type_name -> ecabinet.video.v1.ActiveSpeaker
+	2,  // 25: ecabinet.video.v1.SessionDescription.type:type_name -> ecabinet.video.v1.SdpType
+	8,  // 26: ecabinet.video.v1.Peer.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	18, // 27: ecabinet.video.v1.Peer.media_state:type_name -> ecabinet.video.v1.MediaState
+	8,  // 28: ecabinet.video.v1.Joined.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	21, // 29: ecabinet.video.v1.Joined.peers:type_name -> ecabinet.video.v1.Peer
+	21, // 30: ecabinet.video.v1.PeerJoined.peer:type_name -> ecabinet.video.v1.Peer
+	8,  // 31: ecabinet.video.v1.PeerPermissions.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	8,  // 32: ecabinet.video.v1.SetPermissionsRequest.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	21, // 33: ecabinet.video.v1.SetPermissionsResponse.peer:type_name -> ecabinet.video.v1.Peer
+	18, // 34: ecabinet.video.v1.PeerMediaState.media_state:type_name -> ecabinet.video.v1.MediaState
+	4,  // 35: ecabinet.video.v1.VideoService.OpenRoom:input_type -> ecabinet.video.v1.OpenRoomRequest
+	6,  // 36: ecabinet.video.v1.VideoService.GetRoom:input_type -> ecabinet.video.v1.GetRoomRequest
+	9,  // 37: ecabinet.video.v1.VideoService.IssueJoinToken:input_type -> ecabinet.video.v1.IssueJoinTokenRequest
+	12, // 38: ecabinet.video.v1.VideoService.Signal:input_type -> ecabinet.video.v1.SignalRequest
+	27, // 39: ecabinet.video.v1.VideoService.SetPermissions:input_type -> ecabinet.video.v1.SetPermissionsRequest
+	5,  // 40: ecabinet.video.v1.VideoService.OpenRoom:output_type -> ecabinet.video.v1.OpenRoomResponse
+	7,  // 41: ecabinet.video.v1.VideoService.GetRoom:output_type -> ecabinet.video.v1.GetRoomResponse
+	10, // 42: ecabinet.video.v1.VideoService.IssueJoinToken:output_type -> ecabinet.video.v1.IssueJoinTokenResponse
+	13, // 43: ecabinet.video.v1.VideoService.Signal:output_type -> ecabinet.video.v1.SignalResponse
+	28, // 44: ecabinet.video.v1.VideoService.SetPermissions:output_type -> ecabinet.video.v1.SetPermissionsResponse
+	40, // [40:45] is the sub-list for method output_type
+	35, // [35:40] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_video_v1_video_proto_init() }
@@ -2212,15 +2280,16 @@ func file_ecabinet_video_v1_video_proto_init() {
 		(*SignalResponse_Error)(nil),
 		(*SignalResponse_PeerHand)(nil),
 		(*SignalResponse_PeerPermissions)(nil),
+		(*SignalResponse_ActiveSpeaker)(nil),
 	}
-	file_ecabinet_video_v1_video_proto_msgTypes[13].OneofWrappers = []any{}
+	file_ecabinet_video_v1_video_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_video_v1_video_proto_rawDesc), len(file_ecabinet_video_v1_video_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -556,8 +556,9 @@ type Poll struct {
 	CloseTime   *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
 	// Filled for the caller in GetPoll, ListPolls and ListMyPolls.
 	MyStatus *VoterStatus `protobuf:"bytes,22,opt,name=my_status,json=myStatus,proto3" json:"my_status,omitempty"`
-	// Another member may cast this member's ballot (only where the
-	// organisation's settings allow delegation).
+	// An absent voting member's recorded delegate (meetings service,
+	// SetDelegate) may cast their ballot; only where the organisation allows
+	// delegation (Organization.allow_vote_delegation).
 	AllowDelegation bool `protobuf:"varint,23,opt,name=allow_delegation,json=allowDelegation,proto3" json:"allow_delegation,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -826,13 +827,16 @@ func (x *ChoiceCount) GetAgainst() int32 {
 
 // A named (open) poll's ballot.
 type NamedVote struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PersonId      string                 `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
-	FullName      string                 `protobuf:"bytes,2,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
-	ChoiceIds     []string               `protobuf:"bytes,3,rep,name=choice_ids,json=choiceIds,proto3" json:"choice_ids,omitempty"`
-	Valid         bool                   `protobuf:"varint,4,opt,name=valid,proto3" json:"valid,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PersonId  string                 `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
+	FullName  string                 `protobuf:"bytes,2,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
+	ChoiceIds []string               `protobuf:"bytes,3,rep,name=choice_ids,json=choiceIds,proto3" json:"choice_ids,omitempty"`
+	Valid     bool                   `protobuf:"varint,4,opt,name=valid,proto3" json:"valid,omitempty"`
+	// The delegate who cast it for person_id, when cast by delegation.
+	CastByPersonId string `protobuf:"bytes,5,opt,name=cast_by_person_id,json=castByPersonId,proto3" json:"cast_by_person_id,omitempty"`
+	CastByFullName string `protobuf:"bytes,6,opt,name=cast_by_full_name,json=castByFullName,proto3" json:"cast_by_full_name,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *NamedVote) Reset() {
@@ -891,6 +895,20 @@ func (x *NamedVote) GetValid() bool {
 		return x.Valid
 	}
 	return false
+}
+
+func (x *NamedVote) GetCastByPersonId() string {
+	if x != nil {
+		return x.CastByPersonId
+	}
+	return ""
+}
+
+func (x *NamedVote) GetCastByFullName() string {
+	if x != nil {
+		return x.CastByFullName
+	}
+	return ""
 }
 
 type Result struct {
@@ -1710,7 +1728,11 @@ type CastBallotRequest struct {
 	// returns the same receipt; the receipt is derived from it, so the
 	// service need not store anything that joins voter and ballot.
 	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	// Cast for this member instead of the caller (delegation).
+	// Cast for this member instead of the caller (delegation): the poll must
+	// allow delegation, the member must have a voting right, be absent and
+	// have recorded the caller as their delegate, and the caller must be
+	// entitled. The ballot is the member's (they cannot vote too); the
+	// caller's own vote stays theirs.
 	OnBehalfOfPersonId string `protobuf:"bytes,4,opt,name=on_behalf_of_person_id,json=onBehalfOfPersonId,proto3" json:"on_behalf_of_person_id,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
@@ -2376,13 +2398,15 @@ const file_ecabinet_voting_v1_voting_proto_rawDesc = "" +
 	"\tchoice_id\x18\x01 \x01(\tR\bchoiceId\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x12\x14\n" +
 	"\x05count\x18\x03 \x01(\x05R\x05count\x12\x18\n" +
-	"\aagainst\x18\x04 \x01(\x05R\aagainst\"z\n" +
+	"\aagainst\x18\x04 \x01(\x05R\aagainst\"\xd0\x01\n" +
 	"\tNamedVote\x12\x1b\n" +
 	"\tperson_id\x18\x01 \x01(\tR\bpersonId\x12\x1b\n" +
 	"\tfull_name\x18\x02 \x01(\tR\bfullName\x12\x1d\n" +
 	"\n" +
 	"choice_ids\x18\x03 \x03(\tR\tchoiceIds\x12\x14\n" +
-	"\x05valid\x18\x04 \x01(\bR\x05valid\"\xca\x05\n" +
+	"\x05valid\x18\x04 \x01(\bR\x05valid\x12)\n" +
+	"\x11cast_by_person_id\x18\x05 \x01(\tR\x0ecastByPersonId\x12)\n" +
+	"\x11cast_by_full_name\x18\x06 \x01(\tR\x0ecastByFullName\"\xca\x05\n" +
 	"\x06Result\x12\x17\n" +
 	"\apoll_id\x18\x01 \x01(\tR\x06pollId\x125\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x1b.ecabinet.voting.v1.OutcomeR\aoutcome\x127\n" +
