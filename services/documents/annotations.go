@@ -101,8 +101,9 @@ func (a *api) SaveAnnotation(ctx context.Context, req *documentsv1.SaveAnnotatio
 	case errors.As(err, &stale):
 		return nil, status.Errorf(codes.Aborted, "%s: %v; reload the annotations and try again", Name, stale)
 	case errors.Is(err, errNotFound):
-		// Another person's annotation with this id: theirs is not ours to
-		// see, so it looks like a clash of ids.
+		// Another person's annotation with this id (or one of another
+		// document): theirs is not ours to see, so it looks like a clash of
+		// ids.
 		return nil, status.Errorf(codes.AlreadyExists, "%s: annotation id %s is taken; choose another", Name, an.GetId())
 	case errors.Is(err, errTooManyAnnotations):
 		return nil, status.Errorf(codes.ResourceExhausted, "%s: at most %d annotations per paper; delete some first", Name, maxAnnotationsPerReader)
@@ -191,9 +192,9 @@ func fraction(f float64) bool { return f >= 0 && f <= 1 }
 func (s *Service) saveAnnotation(ctx context.Context, c identity.Claims, an *documentsv1.Annotation, expected int64) (*documentsv1.Annotation, error) {
 	var saved *documentsv1.Annotation
 	err := pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
-		var owner string
+		var owner, docOf string
 		var current int64
-		err := tx.QueryRow(ctx, `SELECT person_id, version FROM annotations WHERE id = $1 FOR UPDATE`, an.GetId()).Scan(&owner, &current)
+		err := tx.QueryRow(ctx, `SELECT person_id, document_id, version FROM annotations WHERE id = $1 FOR UPDATE`, an.GetId()).Scan(&owner, &docOf, &current)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			var n int
@@ -207,6 +208,8 @@ func (s *Service) saveAnnotation(ctx context.Context, c identity.Claims, an *doc
 			return err
 		case owner != c.Subject:
 			return errNotFound
+		case docOf != an.GetDocumentId():
+			return errNotFound
 		case expected != 0 && expected != current:
 			return errAnnotationStale{current}
 		}
@@ -217,10 +220,15 @@ func (s *Service) saveAnnotation(ctx context.Context, c identity.Claims, an *doc
 			ON CONFLICT (id) DO UPDATE SET document_version = EXCLUDED.document_version, page = EXCLUDED.page, kind = EXCLUDED.kind,
 				area_x = EXCLUDED.area_x, area_y = EXCLUDED.area_y, area_width = EXCLUDED.area_width, area_height = EXCLUDED.area_height,
 				text = EXCLUDED.text, color = EXCLUDED.color, version = annotations.version + 1, update_time = now()
+			-- Only the author's own annotation of this document: an id taken
+			-- meanwhile by someone else, or of another document, is a clash.
+			WHERE annotations.person_id = EXCLUDED.person_id AND annotations.document_id = EXCLUDED.document_id
 			RETURNING `+annotationColumns,
 			an.GetId(), an.GetDocumentId(), c.Subject, an.GetDocumentVersion(), an.GetPage(), an.GetKind().String(),
 			ar.GetX(), ar.GetY(), ar.GetWidth(), ar.GetHeight(), an.GetText(), an.GetColor())
-		if saved, err = scanAnnotation(row); err != nil {
+		if saved, err = scanAnnotation(row); errors.Is(err, pgx.ErrNoRows) {
+			return errNotFound
+		} else if err != nil {
 			return err
 		}
 		return s.annotationsChanged(ctx, tx, an.GetDocumentId(), c.Subject)

@@ -67,6 +67,13 @@ func TestAnnotationsArePrivate(t *testing.T) {
 	if _, err := w.client.SaveAnnotation(testenv.As(chair), &documentsv1.SaveAnnotationRequest{Annotation: mine}); status.Code(err) != codes.AlreadyExists {
 		t.Errorf("the chair saving under the attendee's id: %v, want AlreadyExists", err)
 	}
+	// Nor can the author move it to another document.
+	other := w.upload(t, secretary, paper(meeting, "Phụ lục", "pl.pdf"), makePDF(1, 0))
+	moved := proto.CloneOf(mine)
+	moved.DocumentId, moved.Page = other.GetId(), 1
+	if _, err := w.client.SaveAnnotation(testenv.As(attendee), &documentsv1.SaveAnnotationRequest{Annotation: moved}); status.Code(err) != codes.AlreadyExists {
+		t.Errorf("saving a note under its id on another document: %v, want AlreadyExists", err)
+	}
 	if _, err := w.client.DeleteAnnotation(testenv.As(chair), &documentsv1.DeleteAnnotationRequest{AnnotationId: mine.GetId()}); status.Code(err) != codes.NotFound {
 		t.Errorf("the chair deleting the attendee's note: %v, want NotFound", err)
 	}

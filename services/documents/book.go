@@ -28,10 +28,15 @@ import (
 	"github.com/ecabinet/ecabinet/services/platform/rpcerr"
 )
 
-// bookKeepFor is how long a superseded book is kept after a newer one of
-// the same meeting was bound: long enough for a download that started on
-// it to finish.
+// bookKeepFor is how long a book must have gone unused before a newer one
+// of the same meeting replaces it: long enough for a download that started
+// on it to finish. Readers who see other papers have a book of their own,
+// which stays while they use it.
 const bookKeepFor = 10 * time.Minute
+
+// bindTimeout bounds one binding, which every request for the book waits
+// on.
+const bindTimeout = 2 * time.Minute
 
 // generalTitle heads the papers that belong to the meeting as a whole.
 const generalTitle = "Tài liệu chung"
@@ -215,40 +220,79 @@ func (s *Service) bind(ctx context.Context, actor string, m *meetingsv1.Meeting,
 		PageCount:   last.GetFirstPage() + last.GetPageCount() - 1,
 		Preview:     documentsv1.Preview_PREVIEW_AVAILABLE,
 	}
-	var created time.Time
-	err := s.d.Pool.QueryRow(ctx, `SELECT size_bytes, sha256, create_time FROM meeting_books WHERE object_key = $1`, key).
-		Scan(&book.SizeBytes, &book.Sha256, &created)
-	switch {
-	case err == nil:
-		book.CreateTime = timestamppb.New(created)
-		return key, book, entries, nil
-	case !errors.Is(err, pgx.ErrNoRows):
+	found, err := s.boundBook(ctx, key, book)
+	if err != nil {
 		return "", nil, nil, rpcerr.FromStore(ctx, s.log, Name, "OpenMeetingBook", err)
 	}
+	if found {
+		return key, book, entries, nil
+	}
+	// One binding per book however many tablets ask at once; the others
+	// wait for it and share its answer.
+	_, err, _ = s.books.Do(key, func() (any, error) {
+		// Not the first asker's deadline: the others wait on this binding too.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bindTimeout)
+		defer cancel()
+		return nil, s.bindOnce(bctx, actor, m, papers, entries, marks, key, book)
+	})
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if _, err := s.boundBook(ctx, key, book); err != nil {
+		return "", nil, nil, rpcerr.FromStore(ctx, s.log, Name, "OpenMeetingBook", err)
+	}
+	s.dropOldBooks(ctx, m.GetId(), key)
+	return key, book, entries, nil
+}
 
+// boundBook fills book's size, checksum and time from the recorded book at
+// key, marking it used now; false when there is none yet.
+func (s *Service) boundBook(ctx context.Context, key string, book *documentsv1.DocumentVersion) (bool, error) {
+	var created time.Time
+	err := s.d.Pool.QueryRow(ctx, `UPDATE meeting_books SET last_used_time = now() WHERE object_key = $1
+		RETURNING size_bytes, sha256, create_time`, key).Scan(&book.SizeBytes, &book.Sha256, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	book.CreateTime = timestamppb.New(created)
+	return true, nil
+}
+
+// bindOnce binds the book at key (unless another request or instance has
+// meanwhile), stores it and records it with its event.
+func (s *Service) bindOnce(ctx context.Context, actor string, m *meetingsv1.Meeting, papers []bookPaper,
+	entries []*documentsv1.BookEntry, marks []pdfcpu.Bookmark, key string, book *documentsv1.DocumentVersion) error {
+	var probe documentsv1.DocumentVersion
+	if found, err := s.boundBook(ctx, key, &probe); err != nil || found {
+		return err
+	}
 	var total int64
 	for _, p := range papers {
 		total += p.version.GetSizeBytes()
 	}
 	if total > s.cfg.PDFInspectMaxBytes {
-		return "", nil, nil, status.Errorf(codes.FailedPrecondition,
+		return status.Errorf(codes.FailedPrecondition,
 			"%s: the meeting's papers (%d MB) are too large to bind into one book; read them one by one", Name, total>>20)
 	}
 	data, err := s.bindPDF(ctx, papers, marks)
 	if err != nil {
-		return "", nil, nil, err
+		return err
 	}
 	sum := sha256.Sum256(data)
-	book.SizeBytes, book.Sha256 = int64(len(data)), hex.EncodeToString(sum[:])
-	if err := s.putObject(ctx, key, bytes.NewReader(data), book.GetSizeBytes(), typePDF.contentType, book.GetSha256()); err != nil {
-		return "", nil, nil, s.storageError(ctx, "put meeting book", err)
+	size, sha := int64(len(data)), hex.EncodeToString(sum[:])
+	if err := s.putObject(ctx, key, bytes.NewReader(data), size, typePDF.contentType, sha); err != nil {
+		return s.storageError(ctx, "put meeting book", err)
 	}
 	err = pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO meeting_books (object_key, meeting_id, size_bytes, sha256, page_count) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (object_key) DO NOTHING`, key, m.GetId(), book.GetSizeBytes(), book.GetSha256(), book.GetPageCount())
+			ON CONFLICT (object_key) DO UPDATE SET size_bytes = EXCLUDED.size_bytes, sha256 = EXCLUDED.sha256`,
+			key, m.GetId(), size, sha, book.GetPageCount())
 		if err != nil || tag.RowsAffected() == 0 {
-			return err // bound by a concurrent request too: one event is enough
+			return err
 		}
 		ids := make([]string, len(entries))
 		for i, e := range entries {
@@ -260,17 +304,23 @@ func (s *Service) bind(ctx context.Context, actor string, m *meetingsv1.Meeting,
 		return outbox.Enqueue(ctx, tx, eventSubject(m.GetId(), "book_ready"), ev)
 	})
 	if err != nil {
-		return "", nil, nil, rpcerr.FromStore(ctx, s.log, Name, "OpenMeetingBook", err)
+		return rpcerr.FromStore(ctx, s.log, Name, "OpenMeetingBook", err)
 	}
-	book.CreateTime = timestamppb.Now()
-	s.dropOldBooks(ctx, m.GetId(), key)
-	return key, book, entries, nil
+	return nil
 }
 
 // bindPDF merges the papers' bytes in order and adds the bookmarks. It
 // holds every paper in memory (pdfcpu does), which bind bounded, and
 // takes the one PDF slot.
 func (s *Service) bindPDF(ctx context.Context, papers []bookPaper, marks []pdfcpu.Bookmark) ([]byte, error) {
+	// The slot first: the papers are read into memory only when it is this
+	// binding's turn.
+	select {
+	case s.pdfSlot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	defer func() { <-s.pdfSlot }()
 	inputs := make([]io.ReadSeeker, 0, len(papers))
 	for _, p := range papers {
 		obj, err := s.d.Blob.Client().GetObject(ctx, s.d.Blob.Bucket(), p.key, minio.GetObjectOptions{})
@@ -284,12 +334,6 @@ func (s *Service) bindPDF(ctx context.Context, papers []bookPaper, marks []pdfcp
 		}
 		inputs = append(inputs, bytes.NewReader(b))
 	}
-	select {
-	case s.pdfSlot <- struct{}{}:
-	case <-ctx.Done():
-		return nil, status.FromContextError(ctx.Err()).Err()
-	}
-	defer func() { <-s.pdfSlot }()
 	data, err := mergeWithBookmarks(inputs, marks)
 	if err != nil {
 		s.log.WarnContext(ctx, "binding a meeting book failed", "err", err)
@@ -318,11 +362,11 @@ func mergeWithBookmarks(inputs []io.ReadSeeker, marks []pdfcpu.Bookmark) (data [
 	return out.Bytes(), nil
 }
 
-// dropOldBooks removes the meeting's books superseded more than
-// bookKeepFor ago: object first, then row, so no row names a missing
-// object. Failures are logged; the next binding tries again.
+// dropOldBooks removes the meeting's other books unused for bookKeepFor:
+// object first, then row, so no row names a missing object. Failures are
+// logged; the next binding tries again.
 func (s *Service) dropOldBooks(ctx context.Context, meetingID, keep string) {
-	rows, err := s.d.Pool.Query(ctx, `SELECT object_key FROM meeting_books WHERE meeting_id = $1 AND object_key <> $2 AND create_time < $3`,
+	rows, err := s.d.Pool.Query(ctx, `SELECT object_key FROM meeting_books WHERE meeting_id = $1 AND object_key <> $2 AND last_used_time < $3`,
 		meetingID, keep, time.Now().Add(-bookKeepFor))
 	if err != nil {
 		s.log.WarnContext(ctx, "listing old meeting books", "err", err)

@@ -3,6 +3,7 @@ package documents
 import (
 	"bytes"
 	"slices"
+	"sync"
 	"testing"
 
 	pdfapi "github.com/pdfcpu/pdfcpu/pkg/api"
@@ -65,6 +66,21 @@ func TestMeetingBook(t *testing.T) {
 		testenv.Next(t, events) // added
 	}
 
+	// A room of tablets asks for the book at once: it is bound once.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.book(t, attendee, meeting, documentsv1.AccessKind_ACCESS_KIND_VIEW)
+		}()
+	}
+	wg.Wait()
+	var bindings int
+	if err := w.pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE subject LIKE '%.book_ready'`).Scan(&bindings); err != nil || bindings != 1 {
+		t.Errorf("%d books bound for 8 requests at once (%v), want 1", bindings, err)
+	}
+
 	// A participant's book: the meeting's own paper first, then the item's
 	// in the order added, the confidential one included.
 	resp, pdf := w.book(t, attendee, meeting, documentsv1.AccessKind_ACCESS_KIND_VIEW)
@@ -107,10 +123,12 @@ func TestMeetingBook(t *testing.T) {
 		t.Errorf("%d books bound, want 2 (participants', others')", n)
 	}
 
-	// A paper changes: a new book; books superseded long enough ago go.
-	if _, err := w.pool.Exec(t.Context(), `UPDATE meeting_books SET create_time = now() - interval '1 hour'`); err != nil {
+	// A paper changes: a new book; books unused for long go, the book of
+	// the readers outside the meeting stays while they use it.
+	if _, err := w.pool.Exec(t.Context(), `UPDATE meeting_books SET last_used_time = now() - interval '1 hour'`); err != nil {
 		t.Fatal(err)
 	}
+	w.book(t, bystander, meeting, documentsv1.AccessKind_ACCESS_KIND_VIEW)
 	if _, err := w.sendUpload(testenv.As(secretary), newVersion(&documentsv1.NewVersion{DocumentId: rep.GetId(), FileName: "bao-cao-v2.pdf"}), makePDF(4, 0)); err != nil {
 		t.Fatalf("new version: %v", err)
 	}
@@ -120,8 +138,8 @@ func TestMeetingBook(t *testing.T) {
 	}
 	keys, _ := w.objects(t)
 	books := slices.DeleteFunc(keys, func(k string) bool { return !bytes.Contains([]byte(k), []byte("/books/")) })
-	if n := w.count(t, "meeting_books"); n != 1 || len(books) != 1 {
-		t.Errorf("%d books recorded and %d stored after rebinding, want only the new one", n, len(books))
+	if n := w.count(t, "meeting_books"); n != 2 || len(books) != 2 {
+		t.Errorf("%d books recorded and %d stored after rebinding, want the new one and the one just used", n, len(books))
 	}
 
 	// Downloads follow the strictest paper: the confidential one makes the

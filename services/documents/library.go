@@ -154,7 +154,7 @@ func (a *api) ListLibrary(ctx context.Context, req *documentsv1.ListLibraryReque
 		  AND ($2 OR organization_id = ANY($3)
 		       OR EXISTS (SELECT 1 FROM library_audience a WHERE a.document_id = d.id AND a.organization_id = ANY($4)))
 		ORDER BY library_period DESC, create_time, id`,
-		period, all, slices.Concat(c.Orgs, c.AdminOrgs), c.Orgs)
+		period, all, slices.Concat(c.Orgs, c.AdminOrgs), slices.Concat(c.Orgs, c.AdminOrgs))
 	if err != nil {
 		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "ListLibrary", err)
 	}

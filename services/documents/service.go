@@ -16,6 +16,7 @@ import (
 	"github.com/ecabinet/ecabinet/services/platform/health"
 	"github.com/ecabinet/ecabinet/services/platform/service"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/singleflight"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
@@ -96,6 +97,9 @@ type Service struct {
 	log *slog.Logger
 	// core migrates, relays the outbox and reports readiness.
 	core *service.Core
+	// books makes concurrent requests for the same meeting book (a room
+	// of tablets opening it at once) share one binding.
+	books singleflight.Group
 	// pdfSlot lets one PDF inspection run at a time: each holds its whole
 	// file in memory.
 	pdfSlot chan struct{}

@@ -68,20 +68,22 @@ func (a *api) RecordStudy(ctx context.Context, req *documentsv1.RecordStudyReque
 	return &documentsv1.RecordStudyResponse{Progress: p}, nil
 }
 
-// recordStudy merges pages into the person's row (locked, so two devices
-// reporting at once lose nothing) and, when this is their first open or
-// they have just read to the end, enqueues DocumentStudied in the same
-// transaction.
+// recordStudy merges pages into the person's row and, when this is their
+// first open or they have just read to the end, enqueues DocumentStudied in
+// the same transaction. The row is made first (empty) and then locked, so
+// two devices reporting at once — even the very first time — lose nothing.
 func (s *Service) recordStudy(ctx context.Context, d *documentsv1.Document, person string, pages []int32, reachedEnd bool) (*documentsv1.StudyProgress, error) {
 	p := &documentsv1.StudyProgress{DocumentId: d.GetId(), PersonId: person, PageCount: d.GetPageCount()}
 	err := pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO study (document_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, d.GetId(), person)
+		if err != nil {
+			return fmt.Errorf("open study: %w", err)
+		}
+		firstOpen := tag.RowsAffected() == 1
 		var seen []int32
-		wasEnd, existed := false, true
-		err := tx.QueryRow(ctx, `SELECT pages_seen, read_to_end FROM study WHERE document_id = $1 AND person_id = $2 FOR UPDATE`,
-			d.GetId(), person).Scan(&seen, &wasEnd)
-		if errors.Is(err, pgx.ErrNoRows) {
-			existed = false
-		} else if err != nil {
+		var wasEnd bool
+		if err := tx.QueryRow(ctx, `SELECT pages_seen, read_to_end FROM study WHERE document_id = $1 AND person_id = $2 FOR UPDATE`,
+			d.GetId(), person).Scan(&seen, &wasEnd); err != nil {
 			return fmt.Errorf("read study: %w", err)
 		}
 		seen = append(seen, pages...)
@@ -95,19 +97,19 @@ func (s *Service) recordStudy(ctx context.Context, d *documentsv1.Document, pers
 		p.ReadToEnd = wasEnd || reachedEnd || (d.GetPageCount() > 0 && len(p.PagesSeen) >= int(d.GetPageCount()))
 		var first, last time.Time
 		if err := tx.QueryRow(ctx, `
-			INSERT INTO study (document_id, person_id, pages_seen, read_to_end) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (document_id, person_id) DO UPDATE
-			SET pages_seen = EXCLUDED.pages_seen, read_to_end = EXCLUDED.read_to_end, last_time = now()
+			UPDATE study SET pages_seen = $3, read_to_end = $4, last_time = now()
+			WHERE document_id = $1 AND person_id = $2
 			RETURNING first_open_time, last_time`,
 			d.GetId(), person, p.PagesSeen, p.ReadToEnd).Scan(&first, &last); err != nil {
 			return fmt.Errorf("record study: %w", err)
 		}
 		p.FirstOpenTime, p.LastTime = timestamppb.New(first), timestamppb.New(last)
-		if existed && (wasEnd || !p.ReadToEnd) {
-			return nil // nothing new for the others to hear
+		if !firstOpen && (wasEnd || !p.ReadToEnd) {
+			return nil // nothing new for the report's readers
 		}
-		meta := outbox.NewMeta(person, d.GetId(), d.GetOrganizationId(), 0)
-		ev := &documentsv1.DocumentStudied{Meta: meta, DocumentId: d.GetId(), PersonId: person, ReadToEnd: p.ReadToEnd}
+		// No actor either: who read what is for the report's readers only.
+		meta := outbox.NewMeta("", d.GetId(), d.GetOrganizationId(), 0)
+		ev := &documentsv1.DocumentStudied{Meta: meta, DocumentId: d.GetId(), ReadToEnd: p.ReadToEnd}
 		if err := outbox.Enqueue(ctx, tx, eventSubject(d.GetMeetingId(), "studied"), ev); err != nil {
 			return fmt.Errorf("enqueue studied event: %w", err)
 		}

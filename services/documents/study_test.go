@@ -3,6 +3,7 @@ package documents
 import (
 	"bytes"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
@@ -45,8 +46,8 @@ func TestStudyTracking(t *testing.T) {
 		if want := w.prefix + "ecabinet.documents.v1." + meeting + ".studied"; msg.Subject() != want {
 			t.Errorf("subject = %q, want %q", msg.Subject(), want)
 		}
-		if ev.GetDocumentId() != d.GetId() || ev.GetPersonId() != attendee.Subject || ev.GetReadToEnd() != wantEnd {
-			t.Errorf("studied event = %v, want %s by %s, read to end %v", &ev, d.GetId(), attendee.Subject, wantEnd)
+		if ev.GetDocumentId() != d.GetId() || ev.GetReadToEnd() != wantEnd || ev.GetMeta().GetActorId() != "" {
+			t.Errorf("studied event = %v, want %s, read to end %v, and no word of who", &ev, d.GetId(), wantEnd)
 		}
 	}
 	studied(false) // first open
@@ -63,7 +64,7 @@ func TestStudyTracking(t *testing.T) {
 	w.study(t, secretary, d.GetId(), nil, false)
 	msg := testenv.Next(t, events)
 	var ev documentsv1.DocumentStudied
-	if err := proto.Unmarshal(msg.Data(), &ev); err != nil || ev.GetPersonId() != secretary.Subject {
+	if err := proto.Unmarshal(msg.Data(), &ev); err != nil || ev.GetReadToEnd() {
 		t.Errorf("next studied event = %v (%v), want the secretary's first open", &ev, err)
 	}
 	// An organisation member outside the meeting may read an internal
@@ -172,5 +173,36 @@ func TestExportStudyReport(t *testing.T) {
 	}
 	if _, err := w.client.ExportStudyReport(testenv.As(attendee), &documentsv1.ExportStudyReportRequest{DocumentId: d.GetId()}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("ExportStudyReport as a member: %v, want PermissionDenied", err)
+	}
+}
+
+// Two devices report their first pages at the same moment: both pages are
+// kept and the first open is announced once.
+func TestFirstStudyReportsFromTwoDevices(t *testing.T) {
+	w := newWorld(t)
+	meeting, _ := w.cellMeeting()
+	d := w.upload(t, secretary, paper(meeting, "Nghị quyết", "nq.pdf"), makePDF(9, 0))
+	var wg sync.WaitGroup
+	for page := int32(1); page <= 8; page++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.study(t, attendee, d.GetId(), []int32{page}, false)
+		}()
+	}
+	wg.Wait()
+	var pages []int32
+	if err := w.pool.QueryRow(t.Context(), `SELECT pages_seen FROM study WHERE document_id = $1`, d.GetId()).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int32{1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(pages, want) {
+		t.Errorf("pages kept = %v, want %v", pages, want)
+	}
+	var opens int
+	if err := w.pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE subject LIKE '%.studied'`).Scan(&opens); err != nil {
+		t.Fatal(err)
+	}
+	if opens != 1 {
+		t.Errorf("%d studied events, want one first open", opens)
 	}
 }

@@ -11,9 +11,10 @@
 //           src/offline.ts), each tagged with its meeting and version.
 // Online, every request goes to the network first, so access checks and new versions
 // always apply; the caches answer only when the network does not. A paper the server
-// refuses (403, 404, 410) is dropped at once, and the app drops the papers a meeting no
-// longer lists: withdrawn access ends at the next contact. Signing out clears data and
-// papers, so a shared tablet keeps nothing of the previous person.
+// refuses (401, 403, 404, 410) is dropped at once, and the app drops the papers a meeting
+// no longer lists: withdrawn access ends at the next contact. Signing out, a session that
+// ends, and another person signing in clear data and papers, so a shared tablet keeps
+// nothing of the previous person for the next.
 const SHELL = 'ecabinet-shell-v1';
 const DATA = 'ecabinet-data-v1';
 const PAPERS = 'ecabinet-papers-v1';
@@ -48,7 +49,7 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(page(req));
   } else if (url.pathname.startsWith('/assets/')) {
     event.respondWith(asset(req));
-  } else if (CONTENT.test(url.pathname) && !url.search) {
+  } else if (CONTENT.test(url.pathname) && (!url.search || /^\?version=\d+$/.test(url.search))) {
     event.respondWith(paper(req, url));
   } else if (DATA_PATHS.some((p) => p.test(url.pathname)) && !url.search) {
     event.respondWith(data(req, url));
@@ -76,31 +77,46 @@ async function asset(req) {
   return res;
 }
 
+// A server error (the gateway up, a service behind it down) is answered from the cache
+// like no network at all.
+const UNAVAILABLE = (status) => status >= 500;
+
 async function data(req, url) {
   const cache = await caches.open(DATA);
-  try {
-    const res = await fetch(req);
-    if (res.ok) await cache.put(url.pathname, res.clone());
-    else if (GONE.has(res.status)) await cache.delete(url.pathname);
-    return res;
-  } catch (err) {
-    const cached = await cache.match(url.pathname);
-    if (cached) return cached;
-    throw err;
-  }
-}
-
-async function paper(req, url) {
-  const cache = await caches.open(PAPERS);
   let res;
   try {
     res = await fetch(req);
   } catch (err) {
     const cached = await cache.match(url.pathname);
-    if (!cached) throw err;
+    if (cached) return cached;
+    throw err;
+  }
+  if (res.ok) await cache.put(url.pathname, res.clone());
+  else if (GONE.has(res.status)) await cache.delete(url.pathname);
+  else if (UNAVAILABLE(res.status)) return (await cache.match(url.pathname)) || res;
+  return res;
+}
+
+// paper answers a paper's bytes; the reader asks for the version it shows (?version=n),
+// and the kept copy answers only for that version.
+async function paper(req, url) {
+  const cache = await caches.open(PAPERS);
+  const fromCache = async () => {
+    const cached = await cache.match(url.pathname);
+    const wanted = url.searchParams.get('version');
+    if (!cached || (wanted && cached.headers.get('X-Ecabinet-Version') !== wanted)) return null;
     return slice(cached, req.headers.get('Range'));
+  };
+  let res;
+  try {
+    res = await fetch(req);
+  } catch (err) {
+    const kept = await fromCache();
+    if (!kept) throw err;
+    return kept;
   }
   if (GONE.has(res.status)) await cache.delete(url.pathname);
+  else if (UNAVAILABLE(res.status)) return (await fromCache()) || res;
   return res;
 }
 
@@ -131,11 +147,25 @@ async function slice(cached, range) {
 
 self.addEventListener('message', (event) => {
   const msg = event.data || {};
+  if (msg.type === 'person') {
+    event.waitUntil(switchPerson(String(msg.personId || '')));
+    return;
+  }
   if (msg.type === 'cache-papers') event.waitUntil(cachePapers(msg.meetingId, msg.papers || [], true));
   else if (msg.type === 'cache-paper' && msg.paper) event.waitUntil(cachePapers(msg.meetingId, [msg.paper], false));
   else if (msg.type === 'cache-shell') event.waitUntil(cacheShell(msg.urls || []));
   else if (msg.type === 'clear') event.waitUntil(Promise.all([caches.delete(DATA), caches.delete(PAPERS)]));
 });
+
+// switchPerson drops everything kept for someone else when another person signs in on
+// this tablet: the person is remembered in the shell cache, which survives restarts.
+async function switchPerson(personId) {
+  const shell = await caches.open(SHELL);
+  const known = await shell.match('/__person');
+  if (known && (await known.text()) === personId) return;
+  await Promise.all([caches.delete(DATA), caches.delete(PAPERS)]);
+  await shell.put('/__person', new Response(personId));
+}
 
 async function cacheShell(urls) {
   const cache = await caches.open(SHELL);

@@ -40,7 +40,12 @@ export function cachePaper(d: Doc): void {
   if (keepable(d)) post({ type: 'cache-paper', meetingId: d.meetingId, paper: { url: contentPath(d.id), version: d.version } });
 }
 
-/** Forgets every cached paper and answer: on signing out. */
+/** Tells the worker who is signed in: another person than before drops everything kept. */
+export function offlinePerson(personId: string): void {
+  post({ type: 'person', personId });
+}
+
+/** Forgets every cached paper and answer: on signing out, or when the session ends. */
 export function clearOffline(): void {
   post({ type: 'clear' });
 }

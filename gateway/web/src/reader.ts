@@ -103,11 +103,12 @@ export function annotationsSignal(eventType: string, data: unknown): string | nu
 /**
  * StudyReporter tells the server which pages the reader has seen, a few at a time: pages
  * collect while the reader turns them and go out after a short pause, and on close. A
- * report that fails (offline) keeps its pages for the next one.
+ * report that fails (offline) keeps its pages for the next one. Whether the paper was read
+ * to the end is the server's call, from the pages seen: reaching the last page by typing
+ * its number, or by following the presenter, is not reading it.
  */
 export class StudyReporter {
   private pending = new Set<number>();
-  private reachedEnd = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -115,25 +116,21 @@ export class StudyReporter {
     private readonly delayMs = 1500,
   ) {}
 
-  seen(page: number, pageCount: number): void {
+  seen(page: number): void {
     this.pending.add(page);
-    if (pageCount > 0 && page === pageCount) this.reachedEnd = true;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.flush(), this.delayMs);
   }
 
   async flush(): Promise<void> {
     clearTimeout(this.timer);
-    if (this.pending.size === 0 && !this.reachedEnd) return;
+    if (this.pending.size === 0) return;
     const pages = [...this.pending];
-    const end = this.reachedEnd;
     this.pending.clear();
-    this.reachedEnd = false;
     try {
-      await request('POST', `/api/v1/documents/${seg(this.documentId)}/study`, { pagesSeen: pages, reachedEnd: end });
+      await request('POST', `/api/v1/documents/${seg(this.documentId)}/study`, { pagesSeen: pages });
     } catch {
       for (const p of pages) this.pending.add(p);
-      this.reachedEnd ||= end;
     }
   }
 }

@@ -4,7 +4,7 @@
 import { createContext, type ComponentChildren } from 'preact';
 import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, request, setUnauthorizedHandler } from './api';
-import { clearOffline } from './offline';
+import { clearOffline, offlinePerson } from './offline';
 import { parsePrincipal, type Principal } from './model';
 
 export type Session =
@@ -51,7 +51,11 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
 
   useEffect(() => {
     recheck();
-    setUnauthorizedHandler(() => setSession({ kind: 'anonymous' }));
+    setUnauthorizedHandler(() => {
+      // The session ended (expired, or signed out elsewhere): nothing of it stays behind.
+      clearOffline();
+      setSession({ kind: 'anonymous' });
+    });
     return () => setUnauthorizedHandler(null);
   }, [recheck]);
 
@@ -73,6 +77,11 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
     clearOffline();
     setSession({ kind: 'anonymous' });
   }, []);
+
+  const personId = session.kind === 'signed-in' ? session.principal.personId : '';
+  useEffect(() => {
+    if (personId) offlinePerson(personId);
+  }, [personId]);
 
   const api = useMemo(() => ({ session, login, logout, recheck }), [session, login, logout, recheck]);
   return <SessionContext.Provider value={api}>{children}</SessionContext.Provider>;

@@ -38,11 +38,17 @@ export function StudySection({ documentId, version }: { documentId: string; vers
   const [report, setReport] = useState<Report | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
+    let current = true;
+    setReport(null);
+    setError(null);
     request('GET', `/api/v1/documents/${seg(documentId)}/study-report`, undefined, { quiet401: true })
-      .then((res) => setReport(parseReport(res)))
+      .then((res) => current && setReport(parseReport(res)))
       .catch((err: unknown) => {
-        if (!(err instanceof ApiError && (err.status === 403 || err.status === 404))) setError(err);
+        if (current && !(err instanceof ApiError && (err.status === 403 || err.status === 404))) setError(err);
       });
+    return () => {
+      current = false;
+    };
   }, [documentId, version]);
   if (!report && !error) return null;
   const missing = report?.rows.filter((r) => !r.readToEnd) ?? [];

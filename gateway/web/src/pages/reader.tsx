@@ -100,7 +100,9 @@ export function ReaderPage({ id, startPage }: { id: string; startPage: number })
     loadPdfjs()
       .then((pdfjs) => {
         if (cancelled) return null;
-        task = pdfjs.getDocument({ url: contentPath(id), rangeChunkSize: 65536, disableAutoFetch: true, disableStream: true });
+        // The version shown, not "the current one": pages fetched later must come from
+        // the same file even if a new version arrives meanwhile (the reader then reloads).
+        task = pdfjs.getDocument({ url: contentPath(id, { version }), rangeChunkSize: 65536, disableAutoFetch: true, disableStream: true });
         return task.promise;
       })
       .then((p) => {
@@ -157,7 +159,7 @@ export function ReaderPage({ id, startPage }: { id: string; startPage: number })
       .then(() => {
         if (cancelled) return;
         setRendered(page);
-        reporter.seen(page, pdf.numPages);
+        reporter.seen(page);
       })
       .catch((err: unknown) => {
         if (!cancelled && !(err instanceof Error && err.name === 'RenderingCancelledException')) setError(err);

@@ -208,13 +208,14 @@ func (x *DocumentWithdrawn) GetReason() string {
 	return ""
 }
 
-// studied: a person first opened the document, or first read it to the end
-// (not every page turn).
+// studied: someone first opened the document, or first read it to the end
+// (not every page turn), so an open study report refreshes. It does not say
+// who: the event reaches every member of the organisation, the report only
+// the chair, the minute-taker and administrators.
 type DocumentStudied struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Meta          *v1.EventMeta          `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
 	DocumentId    string                 `protobuf:"bytes,2,opt,name=document_id,json=documentId,proto3" json:"document_id,omitempty"`
-	PersonId      string                 `protobuf:"bytes,3,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
 	ReadToEnd     bool                   `protobuf:"varint,4,opt,name=read_to_end,json=readToEnd,proto3" json:"read_to_end,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -260,13 +261,6 @@ func (x *DocumentStudied) GetMeta() *v1.EventMeta {
 func (x *DocumentStudied) GetDocumentId() string {
 	if x != nil {
 		return x.DocumentId
-	}
-	return ""
-}
-
-func (x *DocumentStudied) GetPersonId() string {
-	if x != nil {
-		return x.PersonId
 	}
 	return ""
 }
@@ -483,13 +477,12 @@ const file_ecabinet_documents_v1_events_proto_rawDesc = "" +
 	"documentId\x12\x1d\n" +
 	"\n" +
 	"meeting_id\x18\x03 \x01(\tR\tmeetingId\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xa4\x01\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\x98\x01\n" +
 	"\x0fDocumentStudied\x123\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1f\n" +
 	"\vdocument_id\x18\x02 \x01(\tR\n" +
-	"documentId\x12\x1b\n" +
-	"\tperson_id\x18\x03 \x01(\tR\bpersonId\x12\x1e\n" +
-	"\vread_to_end\x18\x04 \x01(\bR\treadToEnd\"\xa8\x01\n" +
+	"documentId\x12\x1e\n" +
+	"\vread_to_end\x18\x04 \x01(\bR\treadToEndJ\x04\b\x03\x10\x04R\tperson_id\"\xa8\x01\n" +
 	"\x10MeetingBookReady\x123\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1f.ecabinet.platform.v1.EventMetaR\x04meta\x12\x1d\n" +
 	"\n" +
