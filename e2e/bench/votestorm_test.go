@@ -42,7 +42,10 @@ const (
 // straight into the same PostgreSQL with pgx, with the same number in
 // flight, through a pool configured as the services' own (pgxpool's
 // defaults). A second round repeats both with 50 in flight (stormInFlight).
-// Figures are printed, never asserted; the count is.
+// Figures are printed, never asserted; the count is. The HTTP client runs
+// in this test process and competes with the server for the same cores;
+// the CPU and allocations per ballot of the ecabinet process are printed
+// too, as they hardly move with the machine's load.
 func BenchmarkVoteStorm(b *testing.B) {
 	env := suite.Env(b)
 	env["LOG_LEVEL"] = "warn"
@@ -110,9 +113,12 @@ type stormFigures struct {
 func stormRound(b *testing.B, client *http.Client, p *suite.Process, chair string, tokens []string, st stormSetup, inFlight int) stormFigures {
 	b.Helper()
 	pollID, agree := createStormPoll(b, client, p, chair, st)
+	before := readProcCost(b, p)
 	lat, wall, failures := burstN(stormVoters, inFlight, func(i int) error {
 		return castStormBallot(client, p, tokens[i], pollID, agree)
 	})
+	cost := before.perRequest(readProcCost(b, p), stormVoters)
+	load := loadAverage()
 	for _, f := range failures {
 		b.Error(f)
 	}
@@ -186,6 +192,7 @@ func stormRound(b *testing.B, client *http.Client, p *suite.Process, chair strin
 	fmt.Printf("                 2-row tx into PostgreSQL (base): %6.0f tx/s     p50 %-10v p99 %v\n", baseRate, baseLat.p50, baseLat.p99)
 	fmt.Printf("                 ratio %.2f× baseline; close → published result %v; counted %d cast, %d listed, %d distinct receipts — %s\n",
 		rate/baseRate, closeToPublished.Round(time.Millisecond), res.Result.BallotsCast, len(list.Ballots), len(distinct), mark)
+	fmt.Printf("                 ecabinet process (gateway and services, not PostgreSQL): %s; load average %s\n", cost, load)
 	return stormFigures{rate: rate, lat: lat}
 }
 

@@ -1,6 +1,7 @@
 package files
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -48,7 +49,10 @@ func (h *Handler) content(w http.ResponseWriter, r *http.Request, _ identity.Cla
 		problem.WriteError(w, r, err)
 		return
 	}
-	h.serve(w, r, open.GetVersion(), open.GetUrl(), download)
+	// A paper's head may come from memory (headcache.go): the service has
+	// just checked and recorded this read. Downloads may be per-reader
+	// stamped copies, read once; they always come from object storage.
+	h.serve(w, r, open.GetVersion(), open.GetUrl(), download, !download)
 }
 
 // book serves GET (and HEAD) /api/v1/meetings/{meeting_id}/book.pdf
@@ -63,7 +67,7 @@ func (h *Handler) book(w http.ResponseWriter, r *http.Request, _ identity.Claims
 		problem.WriteError(w, r, err)
 		return
 	}
-	h.serve(w, r, open.GetBook(), open.GetUrl(), download)
+	h.serve(w, r, open.GetBook(), open.GetUrl(), download, false)
 }
 
 // accessOf tells a download (?download=1) from a view, and the first
@@ -81,8 +85,9 @@ func accessOf(r *http.Request) (download bool, access documentsv1.AccessKind) {
 }
 
 // serve answers with the bytes of v from object storage at url, honouring
-// Range, If-Range and If-None-Match.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, v *documentsv1.DocumentVersion, url string, download bool) {
+// Range, If-Range and If-None-Match. With useHead, a request within the
+// version's first bytes is answered from the head cache.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, v *documentsv1.DocumentVersion, url string, download, useHead bool) {
 	size := v.GetSizeBytes()
 	etag := `"` + v.GetSha256() + `"`
 
@@ -136,7 +141,22 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, v *documentsv1.D
 		return
 	}
 
-	body, err := h.fetch(r, url, part, size)
+	if useHead && h.heads != nil && v.GetSha256() != "" && part.first == 0 && part.last < headLength(size) {
+		head, err := h.heads.get(r.Context(), v.GetSha256(), size, func(ctx context.Context) (io.ReadCloser, error) {
+			return h.fetch(ctx, url, byteRange{0, headLength(size) - 1}, size)
+		})
+		if err == nil {
+			w.WriteHeader(status)
+			_, _ = w.Write(head[:part.length()])
+			return
+		}
+		if r.Context().Err() != nil {
+			return // the client left
+		}
+		h.log.InfoContext(r.Context(), "could not fill the head cache; streaming instead", "document_id", v.GetDocumentId(), "err", err)
+	}
+
+	body, err := h.fetch(r.Context(), url, part, size)
 	if err != nil {
 		h.log.WarnContext(r.Context(), "object storage did not serve a document", "document_id", v.GetDocumentId(), "version", v.GetVersion(), "err", err)
 		for _, k := range []string{"Content-Type", "Content-Length", "Content-Range", "Content-Disposition", "ETag", "Last-Modified", "Accept-Ranges"} {
@@ -163,8 +183,8 @@ func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
 
 // fetch GETs part of the object at url, checking that object storage
 // answers with exactly those bytes.
-func (h *Handler) fetch(r *http.Request, url string, part byteRange, size int64) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, url, nil)
+func (h *Handler) fetch(ctx context.Context, url string, part byteRange, size int64) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("object URL: %w", err)
 	}

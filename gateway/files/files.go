@@ -43,6 +43,7 @@ type Handler struct {
 	d       Deps
 	log     *slog.Logger
 	objects *http.Client
+	heads   *headCache
 }
 
 // New returns the handlers; it does no I/O.
@@ -66,7 +67,7 @@ func New(d Deps) *Handler {
 			DisableCompression: true,
 		}}
 	}
-	return &Handler{d: d, log: log, objects: objects}
+	return &Handler{d: d, log: log, objects: objects, heads: newHeadCache(headCacheBytes)}
 }
 
 // Route patterns (net/http.ServeMux), each also the metrics handler name

@@ -71,7 +71,7 @@ func New(log *slog.Logger, v *identity.Verifier, reg prometheus.Registerer) *Ser
 	logger := grpclog.LoggerFunc(func(ctx context.Context, lvl grpclog.Level, msg string, fields ...any) {
 		log.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
-	logOpts := []grpclog.Option{grpclog.WithLogOnEvents(grpclog.FinishCall)}
+	logOpts := []grpclog.Option{grpclog.WithLogOnEvents(grpclog.FinishCall), grpclog.WithLevels(callLevel)}
 	// Health checks arrive every few seconds from the gateway and
 	// orchestrators; logging each would drown everything else.
 	notHealth := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
@@ -102,6 +102,20 @@ func New(log *slog.Logger, v *identity.Verifier, reg prometheus.Registerer) *Ser
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
 	return &Server{Server: gs, Health: hs, log: log, metrics: metrics}
+}
+
+// callLevel is the level a finished call is logged at: successful calls
+// at DEBUG, the rest as the middleware's defaults (client mistakes INFO,
+// trouble WARN or ERROR). Every REST request is already logged at INFO by
+// the gateway with the request id the call carries, and counted here in
+// the metrics; a second INFO line per call doubled the log volume of a
+// vote storm (and cost a JSON encoding per call) without telling anyone
+// anything new.
+func callLevel(code codes.Code) grpclog.Level {
+	if code == codes.OK {
+		return grpclog.LevelDebug
+	}
+	return grpclog.DefaultServerCodeToLevel(code)
 }
 
 // Serve serves on lis until ctx is done, then stops gracefully: health turns

@@ -101,6 +101,12 @@ func (l *closeNotifyingListener) Close() error {
 
 func start(t *testing.T) *world {
 	t.Helper()
+	return startAt(t, "debug")
+}
+
+// startAt is start with the server logging at level.
+func startAt(t *testing.T, level string) *world {
+	t.Helper()
 	seed := make([]byte, ed25519.SeedSize)
 	if _, err := rand.Read(seed); err != nil {
 		t.Fatal(err)
@@ -115,7 +121,7 @@ func start(t *testing.T) *world {
 		reg:    prometheus.NewRegistry(),
 		served: make(chan error, 1),
 	}
-	log, err := logging.New(w.logs, "debug")
+	log, err := logging.New(w.logs, level)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +225,38 @@ func TestRequestIDAndCallLogging(t *testing.T) {
 	}
 	if finished != 2 {
 		t.Errorf("%d finished-call records for GetMeeting, want 2", finished)
+	}
+}
+
+// At INFO, successful calls are not logged (the gateway logs the REST
+// request they serve, and the metrics count them); failed ones are.
+func TestSuccessfulCallsAreLoggedAtDebugOnly(t *testing.T) {
+	w := startAt(t, "info")
+	client := meetingsv1.NewMeetingsServiceClient(w.conn)
+	if _, err := client.GetMeeting(logging.WithRequestID(w.ctx, "req-ok"), &meetingsv1.GetMeetingRequest{MeetingId: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := meetingsv1.NewMeetingsServiceClient(w.anonConn).GetMeeting(logging.WithRequestID(t.Context(), "req-anon"), &meetingsv1.GetMeetingRequest{MeetingId: "m1"})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("call without token: %v", err)
+	}
+	var ok, refused int
+	for _, r := range w.logs.records(t) {
+		if r["msg"] != "finished call" {
+			continue
+		}
+		switch r["grpc.code"] {
+		case "OK":
+			ok++
+		case "Unauthenticated":
+			refused++
+			if r["level"] != "INFO" {
+				t.Errorf("refused call logged at %v, want INFO", r["level"])
+			}
+		}
+	}
+	if ok != 0 || refused != 1 {
+		t.Errorf("at INFO: %d successful and %d refused calls logged, want 0 and 1", ok, refused)
 	}
 }
 

@@ -85,7 +85,7 @@ func outgoing(ctx context.Context, s *Signer) (context.Context, error) {
 		if s == nil {
 			return nil, status.Error(codes.Internal, "identity: client interceptor has no signer")
 		}
-		token, err := s.Sign(c, TokenTTL)
+		token, err := s.token(c)
 		if err != nil {
 			return nil, status.Errorf(codes.Internal, "signing identity token: %v", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -80,6 +81,11 @@ type tokenClaims struct {
 type Signer struct {
 	key ed25519.PrivateKey
 	now func() time.Time // replaced in tests to mint already-expired tokens
+
+	// The interceptors' tokens, for reuse (cache.go).
+	mu       sync.Mutex
+	minted   map[string]mintedToken
+	verified *verifiedCache
 }
 
 // NewSigner returns a Signer for the 32-byte Ed25519 seed.
@@ -87,7 +93,8 @@ func NewSigner(seed []byte) (*Signer, error) {
 	if len(seed) != ed25519.SeedSize {
 		return nil, fmt.Errorf("identity: signing key must be a %d-byte Ed25519 seed, got %d bytes", ed25519.SeedSize, len(seed))
 	}
-	return &Signer{key: ed25519.NewKeyFromSeed(seed), now: time.Now}, nil
+	key := ed25519.NewKeyFromSeed(seed)
+	return &Signer{key: key, now: time.Now, verified: verifiedFor(key.Public().(ed25519.PublicKey))}, nil
 }
 
 // Sign returns a JWT (EdDSA) for c that expires after ttl.
@@ -126,22 +133,30 @@ func (s *Signer) PublicKey() ed25519.PublicKey {
 
 // Verifier checks identity tokens.
 type Verifier struct {
-	pub ed25519.PublicKey
-	now func() time.Time
+	pub      ed25519.PublicKey
+	now      func() time.Time
+	verified *verifiedCache // tokens already checked (cache.go)
 }
 
 // NewVerifier returns a Verifier trusting tokens signed with pub's private key.
 func NewVerifier(pub ed25519.PublicKey) *Verifier {
-	return &Verifier{pub: pub, now: time.Now}
+	return &Verifier{pub: pub, now: time.Now, verified: verifiedFor(pub)}
 }
 
 // Verify returns the claims of a valid token. It rejects tokens that are
 // expired, not yet valid, tampered with, signed by another key or with any
 // algorithm but EdDSA (so "none" and HMAC-with-the-public-key tricks fail),
-// or meant for another issuer or audience.
+// or meant for another issuer or audience. A token that passed before is
+// not checked again until it expires (cache.go).
 func (v *Verifier) Verify(token string) (Claims, error) {
 	if v == nil || len(v.pub) != ed25519.PublicKeySize {
 		return Claims{}, errors.New("identity: verifier has no valid public key")
+	}
+	now := v.now()
+	if v.verified != nil {
+		if c, ok := v.verified.get(token, now); ok {
+			return c, nil
+		}
 	}
 	var tc tokenClaims
 	_, err := jwt.ParseWithClaims(token, &tc,
@@ -160,7 +175,11 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 	if tc.Subject == "" {
 		return Claims{}, errors.New("identity: token has no subject")
 	}
-	return Claims{Subject: tc.Subject, Name: tc.Name, Orgs: tc.Orgs, AdminOrgs: tc.AdminOrgs, Roles: tc.Roles}, nil
+	c := Claims{Subject: tc.Subject, Name: tc.Name, Orgs: tc.Orgs, AdminOrgs: tc.AdminOrgs, Roles: tc.Roles}
+	if v.verified != nil && tc.ExpiresAt != nil {
+		v.verified.put(token, c, tc.ExpiresAt.Time, now)
+	}
+	return c, nil
 }
 
 // DecodeSeed decodes a base64 Ed25519 seed (IDENTITY_SIGNING_KEY).
