@@ -30,8 +30,9 @@ type joinTokenBody struct {
 // the chair publishes synthetic VP8 and Opus over the signaling WebSocket
 // and counts as present online in the meetings service; the observer
 // cannot publish but watches, receiving audio, video and a keyframe; a
-// late watcher gets a keyframe too; and joins without a valid token for
-// this meeting, or without signing in, are refused with their reasons.
+// late watcher gets a keyframe too; the chair's WebSocket drops and it
+// takes its seat back; and joins without a valid token for this meeting,
+// or without signing in, are refused with their reasons.
 func TestVideoMeetingThroughTheGateway(t *testing.T) {
 	p, logins := startWithDemo(t)
 	taker := newAuthClient(t, p)
@@ -102,7 +103,11 @@ func TestVideoMeetingThroughTheGateway(t *testing.T) {
 		return videotest.New(t, api, ws)
 	}
 
-	pub := client(chair)
+	pubWS, code := dialSignal(t, p, id, chair)
+	if code != http.StatusSwitchingProtocols {
+		t.Fatalf("dial: %d", code)
+	}
+	pub := videotest.New(t, api, pubWS)
 	if err := pub.Join("", chairTok.Token); err != nil { // the gateway fills the meeting id
 		t.Fatalf("chair joins: %v", err)
 	}
@@ -167,8 +172,54 @@ func TestVideoMeetingThroughTheGateway(t *testing.T) {
 		})
 		return c
 	}
-	watch(obs, token(obs).Token)
+	watcher := watch(obs, token(obs).Token)
 	watch(member, token(member).Token) // a late joiner
+
+	// The chair's WebSocket drops (Wi-Fi): it reconnects and takes its
+	// seat back as the same participant; the others never saw it leave.
+	pid := pub.Joined.GetParticipantId()
+	pubWS.conn.CloseNow()
+	<-pub.Done
+	again, code := dialSignal(t, p, id, chair)
+	if code != http.StatusSwitchingProtocols {
+		t.Fatalf("redial: %d", code)
+	}
+	if err := pub.Resume(again, "", token(chair).Token); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if pub.Joined.GetParticipantId() != pid {
+		t.Errorf("resumed as %s, want %s", pub.Joined.GetParticipantId(), pid)
+	}
+	v := watcher.Track(webrtc.RTPCodecTypeVideo, pid)
+	before := v.Packets.Load()
+	watcher.WaitFor("the chair's video after the resume", func() bool { return v.Packets.Load() > before+30 })
+	for len(watcher.Events) > 0 {
+		if m := <-watcher.Events; m.GetPeerLeft().GetParticipantId() == pid {
+			t.Errorf("the watcher was told the chair left: %v", m)
+		}
+	}
+
+	// The room counts who is connected; the chair gives the observer the
+	// floor over REST and the observer's session hears of it.
+	var room struct {
+		Room struct {
+			ParticipantCount int `json:"participantCount"`
+		} `json:"room"`
+	}
+	if code := p.Do(t, http.MethodGet, base+"/room", chair, nil, &room); code != http.StatusOK || room.Room.ParticipantCount != 4 {
+		t.Errorf("GET room: %d, %d connected; want 200, 4 (chair, observer twice, member)", code, room.Room.ParticipantCount)
+	}
+	obsID := watcher.Joined.GetParticipantId()
+	floor := map[string]any{"permissions": map[string]any{"publishAudio": true}}
+	if code := p.Do(t, http.MethodPost, base+"/video/participants/"+obsID+":setPermissions", member, floor, nil); code != http.StatusForbidden {
+		t.Errorf("a member gives the floor: %d, want 403", code)
+	}
+	if code := p.Do(t, http.MethodPost, base+"/video/participants/"+obsID+":setPermissions", chair, floor, nil); code != http.StatusOK {
+		t.Errorf("the chair gives the floor: %d, want 200", code)
+	}
+	if got := watcher.NextEvent(func(m *videov1.SignalResponse) bool { return m.GetPeerPermissions() != nil }).GetPeerPermissions(); got.GetParticipantId() != obsID || !got.GetPermissions().GetPublishAudio() {
+		t.Errorf("the observer heard %v", got)
+	}
 
 	// Refusals, each with its reason in the end frame.
 	refused := func(what, meetingID, tok string) *sessionEnd {

@@ -201,18 +201,8 @@ func (a *api) SetPermissions(ctx context.Context, req *videov1.SetPermissionsReq
 	if len(vs) > 0 {
 		return nil, rpcerr.Invalid(Name, vs)
 	}
-	m, err := a.s.meeting(ctx, meetingID)
-	if errors.Is(err, errMeetingHidden) {
-		return nil, status.Errorf(codes.NotFound, "%s: meeting %s not found", Name, meetingID)
-	}
-	if err != nil {
+	if err := a.mustRun(ctx, meetingID, "change who speaks"); err != nil {
 		return nil, err
-	}
-	switch m.GetMyRole() {
-	case meetingsv1.ParticipantRole_PARTICIPANT_ROLE_CHAIR, meetingsv1.ParticipantRole_PARTICIPANT_ROLE_MINUTE_TAKER:
-	default:
-		return nil, refusal(codes.PermissionDenied, ReasonNotRunning,
-			"only the chair or the minute-taker of meeting %s may change who speaks", meetingID)
 	}
 	perms := &videov1.JoinPermissions{PublishAudio: req.GetPermissions().GetPublishAudio(),
 		PublishVideo: req.GetPermissions().GetPublishVideo(), PublishScreen: req.GetPermissions().GetPublishScreen()}
@@ -221,4 +211,86 @@ func (a *api) SetPermissions(ctx context.Context, req *videov1.SetPermissionsReq
 		return nil, status.Errorf(codes.NotFound, "%s: participant %s is not in the video room of meeting %s", Name, participantID, meetingID)
 	}
 	return &videov1.SetPermissionsResponse{Peer: peer}, nil
+}
+
+// mustRun checks with the meetings service, as the caller, that the caller
+// runs the meeting (its chair or minute-taker; org admins count as the
+// latter), which what is named needs.
+func (a *api) mustRun(ctx context.Context, meetingID, what string) error {
+	m, err := a.s.meeting(ctx, meetingID)
+	if errors.Is(err, errMeetingHidden) {
+		return status.Errorf(codes.NotFound, "%s: meeting %s not found", Name, meetingID)
+	}
+	if err != nil {
+		return err
+	}
+	switch m.GetMyRole() {
+	case meetingsv1.ParticipantRole_PARTICIPANT_ROLE_CHAIR, meetingsv1.ParticipantRole_PARTICIPANT_ROLE_MINUTE_TAKER:
+		return nil
+	}
+	return refusal(codes.PermissionDenied, ReasonNotRunning,
+		"only the chair or the minute-taker of meeting %s may %s", meetingID, what)
+}
+
+// Reasons of recording refusals.
+const (
+	ReasonAlreadyRecording = "ALREADY_RECORDING"
+	ReasonNotRecording     = "NOT_RECORDING"
+)
+
+func (a *api) StartRecording(ctx context.Context, req *videov1.StartRecordingRequest) (*videov1.StartRecordingResponse, error) {
+	meetingID, err := a.recordingCall(ctx, req.GetMeetingId(), "record the meeting")
+	if err != nil {
+		return nil, err
+	}
+	rec, err := a.s.startRecording(meetingID)
+	if errors.Is(err, errRecording) {
+		return nil, refusal(codes.FailedPrecondition, ReasonAlreadyRecording, "meeting %s is already being recorded", meetingID)
+	}
+	if err != nil {
+		a.s.log.ErrorContext(ctx, "video: cannot start recording", "meeting_id", meetingID, "err", err)
+		return nil, status.Errorf(codes.Internal, "%s: cannot start recording", Name)
+	}
+	return &videov1.StartRecordingResponse{Recording: rec.proto()}, nil
+}
+
+func (a *api) StopRecording(ctx context.Context, req *videov1.StopRecordingRequest) (*videov1.StopRecordingResponse, error) {
+	meetingID, err := a.recordingCall(ctx, req.GetMeetingId(), "stop the recording")
+	if err != nil {
+		return nil, err
+	}
+	rec, err := a.s.stopRecording(meetingID)
+	if errors.Is(err, errNotRecording) {
+		return nil, refusal(codes.FailedPrecondition, ReasonNotRecording, "meeting %s is not being recorded", meetingID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &videov1.StopRecordingResponse{Recording: rec}, nil
+}
+
+// recordingCall checks a recording call: identity, readiness, the meeting
+// id, that the caller runs the meeting and that its room is open.
+func (a *api) recordingCall(ctx context.Context, rawID, what string) (string, error) {
+	if _, err := rpcerr.Caller(ctx, Name); err != nil {
+		return "", err
+	}
+	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
+		return "", err
+	}
+	meetingID, vs := parseID("meeting_id", rawID)
+	if len(vs) > 0 {
+		return "", rpcerr.Invalid(Name, vs)
+	}
+	if err := a.mustRun(ctx, meetingID, what); err != nil {
+		return "", err
+	}
+	room, err := a.s.getRoom(ctx, meetingID)
+	if errors.Is(err, errNotFound) || (err == nil && room.GetState() != videov1.RoomState_ROOM_STATE_OPEN) {
+		return "", refusal(codes.FailedPrecondition, ReasonRoomNotOpen, "the video room of meeting %s is not open", meetingID)
+	}
+	if err != nil {
+		return "", rpcerr.FromStore(ctx, a.s.log, Name, "Recording", err)
+	}
+	return meetingID, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +35,9 @@ type Config struct {
 	// OfferTimeout is how long the service waits for the answer to an
 	// offer it sent before it drops the connection.
 	OfferTimeout time.Duration `env:"VIDEO_OFFER_TIMEOUT" envDefault:"15s"`
+	// ResumeGrace is how long a participant whose signaling connection
+	// broke keeps its seat (and media) for a resume.
+	ResumeGrace time.Duration `env:"VIDEO_RESUME_GRACE" envDefault:"20s"`
 	// TURNAddr is where the built-in TURN server listens, UDP and TCP on
 	// one port (a specific IP inside ICENetworks, which is also the relay
 	// address); empty: no TURN server.
@@ -43,6 +48,10 @@ type Config struct {
 	// TURNCredentialTTL is how long TURN credentials last. They must
 	// outlive a meeting: the client refreshes its allocation with them.
 	TURNCredentialTTL time.Duration `env:"VIDEO_TURN_TTL" envDefault:"4h"`
+	// RecordingDir holds recordings (a directory per meeting and
+	// recording); empty: ecabinet-recordings in the system's temporary
+	// directory.
+	RecordingDir string `env:"VIDEO_RECORDING_DIR"`
 }
 
 // Defaults for a zero Config field (tests build Config by hand).
@@ -51,6 +60,7 @@ const (
 	defaultMaxParticipants = 100
 	defaultJoinTokenTTL    = 2 * time.Minute
 	defaultOfferTimeout    = 15 * time.Second
+	defaultResumeGrace     = 20 * time.Second
 	// defaultTURNCredentialTTL: a long meeting.
 	defaultTURNCredentialTTL = 4 * time.Hour
 )
@@ -74,8 +84,14 @@ func (c Config) withDefaults() Config {
 	if c.OfferTimeout <= 0 {
 		c.OfferTimeout = defaultOfferTimeout
 	}
+	if c.ResumeGrace <= 0 {
+		c.ResumeGrace = defaultResumeGrace
+	}
 	if c.TURNCredentialTTL <= 0 {
 		c.TURNCredentialTTL = defaultTURNCredentialTTL
+	}
+	if c.RecordingDir == "" {
+		c.RecordingDir = filepath.Join(os.TempDir(), "ecabinet-recordings")
 	}
 	return c
 }

@@ -4,6 +4,8 @@ import (
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/ecabinet/ecabinet/services/platform/testenv"
 )
 
 func TestConfigCheck(t *testing.T) {
@@ -55,5 +57,25 @@ func TestNetworksAllow(t *testing.T) {
 	}
 	if only, _ := parseNetworks([]string{"10.0.0.0/8"}); only.includesLoopback() {
 		t.Error("10.0.0.0/8 counts as loopback")
+	}
+}
+
+// An unspecified VIDEO_UDP_ADDR binds only the local addresses inside the
+// networks: with loopback networks, loopback only.
+func TestEngineBindsOnlyAllowedAddresses(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", ":0"} {
+		e, err := startEngine(Config{UDPAddr: addr}.withDefaults(), testenv.Logger(t))
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		if len(e.addr) == 0 {
+			t.Errorf("%s: listens nowhere", addr)
+		}
+		for _, a := range e.addr {
+			if ip := a.(*net.UDPAddr).IP; !ip.IsLoopback() {
+				t.Errorf("%s: listens on %s, outside the loopback networks", addr, ip)
+			}
+		}
+		e.close()
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -87,6 +88,11 @@ func startEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		_ = mux.Close()
 		return nil, fmt.Errorf("codecs: %w", err)
+	}
+	// Publishers' audio levels (RFC 6464), for the active speaker.
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		_ = mux.Close()
+		return nil, fmt.Errorf("audio level extension: %w", err)
 	}
 	// NACK generator and responder (with a per-track packet cache), RTCP
 	// sender/receiver reports, TWCC feedback to publishers.

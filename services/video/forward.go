@@ -27,6 +27,12 @@ type published struct {
 	// revoked: the owner may no longer publish it (demoted); its packets
 	// are read and dropped until it is allowed again.
 	revoked atomic.Bool
+	// levelID is the negotiated id of the audio level header extension
+	// (0: none); speech counts loud packets for the active speaker.
+	levelID uint8
+	speech  atomic.Int64
+	// rec is the writer of the room's recording, when one runs.
+	rec atomic.Pointer[trackWriter]
 }
 
 // boundTrack is the forwarded track; it asks for a keyframe each time pion
@@ -60,6 +66,12 @@ func (t *published) forward(m *metrics) {
 		}
 		if t.revoked.Load() {
 			continue
+		}
+		if t.levelID != 0 {
+			t.noteLevel(buf[:n])
+		}
+		if w := t.rec.Load(); w != nil {
+			w.push(buf[:n])
 		}
 		start := time.Now()
 		// Write errors belong to single subscribers (a binding closing as

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"google.golang.org/grpc/codes"
 
@@ -24,6 +25,9 @@ const outQueue = 512
 // maxEarlyCandidates bounds the client's ICE candidates kept until its
 // description arrives.
 const maxEarlyCandidates = 64
+
+// maxCandidateBytes bounds one candidate line (real ones are ~100 bytes).
+const maxCandidateBytes = 1024
 
 // Why a session ended without a gRPC error.
 var (
@@ -52,6 +56,11 @@ type peer struct {
 	queue []func()
 	wake  chan struct{}
 
+	// The signaling stream attached now; gen counts attachments.
+	sessMu sync.Mutex
+	detach context.CancelCauseFunc
+	gen    int
+
 	// Guarded by room.mu.
 	started   bool // first offer answered: receives the room's tracks
 	media     *videov1.MediaState
@@ -71,12 +80,14 @@ type peer struct {
 	subs           map[*published]*webrtc.RTPSender
 }
 
-func (s *Service) newPeer(ctx context.Context, e *engine, tok joinToken) (*peer, error) {
+// newPeer makes a participant's connection. Its life is its own, not the
+// signaling stream's: it ends by p.end.
+func (s *Service) newPeer(e *engine, tok joinToken) (*peer, error) {
 	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
-	ctx, end := context.WithCancelCause(ctx)
+	ctx, end := context.WithCancelCause(context.Background())
 	id := newID()
 	p := &peer{
 		s: s, id: id, person: tok.personID, name: tok.name, perms: tok.perms, pc: pc,
@@ -132,6 +143,27 @@ func (s *Service) newPeer(ctx context.Context, e *engine, tok joinToken) (*peer,
 func (p *peer) describe() *videov1.Peer {
 	return &videov1.Peer{ParticipantId: p.id, PersonId: p.person, DisplayName: p.name, Permissions: p.perms, MediaState: p.media,
 		HandRaised: p.hand}
+}
+
+// takeSession makes the caller's stream the one p signals over, detaching
+// the one before (a client resuming while its old stream still looks
+// alive), and returns the attachment's number.
+func (p *peer) takeSession(detach context.CancelCauseFunc) int {
+	p.sessMu.Lock()
+	defer p.sessMu.Unlock()
+	if p.detach != nil {
+		p.detach(errReplaced)
+	}
+	p.detach = detach
+	p.gen++
+	return p.gen
+}
+
+// sessionGen is the number of the current attachment.
+func (p *peer) sessionGen() int {
+	p.sessMu.Lock()
+	defer p.sessMu.Unlock()
+	return p.gen
 }
 
 // do runs f on p's actor. It never blocks, so it is safe under any lock.
@@ -270,8 +302,8 @@ func (p *peer) handleAnswer(d *videov1.SessionDescription) {
 		p.sendError(&signalError{ReasonUnexpected, "description.type", "an answer came, but no offer from the service is waiting for one"})
 		return
 	}
-	if strings.TrimSpace(d.GetSdp()) == "" {
-		p.sendError(&signalError{ReasonInvalidSDP, "description.sdp", "the answer is empty"})
+	if strings.TrimSpace(d.GetSdp()) == "" || len(d.GetSdp()) > maxSDPBytes {
+		p.sendError(&signalError{ReasonInvalidSDP, "description.sdp", fmt.Sprintf("the answer is empty or longer than %d bytes", maxSDPBytes)})
 		return
 	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: d.GetSdp()}); err != nil {
@@ -292,6 +324,10 @@ func (p *peer) handleCandidate(c *videov1.IceCandidate) {
 	raw := strings.TrimSpace(c.GetCandidate())
 	if raw == "" {
 		return // end of candidates: nothing to do with ICE on one port
+	}
+	if len(raw) > maxCandidateBytes {
+		p.sendError(&signalError{ReasonInvalidCandidate, "candidate.candidate", fmt.Sprintf("longer than %d bytes", maxCandidateBytes)})
+		return
 	}
 	if _, err := ice.UnmarshalCandidate(raw); err != nil {
 		p.sendError(&signalError{ReasonInvalidCandidate, "candidate.candidate", "not an ICE candidate: " + err.Error()})
@@ -444,6 +480,13 @@ func (p *peer) publish(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		return
 	}
 	t := &published{owner: p, source: source, remote: remote, local: &boundTrack{TrackLocalStaticRTP: local}}
+	if remote.Kind() == webrtc.RTPCodecTypeAudio {
+		for _, ext := range recv.GetParameters().HeaderExtensions {
+			if ext.URI == sdp.AudioLevelURI {
+				t.levelID = uint8(ext.ID)
+			}
+		}
+	}
 	if remote.Kind() == webrtc.RTPCodecTypeVideo {
 		send := pli(p.pc, remote.SSRC())
 		t.kf = newKeyframes(keyframeInterval, func() {
@@ -455,6 +498,9 @@ func (p *peer) publish(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	p.log.Debug("video: publishing", "source", source, "codec", remote.Codec().MimeType)
 	for _, o := range p.room.addTrack(t) {
 		o.do(func() { o.subscribe(t) })
+	}
+	if rec := p.s.recording(p.room.meetingID); rec != nil {
+		rec.add(t)
 	}
 	t.forward(p.s.m)
 	for _, o := range p.room.removeTrack(t) {

@@ -28,9 +28,10 @@ type room struct {
 	meetingID string
 	org       string
 
-	mu     sync.Mutex
-	peers  map[string]*peer
-	tracks map[*published]struct{}
+	mu      sync.Mutex
+	peers   map[string]*peer
+	tracks  map[*published]struct{}
+	speaker string // participant id of the active speaker
 }
 
 func newRooms(maxRooms, maxParticipants int) *rooms {
@@ -252,4 +253,15 @@ func (rs *rooms) room(meetingID string) *room {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return rs.byMeeting[meetingID]
+}
+
+// find is a participant of the meeting's room on this node, or nil.
+func (rs *rooms) find(meetingID, participantID string) *peer {
+	r := rs.room(meetingID)
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peers[participantID]
 }

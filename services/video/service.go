@@ -8,6 +8,7 @@ import (
 	"embed"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
@@ -60,6 +61,11 @@ type Service struct {
 	core  *service.Core
 	rooms *rooms
 	m     *metrics
+	// live counts the participants whose departure is still to record.
+	live sync.WaitGroup
+
+	recMu sync.Mutex
+	recs  map[string]*recorder // meeting id -> its recording in progress
 	// engine is set once Run has opened the UDP port.
 	engine atomic.Pointer[engine]
 }
@@ -72,8 +78,9 @@ func New(d Deps) *Service {
 	}
 	log = log.With("service", Name)
 	cfg := d.Config.withDefaults()
-	return &Service{d: d, cfg: cfg, log: log, rooms: newRooms(cfg.MaxRooms, cfg.MaxParticipants), m: newMetrics(d.Metrics), core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
-		JS: d.JS, NC: d.NC, Migrations: migrations, SubjectPrefix: d.SubjectPrefix}}
+	return &Service{d: d, cfg: cfg, log: log, rooms: newRooms(cfg.MaxRooms, cfg.MaxParticipants), m: newMetrics(d.Metrics),
+		recs: map[string]*recorder{}, core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
+			JS: d.JS, NC: d.NC, Migrations: migrations, SubjectPrefix: d.SubjectPrefix}}
 }
 
 // Register adds the gRPC API to gs.
@@ -99,6 +106,11 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.engine.Store(e)
 	defer e.close()
+	// Relaying stops when ctx ends; the sessions go first, so their
+	// departures are recorded (and relayed by the next start at worst).
+	defer s.endAll()
+	defer s.stopAllRecordings()
+	go s.watchSpeakers(ctx)
 	return s.core.Relay(ctx)
 }
 

@@ -597,3 +597,108 @@ func TestBridgePointPromotedAndDemoted(t *testing.T) {
 		return v.Packets.Load() == before
 	})
 }
+
+// A screen share is a track of its own, labelled as such for the others;
+// it needs its own permission.
+func TestScreenShare(t *testing.T) {
+	w := newWorld(t)
+	meeting, people := w.meeting(t, meetingM, chair, observer)
+	presenter := w.join(t, people[0], meeting)
+	presenter.Publish()
+	presenter.ShareScreen()
+	presenter.Offer()
+	viewer := w.join(t, people[1], meeting)
+	viewer.Watch()
+	viewer.Offer()
+	from := presenter.Joined.GetParticipantId()
+	viewer.WaitFor("the camera and the screen", func() bool {
+		var camera, screen bool
+		for _, r := range viewer.Received() {
+			if r.StreamID == from && r.Kind == webrtc.RTPCodecTypeVideo && r.Keyframes.Load() > 0 {
+				camera = camera || strings.HasPrefix(r.ID, sourceCamera+"-")
+				screen = screen || strings.HasPrefix(r.ID, sourceScreen+"-")
+			}
+		}
+		return camera && screen
+	})
+
+	// The viewer, promoted to speak with camera and microphone but not to
+	// share a screen, may not share one.
+	if _, err := w.client.SetPermissions(testenv.As(people[0]), &videov1.SetPermissionsRequest{MeetingId: meeting,
+		ParticipantId: viewer.Joined.GetParticipantId(), Permissions: &videov1.JoinPermissions{PublishAudio: true, PublishVideo: true}}); err != nil {
+		t.Fatal(err)
+	}
+	viewer.NextEvent(func(m *videov1.SignalResponse) bool { return m.GetPeerPermissions() != nil })
+	viewer.WaitFor("a stable connection", func() bool { return viewer.PC.SignalingState() == webrtc.SignalingStateStable })
+	viewer.ShareScreen()
+	viewer.Offer()
+	if e := viewer.NextError(); e.GetReason() != ReasonPublishNotAllowed || !strings.Contains(e.GetMessage(), "screen") {
+		t.Errorf("sharing a screen without the permission: %v, want %s naming the screen share", e, ReasonPublishNotAllowed)
+	}
+}
+
+// The active speaker follows the audio levels publishers send: whoever
+// speaks is announced, and when another speaks instead, they are.
+func TestActiveSpeaker(t *testing.T) {
+	w := newWorld(t)
+	meeting, people := w.meeting(t, meetingM, chair, memberR, observer)
+	a := w.join(t, people[0], meeting)
+	a.Publish()
+	a.Offer()
+	b := w.join(t, people[1], meeting)
+	b.Publish()
+	b.Offer()
+	c := w.join(t, people[2], meeting)
+	c.Watch()
+	c.Offer()
+	speaker := func(want *videotest.Client) {
+		t.Helper()
+		id := want.Joined.GetParticipantId()
+		c.NextEvent(func(m *videov1.SignalResponse) bool {
+			return m.GetActiveSpeaker().GetParticipantId() == id
+		})
+	}
+	a.Source.AudioLevel.Store(20) // speaking
+	speaker(a)
+	a.Source.AudioLevel.Store(127)
+	b.Source.AudioLevel.Store(30)
+	speaker(b)
+}
+
+// With a tenth of the video lost on the way to a subscriber, NACKs to the
+// SFU and retransmissions from its per-subscriber packet cache keep the
+// subscriber's loss well below that.
+func TestNACKRecoversLoss(t *testing.T) {
+	w := newWorld(t)
+	meeting, people := w.meeting(t, meetingM, chair, memberR)
+	pub := w.join(t, people[0], meeting)
+	pub.Source.FrameBytes = 4000 // several packets a frame
+	pub.Publish()
+	pub.Offer()
+	lossy, dropped := videotest.LossyAPI(t, 0.10)
+	sub := videotest.New(t, lossy, w.signal(t, people[1]))
+	if err := sub.Join(meeting, w.token(t, people[1], meeting)); err != nil {
+		t.Fatal(err)
+	}
+	sub.Sink.Measure = true
+	sub.Watch()
+	sub.Offer()
+	from := pub.Joined.GetParticipantId()
+	sub.WaitFor("video", func() bool {
+		v := sub.Track(webrtc.RTPCodecTypeVideo, from)
+		return v != nil && v.Keyframes.Load() > 0
+	})
+	v := sub.Track(webrtc.RTPCodecTypeVideo, from)
+	v.Reset()
+	seen0, dropped0 := dropped.Seen.Load(), dropped.Dropped.Load()
+	sub.WaitFor("1,000 packets", func() bool { return dropped.Seen.Load()-seen0 > 1000 })
+	injected := float64(dropped.Dropped.Load()-dropped0) / float64(dropped.Seen.Load()-seen0)
+	loss, expected := v.Loss()
+	t.Logf("injected loss %.1f%%, subscriber's loss %.2f%% of %d packets", injected*100, loss*100, expected)
+	if injected < 0.05 {
+		t.Fatalf("only %.1f%% was dropped; the test would prove nothing", injected*100)
+	}
+	if loss > injected/4 {
+		t.Errorf("subscriber's loss %.2f%% with %.1f%% injected: retransmission did not recover it", loss*100, injected*100)
+	}
+}

@@ -70,7 +70,17 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 		return refusal(codes.PermissionDenied, ReasonTokenExpired, "the join token expired at %s; get a new one", tok.expires.UTC().Format(time.RFC3339))
 	}
 
-	p, err := a.s.newPeer(ctx, e, tok)
+	if rid := strings.TrimSpace(join.GetResumeParticipantId()); rid != "" {
+		p := a.s.rooms.find(meetingID, rid)
+		if p == nil || p.person != c.Subject || p.ctx.Err() != nil {
+			return refusal(codes.NotFound, ReasonResumeUnknown,
+				"no seat %s to take back in this room (it was given up); join afresh", rid)
+		}
+		p.log.Info("video: resumed")
+		return a.s.attach(p, stream, true)
+	}
+
+	p, err := a.s.newPeer(e, tok)
 	if err != nil {
 		a.s.log.ErrorContext(ctx, "video: cannot make a peer connection", "err", err)
 		return status.Error(codes.Internal, Name+": cannot make a peer connection")
@@ -100,28 +110,89 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 		_ = p.pc.Close()
 		return err
 	}
+	// The seat lives until p ends (leave, a refusal, its media lost, or
+	// its signaling gone past the grace period), not with this stream.
 	a.s.m.participants.Inc()
-	defer a.s.m.participants.Dec()
-	defer a.s.leave(p)
+	go p.run()
+	a.s.live.Add(1)
+	go func() {
+		defer a.s.live.Done()
+		<-p.ctx.Done()
+		a.s.leave(p)
+		a.s.m.participants.Dec()
+	}()
 
 	p.send(&videov1.SignalResponse{Message: &videov1.SignalResponse_Joined{Joined: &videov1.Joined{
-		ParticipantId: p.id, Permissions: tok.perms, Peers: present}}})
+		ParticipantId: p.id, Permissions: tok.perms, Peers: present, Recording: a.s.recordingStatus(meetingID)}}})
 	for _, o := range p.room.others(p) {
 		o.do(func() {
 			o.send(&videov1.SignalResponse{Message: &videov1.SignalResponse_PeerJoined{PeerJoined: &videov1.PeerJoined{Peer: p.room.describe(p)}}})
 		})
 	}
+	return a.s.attach(p, stream, false)
+}
+
+// errReplaced ends a signaling stream whose seat another stream took back.
+var errReplaced = errors.New("another signaling session took this seat")
+
+// attach carries p's signaling over stream until p ends (its status is
+// returned) or the stream does. A stream that breaks without leave
+// detaches: p keeps its seat, media and tracks for the grace period, in
+// which a new stream may resume it; after that it leaves. resumed: the
+// client is told where things stand (Joined, and the service's offer if
+// one is waiting for an answer).
+func (s *Service) attach(p *peer, stream videov1.VideoService_SignalServer, resumed bool) error {
+	sctx, detach := context.WithCancelCause(stream.Context())
+	defer detach(nil)
+	gen := p.takeSession(detach)
+	if resumed {
+		// What queued up while detached is dropped: Joined tells the
+		// current state (and any offer still waiting is sent again), and
+		// it must come first. Built on the actor, which alone sends.
+		first := make(chan []*videov1.SignalResponse, 1)
+		p.do(func() {
+			for len(p.out) > 0 {
+				<-p.out
+			}
+			r := p.room
+			r.mu.Lock()
+			perms := p.perms
+			r.mu.Unlock()
+			var present []*videov1.Peer
+			for _, o := range r.others(p) {
+				present = append(present, r.describe(o))
+			}
+			msgs := []*videov1.SignalResponse{{Message: &videov1.SignalResponse_Joined{Joined: &videov1.Joined{
+				ParticipantId: p.id, Permissions: perms, Peers: present, Recording: s.recordingStatus(r.meetingID)}}}}
+			if d := p.pc.LocalDescription(); p.awaitingAnswer && d != nil {
+				msgs = append(msgs, &videov1.SignalResponse{Message: &videov1.SignalResponse_Description{Description: &videov1.SessionDescription{
+					Type: videov1.SdpType_SDP_TYPE_OFFER, Sdp: d.SDP}}})
+			}
+			first <- msgs
+		})
+		select {
+		case msgs := <-first:
+			for _, m := range msgs {
+				if err := stream.Send(m); err != nil {
+					detach(errStreamEnded)
+				}
+			}
+		case <-p.ctx.Done():
+		case <-sctx.Done():
+		}
+	}
 
 	var wg sync.WaitGroup
-	wg.Go(p.run)
 	wg.Go(func() {
 		for {
 			select {
 			case <-p.ctx.Done():
 				return
+			case <-sctx.Done():
+				return
 			case m := <-p.out:
 				if err := stream.Send(m); err != nil {
-					p.end(errStreamEnded)
+					detach(errStreamEnded)
 					return
 				}
 			}
@@ -132,22 +203,41 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 			m, err := stream.Recv()
 			if err != nil {
 				if errors.Is(err, io.EOF) {
-					p.end(errStreamEnded)
+					detach(errStreamEnded)
 				} else {
-					p.end(fmt.Errorf("%w: %v", errStreamEnded, err))
+					detach(fmt.Errorf("%w: %v", errStreamEnded, err))
 				}
+				return
+			}
+			if sctx.Err() != nil {
 				return
 			}
 			p.do(func() { p.handle(m) })
 		}
 	}()
-	<-p.ctx.Done()
-	wg.Wait()
-	cause := context.Cause(p.ctx)
-	if _, ok := status.FromError(cause); ok && status.Code(cause) != codes.Unknown {
-		return cause
+	select {
+	case <-p.ctx.Done():
+		wg.Wait()
+		cause := context.Cause(p.ctx)
+		if _, ok := status.FromError(cause); ok && status.Code(cause) != codes.Unknown {
+			return cause
+		}
+		return nil
+	case <-sctx.Done():
+		wg.Wait()
+		if errors.Is(context.Cause(sctx), errReplaced) {
+			return refusal(codes.Aborted, ReasonSessionReplaced, "this seat was taken back by a newer signaling session")
+		}
+		// Gone without leave: keep the seat for the grace period.
+		grace := s.cfg.ResumeGrace
+		p.log.Debug("video: signaling lost; keeping the seat", "grace", grace)
+		time.AfterFunc(grace, func() {
+			if p.sessionGen() == gen {
+				p.end(errStreamEnded)
+			}
+		})
+		return nil
 	}
-	return nil
 }
 
 // leave frees everything p held and tells the others.
@@ -312,4 +402,26 @@ func (s *Service) setPermissions(meetingID, participantID string, perms *videov1
 	s.log.Info("video: permissions changed", "meeting_id", meetingID, "participant_id", participantID,
 		"audio", perms.GetPublishAudio(), "video", perms.GetPublishVideo(), "screen", perms.GetPublishScreen())
 	return r.describe(ch.peer), true
+}
+
+// ReasonStopping: the service is shutting down; reconnect (to another node).
+const ReasonStopping = "SERVICE_STOPPING"
+
+// endAll ends every participant's session (the service is stopping) and
+// waits until their departures are recorded.
+func (s *Service) endAll() {
+	s.rooms.mu.Lock()
+	var all []*peer
+	for _, r := range s.rooms.byMeeting {
+		r.mu.Lock()
+		for _, p := range r.peers {
+			all = append(all, p)
+		}
+		r.mu.Unlock()
+	}
+	s.rooms.mu.Unlock()
+	for _, p := range all {
+		p.end(refusal(codes.Unavailable, ReasonStopping, "the video service is stopping; join again"))
+	}
+	s.live.Wait()
 }

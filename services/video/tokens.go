@@ -33,6 +33,8 @@ const (
 	ReasonConnectionLost    = "CONNECTION_LOST"
 	ReasonSlowClient        = "SLOW_CLIENT"
 	ReasonJoinFirst         = "JOIN_FIRST"
+	ReasonResumeUnknown     = "RESUME_UNKNOWN"
+	ReasonSessionReplaced   = "SESSION_REPLACED"
 )
 
 // refusal is a status carrying a stable reason in ErrorInfo.

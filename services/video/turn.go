@@ -39,18 +39,9 @@ func startRelay(cfg Config, sfu []net.Addr) (*relay, error) {
 		return nil, fmt.Errorf("VIDEO_TURN_ADDR: %w", err)
 	}
 	ip := net.ParseIP(host)
-	udp, err := net.ListenPacket("udp", cfg.TURNAddr)
+	udp, tcp, portStr, err := listenBoth(host, portStr)
 	if err != nil {
-		return nil, fmt.Errorf("VIDEO_TURN_ADDR: %w", err)
-	}
-	// Port 0 (tests): TCP takes the port UDP got, so one port serves both.
-	if portStr == "0" {
-		portStr = strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port)
-	}
-	tcp, err := net.Listen("tcp", net.JoinHostPort(host, portStr))
-	if err != nil {
-		_ = udp.Close()
-		return nil, fmt.Errorf("VIDEO_TURN_ADDR (TCP): %w", err)
+		return nil, err
 	}
 	var sfuIPs []net.IP
 	for _, a := range sfu {
@@ -100,3 +91,27 @@ func (r *relay) credentials(person string, ttl time.Duration) (*videov1.IceServe
 }
 
 func (r *relay) close() { _ = r.srv.Close() }
+
+// listenBoth opens UDP and TCP on one port. Port 0 (tests) takes a free
+// UDP port and TCP on the same number, trying again when that TCP port is
+// taken.
+func listenBoth(host, port string) (net.PacketConn, net.Listener, string, error) {
+	for attempt := 0; ; attempt++ {
+		udp, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("VIDEO_TURN_ADDR: %w", err)
+		}
+		p := port
+		if port == "0" {
+			p = strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port)
+		}
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, p))
+		if err == nil {
+			return udp, tcp, p, nil
+		}
+		_ = udp.Close()
+		if port != "0" || attempt >= 20 {
+			return nil, nil, "", fmt.Errorf("VIDEO_TURN_ADDR (TCP): %w", err)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
@@ -36,6 +37,20 @@ const Wait = 30 * time.Second
 // beyond 127.0.0.0/8.
 func API(tb testing.TB) *webrtc.API {
 	tb.Helper()
+	return newAPI(tb, nil)
+}
+
+// LossyAPI is API with incoming VP8 packets dropped at random at rate,
+// below the NACK generator (as if lost on the network), so what the
+// application sees is what retransmission recovered.
+func LossyAPI(tb testing.TB, rate float64) (*webrtc.API, *Dropped) {
+	tb.Helper()
+	d := &Dropped{rate: rate}
+	return newAPI(tb, d), d
+}
+
+func newAPI(tb testing.TB, drop *Dropped) *webrtc.API {
+	tb.Helper()
 	loopback := func(ip net.IP) bool { return ip.IsLoopback() }
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
@@ -48,7 +63,14 @@ func API(tb testing.TB) *webrtc.API {
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		tb.Fatal(err)
 	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		tb.Fatal(err)
+	}
 	ir := &interceptor.Registry{}
+	if drop != nil {
+		// First in the registry: nearest the network.
+		ir.Add(drop)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		tb.Fatal(err)
 	}
@@ -77,6 +99,7 @@ type Client struct {
 	// Publish was called.
 	Sink   *Sink
 	Source *Source
+	screen *Source // after ShareScreen
 
 	holdOffers atomic.Bool
 	closed     atomic.Bool
@@ -157,9 +180,12 @@ func (c *Client) Join(meetingID, token string) error {
 }
 
 func (c *Client) loop() {
-	defer close(c.Done)
+	c.sendMu.Lock()
+	tr, done := c.tr, c.Done
+	c.sendMu.Unlock()
+	defer close(done)
 	for {
-		m, err := c.tr.Recv()
+		m, err := tr.Recv()
 		if err != nil {
 			c.Err = err
 			return
@@ -222,20 +248,80 @@ func (c *Client) description(d *videov1.SessionDescription) {
 	}
 }
 
+// Resume takes the client's seat back over a new transport after its
+// stream broke (Done closed), keeping its connection and tracks.
+func (c *Client) Resume(tr Transport, meetingID, token string) error {
+	<-c.Done
+	c.sendMu.Lock()
+	c.tr = tr
+	c.sendMu.Unlock()
+	if err := c.Send(&videov1.SignalRequest{Message: &videov1.SignalRequest_Join{Join: &videov1.Join{
+		MeetingId: meetingID, Token: token, ResumeParticipantId: c.Joined.GetParticipantId()}}}); err != nil {
+		return err
+	}
+	m, err := tr.Recv()
+	if err != nil {
+		return err
+	}
+	if m.GetJoined() == nil {
+		return fmt.Errorf("videotest: first message after resuming is %v, want joined", m)
+	}
+	c.Joined = m.GetJoined()
+	c.sendMu.Lock()
+	c.Done, c.Err = make(chan struct{}), nil
+	c.sendMu.Unlock()
+	go c.loop()
+	return nil
+}
+
 // Offer sends the client's offer for its current transceivers.
 func (c *Client) Offer() {
 	c.tb.Helper()
-	offer, err := c.PC.CreateOffer(nil)
+	c.offer(nil)
+}
+
+// RestartICE sends an offer with new ICE credentials, as a client does
+// when its network changed.
+func (c *Client) RestartICE() {
+	c.tb.Helper()
+	c.offer(&webrtc.OfferOptions{ICERestart: true})
+}
+
+func (c *Client) offer(opts *webrtc.OfferOptions) {
+	c.tb.Helper()
+	offer, err := c.PC.CreateOffer(opts)
 	if err == nil {
 		err = c.PC.SetLocalDescription(offer)
 	}
 	if err != nil {
 		c.tb.Fatalf("videotest: offer: %v", err)
 	}
+	// The mids of the screen-share sections: known once the description
+	// is set.
+	var screenMids []string
+	for _, tr := range c.PC.GetTransceivers() {
+		if s := tr.Sender(); s != nil && c.screen != nil && s.Track() == c.screen.Video {
+			screenMids = append(screenMids, tr.Mid())
+		}
+	}
 	if err := c.Send(&videov1.SignalRequest{Message: &videov1.SignalRequest_Description{Description: &videov1.SessionDescription{
-		Type: videov1.SdpType_SDP_TYPE_OFFER, Sdp: offer.SDP}}}); err != nil {
+		Type: videov1.SdpType_SDP_TYPE_OFFER, Sdp: offer.SDP, ScreenMids: screenMids}}}); err != nil {
 		c.tb.Fatalf("videotest: send offer: %v", err)
 	}
+}
+
+// ShareScreen adds a second VP8 track, marked as a screen share in the
+// next offer, and starts sending it. Call Offer after.
+func (c *Client) ShareScreen() {
+	c.tb.Helper()
+	c.screen = NewSource(c.tb)
+	s, err := c.PC.AddTrack(c.screen.Video)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	go c.screen.ReadRTCP(s)
+	c.screen.Start()
+	c.tb.Cleanup(c.screen.Stop)
 }
 
 // Watch adds receive-only audio and video sections (a client that only
@@ -257,9 +343,11 @@ func (c *Client) Publish() {
 	if err != nil {
 		c.tb.Fatal(err)
 	}
-	if _, err := c.PC.AddTrack(c.Source.Audio); err != nil {
+	as, err := c.PC.AddTrack(c.Source.Audio)
+	if err != nil {
 		c.tb.Fatal(err)
 	}
+	c.Source.SetAudioSender(as)
 	go c.Source.ReadRTCP(vs)
 	c.Source.Start()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 )
@@ -17,9 +18,14 @@ import (
 // Source paces synthetic media into two tracks: VP8 at 30 frames a second,
 // with a keyframe first and whenever a keyframe request arrives (never
 // otherwise, so a keyframe downstream proves the request went through),
-// and 20 ms Opus packets.
+// and 20 ms Opus packets carrying an audio level (RFC 6464) once the
+// extension is negotiated (SetAudioSender).
 type Source struct {
-	Video, Audio *webrtc.TrackLocalStaticSample
+	Video *webrtc.TrackLocalStaticSample
+	Audio *webrtc.TrackLocalStaticRTP
+	// AudioLevel is the level the audio packets say, in -dBov: 0 loudest,
+	// 127 (the start) silence.
+	AudioLevel atomic.Uint32
 	// FrameBytes is the size of an inter frame (1,200 unless set before
 	// Start; 6,250 makes about 1.5 Mbit/s). Keyframes are 3× larger.
 	FrameBytes int
@@ -32,6 +38,11 @@ type Source struct {
 	stop     chan struct{}
 	once     sync.Once
 	started  atomic.Bool
+
+	audioSender atomic.Pointer[webrtc.RTPSender]
+	levelID     uint8 // pacing goroutine only
+	seq         uint16
+	ts          uint32
 }
 
 // NewSource makes the tracks (ids "camera" and "microphone").
@@ -41,11 +52,38 @@ func NewSource(tb testing.TB) *Source {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	at, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "microphone", "me")
+	at, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "microphone", "me")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Source{Video: vt, Audio: at, FrameBytes: 1200, stop: make(chan struct{})}
+	s := &Source{Video: vt, Audio: at, FrameBytes: 1200, stop: make(chan struct{})}
+	s.AudioLevel.Store(127)
+	return s
+}
+
+// SetAudioSender tells the source the sender of its audio track, whose
+// negotiated parameters name the audio level extension's id.
+func (s *Source) SetAudioSender(sender *webrtc.RTPSender) { s.audioSender.Store(sender) }
+
+// audioPacket is the next 20 ms of Opus, with its level when negotiated.
+func (s *Source) audioPacket() *rtp.Packet {
+	if s.levelID == 0 {
+		if sender := s.audioSender.Load(); sender != nil {
+			for _, ext := range sender.GetParameters().HeaderExtensions {
+				if ext.URI == sdp.AudioLevelURI {
+					s.levelID = uint8(ext.ID)
+				}
+			}
+		}
+	}
+	s.seq++
+	s.ts += 960
+	p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: s.seq, Timestamp: s.ts}, Payload: opusFrame}
+	if s.levelID != 0 {
+		level, _ := rtp.AudioLevelExtension{Level: uint8(s.AudioLevel.Load()), Voice: true}.Marshal()
+		_ = p.SetExtension(s.levelID, level)
+	}
+	return p
 }
 
 // Start begins sending; it runs until Stop.
@@ -59,7 +97,7 @@ func (s *Source) Start() {
 		s.Frames.Add(1)
 	})
 	go s.pace(20*time.Millisecond, func() {
-		_ = s.Audio.WriteSample(media.Sample{Data: opusFrame, Duration: 20 * time.Millisecond})
+		_ = s.Audio.WriteRTP(s.audioPacket())
 	})
 }
 
