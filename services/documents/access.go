@@ -11,35 +11,28 @@ import (
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
+	"github.com/ecabinet/ecabinet/services/platform/rpcerr"
 )
 
 // errMeetingHidden: the meetings service says the caller may not see the
 // meeting (or it does not exist; the two are not told apart).
-var errMeetingHidden = errors.New("meeting not visible to the caller")
+var errMeetingHidden = rpcerr.ErrHidden
 
 // meeting asks the meetings service for a meeting as the caller sees it:
 // ctx must be the incoming context of the call being served, whose
-// identity token the connection forwards. A meeting the caller may not see
-// is errMeetingHidden; a meetings service that does not answer is
-// Unavailable, so the caller retries instead of being told "not found".
+// identity token the connection (identity.DialForwarding) forwards. A
+// meeting the caller may not see is errMeetingHidden; a meetings service
+// that does not answer is Unavailable, so the caller retries instead of
+// being told "not found".
 func (s *Service) meeting(ctx context.Context, id string) (*meetingsv1.Meeting, error) {
 	if s.d.Meetings == nil {
 		return nil, status.Errorf(codes.Unavailable, "%s: the meetings service is not configured", Name)
 	}
 	resp, err := s.d.Meetings.GetMeeting(ctx, &meetingsv1.GetMeetingRequest{MeetingId: id})
-	switch status.Code(err) {
-	case codes.OK:
-		return resp.GetMeeting(), nil
-	case codes.NotFound, codes.PermissionDenied, codes.InvalidArgument:
-		return nil, errMeetingHidden
-	case codes.Canceled, codes.DeadlineExceeded:
-		return nil, status.FromContextError(err).Err()
-	case codes.Unauthenticated:
-		return nil, status.Errorf(codes.Unauthenticated, "%s: the meetings service refused the forwarded identity: %v", Name, status.Convert(err).Message())
-	default:
-		s.log.WarnContext(ctx, "meetings service did not answer", "meeting_id", id, "err", err)
-		return nil, status.Errorf(codes.Unavailable, "%s: the meetings service is unavailable: %v", Name, status.Convert(err).Message())
+	if err := rpcerr.FromPeer(ctx, s.log, Name, "meetings", err); err != nil {
+		return nil, err
 	}
+	return resp.GetMeeting(), nil
 }
 
 // readers decides who may read documents, asking the meetings service

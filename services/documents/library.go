@@ -2,6 +2,7 @@ package documents
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -118,14 +119,11 @@ func (s *Service) subtree(ctx context.Context, org string) ([]audienceOrg, error
 
 // directoryError turns a failed directory call into the caller's answer.
 func (s *Service) directoryError(ctx context.Context, org string, err error) error {
-	switch status.Code(err) {
-	case codes.NotFound, codes.PermissionDenied, codes.InvalidArgument:
+	err = rpcerr.FromPeer(ctx, s.log, Name, "directory", err)
+	if errors.Is(err, rpcerr.ErrHidden) {
 		return status.Errorf(codes.NotFound, "%s: organisation %s not found", Name, org)
-	case codes.Canceled, codes.DeadlineExceeded:
-		return status.FromContextError(err).Err()
 	}
-	s.log.WarnContext(ctx, "directory did not answer", "organization_id", org, "err", err)
-	return status.Errorf(codes.Unavailable, "%s: the directory is unavailable: %v", Name, status.Convert(err).Message())
+	return err
 }
 
 // inAudience reports whether one of orgs received library document id.

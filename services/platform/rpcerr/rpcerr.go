@@ -106,3 +106,34 @@ func FromStore(ctx context.Context, log *slog.Logger, service, op string, err er
 	log.ErrorContext(ctx, "database operation failed", "op", op, "err", err)
 	return status.Error(codes.Internal, fmt.Sprintf("%s: internal error during %s", service, op))
 }
+
+// ErrHidden: another service of the suite, asked on the caller's behalf,
+// would not show the caller what was asked for, or it does not exist (the
+// two are not told apart).
+var ErrHidden = errors.New("not visible to the caller")
+
+// FromPeer turns the error of a call to another service of the suite (peer,
+// e.g. "meetings"), made with the caller's forwarded identity, into this
+// service's answer: nil for none; ErrHidden for NotFound, PermissionDenied
+// and InvalidArgument; the caller's own cancellation or deadline;
+// Unauthenticated when the peer refused the forwarded identity; anything
+// else is logged and Unavailable, so clients retry rather than hear "not
+// found". A nil log discards the record.
+func FromPeer(ctx context.Context, log *slog.Logger, service, peer string, err error) error {
+	switch status.Code(err) {
+	case codes.OK:
+		return nil
+	case codes.NotFound, codes.PermissionDenied, codes.InvalidArgument:
+		return ErrHidden
+	case codes.Canceled, codes.DeadlineExceeded:
+		// The caller's own deadline or cancellation, which the call carried.
+		return status.Errorf(status.Code(err), "%s: waiting for the %s service: %v", service, peer, status.Convert(err).Message())
+	case codes.Unauthenticated:
+		return status.Errorf(codes.Unauthenticated, "%s: the %s service refused the forwarded identity: %v", service, peer, status.Convert(err).Message())
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log.WarnContext(ctx, "a service of the suite did not answer", "peer", peer, "err", err)
+	return status.Errorf(codes.Unavailable, "%s: the %s service is unavailable: %v", service, peer, status.Convert(err).Message())
+}

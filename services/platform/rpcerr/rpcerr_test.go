@@ -181,3 +181,29 @@ func TestFromStoreOtherErrors(t *testing.T) {
 func TestFromStoreNilLog(t *testing.T) {
 	wantCode(t, FromStore(context.Background(), nil, "video", "GetRoom", errors.New("boom")), codes.Internal)
 }
+
+func TestFromPeer(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		in   error
+		want codes.Code // OK with hidden: ErrHidden
+		hide bool
+	}{
+		{nil, codes.OK, false},
+		{status.Error(codes.NotFound, "no"), codes.OK, true},
+		{status.Error(codes.PermissionDenied, "no"), codes.OK, true},
+		{status.Error(codes.InvalidArgument, "bad id"), codes.OK, true},
+		{status.Error(codes.DeadlineExceeded, "slow"), codes.DeadlineExceeded, false},
+		{status.Error(codes.Unauthenticated, "expired"), codes.Unauthenticated, false},
+		{status.Error(codes.Unavailable, "down"), codes.Unavailable, false},
+		{status.Error(codes.Internal, "bug"), codes.Unavailable, false},
+	} {
+		got := FromPeer(ctx, nil, "documents", "meetings", tc.in)
+		switch {
+		case tc.hide && !errors.Is(got, ErrHidden):
+			t.Errorf("FromPeer(%v) = %v, want ErrHidden", tc.in, got)
+		case !tc.hide && status.Code(got) != tc.want:
+			t.Errorf("FromPeer(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
