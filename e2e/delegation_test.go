@@ -9,9 +9,10 @@ import (
 
 // Vote delegation through the gateway (ADR 0005): refused while the
 // organisation has it off; its administrator turns it on
-// (PATCH /api/v1/organizations/{id}); the minute-taker records an absent
-// member's delegate; the delegate present casts the member's ballot in a
-// poll that allows it, once; another member may not.
+// (PATCH /api/v1/organizations/{id}); the member records their own
+// delegate before being absent (the minute-taker may not appoint one for
+// them); the delegate present casts the member's ballot in a poll that
+// allows it, once; another member may not.
 func TestVoteDelegationThroughTheGateway(t *testing.T) {
 	p, logins := startWithDemo(t)
 	chair, taker, member := newAuthClient(t, p), newAuthClient(t, p), newAuthClient(t, p)
@@ -41,11 +42,12 @@ func TestVoteDelegationThroughTheGateway(t *testing.T) {
 		return a
 	}
 	proxy := bearer(identity.Claims{Subject: proxyID, Name: "Vũ Quang Huy", Orgs: []string{m.OrganizationID}})
+	absent := bearer(identity.Claims{Subject: absentID, Name: "Hà Đức Thịnh", Orgs: []string{m.OrganizationID}})
 	admin := bearer(identity.Claims{Subject: "e2e-admin", Name: "Quản trị", Orgs: []string{m.OrganizationID}, AdminOrgs: []string{m.OrganizationID}})
 	setDelegate := base + "/participants/" + absentID + ":setDelegate"
 
 	// Off by default.
-	must(t, "record a delegate while off", taker.call(http.MethodPost, setDelegate, map[string]any{"delegatePersonId": proxyID}, nil), http.StatusConflict)
+	must(t, "record a delegate while off", absent.call(http.MethodPost, setDelegate, map[string]any{"delegatePersonId": proxyID}, nil), http.StatusConflict)
 
 	// The administrator turns it on; a member may not.
 	var org struct {
@@ -68,7 +70,8 @@ func TestVoteDelegationThroughTheGateway(t *testing.T) {
 	}
 	must(t, "the same version again", admin.call(http.MethodPatch, orgPath, update, nil), http.StatusConflict)
 
-	// The minute-taker records the delegate; the meeting shows it.
+	// The minute-taker may not appoint the absent member's delegate, not
+	// even themself; the member records it; the meeting shows it.
 	var after struct {
 		Meeting struct {
 			AllowVoteDelegation bool `json:"allowVoteDelegation"`
@@ -78,7 +81,9 @@ func TestVoteDelegationThroughTheGateway(t *testing.T) {
 			} `json:"participants"`
 		} `json:"meeting"`
 	}
-	must(t, "record the delegate", taker.call(http.MethodPost, setDelegate, map[string]any{"delegatePersonId": proxyID}, &after), http.StatusOK)
+	must(t, "the minute-taker appoints a delegate", taker.call(http.MethodPost, setDelegate, map[string]any{"delegatePersonId": proxyID}, nil), http.StatusForbidden)
+	must(t, "the chair appoints themself", chair.call(http.MethodPost, setDelegate, map[string]any{"delegatePersonId": chairID}, nil), http.StatusForbidden)
+	must(t, "record the delegate", absent.call(http.MethodPost, setDelegate, map[string]any{"delegatePersonId": proxyID}, &after), http.StatusOK)
 	recorded := false
 	for _, pt := range after.Meeting.Participants {
 		recorded = recorded || (pt.PersonID == absentID && pt.DelegatePersonID == proxyID)

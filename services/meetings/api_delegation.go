@@ -21,6 +21,9 @@ const (
 	reasonIsDelegate      = "IS_DELEGATE"
 	reasonDelegating      = "DELEGATING"
 	reasonAlreadyDelegate = "ALREADY_DELEGATE"
+	// reasonNotOwnDelegation: someone other than the member tried to
+	// appoint their delegate (PermissionDenied).
+	reasonNotOwnDelegation = "NOT_OWN_DELEGATION"
 )
 
 // delegationAllowed reads the organisation's allow_vote_delegation setting
@@ -79,6 +82,13 @@ func readDelegationFacts(ctx context.Context, q querier, meetingID, personID str
 // member be absent, the delegate present); this records the appointment
 // those checks rely on, so nobody present can vote for just any absent
 // member.
+//
+// The appointment is the member's own: only the member (caller ==
+// person_id, a participant) names their delegate. The chair, the
+// minute-taker and the organisation's administrators may only clear one
+// (ADR 0005): were they able to name a delegate, the person running the
+// meeting could appoint themself or an ally for every absent member and
+// cast their ballots without their consent.
 func (a *api) SetDelegate(ctx context.Context, req *meetingsv1.SetDelegateRequest) (*meetingsv1.SetDelegateResponse, error) {
 	c, err := a.caller(ctx)
 	if err != nil {
@@ -95,9 +105,20 @@ func (a *api) SetDelegate(ctx context.Context, req *meetingsv1.SetDelegateReques
 		delegateID, dv = domain.ParseID("delegate_person_id", req.GetDelegatePersonId())
 		vs = append(vs, dv...)
 	}
-	m, err := a.s.change(ctx, c, "SetDelegate", id, needRun, func(ctx context.Context, st *txState) (edit, error) {
+	// The member acts for themself as a participant; anyone else must run
+	// the meeting, and may then only clear.
+	self := personID != "" && strings.EqualFold(personID, c.Subject)
+	n := needRun
+	if self {
+		n = needParticipant
+	}
+	m, err := a.s.change(ctx, c, "SetDelegate", id, n, func(ctx context.Context, st *txState) (edit, error) {
 		if len(vs) > 0 {
 			return edit{}, invalid(vs)
+		}
+		if !self && delegateID != "" {
+			return edit{}, status.Errorf(codes.PermissionDenied,
+				"%s: only the member appoints their own delegate; the chair, minute-taker and administrators may only clear a delegation (%s)", Name, reasonNotOwnDelegation)
 		}
 		if _, _, err := participant(ctx, st.tx, id, personID); err != nil {
 			return edit{}, err

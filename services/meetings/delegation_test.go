@@ -1,6 +1,7 @@
 package meetings
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -24,16 +25,18 @@ func delegates(m *meetingsv1.Meeting) map[string]string {
 }
 
 // Delegation is off until the organisation's administrators turn it on;
-// then the chair records one delegate per absent-to-be voting member, and
-// the rules (voting rights, no chains, one delegation per delegate) hold.
+// then each voting member records their own delegate (the chair, the
+// minute-taker and administrators may only clear one), and the rules
+// (voting rights, no chains, one delegation per delegate) hold.
 func TestSetDelegateRules(t *testing.T) {
 	w := newWorld(t)
 	c := newCell(t, w)
 	m := w.scheduled(t, c)
 	id := m.GetId()
 	chair := c.as(c.chair)
+	// set is the member appointing (or clearing) their own delegate.
 	set := func(person, delegate string) (*meetingsv1.Meeting, error) {
-		r, err := w.client.SetDelegate(chair, &meetingsv1.SetDelegateRequest{MeetingId: id, PersonId: person, DelegatePersonId: delegate})
+		r, err := w.client.SetDelegate(c.as(person), &meetingsv1.SetDelegateRequest{MeetingId: id, PersonId: person, DelegatePersonId: delegate})
 		return r.GetMeeting(), err
 	}
 
@@ -60,9 +63,27 @@ func TestSetDelegateRules(t *testing.T) {
 		t.Fatal("the meeting does not show the organisation's setting")
 	}
 
-	// Only the chair, the minute-taker or an administrator records it.
-	_, err = w.client.SetDelegate(c.as(c.m3), &meetingsv1.SetDelegateRequest{MeetingId: id, PersonId: c.m1, DelegatePersonId: c.m2})
-	testenv.Code(t, err, codes.PermissionDenied)
+	// Only the member appoints their delegate: not another member, and not
+	// the chair, the minute-taker or an administrator, whether naming
+	// themself or someone else.
+	for _, tc := range []struct {
+		name   string
+		as     context.Context
+		person string
+		to     string
+	}{
+		{"another member", c.as(c.m3), c.m1, c.m2},
+		{"the chair naming themself", chair, c.m1, c.chair},
+		{"the chair naming an ally", chair, c.m1, c.m2},
+		{"the minute-taker naming themself", c.as(c.taker), c.m1, c.taker},
+		{"an administrator", c.adminCtx(), c.m1, c.m2},
+	} {
+		_, err = w.client.SetDelegate(tc.as, &meetingsv1.SetDelegateRequest{MeetingId: id, PersonId: tc.person, DelegatePersonId: tc.to})
+		testenv.Code(t, err, codes.PermissionDenied)
+	}
+	if d := delegates(w.get(t, chair, id)); len(d) != 0 {
+		t.Fatalf("refused appointments recorded %v", d)
+	}
 	_, err = set(c.outsider, c.m2)
 	testenv.Code(t, err, codes.NotFound)
 
@@ -151,7 +172,9 @@ func TestSetDelegateRules(t *testing.T) {
 	}
 	_, err = set(c.chair, c.m1)
 	testenv.Code(t, err, codes.FailedPrecondition)
-	if m, err = set(c.taker, ""); err != nil || len(delegates(m)) != 0 || m.GetAllowVoteDelegation() {
+	// The chair clears the minute-taker's delegation (officers may clear).
+	r, err := w.client.SetDelegate(chair, &meetingsv1.SetDelegateRequest{MeetingId: id, PersonId: c.taker})
+	if m = r.GetMeeting(); err != nil || len(delegates(m)) != 0 || m.GetAllowVoteDelegation() {
 		t.Errorf("clearing: %v, delegates %v, allowed %v", err, delegates(m), m.GetAllowVoteDelegation())
 	}
 	if again, err := set(c.taker, ""); err != nil || again.GetVersion() != m.GetVersion() {

@@ -356,8 +356,10 @@ func (a *api) CastBallot(ctx context.Context, req *votingv1.CastBallotRequest) (
 		return a.castForAnother(ctx, c, r, principal, req)
 	}
 	// Eligibility from the roll; someone not entitled on it may have
-	// checked in since, so a meeting's roll is taken again first.
-	if p := r.p.GetMyStatus(); !p.GetEntitled() && !r.written() {
+	// checked in since, so a meeting's roll is taken again first — at
+	// most once every refreshEvery per caller, so repeated taps do not
+	// keep asking the meetings service and rewriting the roll.
+	if p := r.p.GetMyStatus(); !p.GetEntitled() && !r.written() && a.s.refreshed.allow(r.p.GetId(), c.Subject, a.s.now()) {
 		if r, err = a.refreshRoll(ctx, c, r); err != nil {
 			return nil, err
 		}

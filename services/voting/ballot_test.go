@@ -59,9 +59,21 @@ func TestRetrySameKeyVsSecondVote(t *testing.T) {
 	if n := w.count(t, `SELECT count(*) FROM ballot_box`); n != 1 {
 		t.Errorf("%d ballots, want 1", n)
 	}
+	// Nor once they have voted themself: resending another voter's key is
+	// not a retry of their own ballot, so it does not answer with the
+	// other ballot's receipt.
+	if _, err := w.client.CastBallot(c.as(c.members[1]), &votingv1.CastBallotRequest{PollId: p.GetId(), ChoiceIds: []string{"disagree"}, IdempotencyKey: key()}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the slow path, then the fast one (the poll is cached now)
+		resp, err := w.client.CastBallot(c.as(c.members[1]), &votingv1.CastBallotRequest{PollId: p.GetId(), ChoiceIds: []string{"agree"}, IdempotencyKey: k})
+		if st := testenv.Code(t, err, codes.AlreadyExists); resp.GetReceipt() != "" || !strings.Contains(st.Message(), "idempotency_key") {
+			t.Errorf("a voter resending another's key got receipt %q, %v", resp.GetReceipt(), err)
+		}
+	}
 	res := c.closePoll(t, p.GetId()).GetResult()
-	if res.GetCounts()[0].GetCount() != 1 || res.GetCounts()[1].GetCount() != 0 {
-		t.Errorf("counted %v, want the first ballot (agree)", res.GetCounts())
+	if res.GetCounts()[0].GetCount() != 1 || res.GetCounts()[1].GetCount() != 1 {
+		t.Errorf("counted %v, want the first ballot (agree) and members[1]'s (disagree)", res.GetCounts())
 	}
 	// The answer was lost and the poll closed meanwhile: the retry still
 	// gets the receipt; a new ballot is refused because the poll is closed.
@@ -150,31 +162,54 @@ func TestBurstOfConcurrentDoubleVotes(t *testing.T) {
 }
 
 // Closing while ballots pour in: every ballot that got a receipt is
-// counted, every other one was refused because the poll closed.
+// counted, every other one was refused because the poll closed. The close
+// starts only once a ballot has been accepted, while the rest of the first
+// wave and a second wave are still being sent; a last wave is sent after
+// the close returned, so the test sees both outcomes whatever the timing.
 func TestCloseDuringABurstMissesNoBallot(t *testing.T) {
 	w := newWorld(t)
 	c := w.newCell(t, 20)
 	c.checkIn(t, c.everyone()...)
 	p := c.open(t, c.motion(true))
+	voters := c.everyone()
+	first, second, last := voters[:8], voters[8:16], voters[16:]
 	var mu sync.Mutex
 	receipts := map[string]string{}
+	refused := 0
+	accepted := make(chan struct{})
+	var once sync.Once
 	var wg sync.WaitGroup
-	for _, person := range c.everyone() {
-		wg.Go(func() {
-			resp, err := w.client.CastBallot(c.as(person), &votingv1.CastBallotRequest{PollId: p.GetId(), ChoiceIds: []string{"agree"}, IdempotencyKey: key()})
-			switch status.Code(err) {
-			case codes.OK:
+	cast := func(people []string, gate <-chan struct{}) {
+		for _, person := range people {
+			wg.Go(func() {
+				<-gate
+				resp, err := w.client.CastBallot(c.as(person), &votingv1.CastBallotRequest{PollId: p.GetId(), ChoiceIds: []string{"agree"}, IdempotencyKey: key()})
 				mu.Lock()
-				receipts[person] = resp.GetReceipt()
-				mu.Unlock()
-			case codes.FailedPrecondition: // closed first
-			default:
-				t.Errorf("CastBallot: %v", err)
-			}
-		})
+				defer mu.Unlock()
+				switch st, _ := status.FromError(err); {
+				case err == nil:
+					receipts[person] = resp.GetReceipt()
+					once.Do(func() { close(accepted) })
+				case st.Code() == codes.FailedPrecondition && strings.Contains(st.Message(), "closed"):
+					refused++
+				default:
+					t.Errorf("CastBallot: %v", err)
+				}
+			})
+		}
 	}
+	open, closed := make(chan struct{}), make(chan struct{})
+	cast(first, open)
+	cast(second, accepted)
+	cast(last, closed)
+	close(open)
+	<-accepted
 	res := c.closePoll(t, p.GetId()).GetResult()
+	close(closed)
 	wg.Wait()
+	if len(receipts) == 0 || refused == 0 || len(receipts)+refused != len(voters) {
+		t.Errorf("%d accepted, %d refused as closed, of %d; want some of each and nothing else", len(receipts), refused, len(voters))
+	}
 	if int(res.GetBallotsCast()) != len(receipts) {
 		t.Errorf("counted %d ballots, %d voters got a receipt", res.GetBallotsCast(), len(receipts))
 	}
@@ -230,8 +265,10 @@ func TestEligibility(t *testing.T) {
 	// for someone entitled on it, so one vote goes through)
 	c.vote(t, p.GetId(), c.members[0], "agree")
 
-	// Checking in late: the roll is taken again and the vote goes through.
+	// Checking in late: the roll is taken again (once the caller's last
+	// refresh is refreshEvery old) and the vote goes through.
 	c.checkIn(t, late)
+	w.clock.Advance(refreshEvery)
 	c.vote(t, p.GetId(), late, "disagree")
 	got, err := w.client.GetPoll(c.as(late), &votingv1.GetPollRequest{PollId: p.GetId()})
 	if err != nil {

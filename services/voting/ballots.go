@@ -2,6 +2,7 @@ package voting
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,10 @@ type sealedBallot struct {
 	// By: a named poll's delegate who cast Person's ballot. A secret poll's
 	// seal never holds it (nor Person).
 	By string `json:"b,omitempty"`
+	// Owner: secrecy.Owner of the receipt and who cast it, so a retry is
+	// told from another voter sending a key that is not theirs. Empty in a
+	// seal written before it existed.
+	Owner []byte `json:"o,omitempty"`
 }
 
 // sealSize is one size for every seal of a poll, large enough for a ballot
@@ -51,7 +56,8 @@ type sealedBallot struct {
 // what it holds. A named poll's seal also holds a person id; its length
 // may vary (nothing about a named poll is secret).
 func sealSize(r *pollRow, plain int) int {
-	n := 128
+	// 128 for the receipt's hash and the JSON, 64 for the owner (base64).
+	n := 128 + 64
 	for _, c := range r.choices {
 		n += len(c.ID) + 3
 	}
@@ -93,7 +99,7 @@ func (s *Service) cast(ctx context.Context, r *pollRow, person, by string, choic
 	id := r.p.GetId()
 	receipt := secrecy.Receipt(key, id)
 	tag := s.keys.Tag(id, receipt)
-	sb := sealedBallot{ReceiptHash: secrecy.ReceiptHash(receipt), Choices: choices}
+	sb := sealedBallot{ReceiptHash: secrecy.ReceiptHash(receipt), Choices: choices, Owner: s.keys.Owner(id, receipt, person, by)}
 	if choices == nil {
 		sb.Choices = []string{}
 	}
@@ -167,16 +173,29 @@ func (s *Service) cast(ctx context.Context, r *pollRow, person, by string, choic
 	// commit; the same key finds its ballot: a retry; anything else is a
 	// second vote), or the roll no longer entitles them.
 	var state string
-	var voted, found bool
+	var voted bool
+	var found []byte // the seal the key made, if any
 	if err := s.d.Pool.QueryRow(ctx, `SELECT state,
 			EXISTS (SELECT 1 FROM voters WHERE poll_id = $1 AND person_id = $2),
-			EXISTS (SELECT 1 FROM ballot_box WHERE poll_id = $1 AND tag = $3)
+			(SELECT seal FROM ballot_box WHERE poll_id = $1 AND tag = $3)
 		FROM polls WHERE id = $1`, id, person, tag).Scan(&state, &voted, &found); err != nil {
 		return "", 0, err
 	}
+	mine := false
+	if found != nil {
+		// The key's ballot is in the box; it answers as a retry only if
+		// it is this voter's (cast by this caller): a voter who already
+		// voted and sends someone else's key is refused, not given that
+		// ballot's receipt (ADR 0005).
+		if mine, err = s.ownsSeal(id, found, receipt, person, by); err != nil {
+			return "", 0, err
+		}
+	}
 	switch {
-	case voted && found:
+	case voted && mine:
 		return receipt, castRetry, nil
+	case found != nil:
+		return "", 0, errKeyReused
 	case state != votingv1.PollState_POLL_STATE_OPEN.String():
 		return "", 0, notOpen(id, state)
 	case voted && by != "":
@@ -188,6 +207,24 @@ func (s *Service) cast(ctx context.Context, r *pollRow, person, by string, choic
 			"%s: the ballot of %s cannot be cast by delegation in poll %s any more: the roll changed (they checked in, or the delegation changed)", Name, person, id)
 	}
 	return "", 0, status.Errorf(codes.PermissionDenied, "%s: you are no longer entitled to vote in poll %s (the roll was taken again)", Name, id)
+}
+
+// ownsSeal opens a sealed ballot and says whether it was cast by (person,
+// by) with this receipt. A seal from before owners were sealed answers yes,
+// as every seal did then.
+func (s *Service) ownsSeal(pollID string, seal []byte, receipt, person, by string) (bool, error) {
+	plain, err := s.keys.Open(pollID, seal)
+	if err != nil {
+		return false, fmt.Errorf("poll %s: %w", pollID, err)
+	}
+	var sb sealedBallot
+	if err := json.Unmarshal(plain, &sb); err != nil {
+		return false, fmt.Errorf("poll %s: sealed ballot: %w", pollID, err)
+	}
+	if sb.Owner == nil {
+		return true, nil
+	}
+	return hmac.Equal(sb.Owner, s.keys.Owner(pollID, receipt, person, by)), nil
 }
 
 // findReceipt looks for the ballot a key made, sealed (by its tag) or, once

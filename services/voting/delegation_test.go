@@ -19,11 +19,11 @@ func (c *cell) allowDelegation(t *testing.T, on bool) {
 	c.w.exec(t, `UPDATE organizations SET allow_vote_delegation = $2, version = version + 1 WHERE id = $1`, c.org, on)
 }
 
-// delegate records, as the minute-taker, who casts person's ballot while
-// they are absent.
+// delegate records, as the member themself (the appointment is theirs),
+// who casts person's ballot while they are absent.
 func (c *cell) delegate(t *testing.T, person, delegate string) {
 	t.Helper()
-	if _, err := c.w.meetings.SetDelegate(c.as(c.taker), &meetingsv1.SetDelegateRequest{
+	if _, err := c.w.meetings.SetDelegate(c.as(person), &meetingsv1.SetDelegateRequest{
 		MeetingId: c.meeting.GetId(), PersonId: person, DelegatePersonId: delegate}); err != nil {
 		t.Fatalf("SetDelegate: %v", err)
 	}
@@ -59,7 +59,7 @@ func TestDelegatedBallot(t *testing.T) {
 	req.AllowDelegation = true
 	_, err := w.client.CreatePoll(c.as(c.chair), req)
 	wantRefusal(t, "poll allowing delegation, organisation off", err, codes.FailedPrecondition, "delegation is not allowed in this organisation")
-	_, err = w.meetings.SetDelegate(c.as(c.taker), &meetingsv1.SetDelegateRequest{MeetingId: c.meeting.GetId(), PersonId: absent, DelegatePersonId: proxy})
+	_, err = w.meetings.SetDelegate(c.as(absent), &meetingsv1.SetDelegateRequest{MeetingId: c.meeting.GetId(), PersonId: absent, DelegatePersonId: proxy})
 	wantRefusal(t, "SetDelegate, organisation off", err, codes.FailedPrecondition, "delegation is not allowed")
 	plain := c.open(t, c.motion(true))
 	_, err = c.castFor(proxy, absent, plain.GetId(), key(), "agree")
@@ -219,4 +219,45 @@ func TestDelegatedBallotAfterVotingAndNamed(t *testing.T) {
 	hands.Kind, hands.AllowDelegation = votingv1.PollKind_POLL_KIND_SHOW_OF_HANDS, true
 	_, err = w.client.CreatePoll(c.as(c.chair), hands)
 	testenv.Code(t, err, codes.FailedPrecondition)
+}
+
+// A represented member counts at close from their ballot, not from the
+// delegation as it stands then: a delegation cleared after the ballot was
+// cast still leaves the member present, and a member excused from party
+// activities whose delegate voted for them counts among the members too,
+// so present never exceeds members and the ballots never exceed present.
+func TestRepresentedMembersCountFromTheirBallots(t *testing.T) {
+	w := newWorld(t)
+	c := w.newCell(t, 3)
+	absent, proxy, proxy2 := c.members[0], c.members[1], c.members[2]
+	c.checkIn(t, c.chair, c.taker, proxy, proxy2)
+	c.allowDelegation(t, true)
+	c.delegate(t, absent, proxy)
+	c.delegate(t, c.excused, proxy2)
+	req := c.motion(true)
+	req.AllowDelegation = true
+	p := c.open(t, req)
+	if _, err := c.castFor(proxy, absent, p.GetId(), key(), "agree"); err != nil {
+		t.Fatalf("delegated ballot: %v", err)
+	}
+	if _, err := c.castFor(proxy2, c.excused, p.GetId(), key(), "agree"); err != nil {
+		t.Fatalf("delegated ballot of the excused member: %v", err)
+	}
+	c.vote(t, p.GetId(), c.chair, "agree")
+	c.vote(t, p.GetId(), c.taker, "disagree")
+	// The chair clears the first delegation after its ballot is in.
+	if _, err := w.meetings.SetDelegate(c.as(c.chair), &meetingsv1.SetDelegateRequest{MeetingId: c.meeting.GetId(), PersonId: absent}); err != nil {
+		t.Fatalf("clear delegation: %v", err)
+	}
+	res := c.closePoll(t, p.GetId()).GetResult()
+	// Members: chair, taker, the three members, and the excused member who
+	// was represented (6); present: the four checked in and the two
+	// represented (6).
+	if res.GetBallotsCast() != 4 || res.GetMembers() != 6 || res.GetPresent() != 6 || res.GetEntitled() != 6 {
+		t.Errorf("cast %d, members %d, present %d, entitled %d; want 4, 6, 6, 6",
+			res.GetBallotsCast(), res.GetMembers(), res.GetPresent(), res.GetEntitled())
+	}
+	if res.GetPresent() > res.GetMembers() || res.GetBallotsCast() > res.GetPresent() {
+		t.Errorf("present %d > members %d or cast %d > present", res.GetPresent(), res.GetMembers(), res.GetBallotsCast())
+	}
 }

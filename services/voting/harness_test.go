@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -263,7 +264,7 @@ func (c *cell) everyone() []string {
 
 func (c *cell) motion(secret bool) *votingv1.CreatePollRequest {
 	return &votingv1.CreatePollRequest{MeetingId: c.meeting.GetId(), AgendaItemId: c.item,
-		Title: "Thông qua Nghị quyết chuyên đề", Kind: votingv1.PollKind_POLL_KIND_MOTION, Secret: secret}
+		Title: "Thông qua Nghị quyết chuyên đề", Kind: votingv1.PollKind_POLL_KIND_MOTION, Secret: proto.Bool(secret)}
 }
 
 func (c *cell) create(t *testing.T, req *votingv1.CreatePollRequest) *votingv1.Poll {

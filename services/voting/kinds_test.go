@@ -77,7 +77,7 @@ func TestWrittenOpinionClosesAtTheDeadline(t *testing.T) {
 	c := w.newCell(t, 3)
 	deadline := time.Now().Add(time.Hour)
 	req := &votingv1.CreatePollRequest{OrganizationId: c.org, Title: "Lấy ý kiến dự thảo quy chế làm việc",
-		Kind: votingv1.PollKind_POLL_KIND_WRITTEN_OPINION, Secret: true, Body: "BODY_KIND_ALL_MEMBERS", Deadline: timestamppb.New(deadline)}
+		Kind: votingv1.PollKind_POLL_KIND_WRITTEN_OPINION, Secret: proto.Bool(true), Body: "BODY_KIND_ALL_MEMBERS", Deadline: timestamppb.New(deadline)}
 	_, err := w.client.CreatePoll(c.as(c.chair), req)
 	testenv.Code(t, err, codes.PermissionDenied) // administrators send written polls
 	admin := testenv.As(c.admin)
@@ -316,4 +316,32 @@ func TestMeetingPollClosesAtItsDeadline(t *testing.T) {
 	}
 	_, err := w.client.CastBallot(c.as(c.members[1]), &votingv1.CastBallotRequest{PollId: p.GetId(), ChoiceIds: []string{"agree"}, IdempotencyKey: key()})
 	testenv.Code(t, err, codes.FailedPrecondition)
+}
+
+// An election created through the API without saying whether it is secret
+// is a secret ballot (issue 5: the default for elections); one that says
+// open is open, and a motion that says nothing stays open.
+func TestElectionIsSecretUnlessAskedOtherwise(t *testing.T) {
+	w := newWorld(t)
+	c := w.newCell(t, 2)
+	election := func(secret *bool) *votingv1.CreatePollRequest {
+		return &votingv1.CreatePollRequest{MeetingId: c.meeting.GetId(), Title: "Bầu Bí thư chi bộ",
+			Kind: votingv1.PollKind_POLL_KIND_ELECTION, Choices: []string{"Nguyễn A", "Trần B"}, Seats: 1, Secret: secret}
+	}
+	p := c.create(t, election(nil))
+	got, err := w.client.GetPoll(c.as(c.chair), &votingv1.GetPollRequest{PollId: p.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.GetSecret() || !got.GetPoll().GetSecret() {
+		t.Errorf("election without secret: secret = %v (stored %v), want true", p.GetSecret(), got.GetPoll().GetSecret())
+	}
+	if p := c.create(t, election(proto.Bool(false))); p.GetSecret() {
+		t.Error("election with secret=false is secret")
+	}
+	motion := c.motion(false)
+	motion.Secret = nil
+	if p := c.create(t, motion); p.GetSecret() {
+		t.Error("motion without secret is secret")
+	}
 }

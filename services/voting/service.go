@@ -88,6 +88,9 @@ type Service struct {
 	wake       chan struct{}
 	// defs caches open polls' definitions for CastBallot's fast path.
 	defs defCache
+	// refreshed throttles taking a poll's roll again for a caller not
+	// entitled on it (api.refreshRoll).
+	refreshed refreshLimiter
 }
 
 type progressTarget struct {

@@ -18,8 +18,8 @@ var errNotFound = errors.New("not found")
 // pollColumns reads a poll with its choices (in order), its live counts
 // and the caller's standing ($1 is the caller's person id) in one query.
 // ballots_cast and entitled are counted, never stored per ballot; entitled
-// includes the absent members whose delegate has cast their ballot (as the
-// result does, rollCounts).
+// includes the absent members whose ballot is in (cast by their delegate,
+// or before they left), as the result does (rollCounts).
 const pollColumns = `
 	SELECT p.id, coalesce(p.meeting_id::text, ''), p.organization_id, coalesce(p.agenda_item_id::text, ''), p.title,
 	       p.kind, p.secret, p.state, p.version, p.create_time, p.created_by,
@@ -30,7 +30,7 @@ const pollColumns = `
 	                 FROM poll_choices c WHERE c.poll_id = p.id), '[]'),
 	       (SELECT count(*) FROM voters v WHERE v.poll_id = p.id),
 	       (SELECT count(*) FROM roll r WHERE r.poll_id = p.id AND (r.reason = ''
-	           OR (p.allow_delegation AND r.reason = 'NOT_CHECKED_IN' AND r.delegate_person_id <> ''
+	           OR (r.reason = 'NOT_CHECKED_IN'
 	               AND EXISTS (SELECT 1 FROM voters v WHERE v.poll_id = p.id AND v.person_id = r.person_id)))),
 	       (SELECT r.reason FROM roll r WHERE r.poll_id = p.id AND r.person_id = $1),
 	       (SELECT r.role FROM roll r WHERE r.poll_id = p.id AND r.person_id = $1),
@@ -254,9 +254,28 @@ func collectPolls(rows pgx.Rows) ([]*votingv1.Poll, error) {
 	return out, nil
 }
 
-// replaceRoll writes a fresh roll for an open poll.
+// replaceRoll takes an open poll's roll again. It holds the poll's lock
+// shared (as a ballot does), so a close either waits for it or is seen by
+// it, and writes nothing unless the poll is still open: a refresh that
+// was slow to arrive never rewrites a closed poll's roll, on which the
+// result was decided. Not open is reported as notOpen.
 func (s *Service) replaceRoll(ctx context.Context, pollID string, roll []rollEntry) error {
 	return pgx.BeginFunc(ctx, s.d.Pool, func(tx pgx.Tx) error {
+		// A statement of its own: the next one's snapshot then sees a
+		// close that committed while this waited.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared(`+pollLock+`)`, pollID); err != nil {
+			return fmt.Errorf("lock poll: %w", err)
+		}
+		var state string
+		if err := tx.QueryRow(ctx, `SELECT state FROM polls WHERE id = $1`, pollID).Scan(&state); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errNotFound
+			}
+			return err
+		}
+		if state != votingv1.PollState_POLL_STATE_OPEN.String() {
+			return notOpen(pollID, state)
+		}
 		return writeRoll(ctx, tx, pollID, roll)
 	})
 }

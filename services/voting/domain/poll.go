@@ -117,6 +117,18 @@ type Draft struct {
 // the voting service does not import the meetings contract for four names).
 var Bodies = []string{"BODY_KIND_ALL_MEMBERS", "BODY_KIND_EXECUTIVE_COMMITTEE", "BODY_KIND_STANDING_COMMITTEE", "BODY_KIND_STANDING_MEMBERS"}
 
+// DefaultSecret is the secrecy a create request asks for: what it says
+// when it says it, else secret ballot for an election (the default the
+// Party's election regulations set for elections of committees,
+// secretaries and delegates; issue 5) and open for every other kind, as
+// before secret became optional.
+func DefaultSecret(req *votingv1.CreatePollRequest) bool {
+	if req.Secret != nil {
+		return req.GetSecret()
+	}
+	return req.GetKind() == votingv1.PollKind_POLL_KIND_ELECTION
+}
+
 // ValidateCreate checks a create request at time now and returns the
 // normalised draft with every violation found. The draft is meaningful only
 // when there are no violations.
@@ -126,7 +138,7 @@ func ValidateCreate(req *votingv1.CreatePollRequest, now time.Time) (Draft, []Vi
 		OrganizationID:  NormalizeText(req.GetOrganizationId()),
 		Title:           NormalizeText(req.GetTitle()),
 		Kind:            req.GetKind(),
-		Secret:          req.GetSecret(),
+		Secret:          DefaultSecret(req),
 		AllowDelegation: req.GetAllowDelegation(),
 	}
 	written := d.Kind == votingv1.PollKind_POLL_KIND_WRITTEN_OPINION

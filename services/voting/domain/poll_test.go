@@ -7,6 +7,7 @@ import (
 
 	votingv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/voting/v1"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -138,7 +139,7 @@ func TestValidateCreateViolations(t *testing.T) {
 			r.Kind, r.MeetingId, r.Body, r.Deadline = votingv1.PollKind_POLL_KIND_WRITTEN_OPINION, "", "BODY_KIND_CHOIR", timestamppb.New(now.Add(time.Hour))
 		}, []string{"body:UNKNOWN_VALUE"}},
 		{"secret show of hands", func(r *votingv1.CreatePollRequest) {
-			r.Kind, r.Secret = votingv1.PollKind_POLL_KIND_SHOW_OF_HANDS, true
+			r.Kind, r.Secret = votingv1.PollKind_POLL_KIND_SHOW_OF_HANDS, proto.Bool(true)
 		},
 			[]string{"secret:NOT_ALLOWED"}},
 		{"body on a meeting's poll", func(r *votingv1.CreatePollRequest) { r.Body = "BODY_KIND_ALL_MEMBERS" }, []string{"body:NOT_ALLOWED"}},
@@ -170,7 +171,7 @@ func TestValidateCreateNormalises(t *testing.T) {
 	req.MeetingId = strings.ToUpper(meetingID)
 	req.AgendaItemId = "{" + meetingID + "}"
 	req.Title = "  Bi\u00ea\u0309u quy\u00ea\u0301t  "
-	req.Secret = true
+	req.Secret = proto.Bool(true)
 	d, vs := ValidateCreate(req, now)
 	if len(vs) != 0 {
 		t.Fatalf("violations = %v", vs)
@@ -235,5 +236,39 @@ func TestDefaultRulesPerKind(t *testing.T) {
 		&votingv1.Rules{MajorityBase: votingv1.MajorityBase_MAJORITY_BASE_VALID_VOTES, QuorumNumerator: 0, QuorumDenominator: 1})
 	if want := (Rules{0, 1, votingv1.Majority_MAJORITY_MORE_THAN_HALF, votingv1.MajorityBase_MAJORITY_BASE_VALID_VOTES}); got != want {
 		t.Errorf("base only: %+v, want %+v", got, want)
+	}
+}
+
+// Secret ballot is the default for an election (issue 5); an explicit
+// answer is kept; other kinds stay open unless asked.
+func TestSecretByDefaultForElections(t *testing.T) {
+	tests := []struct {
+		name   string
+		kind   votingv1.PollKind
+		secret *bool
+		want   bool
+	}{
+		{"election, unset", votingv1.PollKind_POLL_KIND_ELECTION, nil, true},
+		{"election, explicitly open", votingv1.PollKind_POLL_KIND_ELECTION, proto.Bool(false), false},
+		{"election, explicitly secret", votingv1.PollKind_POLL_KIND_ELECTION, proto.Bool(true), true},
+		{"motion, unset", votingv1.PollKind_POLL_KIND_MOTION, nil, false},
+		{"motion, explicitly secret", votingv1.PollKind_POLL_KIND_MOTION, proto.Bool(true), true},
+		{"show of hands, unset", votingv1.PollKind_POLL_KIND_SHOW_OF_HANDS, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := validRequest()
+			req.Kind, req.Secret, req.Choices = tt.kind, tt.secret, []string{"Nguyễn A", "Trần B"}
+			if tt.kind == votingv1.PollKind_POLL_KIND_ELECTION {
+				req.Seats = 1
+			}
+			d, vs := ValidateCreate(req, now)
+			if len(vs) != 0 {
+				t.Fatalf("violations = %v", vs)
+			}
+			if d.Secret != tt.want {
+				t.Errorf("secret = %v, want %v", d.Secret, tt.want)
+			}
+		})
 	}
 }

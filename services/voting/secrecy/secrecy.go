@@ -74,6 +74,19 @@ func (k *Keys) Tag(pollID, receipt string) []byte {
 	return m.Sum(nil)
 }
 
+// Owner is HMAC-SHA256, under the poll's owner key, of a ballot's receipt
+// and of whom it belongs to (the person whose ballot it is and, for a
+// delegated one, the delegate who cast it). It goes inside the seal, so a
+// retry can tell its own ballot from another voter's found by the same key,
+// and it links nobody to a ballot without the receipt: whoever opens the
+// seal with BALLOT_KEY still needs the voter's 80-bit receipt to test a
+// name against it.
+func (k *Keys) Owner(pollID, receipt, person, by string) []byte {
+	m := hmac.New(sha256.New, k.derive("owner", pollID))
+	m.Write([]byte(receipt + "|" + person + "|" + by))
+	return m.Sum(nil)
+}
+
 // Seal encrypts plaintext for the poll, padded to exactly size bytes first
 // so every sealed ballot of a poll has the same length whatever its
 // choices. The poll id is the associated data: a seal moved to another

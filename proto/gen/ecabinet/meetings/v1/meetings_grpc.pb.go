@@ -81,8 +81,10 @@ type MeetingsServiceClient interface {
 	UpdateParticipant(ctx context.Context, in *UpdateParticipantRequest, opts ...grpc.CallOption) (*UpdateParticipantResponse, error)
 	RemoveParticipant(ctx context.Context, in *RemoveParticipantRequest, opts ...grpc.CallOption) (*RemoveParticipantResponse, error)
 	// Records (or, with an empty delegate_person_id, clears) the delegate who
-	// may cast a voting member's ballot while they are absent: the chair or
-	// minute-taker, only where the organisation allows delegation.
+	// may cast a voting member's ballot while they are absent, only where the
+	// organisation allows delegation. Only the member themself (caller =
+	// person_id) appoints; the chair, minute-taker and administrators may
+	// only clear (PermissionDenied otherwise).
 	SetDelegate(ctx context.Context, in *SetDelegateRequest, opts ...grpc.CallOption) (*SetDelegateResponse, error)
 	RespondToInvitation(ctx context.Context, in *RespondToInvitationRequest, opts ...grpc.CallOption) (*RespondToInvitationResponse, error)
 	// The invitation as an iCalendar (.ics) file.
@@ -414,8 +416,10 @@ type MeetingsServiceServer interface {
 	UpdateParticipant(context.Context, *UpdateParticipantRequest) (*UpdateParticipantResponse, error)
 	RemoveParticipant(context.Context, *RemoveParticipantRequest) (*RemoveParticipantResponse, error)
 	// Records (or, with an empty delegate_person_id, clears) the delegate who
-	// may cast a voting member's ballot while they are absent: the chair or
-	// minute-taker, only where the organisation allows delegation.
+	// may cast a voting member's ballot while they are absent, only where the
+	// organisation allows delegation. Only the member themself (caller =
+	// person_id) appoints; the chair, minute-taker and administrators may
+	// only clear (PermissionDenied otherwise).
 	SetDelegate(context.Context, *SetDelegateRequest) (*SetDelegateResponse, error)
 	RespondToInvitation(context.Context, *RespondToInvitationRequest) (*RespondToInvitationResponse, error)
 	// The invitation as an iCalendar (.ics) file.

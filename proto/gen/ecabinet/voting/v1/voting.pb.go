@@ -1176,7 +1176,13 @@ type CreatePollRequest struct {
 	AgendaItemId   string   `protobuf:"bytes,3,opt,name=agenda_item_id,json=agendaItemId,proto3" json:"agenda_item_id,omitempty"`
 	Title          string   `protobuf:"bytes,4,opt,name=title,proto3" json:"title,omitempty"`
 	Kind           PollKind `protobuf:"varint,5,opt,name=kind,proto3,enum=ecabinet.voting.v1.PollKind" json:"kind,omitempty"`
-	Secret         bool     `protobuf:"varint,6,opt,name=secret,proto3" json:"secret,omitempty"`
+	// Secret ballot or open (named). Unset: secret for an election (the
+	// Party's election regulations make it the default for elections of
+	// committees, secretaries and delegates), open for every other kind. A
+	// show of hands is never secret. Optional (explicit presence) so that an
+	// explicit false can be told from "not said"; wire-compatible with the
+	// plain bool it was.
+	Secret *bool `protobuf:"varint,6,opt,name=secret,proto3,oneof" json:"secret,omitempty"`
 	// Labels of the choices (candidates' names for an election); a motion
 	// and a written opinion poll get agree / disagree / abstain when empty.
 	Choices         []string               `protobuf:"bytes,7,rep,name=choices,proto3" json:"choices,omitempty"`
@@ -1257,8 +1263,8 @@ func (x *CreatePollRequest) GetKind() PollKind {
 }
 
 func (x *CreatePollRequest) GetSecret() bool {
-	if x != nil {
-		return x.Secret
+	if x != nil && x.Secret != nil {
+		return *x.Secret
 	}
 	return false
 }
@@ -2434,15 +2440,15 @@ const file_ecabinet_voting_v1_voting_proto_rawDesc = "" +
 	"\freceipt_hash\x18\x01 \x01(\tR\vreceiptHash\x12\x1d\n" +
 	"\n" +
 	"choice_ids\x18\x02 \x03(\tR\tchoiceIds\x12\x14\n" +
-	"\x05valid\x18\x03 \x01(\bR\x05valid\"\xfb\x03\n" +
+	"\x05valid\x18\x03 \x01(\bR\x05valid\"\x8b\x04\n" +
 	"\x11CreatePollRequest\x12\x1d\n" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12'\n" +
 	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\x12$\n" +
 	"\x0eagenda_item_id\x18\x03 \x01(\tR\fagendaItemId\x12\x14\n" +
 	"\x05title\x18\x04 \x01(\tR\x05title\x120\n" +
-	"\x04kind\x18\x05 \x01(\x0e2\x1c.ecabinet.voting.v1.PollKindR\x04kind\x12\x16\n" +
-	"\x06secret\x18\x06 \x01(\bR\x06secret\x12\x18\n" +
+	"\x04kind\x18\x05 \x01(\x0e2\x1c.ecabinet.voting.v1.PollKindR\x04kind\x12\x1b\n" +
+	"\x06secret\x18\x06 \x01(\bH\x00R\x06secret\x88\x01\x01\x12\x18\n" +
 	"\achoices\x18\a \x03(\tR\achoices\x12/\n" +
 	"\x05rules\x18\b \x01(\v2\x19.ecabinet.voting.v1.RulesR\x05rules\x12\x1f\n" +
 	"\vmin_choices\x18\t \x01(\x05R\n" +
@@ -2453,7 +2459,8 @@ const file_ecabinet_voting_v1_voting_proto_rawDesc = "" +
 	"\x05seats\x18\v \x01(\x05R\x05seats\x126\n" +
 	"\bdeadline\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x12\n" +
 	"\x04body\x18\r \x01(\tR\x04body\x12)\n" +
-	"\x10allow_delegation\x18\x0e \x01(\bR\x0fallowDelegation\"B\n" +
+	"\x10allow_delegation\x18\x0e \x01(\bR\x0fallowDelegationB\t\n" +
+	"\a_secret\"B\n" +
 	"\x12CreatePollResponse\x12,\n" +
 	"\x04poll\x18\x01 \x01(\v2\x18.ecabinet.voting.v1.PollR\x04poll\")\n" +
 	"\x0eGetPollRequest\x12\x17\n" +
@@ -2677,6 +2684,7 @@ func file_ecabinet_voting_v1_voting_proto_init() {
 	if File_ecabinet_voting_v1_voting_proto != nil {
 		return
 	}
+	file_ecabinet_voting_v1_voting_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
