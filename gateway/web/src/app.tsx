@@ -15,6 +15,7 @@ import { LibraryPage } from './pages/library';
 import { MinutesPage } from './pages/minutes';
 import { ScreenPage } from './pages/screen';
 import { TasksPage } from './pages/tasks';
+import { VideoPage } from './pages/video';
 import { PollPage, PollsInboxPage } from './pages/polls';
 import { herePath, Link, matchRoute, navigate, useLocation, type Route } from './router';
 import { SessionProvider, useSession } from './session';
@@ -113,6 +114,8 @@ function Page({ route }: { route: Route }) {
       return <ScreenPage id={route.id} />;
     case 'minutes':
       return <MinutesPage id={route.id} />;
+    case 'video':
+      return <VideoPage id={route.id} />;
     case 'document':
       return <DocumentPage id={route.id} />;
     case 'library':

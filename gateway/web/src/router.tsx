@@ -62,6 +62,7 @@ export type Route =
   | { name: 'minutes'; id: string }
   | { name: 'console'; id: string }
   | { name: 'screen'; id: string }
+  | { name: 'video'; id: string }
   | { name: 'document'; id: string }
   | { name: 'reader'; id: string }
   | { name: 'library' }
@@ -112,6 +113,7 @@ export function matchRoute(path: string): Route {
     if (parts[2] === 'console') return { name: 'console', id };
     if (parts[2] === 'screen') return { name: 'screen', id };
     if (parts[2] === 'minutes') return { name: 'minutes', id };
+    if (parts[2] === 'video') return { name: 'video', id };
     // The meeting's papers, as the QR code on a printed invitation names them.
     if (parts[2] === 'documents') return { name: 'meeting', id };
   }

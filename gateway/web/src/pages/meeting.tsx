@@ -27,6 +27,7 @@ import { MySpeakRequest, SpeakerList, showsSpeakers } from '../speakers';
 import { MinutesBadge } from './minutes';
 import { DocumentsSection } from '../docviews';
 import { VotingSection } from '../pollviews';
+import { VideoLink } from './video';
 
 export function MeetingPage({ id }: { id: string }) {
   const { t } = useI18n();
@@ -75,6 +76,7 @@ export function MeetingPage({ id }: { id: string }) {
           <a class="button" href={`/api/v1/meetings/${seg(meeting.id)}/invitation.ics`} download data-testid="ics-link">
             {t('meeting.ics')}
           </a>
+          <VideoLink meeting={meeting} />
         </div>
       </header>
 
