@@ -77,12 +77,28 @@ func (a *api) GetRoom(ctx context.Context, req *videov1.GetRoomRequest) (*videov
 		return nil, rpcerr.Invalid(Name, vs)
 	}
 	room, err := a.s.getRoom(ctx, meetingID)
-	// Another organisation's room is reported exactly like a missing one.
-	if errors.Is(err, errNotFound) || (err == nil && !c.InOrg(room.GetOrganizationId())) {
-		return nil, status.Errorf(codes.NotFound, "%s: no room for meeting %s", Name, meetingID)
+	missing := status.Errorf(codes.NotFound, "%s: no room for meeting %s", Name, meetingID)
+	if errors.Is(err, errNotFound) {
+		return nil, missing
 	}
 	if err != nil {
 		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "GetRoom", err)
+	}
+	// The organisation's members see its rooms; anyone else only the rooms
+	// of meetings they take part in (the higher committee's member attending
+	// a cell's meeting from their office), as the meetings service says.
+	// Another room is reported exactly like a missing one.
+	if !c.InOrg(room.GetOrganizationId()) {
+		m, err := a.s.meeting(ctx, meetingID)
+		if errors.Is(err, errMeetingHidden) {
+			return nil, missing
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := participant(m, c.Subject); !ok {
+			return nil, missing
+		}
 	}
 	room.ParticipantCount = int32(a.s.rooms.count(meetingID))
 	return &videov1.GetRoomResponse{Room: room}, nil

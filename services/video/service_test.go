@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
 	"github.com/ecabinet/ecabinet/services/platform/pg"
@@ -358,4 +359,21 @@ func TestProbes(t *testing.T) {
 	if diff := cmp.Diff([]string{Name + ".schema", "postgres", "nats"}, names); diff != "" {
 		t.Errorf("probes (-want +got):\n%s", diff)
 	}
+}
+
+// A participant from outside the organisation (the higher committee's
+// member attending from their office) sees the room of their meeting; an
+// outsider does not.
+func TestGetRoomForParticipantsOfOtherOrganisations(t *testing.T) {
+	w := newWorld(t)
+	guest := person("uy-vien-cap-tren", "org-cap-tren")
+	meeting := w.meetings.add("org-a", map[string]meetingsv1.ParticipantRole{guest.Subject: meetingsv1.ParticipantRole_PARTICIPANT_ROLE_OBSERVER})
+	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(meeting, "org-a")); err != nil {
+		t.Fatalf("OpenRoom: %v", err)
+	}
+	if _, err := w.client.GetRoom(testenv.As(guest), &videov1.GetRoomRequest{MeetingId: meeting}); err != nil {
+		t.Errorf("GetRoom as a participant from another organisation: %v", err)
+	}
+	_, err := w.client.GetRoom(testenv.As(person("nguoi-ngoai", "org-b")), &videov1.GetRoomRequest{MeetingId: meeting})
+	testenv.Code(t, err, codes.NotFound)
 }

@@ -41,8 +41,10 @@ type VideoServiceClient interface {
 	// meetings service reports it for the caller). The room must be open.
 	IssueJoinToken(ctx context.Context, in *IssueJoinTokenRequest, opts ...grpc.CallOption) (*IssueJoinTokenResponse, error)
 	// One participant's signaling session. The first client message must be
-	// join; then offer/answer and trickle ICE in either direction; leave (or
-	// ending the stream) frees the seat. Problems the client can correct
+	// join; then offer/answer and trickle ICE in either direction; leave frees
+	// the seat. A stream that ends without leave keeps the seat for
+	// VIDEO_RESUME_GRACE, for a new stream whose join resumes it (the answer
+	// is joined with the same participant id). Problems the client can correct
 	// (malformed SDP, a message out of order) come back as SignalError and
 	// the session goes on; refusals (bad token, room full) end the stream
 	// with a gRPC status.
@@ -156,8 +158,10 @@ type VideoServiceServer interface {
 	// meetings service reports it for the caller). The room must be open.
 	IssueJoinToken(context.Context, *IssueJoinTokenRequest) (*IssueJoinTokenResponse, error)
 	// One participant's signaling session. The first client message must be
-	// join; then offer/answer and trickle ICE in either direction; leave (or
-	// ending the stream) frees the seat. Problems the client can correct
+	// join; then offer/answer and trickle ICE in either direction; leave frees
+	// the seat. A stream that ends without leave keeps the seat for
+	// VIDEO_RESUME_GRACE, for a new stream whose join resumes it (the answer
+	// is joined with the same participant id). Problems the client can correct
 	// (malformed SDP, a message out of order) come back as SignalError and
 	// the session goes on; refusals (bad token, room full) end the stream
 	// with a gRPC status.
