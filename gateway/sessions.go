@@ -67,14 +67,18 @@ func newSessionCache(resolve func(context.Context, string) (identity.Claims, tim
 func (c *sessionCache) get(ctx context.Context, token string) (identity.Claims, error) {
 	key := sessionKey(sha256.Sum256([]byte(token)))
 	c.mu.Lock()
-	e, ok := c.entries[key]
 	gen := c.evictions
 	c.mu.Unlock()
-	if ok && c.now().Before(e.until) {
+	if e, ok := c.lookup(key); ok {
 		return e.claims, nil
 	}
 
 	v, err, _ := c.flight.Do(string(key[:]), func() (any, error) {
+		// A call that missed the cache just before an earlier shared call
+		// stored its answer finds it here instead of asking again.
+		if e, ok := c.lookup(key); ok {
+			return e.claims, nil
+		}
 		// Not the caller's context: its cancellation would fail every
 		// request sharing this call.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), resolveTimeout)
@@ -90,6 +94,14 @@ func (c *sessionCache) get(ctx context.Context, token string) (identity.Claims, 
 		return identity.Claims{}, err
 	}
 	return v.(identity.Claims), nil
+}
+
+// lookup returns the cached session of key while it is fresh.
+func (c *sessionCache) lookup(key sessionKey) (cachedSession, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	return e, ok && c.now().Before(e.until)
 }
 
 // put caches a session just issued by Login, so the first calls after a
