@@ -51,12 +51,21 @@ func (a *api) OpenRoom(ctx context.Context, req *videov1.OpenRoomRequest) (*vide
 	if len(vs) > 0 {
 		return nil, rpcerr.Invalid(Name, vs)
 	}
+	notFound := status.Errorf(codes.NotFound, "%s: meeting %s not found in organisation %q", Name, meetingID, org)
+	// The meeting must be the organisation's, as the meetings service says
+	// to the caller: an administrator elsewhere cannot take another
+	// organisation's meeting room first.
+	m, err := a.s.meeting(ctx, meetingID)
+	if errors.Is(err, errMeetingHidden) || (err == nil && m.GetOrganizationId() != org) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
 	room, err := a.s.openRoom(ctx, c.Subject, meetingID, org, req.GetMode())
-	// The meeting's room belongs to another organisation: answer as if the
-	// meeting did not exist (which is what checking the meeting with the
-	// meetings service will say once video does that).
+	// A room already open for the meeting under another organisation.
 	if errors.Is(err, errNotFound) {
-		return nil, status.Errorf(codes.NotFound, "%s: meeting %s not found in organisation %q", Name, meetingID, org)
+		return nil, notFound
 	}
 	if err != nil {
 		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "OpenRoom", err)

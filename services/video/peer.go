@@ -125,10 +125,16 @@ func (s *Service) newPeer(e *engine, tok joinToken) (*peer, error) {
 			p.do(p.requestAllKeyframes)
 		case webrtc.PeerConnectionStateFailed:
 			p.end(refusal(codes.Unavailable, ReasonConnectionLost, "the media connection was lost (ICE failed)"))
-		case webrtc.PeerConnectionStateNew, webrtc.PeerConnectionStateClosed:
-			// The client closed its side (DTLS close_notify): pion then
-			// reports the transports closed, i.e. "new", not "failed".
-			// After leave, p has ended already and this does nothing.
+		case webrtc.PeerConnectionStateClosed:
+			// The client closed its side (DTLS close_notify) — possibly
+			// before this side saw "connected", when the client closes right
+			// after its own side connected. After leave, p has ended
+			// already and this does nothing.
+			p.end(refusal(codes.Unavailable, ReasonConnectionLost, "the client closed its media connection"))
+		case webrtc.PeerConnectionStateNew:
+			// pion may also report a client's close as the transports
+			// closed, i.e. "new" — which is also where every connection
+			// starts, hence the guard.
 			if wasConnected.Load() {
 				p.end(refusal(codes.Unavailable, ReasonConnectionLost, "the client closed its media connection"))
 			}

@@ -24,7 +24,7 @@ func openReq(meetingID, org string) *videov1.OpenRoomRequest {
 
 func TestOpenGetRoom(t *testing.T) {
 	w := newWorld(t)
-	meeting := uuid.NewString()
+	meeting := w.meetings.add("org-a", nil)
 	opened, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(meeting, "org-a"))
 	if err != nil {
 		t.Fatalf("OpenRoom: %v", err)
@@ -59,7 +59,7 @@ func TestOpenGetRoom(t *testing.T) {
 // Opening an open room returns it as it is and publishes nothing more.
 func TestOpenRoomIsIdempotent(t *testing.T) {
 	w := newWorld(t)
-	meeting := uuid.NewString()
+	meeting := w.meetings.add("org-a", nil)
 	first, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(meeting, "org-a"))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestOpenRoomIsIdempotent(t *testing.T) {
 
 	// Another meeting's room: its event follows the first one directly, so
 	// the second open published nothing.
-	other := uuid.NewString()
+	other := w.meetings.add("org-a", nil)
 	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(other, "org-a")); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestOpenRoomIsIdempotent(t *testing.T) {
 // results, every caller gets it, and one event is published.
 func TestConcurrentOpensMakeOneRoom(t *testing.T) {
 	w := newWorld(t)
-	meeting := uuid.NewString()
+	meeting := w.meetings.add("org-a", nil)
 	const callers = 8
 	rooms := make(chan *videov1.Room, callers)
 	var wg sync.WaitGroup
@@ -119,7 +119,7 @@ func TestConcurrentOpensMakeOneRoom(t *testing.T) {
 	}
 	// A marker event after the opens: if it is the second message, the
 	// opens published exactly one.
-	marker := uuid.NewString()
+	marker := w.meetings.add("org-a", nil)
 	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(marker, "org-a")); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestConcurrentOpensMakeOneRoom(t *testing.T) {
 func TestOpenRoomPublishesEvent(t *testing.T) {
 	w := newWorld(t)
 	admin := orgAdmin("org-a")
-	meeting := uuid.NewString()
+	meeting := w.meetings.add("org-a", nil)
 	opened, err := w.client.OpenRoom(testenv.As(admin), openReq(meeting, "org-a"))
 	if err != nil {
 		t.Fatalf("OpenRoom: %v", err)
@@ -196,7 +196,7 @@ func TestOpenRoomPublishesEvent(t *testing.T) {
 // A refused open writes nothing: no row and no event.
 func TestRefusedOpenLeavesNoTrace(t *testing.T) {
 	w := newWorld(t)
-	meeting := uuid.NewString()
+	meeting := w.meetings.add("org-a", nil)
 	bad := openReq(meeting, "org-a")
 	bad.Mode = 0
 	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), bad); err == nil {
@@ -245,7 +245,7 @@ func TestOpenRoomValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := openReq(uuid.NewString(), "org-a")
+			req := openReq(w.meetings.add("org-a", nil), "org-a")
 			tt.mutate(req)
 			_, err := w.client.OpenRoom(testenv.As(systemAdmin()), req)
 			if diff := cmp.Diff(tt.want, testenv.ViolatedFields(t, err)); diff != "" {
@@ -264,7 +264,7 @@ func TestOpenRoomValidation(t *testing.T) {
 func TestUnauthenticated(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background() // no claims: the client sends no token
-	meeting := uuid.NewString()
+	meeting := w.meetings.add("org-a", nil)
 	_, err := w.client.OpenRoom(ctx, openReq(meeting, "org-a"))
 	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = w.client.GetRoom(ctx, &videov1.GetRoomRequest{MeetingId: meeting})
@@ -279,7 +279,7 @@ func TestUnauthenticated(t *testing.T) {
 
 func TestOtherOrganisationSeesNothing(t *testing.T) {
 	w := newWorld(t)
-	meeting := uuid.NewString()
+	meeting := w.meetings.add("org-a", nil)
 	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(meeting, "org-a")); err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +308,7 @@ func TestOtherOrganisationSeesNothing(t *testing.T) {
 
 func TestOpenPermissions(t *testing.T) {
 	w := newWorld(t)
-	meeting := uuid.NewString()
+	meeting := w.meetings.add("org-a", nil)
 	for _, c := range []identity.Claims{member("org-a"), orgAdmin("org-b")} {
 		_, err := w.client.OpenRoom(testenv.As(c), openReq(meeting, "org-a"))
 		testenv.Code(t, err, codes.PermissionDenied)
@@ -376,4 +376,16 @@ func TestGetRoomForParticipantsOfOtherOrganisations(t *testing.T) {
 	}
 	_, err := w.client.GetRoom(testenv.As(person("nguoi-ngoai", "org-b")), &videov1.GetRoomRequest{MeetingId: meeting})
 	testenv.Code(t, err, codes.NotFound)
+}
+
+// An administrator elsewhere cannot take another organisation's meeting
+// room first.
+func TestOpenRoomOnlyForTheMeetingsOrganisation(t *testing.T) {
+	w := newWorld(t)
+	meeting := w.meetings.add("org-a", nil)
+	_, err := w.client.OpenRoom(testenv.As(orgAdmin("org-b")), openReq(meeting, "org-b"))
+	testenv.Code(t, err, codes.NotFound)
+	if _, err := w.client.OpenRoom(testenv.As(orgAdmin("org-a")), openReq(meeting, "org-a")); err != nil {
+		t.Errorf("the meeting's own organisation opening its room: %v", err)
+	}
 }

@@ -2,6 +2,7 @@ package video
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"strings"
@@ -228,10 +229,14 @@ func TestIssueJoinToken(t *testing.T) {
 	if p := resp.GetPermissions(); p.GetPublishAudio() || p.GetPublishVideo() || p.GetPublishScreen() {
 		t.Errorf("observer permissions = %v, want none", p)
 	}
-	// Only the hash is stored.
-	var n int
-	if err := w.pool.QueryRow(context.Background(), `SELECT count(*) FROM join_tokens WHERE token_hash = $1`, []byte(resp.GetToken())).Scan(&n); err != nil || n != 0 {
-		t.Errorf("token stored in clear (%d rows, %v)", n, err)
+	// Only the hash is stored: one row under SHA-256 of the token, and the
+	// token itself in no column.
+	sum := sha256.Sum256([]byte(resp.GetToken()))
+	var n, clear int
+	if err := w.pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE token_hash = $1),
+		count(*) FILTER (WHERE position($2::bytea in convert_to(t::text, 'UTF8')) > 0) FROM join_tokens t`,
+		sum[:], []byte(resp.GetToken())).Scan(&n, &clear); err != nil || n != 1 || clear != 0 {
+		t.Errorf("%d rows under the token's hash (want 1), %d holding the token in clear (want 0), %v", n, clear, err)
 	}
 
 	// A member of the organisation who is not a participant.
@@ -700,5 +705,33 @@ func TestNACKRecoversLoss(t *testing.T) {
 	}
 	if loss > injected/4 {
 		t.Errorf("subscriber's loss %.2f%% with %.1f%% injected: retransmission did not recover it", loss*100, injected*100)
+	}
+}
+
+// A client that says leave and drops its stream at once (the gateway does
+// so when a browser leaves and closes its socket) has left, not vanished:
+// the others hear "left" at once, not "gone" after the grace period.
+func TestLeaveThenHangUp(t *testing.T) {
+	w := newWorld(t)
+	meeting, people := w.meeting(t, meetingM, chair, memberR)
+	a := w.join(t, people[0], meeting)
+	ctx, cancel := context.WithCancel(testenv.As(people[1]))
+	stream, err := w.client.Signal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := videotest.New(t, w.rtc, stream)
+	if err := b.Join(meeting, w.token(t, people[1], meeting)); err != nil {
+		t.Fatal(err)
+	}
+	a.NextEvent(func(m *videov1.SignalResponse) bool { return m.GetPeerJoined() != nil })
+	if err := b.Send(&videov1.SignalRequest{Message: &videov1.SignalRequest_Leave{Leave: &videov1.Leave{}}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = stream.CloseSend()
+	cancel()
+	left := a.NextEvent(func(m *videov1.SignalResponse) bool { return m.GetPeerLeft() != nil }).GetPeerLeft()
+	if left.GetReason() != "left" {
+		t.Errorf("peer left reason %q, want left (not gone after the grace period)", left.GetReason())
 	}
 }

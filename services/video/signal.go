@@ -110,6 +110,10 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 		_ = p.pc.Close()
 		return err
 	}
+	// Joined goes first: notices others queue for p (someone leaving,
+	// speaking, muting) are sent by p's actor, which starts below.
+	p.send(&videov1.SignalResponse{Message: &videov1.SignalResponse_Joined{Joined: &videov1.Joined{
+		ParticipantId: p.id, Permissions: tok.perms, Peers: present, Recording: a.s.recordingStatus(meetingID)}}})
 	// The seat lives until p ends (leave, a refusal, its media lost, or
 	// its signaling gone past the grace period), not with this stream.
 	a.s.m.participants.Inc()
@@ -122,8 +126,6 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 		a.s.m.participants.Dec()
 	}()
 
-	p.send(&videov1.SignalResponse{Message: &videov1.SignalResponse_Joined{Joined: &videov1.Joined{
-		ParticipantId: p.id, Permissions: tok.perms, Peers: present, Recording: a.s.recordingStatus(meetingID)}}})
 	for _, o := range p.room.others(p) {
 		o.do(func() {
 			o.send(&videov1.SignalResponse{Message: &videov1.SignalResponse_PeerJoined{PeerJoined: &videov1.PeerJoined{Peer: p.room.describe(p)}}})
@@ -209,7 +211,10 @@ func (s *Service) attach(p *peer, stream videov1.VideoService_SignalServer, resu
 				}
 				return
 			}
-			if sctx.Err() != nil {
+			// A leave still counts when the stream is already going: a
+			// client (the gateway bridging a browser) sends leave and closes
+			// at once, which cancels the stream before this reads it.
+			if sctx.Err() != nil && m.GetLeave() == nil {
 				return
 			}
 			p.do(func() { p.handle(m) })

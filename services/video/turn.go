@@ -43,16 +43,22 @@ func startRelay(cfg Config, sfu []net.Addr) (*relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	var sfuIPs []net.IP
+	var sfuAddrs []*net.UDPAddr
 	for _, a := range sfu {
 		if u, ok := a.(*net.UDPAddr); ok {
-			sfuIPs = append(sfuIPs, u.IP)
+			sfuAddrs = append(sfuAddrs, u)
 		}
 	}
+	// TURN permissions name an IP only; the relayed sockets below also
+	// check the port, so nothing else on the SFU's host is reachable.
 	onlyTheSFU := func(_ net.Addr, peer net.IP) bool {
-		return slices.ContainsFunc(sfuIPs, peer.Equal)
+		return slices.ContainsFunc(sfuAddrs, func(u *net.UDPAddr) bool { return u.IP.Equal(peer) })
 	}
-	gen := &turn.RelayAddressGeneratorStatic{RelayAddress: ip, Address: ip.String()}
+	isSFU := func(a net.Addr) bool {
+		u, ok := a.(*net.UDPAddr)
+		return ok && slices.ContainsFunc(sfuAddrs, func(s *net.UDPAddr) bool { return s.IP.Equal(u.IP) && s.Port == u.Port })
+	}
+	gen := sfuOnlyRelays{RelayAddressGenerator: &turn.RelayAddressGeneratorStatic{RelayAddress: ip, Address: ip.String()}, allowed: isSFU}
 	secret := cfg.TURNSecret
 	if secret == "" {
 		// One node: credentials it issued are checked by itself, so a
@@ -112,6 +118,44 @@ func listenBoth(host, port string) (net.PacketConn, net.Listener, string, error)
 		_ = udp.Close()
 		if port != "0" || attempt >= 20 {
 			return nil, nil, "", fmt.Errorf("VIDEO_TURN_ADDR (TCP): %w", err)
+		}
+	}
+}
+
+// sfuOnlyRelays hands out relayed sockets that carry packets to and from
+// the SFU's media addresses only (IP and port).
+type sfuOnlyRelays struct {
+	turn.RelayAddressGenerator
+	allowed func(net.Addr) bool
+}
+
+func (g sfuOnlyRelays) AllocatePacketConn(cfg turn.AllocateListenerConfig) (net.PacketConn, net.Addr, error) {
+	conn, addr, err := g.RelayAddressGenerator.AllocatePacketConn(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return sfuOnlyConn{PacketConn: conn, allowed: g.allowed}, addr, nil
+}
+
+// sfuOnlyConn drops what a client sends anywhere but the SFU, and what
+// anyone but the SFU sends to the relayed address.
+type sfuOnlyConn struct {
+	net.PacketConn
+	allowed func(net.Addr) bool
+}
+
+func (c sfuOnlyConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	if !c.allowed(addr) {
+		return len(p), nil // dropped, as a firewall would
+	}
+	return c.PacketConn.WriteTo(p, addr)
+}
+
+func (c sfuOnlyConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(p)
+		if err != nil || c.allowed(addr) {
+			return n, addr, err
 		}
 	}
 }

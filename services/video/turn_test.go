@@ -98,6 +98,18 @@ func TestTURNCredentialsExpire(t *testing.T) {
 		if _, err := relayConn.WriteTo([]byte("hello"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 9}); err == nil {
 			t.Error("the relay accepted a peer that is not the SFU")
 		}
+		// Nor does it reach another port on the SFU's own address (TURN
+		// permissions name an IP only; the relay checks the port too).
+		other, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		_, _ = relayConn.WriteTo([]byte("hello"), other.LocalAddr())
+		_ = other.SetReadDeadline(time.Now().Add(time.Second))
+		if n, from, err := other.ReadFrom(make([]byte, 64)); err == nil {
+			t.Errorf("another port on the SFU's address received %d bytes from %v through the relay", n, from)
+		}
 		return nil
 	}
 	fresh, err := rl.credentials(person, time.Minute)
