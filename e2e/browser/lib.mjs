@@ -91,6 +91,10 @@ export async function tablet(t, vp, label) {
     hasTouch: true,
     isMobile: true,
     locale: 'en-US',
+    // Playwright's routing (the foreign-origin watch below, and tests that cut a request)
+    // does not reliably see the requests of a page a service worker controls; the
+    // offline test (reader.mjs) has a context of its own with the worker on.
+    serviceWorkers: 'block',
   });
   t.after(() => context.close());
   const page = await context.newPage();
