@@ -18,6 +18,7 @@ const (
 	ReasonOfferCollision    = "OFFER_COLLISION"
 	ReasonPublishNotAllowed = "PUBLISH_NOT_ALLOWED"
 	ReasonAlreadyJoined     = "ALREADY_JOINED"
+	ReasonTooManyTracks     = "TOO_MANY_TRACKS"
 )
 
 // maxSDPBytes bounds a session description; real ones are a few KiB.
@@ -60,6 +61,9 @@ func checkOffer(raw string, screenMids []string, perms *videov1.JoinPermissions)
 		return &signalError{ReasonInvalidSDP, "description.sdp",
 			"the offer has no media sections; a client that only watches offers recvonly audio and video"}
 	}
+	// One microphone, one camera and one screen per participant: each
+	// sending section becomes a track forwarded to every other tablet.
+	sends := map[string]int{}
 	for i, md := range sd.MediaDescriptions {
 		if md.MediaName.Port.Value == 0 || !sending(md) {
 			continue
@@ -82,6 +86,10 @@ func checkOffer(raw string, screenMids []string, perms *videov1.JoinPermissions)
 		if !allowed {
 			return &signalError{ReasonPublishNotAllowed, "description.sdp", fmt.Sprintf(
 				"media section %d (mid %q) sends %s, which your join token does not allow; offer it recvonly", i, mid, what)}
+		}
+		if sends[what]++; sends[what] > 1 {
+			return &signalError{ReasonTooManyTracks, "description.sdp", fmt.Sprintf(
+				"media section %d (mid %q) sends a second %s; a participant sends at most one microphone, one camera and one screen", i, mid, what)}
 		}
 	}
 	return nil

@@ -236,6 +236,8 @@ export class VideoSession {
   private readonly opts: SessionOptions;
   private st: SessionState;
   private ws: WebSocket | null = null;
+  // Counts connect attempts; only the latest may open a socket.
+  private attempts = 0;
   private pc: RTCPeerConnection | null = null;
   private chain: Promise<void> = Promise.resolve();
   private makingOffer = false;
@@ -398,13 +400,17 @@ export class VideoSession {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
+    // One attempt at a time: coming back online while an earlier attempt still waits for
+    // its token would otherwise open two sockets, and the later join would end the other
+    // (SESSION_REPLACED) — possibly the one this session keeps.
+    const attempt = ++this.attempts;
     const resume = this.st.participantId !== '' && this.pc !== null;
     this.set({ phase: resume ? 'reconnecting' : 'joining' });
     let token: JoinToken;
     try {
       token = await (this.opts.getToken ?? fetchJoinToken)(this.opts.meetingId);
     } catch (err) {
-      if (this.closed) return;
+      if (this.closed || attempt !== this.attempts) return;
       // The network or the service is down: try again. Anything else (not a participant,
       // no room) is an answer.
       if (err instanceof ApiError && err.status !== 0 && err.status !== 503 && err.status !== 502 && err.status !== 504) {
@@ -414,10 +420,12 @@ export class VideoSession {
       }
       return;
     }
-    if (this.closed) return;
+    if (this.closed || attempt !== this.attempts) return;
     this.iceServers = token.iceServers;
+    const previous = this.ws;
     const ws = new WebSocket(this.signalUrl());
     this.ws = ws;
+    previous?.close(); // its onclose sees it is no longer this.ws and does nothing
     let ended: EndInfo | null = null;
     ws.onopen = () => {
       const join: Record<string, string> = { token: token.token };
