@@ -451,6 +451,10 @@ test('video: two publishers decode each other, an observer watches and cannot pu
     assert.ok(again > memberSeenByChair.frames, 'the chair goes on decoding the member');
 
     // 5. The member is away longer than its seat is kept: a fresh join when it comes back.
+    //    Its join tokens are refused meanwhile, so no reconnect can slip through before the
+    //    seat is given up (Chromium's offline emulation does not stop every connection).
+    const noToken = (route) => route.abort('internetdisconnected');
+    await member.page.route('**/video/join-token', noToken);
     await member.context.setOffline(true);
     await member.page.evaluate(() => {
       for (const ws of window.__sockets) if (ws.url.includes('/video/signal') && ws.readyState <= 1) ws.close();
@@ -461,6 +465,7 @@ test('video: two publishers decode each other, an observer watches and cannot pu
       memberId,
       'the service to give up the member\'s seat after its grace period (the observer sees it leave)',
     );
+    await member.page.unroute('**/video/join-token', noToken);
     await member.context.setOffline(false);
     await until(
       member.page,
