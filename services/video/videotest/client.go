@@ -16,6 +16,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -137,7 +138,11 @@ func NewWithConfig(tb testing.TB, api *webrtc.API, tr Transport, cfg webrtc.Conf
 		}
 		_ = c.Send(&videov1.SignalRequest{Message: &videov1.SignalRequest_Candidate{Candidate: m}})
 	})
-	pc.OnTrack(c.Sink.OnTrack)
+	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		c.Sink.Receive(remote, func() {
+			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(remote.SSRC())}})
+		})
+	})
 	return c
 }
 

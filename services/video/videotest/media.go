@@ -198,14 +198,26 @@ type Sink struct {
 	received []*Received
 }
 
-// OnTrack is a PeerConnection.OnTrack handler.
+// OnTrack is a PeerConnection.OnTrack handler that asks for no keyframe.
 func (s *Sink) OnTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	s.Receive(remote, nil)
+}
+
+// pliEvery is how often a receiver that has video but no picture yet asks
+// for a keyframe, as a browser's decoder does: the keyframe sent when it
+// subscribed may have been lost for good (its retransmission lost too).
+const pliEvery = time.Second
+
+// Receive reads remote until it ends, counting what arrives; pli, if not
+// nil, asks the sender for a keyframe.
+func (s *Sink) Receive(remote *webrtc.TrackRemote, pli func()) {
 	r := &Received{Kind: remote.Kind(), ID: remote.ID(), StreamID: remote.StreamID(), measured: s.Measure, seqs: map[uint64]struct{}{}}
 	s.mu.Lock()
 	s.received = append(s.received, r)
 	s.mu.Unlock()
 	buf := make([]byte, 1500)
 	var p rtp.Packet
+	lastPLI := time.Now() // the service asks for one when it binds the track
 	for {
 		n, _, err := remote.Read(buf)
 		if err != nil {
@@ -221,6 +233,10 @@ func (s *Sink) OnTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		}
 		if remote.Kind() != webrtc.RTPCodecTypeVideo {
 			continue
+		}
+		if pli != nil && r.Keyframes.Load() == 0 && now.Sub(lastPLI) > pliEvery {
+			lastPLI = now
+			pli()
 		}
 		var vp8 codecs.VP8Packet
 		payload, err := vp8.Unmarshal(p.Payload)
