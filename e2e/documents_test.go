@@ -26,38 +26,8 @@ import (
 	"github.com/ecabinet/ecabinet/e2e/suite"
 	"github.com/ecabinet/ecabinet/services/platform/blob"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
+	"github.com/ecabinet/ecabinet/services/platform/testenv"
 )
-
-// testPDF writes a valid PDF of the given pages plus padding bytes.
-func testPDF(pages, padding int) []byte {
-	var b bytes.Buffer
-	var offsets []int
-	obj := func(body string) {
-		offsets = append(offsets, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offsets), body)
-	}
-	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	var kids strings.Builder
-	for i := range pages {
-		fmt.Fprintf(&kids, "%d 0 R ", 3+i)
-	}
-	obj("<< /Type /Catalog /Pages 2 0 R >>")
-	obj(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids.String(), pages))
-	for range pages {
-		obj(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R >>", 3+pages))
-	}
-	obj("<< /Length 29 >>\nstream\n0 0 1 rg 100 100 200 200 re f\nendstream")
-	if padding > 0 {
-		obj(fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", padding, bytes.Repeat([]byte("0"), padding)))
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offsets)+1)
-	for _, o := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(offsets)+1, xref)
-	return b.Bytes()
-}
 
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
@@ -215,12 +185,12 @@ func TestDocumentsThroughTheGateway(t *testing.T) {
 	must(t, "get meeting", secretary.call(http.MethodGet, "/api/v1/meetings/"+m.ID, nil, &org), http.StatusOK)
 	db := documentsDB(t, p)
 
-	pdf := testPDF(3, 2<<20)
+	pdf := testenv.PDF(3, 2<<20)
 	paper := mustUpload(t, secretary, docsUpload(m.ID, "Báo cáo chính trị", "Báo cáo chính trị.pdf", "INTERNAL"), pdf)
 	if paper.Sha256 != sha256Hex(pdf) || paper.PageCount != 3 || paper.FileName != "Báo cáo chính trị.pdf" || paper.Preview != "PREVIEW_AVAILABLE" {
 		t.Errorf("uploaded paper: %+v", paper)
 	}
-	secret := mustUpload(t, secretary, docsUpload(m.ID, "Phương án nhân sự", "nhan-su.pdf", "CONFIDENTIAL"), testPDF(1, 0))
+	secret := mustUpload(t, secretary, docsUpload(m.ID, "Phương án nhân sự", "nhan-su.pdf", "CONFIDENTIAL"), testenv.PDF(1, 0))
 
 	// The member lists and reads them.
 	var list struct {
@@ -274,7 +244,7 @@ func TestDocumentsThroughTheGateway(t *testing.T) {
 	}
 
 	// A replacement; the old version stays.
-	v2 := testPDF(4, 0)
+	v2 := testenv.PDF(4, 0)
 	r = uploadAs(secretary, "/api/v1/documents/"+paper.ID+"/versions:upload?expected_version=1&file_name="+url.QueryEscape("Báo cáo chính trị (sửa).pdf"), "application/octet-stream", "", v2)
 	must(t, "new version", r, http.StatusCreated)
 	var versions struct {
@@ -294,7 +264,7 @@ func TestDocumentsThroughTheGateway(t *testing.T) {
 		t.Errorf("version 1: %d", r.code)
 	}
 	// A stale replacement is refused.
-	r = uploadAs(secretary, "/api/v1/documents/"+paper.ID+"/versions:upload?expected_version=1&file_name=cu.pdf", "application/pdf", "", testPDF(1, 0))
+	r = uploadAs(secretary, "/api/v1/documents/"+paper.ID+"/versions:upload?expected_version=1&file_name=cu.pdf", "application/pdf", "", testenv.PDF(1, 0))
 	must(t, "stale replacement", r, http.StatusConflict)
 
 	// Every read is on record, who and how.
@@ -350,11 +320,11 @@ func TestDocumentsBadUploads(t *testing.T) {
 	}{
 		{"zero bytes", "application/pdf", "", nil, http.StatusBadRequest},
 		{"executable renamed .pdf", "application/pdf", "", exe, http.StatusUnsupportedMediaType},
-		{"over the limit", "application/pdf", "", testPDF(1, 2<<20), http.StatusRequestEntityTooLarge},
+		{"over the limit", "application/pdf", "", testenv.PDF(1, 2<<20), http.StatusRequestEntityTooLarge},
 		{"corrupt PDF is kept", "application/pdf", "", append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte{0xAB}, 4000)...), http.StatusCreated},
 		{"a form, cross-site", "multipart/form-data; boundary=x", "https://evil.example", []byte("--x--"), http.StatusForbidden},
 		{"a form", "text/plain", "", []byte("%PDF-1.4"), http.StatusUnsupportedMediaType},
-		{"from another origin", "application/pdf", "https://evil.example", testPDF(1, 0), http.StatusForbidden},
+		{"from another origin", "application/pdf", "https://evil.example", testenv.PDF(1, 0), http.StatusForbidden},
 	} {
 		if r := uploadAs(secretary, path, tc.contentType, tc.origin, tc.data); r.code != tc.want {
 			t.Errorf("%s: %d %s; want %d", tc.name, r.code, r.body, tc.want)
@@ -365,7 +335,7 @@ func TestDocumentsBadUploads(t *testing.T) {
 		"Kết\x01 luận\x7f.pdf":                     "Kết luận.pdf",
 		strings.Repeat("Nghị quyết ", 30) + ".pdf": "",
 	} {
-		d := mustUpload(t, secretary, docsUpload(m.ID, "Tên tệp", in, "INTERNAL"), testPDF(1, 0))
+		d := mustUpload(t, secretary, docsUpload(m.ID, "Tên tệp", in, "INTERNAL"), testenv.PDF(1, 0))
 		if want != "" && d.FileName != want || len(d.FileName) > 255 || !strings.HasSuffix(d.FileName, ".pdf") {
 			t.Errorf("file name %q stored as %q", in, d.FileName)
 		}
@@ -377,7 +347,7 @@ func TestDocumentsBadUploads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := testPDF(1, 900<<10)
+	body := testenv.PDF(1, 900<<10)
 	w := bufio.NewWriter(conn)
 	fmt.Fprintf(w, "POST %s HTTP/1.1\r\nHost: %s\r\nCookie: ecabinet_session=%s\r\nContent-Type: application/pdf\r\nContent-Length: %d\r\n\r\n", path, u.Host, secretary.cookie, len(body))
 	w.Write(body[:len(body)/2])
@@ -418,11 +388,11 @@ func TestDocumentsWithMinIODown(t *testing.T) {
 	member.login(logins["member"])
 	m := secretary.todaysDemoMeeting()
 	db := documentsDB(t, p)
-	paper := mustUpload(t, secretary, docsUpload(m.ID, "Có sẵn", "co-san.pdf", "INTERNAL"), testPDF(2, 0))
+	paper := mustUpload(t, secretary, docsUpload(m.ID, "Có sẵn", "co-san.pdf", "INTERNAL"), testenv.PDF(2, 0))
 	content := "/api/v1/documents/" + paper.ID + "/content"
 
 	s3.Block()
-	r := uploadAs(secretary, docsUpload(m.ID, "Khi MinIO hỏng", "hong.pdf", "INTERNAL"), "application/pdf", "", testPDF(1, 300<<10))
+	r := uploadAs(secretary, docsUpload(m.ID, "Khi MinIO hỏng", "hong.pdf", "INTERNAL"), "application/pdf", "", testenv.PDF(1, 300<<10))
 	if r.code != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
 		t.Errorf("upload with MinIO down: %d (Retry-After %q) %s", r.code, r.header.Get("Retry-After"), r.body)
 	}
@@ -435,7 +405,7 @@ func TestDocumentsWithMinIODown(t *testing.T) {
 	if r := member.get(content, nil); r.code != http.StatusOK {
 		t.Errorf("download after MinIO is back: %d %s", r.code, r.body)
 	}
-	mustUpload(t, secretary, docsUpload(m.ID, "Sau khi sửa", "sau.pdf", "INTERNAL"), testPDF(1, 0))
+	mustUpload(t, secretary, docsUpload(m.ID, "Sau khi sửa", "sau.pdf", "INTERNAL"), testenv.PDF(1, 0))
 	consistent(t, p, db, direct, 2)
 }
 
@@ -450,8 +420,8 @@ func TestReadingThroughTheGateway(t *testing.T) {
 	me := member.login(logins["member"])
 	m := secretary.todaysDemoMeeting()
 
-	paper := mustUpload(t, secretary, docsUpload(m.ID, "Nghị quyết 05", "nq05.pdf", "INTERNAL"), testPDF(3, 0))
-	secret := mustUpload(t, secretary, docsUpload(m.ID, "Phương án nhân sự", "nhan-su.pdf", "CONFIDENTIAL"), testPDF(1, 0))
+	paper := mustUpload(t, secretary, docsUpload(m.ID, "Nghị quyết 05", "nq05.pdf", "INTERNAL"), testenv.PDF(3, 0))
+	secret := mustUpload(t, secretary, docsUpload(m.ID, "Phương án nhân sự", "nhan-su.pdf", "CONFIDENTIAL"), testenv.PDF(1, 0))
 
 	// Study: the member reads every page.
 	must(t, "study", member.call(http.MethodPost, "/api/v1/documents/"+paper.ID+"/study", map[string]any{"pagesSeen": []int{1, 2, 3}}, nil), http.StatusOK)
@@ -557,7 +527,7 @@ func TestLibraryThroughTheGateway(t *testing.T) {
 	}
 	q := url.Values{"organization_id": {bloc}, "library_period": {"2026-11"}, "title": {"Tài liệu sinh hoạt chi bộ tháng 11"},
 		"kind": {"cell_material"}, "classification": {"internal"}, "file_name": {"tai-lieu-thang-11.pdf"}}
-	doc := mustUpload(t, admin, "/api/v1/documents:upload?"+q.Encode(), testPDF(2, 0))
+	doc := mustUpload(t, admin, "/api/v1/documents:upload?"+q.Encode(), testenv.PDF(2, 0))
 
 	reader := tokenClient(t, p, identity.Claims{Subject: "e2e-cell-member", Name: "Đảng viên chi bộ Văn Yên", Orgs: []string{cell}})
 	var lib struct {

@@ -97,7 +97,7 @@ func sha(b []byte) string {
 func TestUploadThenDownloadWithRangesAndETags(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	meeting := s.cellMeeting()
-	pdf := makePDF(2, 300<<10)
+	pdf := testenv.PDF(2, 300<<10)
 	size := len(pdf)
 	u := s.upload(t, secretary, uploadPath(meeting, "Báo cáo chính trị", "Báo cáo chính trị.pdf", "internal"), pdf)
 	if u.Document.Sha256 != sha(pdf) || u.Document.SizeBytes != strconv.Itoa(size) || u.Document.FileName != "Báo cáo chính trị.pdf" ||
@@ -167,7 +167,7 @@ func TestUploadThenDownloadWithRangesAndETags(t *testing.T) {
 	}
 
 	// A new version: the old one stays reachable by number.
-	v2 := makePDF(1, 0)
+	v2 := testenv.PDF(1, 0)
 	resp, body = s.request(t, &secretary, http.MethodPost, "/api/v1/documents/"+u.Document.ID+"/versions:upload?expected_version=1&file_name="+url.QueryEscape("Báo cáo (sửa).pdf"),
 		bytes.NewReader(v2), map[string]string{"Content-Type": "application/octet-stream"})
 	if resp.StatusCode != http.StatusCreated {
@@ -202,7 +202,7 @@ func TestUploadRefusals(t *testing.T) {
 	s := newStack(t, stackOptions{cfg: documents.Config{UploadMaxBytes: 1 << 20}})
 	meeting := s.cellMeeting()
 	path := uploadPath(meeting, "Tài liệu", "tai-lieu.pdf", "internal")
-	big := makePDF(1, 3<<20)
+	big := testenv.PDF(1, 3<<20)
 	exe := append([]byte("MZ\x90\x00\x03"), make([]byte, 64<<10)...)
 
 	for _, tc := range []struct {
@@ -221,12 +221,12 @@ func TestUploadRefusals(t *testing.T) {
 		{"a form", &secretary, path, strings.NewReader("a=b"), map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, ""},
 		{"text/plain", &secretary, path, strings.NewReader("%PDF-1.4"), map[string]string{"Content-Type": "text/plain"}, 415, ""},
 		{"no content type", &secretary, path, strings.NewReader("%PDF-1.4"), nil, 415, ""},
-		{"cross-site", &secretary, path, bytes.NewReader(makePDF(1, 0)), map[string]string{"Content-Type": "application/pdf", "Sec-Fetch-Site": "cross-site"}, 403, ""},
-		{"anonymous", nil, path, bytes.NewReader(makePDF(1, 0)), map[string]string{"Content-Type": "application/pdf"}, 401, ""},
-		{"not the minute-taker", &attendee, path, bytes.NewReader(makePDF(1, 0)), map[string]string{"Content-Type": "application/pdf"}, 403, ""},
-		{"another cell", &otherCell, path, bytes.NewReader(makePDF(1, 0)), map[string]string{"Content-Type": "application/pdf"}, 404, ""},
-		{"unknown kind", &secretary, strings.Replace(path, "kind=agenda_paper", "kind=poem", 1), bytes.NewReader(makePDF(1, 0)), map[string]string{"Content-Type": "application/pdf"}, 400, "UNKNOWN_VALUE"},
-		{"no title", &secretary, uploadPath(meeting, "", "a.pdf", "internal"), bytes.NewReader(makePDF(1, 0)), map[string]string{"Content-Type": "application/pdf"}, 400, "REQUIRED"},
+		{"cross-site", &secretary, path, bytes.NewReader(testenv.PDF(1, 0)), map[string]string{"Content-Type": "application/pdf", "Sec-Fetch-Site": "cross-site"}, 403, ""},
+		{"anonymous", nil, path, bytes.NewReader(testenv.PDF(1, 0)), map[string]string{"Content-Type": "application/pdf"}, 401, ""},
+		{"not the minute-taker", &attendee, path, bytes.NewReader(testenv.PDF(1, 0)), map[string]string{"Content-Type": "application/pdf"}, 403, ""},
+		{"another cell", &otherCell, path, bytes.NewReader(testenv.PDF(1, 0)), map[string]string{"Content-Type": "application/pdf"}, 404, ""},
+		{"unknown kind", &secretary, strings.Replace(path, "kind=agenda_paper", "kind=poem", 1), bytes.NewReader(testenv.PDF(1, 0)), map[string]string{"Content-Type": "application/pdf"}, 400, "UNKNOWN_VALUE"},
+		{"no title", &secretary, uploadPath(meeting, "", "a.pdf", "internal"), bytes.NewReader(testenv.PDF(1, 0)), map[string]string{"Content-Type": "application/pdf"}, 400, "REQUIRED"},
 	} {
 		resp, body := s.request(t, tc.who, http.MethodPost, tc.path, tc.body, tc.hdr)
 		var p problemBody
@@ -259,7 +259,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func TestOversizedUploadRefusedBeforeTheBody(t *testing.T) {
 	s := newStack(t, stackOptions{cfg: documents.Config{UploadMaxBytes: 1 << 20}})
 	meeting := s.cellMeeting()
-	body := &countingReader{r: bytes.NewReader(makePDF(1, 5<<20))}
+	body := &countingReader{r: bytes.NewReader(testenv.PDF(1, 5<<20))}
 	req, err := http.NewRequest(http.MethodPost, s.url+uploadPath(meeting, "Lớn", "lon.pdf", "internal"), body)
 	if err != nil {
 		t.Fatal(err)
@@ -290,12 +290,12 @@ func TestUploadNamesAndBrokenPDF(t *testing.T) {
 		"../../Kế hoạch.pdf":  "Kế hoạch.pdf",
 		"Kết\x01luận\x1b.pdf": "Kếtluận.pdf",
 	} {
-		u := s.upload(t, secretary, uploadPath(meeting, "Tên", in, "internal"), makePDF(1, 0))
+		u := s.upload(t, secretary, uploadPath(meeting, "Tên", in, "internal"), testenv.PDF(1, 0))
 		if u.Document.FileName != want {
 			t.Errorf("%q stored as %q, want %q", in, u.Document.FileName, want)
 		}
 	}
-	u := s.upload(t, secretary, uploadPath(meeting, "Dài", long, "internal"), makePDF(1, 0))
+	u := s.upload(t, secretary, uploadPath(meeting, "Dài", long, "internal"), testenv.PDF(1, 0))
 	if n := len(u.Document.FileName); n > 255 || !strings.HasSuffix(u.Document.FileName, ".pdf") {
 		t.Errorf("300-character name stored as %q (%d bytes)", u.Document.FileName, n)
 	}
@@ -314,7 +314,7 @@ func TestUploadNamesAndBrokenPDF(t *testing.T) {
 func TestConfidentialPaperIsNotFoundForOthers(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	meeting := s.cellMeeting()
-	u := s.upload(t, secretary, uploadPath(meeting, "Nhân sự", "nhan-su.pdf", "confidential"), makePDF(1, 0))
+	u := s.upload(t, secretary, uploadPath(meeting, "Nhân sự", "nhan-su.pdf", "confidential"), testenv.PDF(1, 0))
 	for _, path := range []string{"/content", "/content?download=1", "/qr.png", "/qr.svg"} {
 		for _, c := range []identity.Claims{otherCell, bystander} {
 			resp, _ := s.request(t, &c, http.MethodGet, "/api/v1/documents/"+u.Document.ID+path, nil, nil)
@@ -336,7 +336,7 @@ func TestConfidentialPaperIsNotFoundForOthers(t *testing.T) {
 func TestQRCodes(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	meeting := s.cellMeeting()
-	u := s.upload(t, secretary, uploadPath(meeting, "Báo cáo", "bc.pdf", "internal"), makePDF(1, 0))
+	u := s.upload(t, secretary, uploadPath(meeting, "Báo cáo", "bc.pdf", "internal"), testenv.PDF(1, 0))
 
 	resp, body := s.request(t, &attendee, http.MethodGet, "/api/v1/documents/"+u.Document.ID+"/qr.png?size=256", nil, map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "ecabinet.example.vn"})
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
@@ -365,7 +365,7 @@ func TestQRCodes(t *testing.T) {
 func TestUploadCutMidStream(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	meeting := s.cellMeeting()
-	pdf := makePDF(1, 8<<20)
+	pdf := testenv.PDF(1, 8<<20)
 	u, _ := url.Parse(s.url)
 	conn, err := net.Dial("tcp", u.Host)
 	if err != nil {
@@ -419,11 +419,11 @@ func TestObjectStorageDown(t *testing.T) {
 	p := newProxy(t, os.Getenv("S3_ENDPOINT"))
 	s := newStack(t, stackOptions{store: storeBehind(t, direct, p.addr), inspect: direct})
 	meeting := s.cellMeeting()
-	doc := s.upload(t, secretary, uploadPath(meeting, "Có sẵn", "co-san.pdf", "internal"), makePDF(1, 0))
+	doc := s.upload(t, secretary, uploadPath(meeting, "Có sẵn", "co-san.pdf", "internal"), testenv.PDF(1, 0))
 	content := "/api/v1/documents/" + doc.Document.ID + "/content"
 
 	p.block(true)
-	resp, body := s.request(t, &secretary, http.MethodPost, uploadPath(meeting, "Mới", "moi.pdf", "internal"), bytes.NewReader(makePDF(1, 0)), map[string]string{"Content-Type": "application/pdf"})
+	resp, body := s.request(t, &secretary, http.MethodPost, uploadPath(meeting, "Mới", "moi.pdf", "internal"), bytes.NewReader(testenv.PDF(1, 0)), map[string]string{"Content-Type": "application/pdf"})
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("upload with storage down: %d (Retry-After %q) %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
@@ -438,7 +438,7 @@ func TestObjectStorageDown(t *testing.T) {
 	if resp.StatusCode != 200 || len(body) == 0 {
 		t.Errorf("download after storage is back: %d", resp.StatusCode)
 	}
-	s.upload(t, secretary, uploadPath(meeting, "Sau khi sửa", "sau.pdf", "internal"), makePDF(1, 0))
+	s.upload(t, secretary, uploadPath(meeting, "Sau khi sửa", "sau.pdf", "internal"), testenv.PDF(1, 0))
 	s.nothingLeft(t, 2)
 }
 
@@ -474,7 +474,7 @@ func TestExpiredObjectLink(t *testing.T) {
 		return stale
 	}})
 	meeting := s.cellMeeting()
-	u := s.upload(t, secretary, uploadPath(meeting, "Báo cáo", "bc.pdf", "internal"), makePDF(1, 0))
+	u := s.upload(t, secretary, uploadPath(meeting, "Báo cáo", "bc.pdf", "internal"), testenv.PDF(1, 0))
 	content := "/api/v1/documents/" + u.Document.ID + "/content"
 	stale.on.Store(true)
 	resp, body := s.request(t, &attendee, http.MethodGet, content, nil, nil)
@@ -490,7 +490,7 @@ func TestExpiredObjectLink(t *testing.T) {
 func TestStudyReportWorkbook(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	meeting := s.cellMeeting()
-	u := s.upload(t, secretary, uploadPath(meeting, "Nghị quyết 05", "nq05.pdf", "internal"), makePDF(1, 0))
+	u := s.upload(t, secretary, uploadPath(meeting, "Nghị quyết 05", "nq05.pdf", "internal"), testenv.PDF(1, 0))
 	if _, err := s.docs.RecordStudy(identity.NewContext(context.Background(), attendee),
 		&documentsv1.RecordStudyRequest{DocumentId: u.Document.ID, PagesSeen: []int32{1}}); err != nil {
 		t.Fatalf("RecordStudy: %v", err)
@@ -520,7 +520,7 @@ func TestStudyReportWorkbook(t *testing.T) {
 func TestDownloadPolicies(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	meeting := s.cellMeeting()
-	pdf := makePDF(1, 0)
+	pdf := testenv.PDF(1, 0)
 	viewOnly := s.upload(t, secretary, uploadPath(meeting, "Dự thảo", "du-thao.pdf", "internal")+"&download_policy=view_only", pdf)
 	if viewOnly.Document.DownloadPolicy != "DOWNLOAD_POLICY_VIEW_ONLY" {
 		t.Fatalf("uploaded with policy %q, want view-only", viewOnly.Document.DownloadPolicy)
@@ -547,8 +547,8 @@ func TestDownloadPolicies(t *testing.T) {
 func TestMeetingBookThroughTheGateway(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	meeting := s.cellMeeting()
-	s.upload(t, secretary, uploadPath(meeting, "Báo cáo", "bc.pdf", "internal"), makePDF(2, 0))
-	s.upload(t, secretary, uploadPath(meeting, "Tờ trình", "tt.pdf", "internal"), makePDF(1, 0))
+	s.upload(t, secretary, uploadPath(meeting, "Báo cáo", "bc.pdf", "internal"), testenv.PDF(2, 0))
+	s.upload(t, secretary, uploadPath(meeting, "Tờ trình", "tt.pdf", "internal"), testenv.PDF(1, 0))
 
 	resp, book := s.request(t, &attendee, http.MethodGet, "/api/v1/meetings/"+meeting+"/book.pdf", nil, nil)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(book, []byte("%PDF-")) {

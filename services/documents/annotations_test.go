@@ -24,7 +24,7 @@ func TestAnnotationsArePrivate(t *testing.T) {
 	meeting, _ := w.cellMeeting()
 	nd := paper(meeting, "Nghị quyết", "nq.pdf")
 	nd.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
-	d := w.upload(t, secretary, nd, makePDF(3, 0))
+	d := w.upload(t, secretary, nd, testenv.PDF(3, 0))
 	events := testenv.Consumer(t, w.js, w.stream)
 	testenv.Next(t, events) // added
 
@@ -68,7 +68,7 @@ func TestAnnotationsArePrivate(t *testing.T) {
 		t.Errorf("the chair saving under the attendee's id: %v, want AlreadyExists", err)
 	}
 	// Nor can the author move it to another document.
-	other := w.upload(t, secretary, paper(meeting, "Phụ lục", "pl.pdf"), makePDF(1, 0))
+	other := w.upload(t, secretary, paper(meeting, "Phụ lục", "pl.pdf"), testenv.PDF(1, 0))
 	moved := proto.CloneOf(mine)
 	moved.DocumentId, moved.Page = other.GetId(), 1
 	if _, err := w.client.SaveAnnotation(testenv.As(attendee), &documentsv1.SaveAnnotationRequest{Annotation: moved}); status.Code(err) != codes.AlreadyExists {
@@ -94,7 +94,7 @@ func TestAnnotationsArePrivate(t *testing.T) {
 func TestAnnotationValidation(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), makePDF(2, 0))
+	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), testenv.PDF(2, 0))
 	bad := note(d.GetId(), 0, strings.Repeat("x", 4001))
 	bad.Id = "not-a-uuid"
 	bad.Kind = 0
@@ -123,7 +123,7 @@ func TestPresenterPage(t *testing.T) {
 	meeting, item := w.cellMeeting()
 	nd := paper(meeting, "Báo cáo", "bc.pdf")
 	nd.AgendaItemId = item
-	d := w.upload(t, secretary, nd, makePDF(5, 0))
+	d := w.upload(t, secretary, nd, testenv.PDF(5, 0))
 	events := testenv.Consumer(t, w.js, w.stream)
 	testenv.Next(t, events) // added
 

@@ -58,9 +58,9 @@ func TestMeetingBook(t *testing.T) {
 	secret := paper(meeting, "Phương án nhân sự", "nhan-su.pdf")
 	secret.AgendaItemId = item
 	secret.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
-	rep := w.upload(t, secretary, report, makePDF(3, 0))
-	gen := w.upload(t, secretary, general, makePDF(2, 0))
-	sec := w.upload(t, secretary, secret, makePDF(1, 0))
+	rep := w.upload(t, secretary, report, testenv.PDF(3, 0))
+	gen := w.upload(t, secretary, general, testenv.PDF(2, 0))
+	sec := w.upload(t, secretary, secret, testenv.PDF(1, 0))
 	w.upload(t, secretary, paper(meeting, "Tờ trình", "to-trinh.docx"), ooxml(t, ctDOCX, "word/document.xml")) // not a PDF: left out
 	for range 4 {
 		testenv.Next(t, events) // added
@@ -93,6 +93,14 @@ func TestMeetingBook(t *testing.T) {
 	}
 	if e := resp.GetEntries()[2]; e.GetFirstPage() != 6 || e.GetPageCount() != 1 || e.GetDocumentId() != sec.GetId() || e.GetAgendaItemId() != item {
 		t.Errorf("third entry = %v, want the confidential paper from page 6", e)
+	}
+	// Reading the book is reading each paper in it: every one is recorded.
+	for _, d := range []*documentsv1.Document{gen, rep, sec} {
+		var n int
+		if err := w.pool.QueryRow(t.Context(), `SELECT count(*) FROM document_access WHERE document_id = $1 AND person_id = $2 AND how = 'ACCESS_KIND_VIEW'`,
+			d.GetId(), attendee.Subject).Scan(&n); err != nil || n == 0 {
+			t.Errorf("no view of %q recorded for the book (%v)", d.GetTitle(), err)
+		}
 	}
 	pages, _ := pdfStreams(t, pdf)
 	if pages != 6 || resp.GetBook().GetPageCount() != 6 || resp.GetBook().GetSizeBytes() != int64(len(pdf)) || resp.GetBook().GetSha256() != hexSHA(pdf) {
@@ -129,7 +137,7 @@ func TestMeetingBook(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.book(t, bystander, meeting, documentsv1.AccessKind_ACCESS_KIND_VIEW)
-	if _, err := w.sendUpload(testenv.As(secretary), newVersion(&documentsv1.NewVersion{DocumentId: rep.GetId(), FileName: "bao-cao-v2.pdf"}), makePDF(4, 0)); err != nil {
+	if _, err := w.sendUpload(testenv.As(secretary), newVersion(&documentsv1.NewVersion{DocumentId: rep.GetId(), FileName: "bao-cao-v2.pdf"}), testenv.PDF(4, 0)); err != nil {
 		t.Fatalf("new version: %v", err)
 	}
 	changed, _ := w.book(t, attendee, meeting, documentsv1.AccessKind_ACCESS_KIND_VIEW)
@@ -164,7 +172,7 @@ func TestMeetingBookRefusals(t *testing.T) {
 	}
 	nd := paper(meeting, "Dự thảo", "du-thao.pdf")
 	nd.DownloadPolicy = documentsv1.DownloadPolicy_DOWNLOAD_POLICY_VIEW_ONLY
-	w.upload(t, secretary, nd, makePDF(1, 0))
+	w.upload(t, secretary, nd, testenv.PDF(1, 0))
 	_, err = w.client.OpenMeetingBook(testenv.As(attendee), &documentsv1.OpenMeetingBookRequest{MeetingId: meeting, Access: documentsv1.AccessKind_ACCESS_KIND_DOWNLOAD})
 	if status.Code(err) != codes.PermissionDenied {
 		t.Errorf("download of a book holding a view-only paper: %v, want PermissionDenied", err)

@@ -69,9 +69,9 @@ func (w *world) accesses(t *testing.T, documentID string) []accessRow {
 func TestOpenDocumentContent(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	v1 := makePDF(1, 100<<10)
+	v1 := testenv.PDF(1, 100<<10)
 	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "Báo cáo.pdf"), v1)
-	v2 := makePDF(2, 0)
+	v2 := testenv.PDF(2, 0)
 	if _, err := w.sendUpload(testenv.As(secretary), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "Báo cáo 2.pdf"}), v2); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestOpenDocumentContentWithObjectStorageDown(t *testing.T) {
 	proxy := newFaultProxy(t, os.Getenv("S3_ENDPOINT"))
 	w := newWorldWith(t, worldOptions{store: storeBehind(t, direct, proxy.addr), inspect: direct})
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), makePDF(1, 0))
+	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), testenv.PDF(1, 0))
 	open := func() (*documentsv1.OpenDocumentContentResponse, error) {
 		return w.client.OpenDocumentContent(testenv.As(attendee), &documentsv1.OpenDocumentContentRequest{DocumentId: d.GetId(), Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
 	}
@@ -150,8 +150,8 @@ func TestOpenDocumentContentWithObjectStorageDown(t *testing.T) {
 func TestWithdrawDocument(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	keep := w.upload(t, secretary, paper(meeting, "Giữ", "giu.pdf"), makePDF(1, 0))
-	gone := w.upload(t, secretary, paper(meeting, "Rút", "rut.pdf"), makePDF(1, 0))
+	keep := w.upload(t, secretary, paper(meeting, "Giữ", "giu.pdf"), testenv.PDF(1, 0))
+	gone := w.upload(t, secretary, paper(meeting, "Rút", "rut.pdf"), testenv.PDF(1, 0))
 
 	_, err := w.client.WithdrawDocument(testenv.As(attendee), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId()})
 	testenv.Code(t, err, codes.PermissionDenied)
@@ -169,7 +169,7 @@ func TestWithdrawDocument(t *testing.T) {
 	testenv.Code(t, err, codes.NotFound)
 	_, err = w.client.WithdrawDocument(testenv.As(chair), &documentsv1.WithdrawDocumentRequest{DocumentId: gone.GetId()})
 	testenv.Code(t, err, codes.NotFound)
-	_, err = w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: gone.GetId(), FileName: "b.pdf"}), makePDF(1, 0))
+	_, err = w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: gone.GetId(), FileName: "b.pdf"}), testenv.PDF(1, 0))
 	testenv.Code(t, err, codes.NotFound)
 	list, err := w.client.ListDocuments(testenv.As(attendee), &documentsv1.ListDocumentsRequest{MeetingId: meeting})
 	if err != nil || len(list.GetDocuments()) != 1 || list.GetDocuments()[0].GetId() != keep.GetId() {
@@ -197,7 +197,7 @@ func TestQRCodes(t *testing.T) {
 	meeting, _ := w.cellMeeting()
 	nd := paper(meeting, "Mật", "mat.pdf")
 	nd.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
-	d := w.upload(t, secretary, nd, makePDF(1, 0))
+	d := w.upload(t, secretary, nd, testenv.PDF(1, 0))
 	base := "https://ecabinet.example.vn:8443"
 
 	png1, err := w.client.GetQRCode(testenv.As(attendee), &documentsv1.GetQRCodeRequest{DocumentId: d.GetId(), Format: documentsv1.QRCodeFormat_QR_CODE_FORMAT_PNG, SizePx: 300, BaseUrl: base})

@@ -44,7 +44,7 @@ func material(title string) *documentsv1.NewDocument {
 func TestLibraryPublishReadAndReport(t *testing.T) {
 	w := newWorld(t)
 	w.library()
-	d := w.upload(t, blocAdmin, material("Tài liệu sinh hoạt chi bộ tháng 11"), makePDF(2, 0))
+	d := w.upload(t, blocAdmin, material("Tài liệu sinh hoạt chi bộ tháng 11"), testenv.PDF(2, 0))
 	if d.GetMeetingId() != "" || d.GetLibraryPeriod() != "2026-11" || d.GetOrganizationId() != "khoi" {
 		t.Errorf("library document = %v", d)
 	}
@@ -144,12 +144,12 @@ func TestLibraryRefusals(t *testing.T) {
 	bad.LibraryPeriod = "2026-13"
 	bad.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
 	bad.AgendaItemId = "0191e4a0-0000-7000-8000-000000000001"
-	_, err := w.sendUpload(testenv.As(blocAdmin), newDocument(bad), makePDF(1, 0))
+	_, err := w.sendUpload(testenv.As(blocAdmin), newDocument(bad), testenv.PDF(1, 0))
 	want := []string{"new_document.library_period", "new_document.agenda_item_id", "new_document.classification"}
 	if got := testenv.ViolatedFields(t, err); !slices.Equal(got, want) {
 		t.Errorf("violations = %v, want %v", got, want)
 	}
-	if _, err := w.sendUpload(testenv.As(cellAdmin), newDocument(material("Tài liệu")), makePDF(1, 0)); status.Code(err) != codes.PermissionDenied {
+	if _, err := w.sendUpload(testenv.As(cellAdmin), newDocument(material("Tài liệu")), testenv.PDF(1, 0)); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("a cell publishing for the bloc: %v, want PermissionDenied", err)
 	}
 	if _, err := w.client.ListLibrary(testenv.As(cellMember), &documentsv1.ListLibraryRequest{Period: "tháng 11"}); status.Code(err) != codes.InvalidArgument {

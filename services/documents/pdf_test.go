@@ -9,7 +9,7 @@ import (
 )
 
 func TestInspectPDF(t *testing.T) {
-	valid := makePDF(3, 0)
+	valid := testenv.PDF(3, 0)
 	for _, tc := range []struct {
 		name  string
 		data  []byte

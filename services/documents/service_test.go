@@ -60,7 +60,7 @@ func hexSHA(b []byte) string {
 func TestUploadStoresDocumentVersionAndObject(t *testing.T) {
 	w := newWorld(t)
 	meeting, item := w.cellMeeting()
-	pdf := makePDF(3, 200<<10)
+	pdf := testenv.PDF(3, 200<<10)
 	nd := paper(meeting, "  Báo cáo chính trị\u0020", "Báo cáo chính trị.pdf")
 	nd.AgendaItemId = item
 	nd.DeclaredSize = int64(len(pdf))
@@ -110,7 +110,7 @@ func TestUploadStoresDocumentVersionAndObject(t *testing.T) {
 func TestUploadPublishesAddedEvent(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, adminA, paper(meeting, "Báo cáo tháng 12", "bc.pdf"), makePDF(1, 0))
+	d := w.upload(t, adminA, paper(meeting, "Báo cáo tháng 12", "bc.pdf"), testenv.PDF(1, 0))
 
 	msg := testenv.Next(t, testenv.Consumer(t, w.js, w.stream))
 	if want := w.prefix + "ecabinet.documents.v1." + meeting + ".added"; msg.Subject() != want {
@@ -151,8 +151,8 @@ func TestConfidentialEventsCarryNoContent(t *testing.T) {
 	meeting, _ := w.cellMeeting()
 	nd := paper(meeting, "Nhân sự bí mật", "nhan-su.pdf")
 	nd.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
-	d := w.upload(t, secretary, nd, makePDF(1, 0))
-	if _, err := w.sendUpload(testenv.As(secretary), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "nhan-su-2.pdf"}), makePDF(2, 0)); err != nil {
+	d := w.upload(t, secretary, nd, testenv.PDF(1, 0))
+	if _, err := w.sendUpload(testenv.As(secretary), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "nhan-su-2.pdf"}), testenv.PDF(2, 0)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.client.WithdrawDocument(testenv.As(secretary), &documentsv1.WithdrawDocumentRequest{DocumentId: d.GetId(), Reason: "Nhân sự đã thay đổi"}); err != nil {
@@ -184,7 +184,7 @@ func TestListAndGetFollowClassification(t *testing.T) {
 	} {
 		nd := paper(meeting, "Tài liệu "+cl.String(), "tl.pdf")
 		nd.Classification = cl
-		docs[cl] = w.upload(t, secretary, nd, makePDF(1, 0))
+		docs[cl] = w.upload(t, secretary, nd, testenv.PDF(1, 0))
 	}
 	pub, internal, conf := docs[documentsv1.Classification_CLASSIFICATION_PUBLIC], docs[documentsv1.Classification_CLASSIFICATION_INTERNAL], docs[documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL]
 
@@ -244,13 +244,13 @@ func TestMeetingsServiceDown(t *testing.T) {
 	meeting, _ := w.cellMeeting()
 	nd := paper(meeting, "Mật", "mat.pdf")
 	nd.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
-	conf := w.upload(t, secretary, nd, makePDF(1, 0))
-	internal := w.upload(t, secretary, paper(meeting, "Nội bộ", "nb.pdf"), makePDF(1, 0))
+	conf := w.upload(t, secretary, nd, testenv.PDF(1, 0))
+	internal := w.upload(t, secretary, paper(meeting, "Nội bộ", "nb.pdf"), testenv.PDF(1, 0))
 
 	w.meetings.setDown(true)
 	_, err := w.client.GetDocument(testenv.As(attendee), &documentsv1.GetDocumentRequest{DocumentId: conf.GetId()})
 	testenv.Code(t, err, codes.Unavailable)
-	_, err = w.sendUpload(testenv.As(secretary), newDocument(paper(meeting, "Mới", "moi.pdf")), makePDF(1, 0))
+	_, err = w.sendUpload(testenv.As(secretary), newDocument(paper(meeting, "Mới", "moi.pdf")), testenv.PDF(1, 0))
 	testenv.Code(t, err, codes.Unavailable)
 	// Membership decides internal papers without asking.
 	if _, err := w.client.GetDocument(testenv.As(bystander), &documentsv1.GetDocumentRequest{DocumentId: internal.GetId()}); err != nil {
@@ -294,7 +294,7 @@ func TestUnauthenticated(t *testing.T) {
 	testenv.Code(t, err, codes.Unauthenticated)
 	_, err = w.client.ListDocuments(ctx, &documentsv1.ListDocumentsRequest{MeetingId: uuid.NewString()})
 	testenv.Code(t, err, codes.Unauthenticated)
-	_, err = w.sendUpload(ctx, newDocument(paper(uuid.NewString(), "x", "x.pdf")), makePDF(1, 0))
+	_, err = w.sendUpload(ctx, newDocument(paper(uuid.NewString(), "x", "x.pdf")), testenv.PDF(1, 0))
 	testenv.Code(t, err, codes.Unauthenticated)
 
 	a := &api{s: w.svc}
@@ -346,7 +346,7 @@ func TestServesWhileObjectStorageIsDown(t *testing.T) {
 	proxy := newFaultProxy(t, os.Getenv("S3_ENDPOINT"))
 	w := newWorldWith(t, worldOptions{store: storeBehind(t, direct, proxy.addr), inspect: direct})
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), makePDF(1, 0))
+	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), testenv.PDF(1, 0))
 
 	proxy.Block()
 	if _, err := w.client.GetDocument(testenv.As(attendee), &documentsv1.GetDocumentRequest{DocumentId: d.GetId()}); err != nil {

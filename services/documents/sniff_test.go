@@ -3,6 +3,7 @@ package documents
 import (
 	"bytes"
 	"errors"
+	"github.com/ecabinet/ecabinet/services/platform/testenv"
 	"testing"
 )
 
@@ -15,8 +16,8 @@ func TestSniff(t *testing.T) {
 		want fileType
 		zip  bool
 	}{
-		{"pdf", makePDF(1, 0), typePDF, false},
-		{"pdf after junk", append([]byte("\xef\xbb\xbf\r\n"), makePDF(1, 0)...), typePDF, false},
+		{"pdf", testenv.PDF(1, 0), typePDF, false},
+		{"pdf after junk", append([]byte("\xef\xbb\xbf\r\n"), testenv.PDF(1, 0)...), typePDF, false},
 		{"png", pngBytes(t), typePNG, false},
 		{"jpeg", jpegBytes(t), typeJPEG, false},
 		{"zip", ooxml(t, ctDOCX, "word/document.xml"), fileType{}, true},
@@ -43,7 +44,7 @@ func TestSniff(t *testing.T) {
 		{"html", []byte("<!DOCTYPE html><script>alert(1)</script>")},
 		{"svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)},
 		{"text", []byte("Báo cáo")},
-		{"pdf header too late", append(bytes.Repeat([]byte(" "), 2000), makePDF(1, 0)...)},
+		{"pdf header too late", append(bytes.Repeat([]byte(" "), 2000), testenv.PDF(1, 0)...)},
 		{"heic", []byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00")},
 		{"matroska", []byte{0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 'm', 'a', 't', 'r', 'o', 's', 'k', 'a'}},
 	} {

@@ -69,14 +69,14 @@ func TestDownloadPolicyDefaults(t *testing.T) {
 	} {
 		nd := paper(meeting, "Tờ trình", "to-trinh.pdf")
 		nd.Classification, nd.DownloadPolicy = tc.class, tc.asked
-		d := w.upload(t, secretary, nd, makePDF(1, 0))
+		d := w.upload(t, secretary, nd, testenv.PDF(1, 0))
 		if d.GetDownloadPolicy() != tc.want {
 			t.Errorf("%v paper asking %v: policy %v, want %v", tc.class, tc.asked, d.GetDownloadPolicy(), tc.want)
 		}
 	}
 	nd := paper(meeting, "Tờ trình", "to-trinh.pdf")
 	nd.DownloadPolicy = 9
-	_, err := w.sendUpload(testenv.As(secretary), newDocument(nd), makePDF(1, 0))
+	_, err := w.sendUpload(testenv.As(secretary), newDocument(nd), testenv.PDF(1, 0))
 	if got := testenv.ViolatedFields(t, err); len(got) != 1 || got[0] != "new_document.download_policy" {
 		t.Errorf("unknown policy: violations %v, want new_document.download_policy", got)
 	}
@@ -87,7 +87,7 @@ func TestViewOnlyPaperCannotBeDownloaded(t *testing.T) {
 	meeting, _ := w.cellMeeting()
 	nd := paper(meeting, "Dự thảo", "du-thao.pdf")
 	nd.DownloadPolicy = documentsv1.DownloadPolicy_DOWNLOAD_POLICY_VIEW_ONLY
-	d := w.upload(t, secretary, nd, makePDF(2, 0))
+	d := w.upload(t, secretary, nd, testenv.PDF(2, 0))
 
 	if _, _, err := w.download(t, attendee, d.GetId()); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("download of a view-only paper: %v, want PermissionDenied", err)
@@ -101,7 +101,7 @@ func TestViewOnlyPaperCannotBeDownloaded(t *testing.T) {
 func TestConfidentialDownloadIsStampedWithTheReader(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	pdf := makePDF(3, 0)
+	pdf := testenv.PDF(3, 0)
 	nd := paper(meeting, "Phương án nhân sự", "nhan-su.pdf")
 	nd.Classification = documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL
 	d := w.upload(t, secretary, nd, pdf)

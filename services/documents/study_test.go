@@ -28,7 +28,7 @@ func (w *world) study(t *testing.T, c identity.Claims, id string, pages []int32,
 func TestStudyTracking(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, secretary, paper(meeting, "Nghị quyết 05", "nq05.pdf"), makePDF(3, 0))
+	d := w.upload(t, secretary, paper(meeting, "Nghị quyết 05", "nq05.pdf"), testenv.PDF(3, 0))
 	events := testenv.Consumer(t, w.js, w.stream)
 	testenv.Next(t, events) // added
 
@@ -101,7 +101,7 @@ func TestStudyTracking(t *testing.T) {
 func TestStudyReportAccess(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), makePDF(1, 0))
+	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), testenv.PDF(1, 0))
 	for _, tc := range []struct {
 		who  identity.Claims
 		want codes.Code
@@ -128,7 +128,7 @@ func TestStudyReportAccess(t *testing.T) {
 func TestRecordStudyRefusesBadPages(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), makePDF(2, 0))
+	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), testenv.PDF(2, 0))
 	_, err := w.client.RecordStudy(testenv.As(attendee), &documentsv1.RecordStudyRequest{DocumentId: d.GetId(), PagesSeen: []int32{1, 0, 3, -1}})
 	if got, want := testenv.ViolatedFields(t, err), []string{"pages_seen[1]", "pages_seen[2]", "pages_seen[3]"}; !slices.Equal(got, want) {
 		t.Errorf("violated fields = %v, want %v", got, want)
@@ -146,7 +146,7 @@ func TestRecordStudyRefusesBadPages(t *testing.T) {
 func TestExportStudyReport(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, secretary, paper(meeting, "Nghị quyết Đại hội XIV", "nq.pdf"), makePDF(1, 0))
+	d := w.upload(t, secretary, paper(meeting, "Nghị quyết Đại hội XIV", "nq.pdf"), testenv.PDF(1, 0))
 	w.study(t, attendee, d.GetId(), []int32{1}, false)
 
 	resp, err := w.client.ExportStudyReport(testenv.As(chair), &documentsv1.ExportStudyReportRequest{DocumentId: d.GetId()})
@@ -181,7 +181,7 @@ func TestExportStudyReport(t *testing.T) {
 func TestFirstStudyReportsFromTwoDevices(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, secretary, paper(meeting, "Nghị quyết", "nq.pdf"), makePDF(9, 0))
+	d := w.upload(t, secretary, paper(meeting, "Nghị quyết", "nq.pdf"), testenv.PDF(9, 0))
 	var wg sync.WaitGroup
 	for page := int32(1); page <= 8; page++ {
 		wg.Add(1)

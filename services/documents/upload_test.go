@@ -23,9 +23,9 @@ import (
 func TestNewVersionKeepsTheOldOnes(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	v1 := makePDF(1, 0)
+	v1 := testenv.PDF(1, 0)
 	d := w.upload(t, secretary, paper(meeting, "Dự thảo nghị quyết", "Dự thảo.pdf"), v1)
-	v2 := makePDF(2, 1000)
+	v2 := testenv.PDF(2, 1000)
 	d2, err := w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "Dự thảo (sửa).pdf"}), v2)
 	if err != nil {
 		t.Fatalf("new version: %v", err)
@@ -47,7 +47,7 @@ func TestNewVersionKeepsTheOldOnes(t *testing.T) {
 	}
 
 	// A replacement based on version 1 is now stale.
-	_, err = w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "cu.pdf"}), makePDF(3, 0))
+	_, err = w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "cu.pdf"}), testenv.PDF(3, 0))
 	st := testenv.Code(t, err, codes.Aborted)
 	if !strings.Contains(st.Message(), "version 2") {
 		t.Errorf("Aborted message %q does not give the current version", st.Message())
@@ -72,7 +72,7 @@ func TestNewVersionKeepsTheOldOnes(t *testing.T) {
 func TestRacingReplacementLeavesNoObject(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, secretary, paper(meeting, "Tờ trình", "to-trinh.pdf"), makePDF(1, 0))
+	d := w.upload(t, secretary, paper(meeting, "Tờ trình", "to-trinh.pdf"), testenv.PDF(1, 0))
 
 	slow, err := w.client.UploadDocument(testenv.As(secretary))
 	if err != nil {
@@ -81,11 +81,11 @@ func TestRacingReplacementLeavesNoObject(t *testing.T) {
 	if err := slow.Send(newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "a.pdf"})); err != nil {
 		t.Fatal(err)
 	}
-	pdf := makePDF(2, 0)
+	pdf := testenv.PDF(2, 0)
 	if err := slow.Send(&documentsv1.UploadDocumentRequest{Part: &documentsv1.UploadDocumentRequest_Chunk{Chunk: pdf}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "b.pdf"}), makePDF(3, 0)); err != nil {
+	if _, err := w.sendUpload(testenv.As(chair), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), ExpectedVersion: 1, FileName: "b.pdf"}), testenv.PDF(3, 0)); err != nil {
 		t.Fatalf("fast replacement: %v", err)
 	}
 	_, err = slow.CloseAndRecv()
@@ -99,7 +99,7 @@ func TestRacingReplacementLeavesNoObject(t *testing.T) {
 func TestUploadRefusesBadInput(t *testing.T) {
 	w := newWorldWith(t, worldOptions{cfg: Config{UploadMaxBytes: 1 << 20}})
 	meeting, _ := w.cellMeeting()
-	big := makePDF(1, 2<<20)
+	big := testenv.PDF(1, 2<<20)
 	for _, tc := range []struct {
 		name string
 		nd   *documentsv1.NewDocument
@@ -122,19 +122,19 @@ func TestUploadRefusesBadInput(t *testing.T) {
 			nd := paper(meeting, "Thiếu", "thieu.pdf")
 			nd.DeclaredSize = 5000
 			return nd
-		}(), makePDF(1, 0), map[string]string{"chunk": ReasonIncompleteFile}},
-		{"bad metadata", &documentsv1.NewDocument{MeetingId: meeting, Title: " \t", Kind: 99, FileName: "../"}, makePDF(1, 0), map[string]string{
+		}(), testenv.PDF(1, 0), map[string]string{"chunk": ReasonIncompleteFile}},
+		{"bad metadata", &documentsv1.NewDocument{MeetingId: meeting, Title: " \t", Kind: 99, FileName: "../"}, testenv.PDF(1, 0), map[string]string{
 			"new_document.title": "REQUIRED", "new_document.kind": "UNKNOWN_VALUE",
 			"new_document.classification": "REQUIRED", "new_document.file_name": "REQUIRED",
 		}},
-		{"no meeting", &documentsv1.NewDocument{MeetingId: "x", Title: "T", Kind: 1, Classification: 2, FileName: "a.pdf", AgendaItemId: "y"}, makePDF(1, 0), map[string]string{
+		{"no meeting", &documentsv1.NewDocument{MeetingId: "x", Title: "T", Kind: 1, Classification: 2, FileName: "a.pdf", AgendaItemId: "y"}, testenv.PDF(1, 0), map[string]string{
 			"new_document.meeting_id": "INVALID_FORMAT", "new_document.agenda_item_id": "INVALID_FORMAT",
 		}},
 		{"agenda item of another meeting", func() *documentsv1.NewDocument {
 			nd := paper(meeting, "Lạc", "lac.pdf")
 			nd.AgendaItemId = uuid.NewString()
 			return nd
-		}(), makePDF(1, 0), map[string]string{"new_document.agenda_item_id": ReasonNotInMeeting}},
+		}(), testenv.PDF(1, 0), map[string]string{"new_document.agenda_item_id": ReasonNotInMeeting}},
 	} {
 		_, err := w.sendUpload(testenv.As(secretary), newDocument(tc.nd), tc.data)
 		if diff := cmp.Diff(tc.want, testenv.ViolationReasons(t, err)); diff != "" {
@@ -152,20 +152,20 @@ func TestUploadRefusesBadInput(t *testing.T) {
 func TestUploadPermissions(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	_, err := w.sendUpload(testenv.As(attendee), newDocument(paper(meeting, "Của tôi", "a.pdf")), makePDF(1, 0))
+	_, err := w.sendUpload(testenv.As(attendee), newDocument(paper(meeting, "Của tôi", "a.pdf")), testenv.PDF(1, 0))
 	testenv.Code(t, err, codes.PermissionDenied)
-	_, err = w.sendUpload(testenv.As(bystander), newDocument(paper(meeting, "Của tôi", "a.pdf")), makePDF(1, 0))
+	_, err = w.sendUpload(testenv.As(bystander), newDocument(paper(meeting, "Của tôi", "a.pdf")), testenv.PDF(1, 0))
 	testenv.Code(t, err, codes.PermissionDenied)
-	_, err = w.sendUpload(testenv.As(otherCell), newDocument(paper(meeting, "Chi bộ khác", "a.pdf")), makePDF(1, 0))
+	_, err = w.sendUpload(testenv.As(otherCell), newDocument(paper(meeting, "Chi bộ khác", "a.pdf")), testenv.PDF(1, 0))
 	testenv.Code(t, err, codes.NotFound)
-	_, err = w.sendUpload(testenv.As(adminA), newDocument(paper(uuid.NewString(), "Không có", "a.pdf")), makePDF(1, 0))
+	_, err = w.sendUpload(testenv.As(adminA), newDocument(paper(uuid.NewString(), "Không có", "a.pdf")), testenv.PDF(1, 0))
 	testenv.Code(t, err, codes.NotFound)
 
 	// An administrator of the organisation may, without taking part.
-	d := w.upload(t, adminA, paper(meeting, "Của quản trị", "qt.pdf"), makePDF(1, 0))
-	_, err = w.sendUpload(testenv.As(attendee), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "b.pdf"}), makePDF(1, 0))
+	d := w.upload(t, adminA, paper(meeting, "Của quản trị", "qt.pdf"), testenv.PDF(1, 0))
+	_, err = w.sendUpload(testenv.As(attendee), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "b.pdf"}), testenv.PDF(1, 0))
 	testenv.Code(t, err, codes.PermissionDenied)
-	_, err = w.sendUpload(testenv.As(otherCell), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "b.pdf"}), makePDF(1, 0))
+	_, err = w.sendUpload(testenv.As(otherCell), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "b.pdf"}), testenv.PDF(1, 0))
 	testenv.Code(t, err, codes.NotFound)
 	w.nothingLeft(t, 1)
 }
@@ -187,7 +187,7 @@ func TestUploadAcceptsOfficeImagesAndMedia(t *testing.T) {
 		{"jpeg named png", "ảnh.png", jpegBytes(t), "image/jpeg", "ảnh.jpg", documentsv1.Preview_PREVIEW_AVAILABLE},
 		{"mp3", "ghi âm.mp3", mp3Bytes, "audio/mpeg", "ghi âm.mp3", documentsv1.Preview_PREVIEW_AVAILABLE},
 		{"mp4", "video.mp4", mp4Bytes, "video/mp4", "video.mp4", documentsv1.Preview_PREVIEW_AVAILABLE},
-		{"pdf named docx", "Báo cáo.docx", makePDF(1, 0), "application/pdf", "Báo cáo.pdf", documentsv1.Preview_PREVIEW_AVAILABLE},
+		{"pdf named docx", "Báo cáo.docx", testenv.PDF(1, 0), "application/pdf", "Báo cáo.pdf", documentsv1.Preview_PREVIEW_AVAILABLE},
 	} {
 		d := w.upload(t, secretary, paper(meeting, tc.name, tc.fileName), tc.data)
 		if d.GetContentType() != tc.wantType || d.GetFileName() != tc.wantName || d.GetPreview() != tc.wantPreview {
@@ -207,11 +207,11 @@ func TestUploadCleansFileNames(t *testing.T) {
 		"Kết\x00 luận\x07\r\n.pdf":     "Kết luận.pdf",
 		`..\..\Windows\Quyết định.pdf`: "Quyết định.pdf",
 	} {
-		if d := w.upload(t, secretary, paper(meeting, "Tên tệp", in), makePDF(1, 0)); d.GetFileName() != want {
+		if d := w.upload(t, secretary, paper(meeting, "Tên tệp", in), testenv.PDF(1, 0)); d.GetFileName() != want {
 			t.Errorf("file name %q stored as %q, want %q", in, d.GetFileName(), want)
 		}
 	}
-	d := w.upload(t, secretary, paper(meeting, "Tên dài", long), makePDF(1, 0))
+	d := w.upload(t, secretary, paper(meeting, "Tên dài", long), testenv.PDF(1, 0))
 	if n := len(d.GetFileName()); n > 255 || !utf8.ValidString(d.GetFileName()) || !strings.HasPrefix(d.GetFileName(), "Báo cáo tổng kết") || !strings.HasSuffix(d.GetFileName(), ".pdf") {
 		t.Errorf("300-character name stored as %q (%d bytes)", d.GetFileName(), n)
 	}
@@ -222,7 +222,7 @@ func TestUploadCleansFileNames(t *testing.T) {
 func TestCorruptAndEncryptedPDFsAreKeptWithoutPreview(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()
-	valid := makePDF(4, 0)
+	valid := testenv.PDF(4, 0)
 	for _, tc := range []struct {
 		name  string
 		data  []byte
@@ -247,7 +247,7 @@ func TestCorruptAndEncryptedPDFsAreKeptWithoutPreview(t *testing.T) {
 func TestLargePDFsAreNotParsed(t *testing.T) {
 	w := newWorldWith(t, worldOptions{cfg: Config{PDFInspectMaxBytes: 10 << 10}})
 	meeting, _ := w.cellMeeting()
-	d := w.upload(t, secretary, paper(meeting, "Lớn", "lon.pdf"), makePDF(2, 20<<10))
+	d := w.upload(t, secretary, paper(meeting, "Lớn", "lon.pdf"), testenv.PDF(2, 20<<10))
 	if d.GetPageCount() != 0 || d.GetPreview() != documentsv1.Preview_PREVIEW_AVAILABLE {
 		t.Errorf("large PDF: %d pages, %v; want 0 (not counted), PREVIEW_AVAILABLE", d.GetPageCount(), d.GetPreview())
 	}
@@ -266,7 +266,7 @@ func TestUploadCancelledMidStreamLeavesNothing(t *testing.T) {
 	if err := stream.Send(newDocument(paper(meeting, "Dở dang", "do-dang.pdf"))); err != nil {
 		t.Fatal(err)
 	}
-	pdf := makePDF(1, 4<<20)
+	pdf := testenv.PDF(1, 4<<20)
 	for off := 0; off < len(pdf)/2; off += uploadChunk {
 		if err := stream.Send(&documentsv1.UploadDocumentRequest{Part: &documentsv1.UploadDocumentRequest_Chunk{Chunk: pdf[off : off+uploadChunk]}}); err != nil {
 			t.Fatal(err)
@@ -293,12 +293,12 @@ func TestUploadWithObjectStorageDown(t *testing.T) {
 	w := newWorldWith(t, worldOptions{store: storeBehind(t, direct, proxy.addr), inspect: direct})
 	meeting, _ := w.cellMeeting()
 	proxy.Block()
-	_, err := w.sendUpload(testenv.As(secretary), newDocument(paper(meeting, "Khi hỏng", "hong.pdf")), makePDF(1, 0))
+	_, err := w.sendUpload(testenv.As(secretary), newDocument(paper(meeting, "Khi hỏng", "hong.pdf")), testenv.PDF(1, 0))
 	testenv.Code(t, err, codes.Unavailable)
 	w.nothingLeft(t, 0)
 
 	proxy.Unblock()
-	w.upload(t, secretary, paper(meeting, "Khi đã sửa", "sua.pdf"), makePDF(1, 0))
+	w.upload(t, secretary, paper(meeting, "Khi đã sửa", "sua.pdf"), testenv.PDF(1, 0))
 	w.nothingLeft(t, 1)
 }
 
@@ -311,7 +311,7 @@ func TestObjectStorageFailsDuringWrite(t *testing.T) {
 	proxy := newFaultProxy(t, os.Getenv("S3_ENDPOINT"))
 	w := newWorldWith(t, worldOptions{store: storeBehind(t, direct, proxy.addr), inspect: direct})
 	meeting, _ := w.cellMeeting()
-	pdf := makePDF(1, 40<<20) // several 16 MiB parts
+	pdf := testenv.PDF(1, 40<<20) // several 16 MiB parts
 
 	stream, err := w.client.UploadDocument(testenv.As(secretary))
 	if err != nil {
