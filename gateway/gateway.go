@@ -51,6 +51,12 @@ type Config struct {
 	// http://127.0.0.1, so only serving plain HTTP on another host (a LAN
 	// address in a trial) needs false.
 	SessionCookieSecure bool `env:"SESSION_COOKIE_SECURE" envDefault:"true"`
+	// FileCacheDir and FileCacheBytes: the local disk copies of papers that
+	// many tablets read at once (gateway/files/filecache.go). The cache
+	// makes a directory of its own under FileCacheDir ("" for the system's
+	// temporary directory) and removes it at shutdown; 0 bytes: no cache.
+	FileCacheDir   string `env:"FILE_CACHE_DIR"`
+	FileCacheBytes int64  `env:"FILE_CACHE_BYTES" envDefault:"1073741824"`
 }
 
 // upstream is one service behind the gateway.
@@ -85,6 +91,7 @@ type Gateway struct {
 	sessions  *sessionCache
 	liveCfg   jetstream.StreamConfig
 	hub       *live.Hub
+	files     *files.Handler
 	handler   http.Handler
 }
 
@@ -193,11 +200,14 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	// Uploads, file content and QR codes stream through gateway/files
 	// rather than grpc-gateway (ADR 0002). They authenticate like the REST
 	// API but check cross-site requests their own way (uploads are not JSON).
-	files.New(files.Deps{
-		Log:          d.Log,
-		Documents:    documentsv1.NewDocumentsServiceClient(documentsUp.conn),
-		Authenticate: g.authenticate,
-	}).Register(mux, m.wrap)
+	g.files = files.New(files.Deps{
+		Log:            d.Log,
+		Documents:      documentsv1.NewDocumentsServiceClient(documentsUp.conn),
+		Authenticate:   g.authenticate,
+		FileCacheDir:   cfg.FileCacheDir,
+		FileCacheBytes: cfg.FileCacheBytes,
+	})
+	g.files.Register(mux, m.wrap)
 	// WebRTC signaling: a WebSocket bridged to the video service's Signal
 	// stream, authenticated like the REST API (gateway/signal).
 	signal.New(signal.Deps{
@@ -261,6 +271,9 @@ func (g *Gateway) Serve(ctx context.Context, lis net.Listener) error {
 		err := srv.Shutdown(shutdownCtx)
 		for _, u := range g.upstreams {
 			_ = u.conn.Close()
+		}
+		if cerr := g.files.Close(); cerr != nil {
+			g.deps.Log.Warn("could not remove the file cache", "err", cerr)
 		}
 		return err
 	})

@@ -49,9 +49,10 @@ func (h *Handler) content(w http.ResponseWriter, r *http.Request, _ identity.Cla
 		problem.WriteError(w, r, err)
 		return
 	}
-	// A paper's head may come from memory (headcache.go): the service has
-	// just checked and recorded this read. Downloads may be per-reader
-	// stamped copies, read once; they always come from object storage.
+	// A paper's bytes may come from the caches (headcache.go,
+	// filecache.go): the service has just checked and recorded this read.
+	// Downloads may be per-reader stamped copies, read once; they always
+	// come from object storage.
 	h.serve(w, r, open.GetVersion(), open.GetUrl(), download, !download)
 }
 
@@ -67,7 +68,7 @@ func (h *Handler) book(w http.ResponseWriter, r *http.Request, _ identity.Claims
 		problem.WriteError(w, r, err)
 		return
 	}
-	h.serve(w, r, open.GetBook(), open.GetUrl(), download, false)
+	h.serve(w, r, open.GetBook(), open.GetUrl(), download, !download)
 }
 
 // accessOf tells a download (?download=1) from a view, and the first
@@ -85,9 +86,11 @@ func accessOf(r *http.Request) (download bool, access documentsv1.AccessKind) {
 }
 
 // serve answers with the bytes of v from object storage at url, honouring
-// Range, If-Range and If-None-Match. With useHead, a request within the
-// version's first bytes is answered from the head cache.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, v *documentsv1.DocumentVersion, url string, download, useHead bool) {
+// Range, If-Range and If-None-Match. With cached (the object at url holds
+// the version's own bytes, the same for every reader), a request within
+// the version's first bytes is answered from the head cache, and others
+// from the file cache.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, v *documentsv1.DocumentVersion, url string, download, cached bool) {
 	size := v.GetSizeBytes()
 	etag := `"` + v.GetSha256() + `"`
 
@@ -141,7 +144,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, v *documentsv1.D
 		return
 	}
 
-	if useHead && h.heads != nil && v.GetSha256() != "" && part.first == 0 && part.last < headLength(size) {
+	cached = cached && v.GetSha256() != ""
+	if cached && part.first == 0 && part.last < headLength(size) {
 		head, err := h.heads.get(r.Context(), v.GetSha256(), size, func(ctx context.Context) (io.ReadCloser, error) {
 			return h.fetch(ctx, url, byteRange{0, headLength(size) - 1}, size)
 		})
@@ -154,6 +158,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, v *documentsv1.D
 			return // the client left
 		}
 		h.log.InfoContext(r.Context(), "could not fill the head cache; streaming instead", "document_id", v.GetDocumentId(), "err", err)
+	}
+	if cached && h.files.cacheable(size) && h.serveFromFileCache(w, r, v, url, status, part) {
+		return
 	}
 
 	body, err := h.fetch(r.Context(), url, part, size)
@@ -173,6 +180,34 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, v *documentsv1.D
 		// the client sees against Content-Length.
 		h.log.InfoContext(r.Context(), "document transfer cut short", "document_id", v.GetDocumentId(), "err", err)
 	}
+}
+
+// serveFromFileCache answers with part of v from the file cache, filling
+// it from url on a miss. It reports false, having written nothing, when
+// the cache cannot serve (the caller streams from object storage then).
+func (h *Handler) serveFromFileCache(w http.ResponseWriter, r *http.Request, v *documentsv1.DocumentVersion, url string, status int, part byteRange) bool {
+	size := v.GetSizeBytes()
+	f, err := h.files.open(r.Context(), v.GetSha256(), size, func(ctx context.Context) (io.ReadCloser, error) {
+		return h.fetch(ctx, url, byteRange{0, size - 1}, size)
+	})
+	if err != nil {
+		if r.Context().Err() == nil {
+			h.log.InfoContext(r.Context(), "could not fill the file cache; streaming instead", "document_id", v.GetDocumentId(), "err", err)
+		}
+		return r.Context().Err() != nil // a client that left needs no answer
+	}
+	defer f.Close()
+	if _, err := f.Seek(part.first, io.SeekStart); err != nil {
+		return false
+	}
+	w.WriteHeader(status)
+	// A file limited to the part: the connection sends it with sendfile
+	// (the ResponseWriters in between keep ReadFrom) without copying it
+	// through the gateway.
+	if _, err := io.Copy(w, io.LimitReader(f, part.length())); err != nil {
+		h.log.InfoContext(r.Context(), "document transfer cut short", "document_id", v.GetDocumentId(), "err", err)
+	}
+	return true
 }
 
 // onlyWriter hides the ResponseWriter's ReadFrom, so io.CopyBuffer uses

@@ -36,6 +36,11 @@ type Deps struct {
 	// ObjectClient fetches object URLs; nil: one tuned for many concurrent
 	// downloads from the one object store.
 	ObjectClient *http.Client
+	// FileCacheDir is where the file cache makes its directory ("" for
+	// the system's temporary directory); FileCacheBytes bounds it (0: no
+	// file cache, every read streams from object storage).
+	FileCacheDir   string
+	FileCacheBytes int64
 }
 
 // Handler serves the routes listed in Register.
@@ -44,6 +49,7 @@ type Handler struct {
 	log     *slog.Logger
 	objects *http.Client
 	heads   *headCache
+	files   *fileCache // nil: none
 }
 
 // New returns the handlers; it does no I/O.
@@ -67,7 +73,20 @@ func New(d Deps) *Handler {
 			DisableCompression: true,
 		}}
 	}
-	return &Handler{d: d, log: log, objects: objects, heads: newHeadCache(headCacheBytes)}
+	h := &Handler{d: d, log: log, objects: objects, heads: newHeadCache(headCacheBytes)}
+	if d.FileCacheBytes > 0 {
+		h.files = newFileCache(d.FileCacheDir, d.FileCacheBytes)
+	}
+	return h
+}
+
+// Close removes the file cache's files; call it once the HTTP server has
+// stopped serving.
+func (h *Handler) Close() error {
+	if h.files == nil {
+		return nil
+	}
+	return h.files.close()
 }
 
 // Route patterns (net/http.ServeMux), each also the metrics handler name

@@ -94,8 +94,13 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// Every read answers the same with and without the file cache.
 func TestUploadThenDownloadWithRangesAndETags(t *testing.T) {
-	s := newStack(t, stackOptions{})
+	t.Run("streamed", func(t *testing.T) { uploadThenDownload(t, newStack(t, stackOptions{})) })
+	t.Run("file cache", func(t *testing.T) { uploadThenDownload(t, newStack(t, stackOptions{fileCache: true})) })
+}
+
+func uploadThenDownload(t *testing.T, s *stack) {
 	meeting := s.cellMeeting()
 	pdf := testenv.PDF(2, 300<<10)
 	size := len(pdf)
@@ -440,6 +445,48 @@ func TestObjectStorageDown(t *testing.T) {
 	}
 	s.upload(t, secretary, uploadPath(meeting, "Sau khi sửa", "sau.pdf", "internal"), testenv.PDF(1, 0))
 	s.nothingLeft(t, 2)
+}
+
+// With the file cache, a paper read once is served while object storage
+// is unreachable — and still only to whom the documents service lets read
+// it, each read recorded: the cache changes where bytes come from, never
+// who gets them.
+func TestFileCacheServesReadersTheServiceAllows(t *testing.T) {
+	direct := testenv.Blob(t)
+	p := newProxy(t, os.Getenv("S3_ENDPOINT"))
+	s := newStack(t, stackOptions{store: storeBehind(t, direct, p.addr), inspect: direct, fileCache: true})
+	meeting := s.cellMeeting()
+	pdf := testenv.PDF(3, 400<<10) // larger than the head the memory cache keeps
+	u := s.upload(t, secretary, uploadPath(meeting, "Nhân sự", "nhan-su.pdf", "confidential"), pdf)
+	content := "/api/v1/documents/" + u.Document.ID + "/content"
+	tail := map[string]string{"Range": "bytes=300000-300099"}
+	if resp, body := s.request(t, &attendee, http.MethodGet, content, nil, nil); resp.StatusCode != 200 || !bytes.Equal(body, pdf) {
+		t.Fatalf("first read: %d, %d bytes", resp.StatusCode, len(body))
+	}
+
+	p.block(true)
+	resp, body := s.request(t, &attendee, http.MethodGet, content, nil, nil)
+	if resp.StatusCode != 200 || !bytes.Equal(body, pdf) {
+		t.Errorf("whole paper with the store unreachable: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	resp, body = s.request(t, &attendee, http.MethodGet, content, nil, tail)
+	if resp.StatusCode != 206 || !bytes.Equal(body, pdf[300000:300100]) {
+		t.Errorf("a range with the store unreachable: %d, %q", resp.StatusCode, body)
+	}
+	for _, c := range []identity.Claims{otherCell, bystander} {
+		if resp, _ := s.request(t, &c, http.MethodGet, content, nil, tail); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("cached confidential paper as %s: %d, want 404", c.Subject, resp.StatusCode)
+		}
+	}
+	s.meetings.remove(meeting, attendee.Subject)
+	if resp, _ := s.request(t, &attendee, http.MethodGet, content, nil, tail); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("cached confidential paper after leaving the meeting: %d, want 404", resp.StatusCode)
+	}
+	var n int
+	if err := s.pool.QueryRow(context.Background(), `SELECT count(*) FROM document_access WHERE person_id = $1`, attendee.Subject).Scan(&n); err != nil || n != 3 {
+		t.Errorf("%d reads recorded for the attendee, want 3 (%v)", n, err)
+	}
+	p.block(false)
 }
 
 // staleLinks hands the gateway object URLs that have expired, while on.

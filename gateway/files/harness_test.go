@@ -61,6 +61,9 @@ type stackOptions struct {
 	// client, if set, wraps the gateway's documents client (to tamper
 	// with answers).
 	client func(documentsv1.DocumentsServiceClient) documentsv1.DocumentsServiceClient
+	// fileCache turns on the gateway's file cache (in a directory of the
+	// test's).
+	fileCache bool
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -126,9 +129,15 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if o.client != nil {
 		client = o.client(client)
 	}
+	var cacheBytes int64
+	if o.fileCache {
+		cacheBytes = 64 << 20
+	}
 	h := files.New(files.Deps{
-		Log:       log,
-		Documents: client,
+		Log:            log,
+		Documents:      client,
+		FileCacheDir:   t.TempDir(),
+		FileCacheBytes: cacheBytes,
 		// The gateway's bearer-token path: a signed identity token.
 		Authenticate: func(r *http.Request) (identity.Claims, error) {
 			token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -143,6 +152,9 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() {
 		srv.Close()
+		if err := h.Close(); err != nil {
+			t.Errorf("closing the files handler: %v", err)
+		}
 		conn.Close()
 		cancel()
 		if err := <-serveDone; err != nil {
@@ -292,6 +304,13 @@ func (f *fakeMeetings) add(org string, participants map[string]meetingsv1.Partic
 	defer f.mu.Unlock()
 	f.meetings[id] = fakeMeeting{org: org, participants: participants}
 	return id
+}
+
+// remove takes person off the meeting's participants.
+func (f *fakeMeetings) remove(meeting, person string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.meetings[meeting].participants, person)
 }
 
 func (f *fakeMeetings) GetMeeting(ctx context.Context, req *meetingsv1.GetMeetingRequest) (*meetingsv1.GetMeetingResponse, error) {

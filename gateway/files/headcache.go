@@ -1,12 +1,10 @@
 package files
 
 import (
-	"container/list"
 	"context"
 	"fmt"
 	"io"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -33,27 +31,17 @@ const (
 // changes where the bytes come from, never who gets them. Concurrent
 // misses for one version share one fetch from object storage.
 type headCache struct {
-	capacity int64
-
-	mu      sync.Mutex
-	used    int64
-	entries map[string]*list.Element // of *headEntry
-	lru     *list.List               // front: most recently used
+	entries *sizedLRU[[]byte]
 	flight  singleflight.Group
 }
 
-type headEntry struct {
-	key  string
-	data []byte
-}
-
 func newHeadCache(capacity int64) *headCache {
-	return &headCache{capacity: capacity, entries: map[string]*list.Element{}, lru: list.New()}
+	return &headCache{entries: newSizedLRU[[]byte](capacity)}
 }
 
-// headKey names a version's head; the size guards against a checksum
+// versionKey names a version's bytes; the size guards against a checksum
 // reported for other bytes.
-func headKey(sha256 string, size int64) string { return sha256 + "/" + strconv.FormatInt(size, 10) }
+func versionKey(sha256 string, size int64) string { return sha256 + "/" + strconv.FormatInt(size, 10) }
 
 // headLength is how many bytes of a version of size bytes the cache keeps.
 func headLength(size int64) int64 { return min(size, headBytes) }
@@ -61,22 +49,17 @@ func headLength(size int64) int64 { return min(size, headBytes) }
 // get returns the head of a version (headLength(size) bytes), from memory
 // or by fetch, which must return exactly those bytes.
 func (c *headCache) get(ctx context.Context, sha256 string, size int64, fetch func(context.Context) (io.ReadCloser, error)) ([]byte, error) {
-	key := headKey(sha256, size)
-	if data, ok := c.lookup(key); ok {
+	key := versionKey(sha256, size)
+	if data, ok := c.entries.get(key); ok {
 		return data, nil
 	}
-
-	ch := c.flight.DoChan(key, func() (any, error) {
+	return fillOnce(ctx, &c.flight, key, headFetchTimeout, func(ctx context.Context) ([]byte, error) {
 		// A fetch that finished between our look and this flight has
 		// filled the entry.
-		if data, ok := c.lookup(key); ok {
+		if data, ok := c.entries.get(key); ok {
 			return data, nil
 		}
-		// Not the caller's context: its cancellation would fail every
-		// request sharing this fetch.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), headFetchTimeout)
-		defer cancel()
-		body, err := fetch(fctx)
+		body, err := fetch(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -86,47 +69,7 @@ func (c *headCache) get(ctx context.Context, sha256 string, size int64, fetch fu
 		if _, err := io.ReadFull(body, data); err != nil {
 			return nil, fmt.Errorf("reading the first %d bytes: %w", n, err)
 		}
-		c.put(key, data)
+		c.entries.add(key, data, n)
 		return data, nil
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.([]byte), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (c *headCache) lookup(key string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok {
-		return nil, false
-	}
-	c.lru.MoveToFront(e)
-	return e.Value.(*headEntry).data, true
-}
-
-func (c *headCache) put(key string, data []byte) {
-	size := int64(len(data))
-	if size > c.capacity {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[key]; ok {
-		return
-	}
-	for c.used+size > c.capacity {
-		oldest := c.lru.Back()
-		e := c.lru.Remove(oldest).(*headEntry)
-		delete(c.entries, e.key)
-		c.used -= int64(len(e.data))
-	}
-	c.entries[key] = c.lru.PushFront(&headEntry{key: key, data: data})
-	c.used += size
 }

@@ -73,8 +73,8 @@ func TestHeadCacheKeepsNothingFromAFailedOrShortFetch(t *testing.T) {
 	}); err == nil {
 		t.Error("a fetch one byte short was accepted")
 	}
-	if len(c.entries) != 0 || c.used != 0 {
-		t.Errorf("%d entries (%d bytes) kept after failures", len(c.entries), c.used)
+	if len(c.entries.entries) != 0 || c.entries.used != 0 {
+		t.Errorf("%d entries (%d bytes) kept after failures", len(c.entries.entries), c.entries.used)
 	}
 	ok := bytes.Repeat([]byte{7}, 1000)
 	got, err := c.get(t.Context(), "abc", 1000, func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(ok)), nil })
@@ -99,11 +99,11 @@ func TestHeadCacheIsBoundedLeastRecentlyUsedFirst(t *testing.T) {
 	}
 	fill("v0") // used again: now the most recent
 	fill("v3") // evicts v1, the least recently used
-	if c.used > c.capacity {
-		t.Errorf("%d bytes kept, capacity %d", c.used, c.capacity)
+	if c.entries.used > c.entries.capacity {
+		t.Errorf("%d bytes kept, capacity %d", c.entries.used, c.entries.capacity)
 	}
 	for name, want := range map[string]bool{"v0": true, "v1": false, "v2": true, "v3": true} {
-		if _, ok := c.entries[headKey(name, size)]; ok != want {
+		if _, ok := c.entries.entries[versionKey(name, size)]; ok != want {
 			t.Errorf("%s cached: %v, want %v", name, ok, want)
 		}
 	}

@@ -1,0 +1,170 @@
+package files
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+const (
+	// fileCacheMaxEntry is the largest version the file cache keeps. A
+	// request waits for its version to be copied whole before its first
+	// byte; for a paper that is a few tens of milliseconds, for a long
+	// recording it would be seconds, so those stream instead.
+	fileCacheMaxEntry = 128 << 20
+	// fileFetchTimeout bounds one copy into the cache.
+	fileFetchTimeout = 2 * time.Minute
+)
+
+// fileCache keeps whole versions in files on the gateway's local disk, so
+// that a meeting's tablets opening the same paper at once cost one read
+// from object storage, and each of them is served by the kernel from its
+// page cache (sendfile) rather than copied through the gateway. Entries
+// are keyed like the head cache's (SHA-256 and size: a version's bytes
+// never change), and every copy is checked against that checksum before
+// it is served. Access is checked and recorded by the documents service
+// before the cache is consulted, as for the head cache.
+//
+// The files live in a directory of this process's own, made at the first
+// fill and removed at shutdown (close), so processes sharing a machine
+// never share or clean up each other's entries, and an entry never
+// outlives the process that checked it.
+type fileCache struct {
+	parent  string            // where the directory is made; "" for the system's temporary directory
+	entries *sizedLRU[string] // key → file path
+	flight  singleflight.Group
+
+	mu     sync.Mutex
+	dir    string // "" until the first fill
+	closed bool
+}
+
+// newFileCache returns a cache of capacity bytes; it does no I/O.
+func newFileCache(parent string, capacity int64) *fileCache {
+	return &fileCache{parent: parent, entries: newSizedLRU[string](capacity)}
+}
+
+// directory makes the cache's directory on first use.
+func (c *fileCache) directory() (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return "", errors.New("the file cache is closed")
+	case c.dir != "":
+		return c.dir, nil
+	}
+	if c.parent != "" {
+		if err := os.MkdirAll(c.parent, 0o700); err != nil {
+			return "", fmt.Errorf("file cache directory: %w", err)
+		}
+	}
+	dir, err := os.MkdirTemp(c.parent, "ecabinet-files-")
+	if err != nil {
+		return "", fmt.Errorf("file cache directory: %w", err)
+	}
+	c.dir = dir
+	return dir, nil
+}
+
+// close removes the cache's directory and every file in it; later fills
+// fail (and their requests stream from object storage).
+func (c *fileCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	if c.dir == "" {
+		return nil
+	}
+	return os.RemoveAll(c.dir)
+}
+
+// cacheable tells whether a version of size bytes goes through the cache.
+func (c *fileCache) cacheable(size int64) bool {
+	return c != nil && size > 0 && size <= min(fileCacheMaxEntry, c.entries.capacity)
+}
+
+// open returns the version's bytes as an open file, copying them from
+// fetch (which must return the whole version) on a miss. Concurrent misses
+// share one copy.
+func (c *fileCache) open(ctx context.Context, sum string, size int64, fetch func(context.Context) (io.ReadCloser, error)) (*os.File, error) {
+	key := versionKey(sum, size)
+	if path, ok := c.entries.get(key); ok {
+		// An entry evicted since the lookup has lost its file; the
+		// caller streams from object storage then.
+		return os.Open(path)
+	}
+	path, err := fillOnce(ctx, &c.flight, key, fileFetchTimeout, func(ctx context.Context) (string, error) {
+		if path, ok := c.entries.get(key); ok {
+			return path, nil
+		}
+		return c.fill(ctx, key, sum, size, fetch)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(path)
+}
+
+// fill copies a version into a file of the cache and makes it an entry,
+// or leaves nothing behind.
+func (c *fileCache) fill(ctx context.Context, key, sum string, size int64, fetch func(context.Context) (io.ReadCloser, error)) (path string, err error) {
+	body, err := fetch(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer body.Close()
+	dir, err := c.directory()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, "fill-")
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(body, size+1))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("copying the version: %w", err)
+	case n != size:
+		return "", fmt.Errorf("object storage sent %d bytes of a %d-byte version", n, size)
+	case hex.EncodeToString(h.Sum(nil)) != sum:
+		return "", errors.New("object storage sent bytes whose SHA-256 is not the version's")
+	}
+	if err = f.Close(); err != nil {
+		return "", err
+	}
+	// The checksum matched, so sum is hex: safe in a file name.
+	path = filepath.Join(dir, sum+"-"+strconv.FormatInt(size, 10))
+	if err = os.Rename(f.Name(), path); err != nil {
+		return "", err
+	}
+	kept, evicted := c.entries.add(key, path, size)
+	for _, old := range evicted {
+		// Readers that opened it keep reading: the file goes when
+		// they close it.
+		os.Remove(old)
+	}
+	if !kept {
+		os.Remove(path)
+		return "", fmt.Errorf("a %d-byte version does not fit the file cache", size)
+	}
+	return path, nil
+}
