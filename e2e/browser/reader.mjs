@@ -14,7 +14,8 @@
 //      are drawn from the copy kept on the tablet;
 //   6. the network is back; the minute-taker withdraws the paper; the member's tablet
 //      opens the meeting and the kept copy is gone;
-//   7. the minute-taker publishes the month's material to the library; the member finds it.
+//   7. the minute-taker publishes the month's material to the library; it appears live in the
+//      library the member has open.
 //
 // The first tablet talks to the suite through a TCP proxy of its own (a real cut, which
 // the service worker sees: Chromium's offline emulation does not reach service workers).
@@ -168,14 +169,17 @@ test('reading a paper: first page, private notes on two tablets, following the p
 
     // 7. The library: the minute-taker (who administers the bloc) publishes the month's
     //    material; the member finds it in the library on the other tablet.
+    //    The member has the library open already: the material appears there live.
+    await second.page.goto(url('/library'));
+    await waitFor(second.page, '[data-testid="library"] .empty', 'the member\'s empty library');
+    await waitFor(second.page, '[data-testid="live"][data-live="open"]', 'the member\'s live channel');
     await mt.page.goto(url('/library'));
     await waitFor(mt.page, '[data-testid="library-publish"] select option', 'the publishing form');
     await mt.page.fill('[data-testid="library-publish"] input[type="text"]', 'Tài liệu sinh hoạt chi bộ tháng 11');
     await mt.page.setInputFiles('[data-testid="library-publish"] input[type="file"]', { name: 'tai-lieu-thang-11.pdf', mimeType: 'application/pdf', buffer: threePagePDF() });
     await mt.page.click('[data-testid="library-publish"] button[type="submit"]');
     await waitFor(mt.page, '[data-testid="library-document"]', 'the published material');
-    await second.page.goto(url('/library'));
-    await waitFor(second.page, '[data-testid="library-document"]', 'the material in the member\'s library');
+    await waitFor(second.page, '[data-testid="library-document"]', 'the material arriving live in the member\'s library');
     assert.ok((await second.page.innerText('[data-testid="library"]')).includes('Tài liệu sinh hoạt chi bộ tháng 11'));
     await shot(t, second.page, 'library-member');
 

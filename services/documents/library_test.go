@@ -3,6 +3,7 @@ package documents
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
@@ -60,6 +61,24 @@ func TestLibraryPublishReadAndReport(t *testing.T) {
 	}
 	if want := []string{"khoi", "cs-1", "cs-2", "chi-bo-1"}; !slices.Equal(audience, want) {
 		t.Errorf("published to %v, want %v", audience, want)
+	}
+	// Every organisation it went to is told, so each cell's tablets hear
+	// of it live (the live channel passes an event to the members of the
+	// organisation it names).
+	events := testenv.Consumer(t, w.js, w.stream)
+	eventOrgs := func(suffix string) []string {
+		t.Helper()
+		var orgs []string
+		for len(orgs) < len(audience) {
+			msg := testenv.Next(t, events)
+			if strings.HasSuffix(msg.Subject(), ".library."+suffix) {
+				orgs = append(orgs, msg.Headers().Get("Ecabinet-Org"))
+			}
+		}
+		return orgs
+	}
+	if orgs := eventOrgs("added"); !slices.Equal(orgs, audience) {
+		t.Errorf("added events for %v, want one for each of %v", orgs, audience)
 	}
 
 	// Members below read it and find it in the library; others do not.
@@ -134,6 +153,9 @@ func TestLibraryPublishReadAndReport(t *testing.T) {
 	}
 	if _, err := w.client.WithdrawDocument(testenv.As(blocAdmin), &documentsv1.WithdrawDocumentRequest{DocumentId: d.GetId()}); err != nil {
 		t.Errorf("the bloc withdrawing its material: %v", err)
+	}
+	if orgs := eventOrgs("withdrawn"); !slices.Equal(orgs, audience) {
+		t.Errorf("withdrawn events for %v, want one for each of %v", orgs, audience)
 	}
 }
 

@@ -236,19 +236,14 @@ func (s *Service) commit(ctx context.Context, u *upload) (*documentsv1.Document,
 		if stored, err = s.getDocument(ctx, tx, u.documentID); err != nil {
 			return fmt.Errorf("read back document: %w", err)
 		}
-		meta := outbox.NewMeta(u.actor, stored.GetId(), stored.GetOrganizationId(), revision)
-		meta.Audience = u.audience
-		var ev proto.Message
-		var event string
-		if u.newDocument != nil {
-			ev, event = &documentsv1.DocumentAdded{Meta: meta, Document: forEvent(stored)}, "added"
-		} else {
-			ev, event = &documentsv1.DocumentVersionAdded{Meta: meta, Document: forEvent(stored), PreviousVersion: previous}, "version_added"
-		}
-		if err := outbox.Enqueue(ctx, tx, eventSubject(stored.GetMeetingId(), event), ev); err != nil {
-			return fmt.Errorf("enqueue %s event: %w", event, err)
-		}
-		return nil
+		return s.enqueueForEach(ctx, tx, stored, func(org string) (proto.Message, string) {
+			meta := outbox.NewMeta(u.actor, stored.GetId(), org, revision)
+			meta.Audience = u.audience
+			if u.newDocument != nil {
+				return &documentsv1.DocumentAdded{Meta: meta, Document: forEvent(stored)}, "added"
+			}
+			return &documentsv1.DocumentVersionAdded{Meta: meta, Document: forEvent(stored), PreviousVersion: previous}, "version_added"
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -274,17 +269,41 @@ func (s *Service) withdraw(ctx context.Context, id, actor, reason string, check 
 			WHERE id = $1 RETURNING revision`, id, reason, actor).Scan(&revision); err != nil {
 			return fmt.Errorf("withdraw document: %w", err)
 		}
-		meta := outbox.NewMeta(actor, id, d.GetOrganizationId(), revision)
-		meta.Audience = aud
-		ev := &documentsv1.DocumentWithdrawn{Meta: meta, DocumentId: id, MeetingId: d.GetMeetingId(), Reason: reason}
-		if d.GetClassification() == documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL {
-			ev.Reason = "" // the reason may say what the paper was about
-		}
-		if err := outbox.Enqueue(ctx, tx, eventSubject(d.GetMeetingId(), "withdrawn"), ev); err != nil {
-			return fmt.Errorf("enqueue withdrawn event: %w", err)
-		}
-		return nil
+		return s.enqueueForEach(ctx, tx, d, func(org string) (proto.Message, string) {
+			meta := outbox.NewMeta(actor, id, org, revision)
+			meta.Audience = aud
+			ev := &documentsv1.DocumentWithdrawn{Meta: meta, DocumentId: id, MeetingId: d.GetMeetingId(), Reason: reason}
+			if d.GetClassification() == documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL {
+				ev.Reason = "" // the reason may say what the paper was about
+			}
+			return ev, "withdrawn"
+		})
 	})
+}
+
+// enqueueForEach enqueues, in tx, the event that event makes for each
+// organisation whose members are told of a change to d: a meeting paper's
+// organisation, or every organisation a library document was published to
+// — the live channel delivers an event to the members of the one
+// organisation it names, so each cell gets an event of its own.
+func (s *Service) enqueueForEach(ctx context.Context, tx pgx.Tx, d *documentsv1.Document, event func(org string) (proto.Message, string)) error {
+	orgs := []string{d.GetOrganizationId()}
+	if d.GetMeetingId() == "" {
+		rows, err := tx.Query(ctx, `SELECT organization_id FROM library_audience WHERE document_id = $1 ORDER BY depth, organization_id`, d.GetId())
+		if err != nil {
+			return fmt.Errorf("library audience: %w", err)
+		}
+		if orgs, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return fmt.Errorf("library audience: %w", err)
+		}
+	}
+	for _, org := range orgs {
+		ev, name := event(org)
+		if err := outbox.Enqueue(ctx, tx, eventSubject(d.GetMeetingId(), name), ev); err != nil {
+			return fmt.Errorf("enqueue %s event: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // forEvent is the document as an event carries it. Organisation members

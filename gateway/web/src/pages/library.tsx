@@ -4,8 +4,9 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { request, uploadRaw } from '../api';
 import { Loading, Notice, ProblemBox, useTitle } from '../components';
 import { OpenLink } from '../docviews';
-import { docFrom, docPagePath, docsFrom, type Doc } from '../documents';
+import { docFrom, docPagePath, docsFrom, documentSignal, type Doc } from '../documents';
 import { useLibraryText } from '../librarytext';
+import { useLiveEvents } from '../livectx';
 import { arr, obj, str } from '../model';
 import { Link } from '../router';
 import { useSession } from '../session';
@@ -25,6 +26,11 @@ export function LibraryPage() {
       .catch(setError);
   }, []);
   useEffect(load, [load]);
+  // Material published, replaced or withdrawn reaches every organisation it was sent to.
+  useLiveEvents((e) => {
+    const sig = documentSignal(e.eventType, e.data);
+    if (sig && sig.meetingId === '') load();
+  });
 
   const months = new Map<string, Doc[]>();
   for (const d of docs ?? []) months.set(d.libraryPeriod, [...(months.get(d.libraryPeriod) ?? []), d]);
