@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/ecabinet/ecabinet/proto => ../proto
 
 require (
+	github.com/at-wat/ebml-go v0.19.4
 	github.com/coder/websocket v1.8.15
 	github.com/ecabinet/ecabinet/proto v0.0.0
 	github.com/ecabinet/ecabinet/services/platform v0.0.0

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/ecabinet/ecabinet/gateway"
+	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	"github.com/ecabinet/ecabinet/services/documents"
 	"github.com/ecabinet/ecabinet/services/meetings"
@@ -74,10 +75,12 @@ type votingConfig struct {
 }
 
 // videoConfig is the video service's own settings plus where it finds the
-// meetings service (default: GRPC_ADDR, as in -target=all).
+// meetings service and the documents service its recordings go to
+// (default: GRPC_ADDR, as in -target=all).
 type videoConfig struct {
 	video.Config
-	MeetingsAddr string `env:"MEETINGS_ADDR"`
+	MeetingsAddr  string `env:"MEETINGS_ADDR"`
+	DocumentsAddr string `env:"DOCUMENTS_ADDR"`
 }
 
 type postgresConfig struct {
@@ -442,8 +445,18 @@ func (a *app) initVideo() error {
 			return nil, fmt.Errorf("MEETINGS_ADDR: %w", err)
 		}
 		a.closers = append(a.closers, func() { _ = conn.Close() })
+		documentsAddr := a.cfg.video.DocumentsAddr
+		if documentsAddr == "" {
+			documentsAddr = a.cfg.grpc.Addr
+		}
+		docs, err := identity.DialForwarding(documentsAddr)
+		if err != nil {
+			return nil, fmt.Errorf("DOCUMENTS_ADDR: %w", err)
+		}
+		a.closers = append(a.closers, func() { _ = docs.Close() })
 		return video.New(video.Deps{Log: a.serviceLog(video.Name), Pool: pool, Schema: video.Name, JS: a.js, NC: a.nc,
-			Meetings: meetingsv1.NewMeetingsServiceClient(conn), Config: a.cfg.video.Config, Metrics: a.metrics}), nil
+			Meetings: meetingsv1.NewMeetingsServiceClient(conn), Documents: documentsv1.NewDocumentsServiceClient(docs),
+			Config: a.cfg.video.Config, Metrics: a.metrics}), nil
 	})
 }
 

@@ -5,7 +5,8 @@
 //      room (the page follows without a reload); a member (portrait) follows the meeting
 //      page's link to the video page (the agenda beside the room); both join; each decodes the other's
 //      camera: the tile of the other has a playing picture and getStats reports
-//      framesDecoded > 0 for the inbound video of that tile's media section;
+//      framesDecoded > 0 for the inbound video of that tile's media section; the chair
+//      starts and stops a recording: the member's page shows it while it runs;
 //   2. the observer (portrait) joins to watch: no publishing controls, both cameras decoded;
 //      when its page tries to publish anyway (a camera track added to its connection), the
 //      service refuses the offer (PUBLISH_NOT_ALLOWED, shown), nobody receives a picture
@@ -296,6 +297,16 @@ test('video: two publishers decode each other, an observer watches and cannot pu
     await shot(t, member.page, 'member-sees-chair-portrait');
     await expectTabletLayout(chair.page, chair.vp, 'video page (chair)');
     await expectTabletLayout(member.page, member.vp, 'video page (member)');
+
+    // The chair records for a moment: everyone sees that the meeting is being recorded.
+    assert.equal(await member.page.$('[data-testid="video-record"]'), null, 'a member has no recording button');
+    await chair.page.click('[data-testid="video-record"][data-on="false"]');
+    await waitFor(member.page, '[data-testid="video-recording"]', 'the recording indicator on the member\'s page', UI_TIMEOUT_MS);
+    await waitFor(chair.page, '[data-testid="video-record"][data-on="true"]', 'the chair\'s stop-recording button', UI_TIMEOUT_MS);
+    await shot(t, member.page, 'member-sees-recording');
+    await chair.page.click('[data-testid="video-record"][data-on="true"]');
+    await waitFor(chair.page, '[data-testid="video-recording-saved"]', 'the chair told where the recording goes', UI_TIMEOUT_MS);
+    await until(member.page, () => document.querySelector('[data-testid="video-recording"]') === null, null, 'the indicator gone when the recording stops', UI_TIMEOUT_MS);
 
     // 2. The observer watches.
     const observerId = await join(t, observer, demoLogin('DEMO_OBSERVER'));

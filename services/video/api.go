@@ -284,12 +284,17 @@ func (a *api) StopRecording(ctx context.Context, req *videov1.StopRecordingReque
 	if err != nil {
 		return nil, err
 	}
-	rec, err := a.s.stopRecording(meetingID)
+	rec, names, err := a.s.stopRecording(meetingID)
 	if errors.Is(err, errNotRecording) {
 		return nil, refusal(codes.FailedPrecondition, ReasonNotRecording, "meeting %s is not being recorded", meetingID)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if a.s.d.Documents != nil && len(rec.GetTracks()) > 0 {
+		// In the background, as the caller: the files may be large, and
+		// the chair's request should not wait for them.
+		a.s.deliveries.Go(func() { a.s.deliverRecording(context.WithoutCancel(ctx), rec, names) })
 	}
 	return &videov1.StopRecordingResponse{Recording: rec}, nil
 }

@@ -7,6 +7,7 @@ require github.com/ecabinet/ecabinet/proto v0.0.0
 replace github.com/ecabinet/ecabinet/proto => ../../proto
 
 require (
+	github.com/at-wat/ebml-go v0.19.4
 	github.com/ecabinet/ecabinet/services/platform v0.0.0
 	github.com/google/go-cmp v0.7.0
 	github.com/google/uuid v1.6.0
@@ -41,6 +42,7 @@ require (
 	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/klauspost/crc32 v1.3.0 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/mfridman/interpolate v0.0.2 // indirect
 	github.com/minio/crc64nvme v1.1.1 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect

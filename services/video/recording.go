@@ -13,7 +13,6 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/ivfwriter"
 	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -109,14 +108,15 @@ func (s *Service) startRecording(meetingID string) (*recorder, error) {
 }
 
 // stopRecording ends the meeting's recording, closes its files and
-// describes them.
-func (s *Service) stopRecording(meetingID string) (*videov1.Recording, error) {
+// describes them, with the names of the participants they are of (by
+// participant id).
+func (s *Service) stopRecording(meetingID string) (*videov1.Recording, map[string]string, error) {
 	s.recMu.Lock()
 	rec := s.recs[meetingID]
 	delete(s.recs, meetingID)
 	s.recMu.Unlock()
 	if rec == nil {
-		return nil, errNotRecording
+		return nil, nil, errNotRecording
 	}
 	rec.mu.Lock()
 	rec.stopped = true
@@ -125,6 +125,7 @@ func (s *Service) stopRecording(meetingID string) (*videov1.Recording, error) {
 	out := rec.proto()
 	out.State = videov1.RecordingState_RECORDING_STATE_STOPPED
 	out.StopTime = timestamppb.Now()
+	names := map[string]string{}
 	for t, w := range writers {
 		t.rec.CompareAndSwap(w, nil)
 		w.closing.Lock()
@@ -143,12 +144,13 @@ func (s *Service) stopRecording(meetingID string) (*videov1.Recording, error) {
 		if w.written && w.clock > 0 {
 			d = time.Duration(w.last-w.first) * time.Second / time.Duration(w.clock)
 		}
+		names[t.owner.id] = t.owner.name
 		out.Tracks = append(out.Tracks, &videov1.RecordedTrack{ParticipantId: t.owner.id, PersonId: t.owner.person,
 			Source: t.source, FileName: w.file, Bytes: st.Size(), Duration: durationpb.New(d), DroppedPackets: w.dropped.Load()})
 	}
 	s.tellRecording(meetingID, &videov1.RecordingStatus{On: false})
 	s.log.Info("video: recording stopped", "meeting_id", meetingID, "recording_id", rec.id, "tracks", len(out.Tracks))
-	return out, nil
+	return out, names, nil
 }
 
 // tellRecording tells everyone in the room the recording's state.
@@ -185,8 +187,8 @@ func (rec *recorder) add(t *published) {
 	ext, open := "", func(string) (rtpWriter, error) { return nil, errors.New("unsupported codec") }
 	switch {
 	case strings.EqualFold(codec.MimeType, webrtc.MimeTypeVP8):
-		ext = ".ivf"
-		open = func(f string) (rtpWriter, error) { return ivfwriter.New(f, ivfwriter.WithCodec(webrtc.MimeTypeVP8)) }
+		ext = ".webm"
+		open = func(f string) (rtpWriter, error) { return newWebMWriter(f, codec.ClockRate) }
 	case strings.EqualFold(codec.MimeType, webrtc.MimeTypeOpus):
 		ext = ".ogg"
 		open = func(f string) (rtpWriter, error) { return oggwriter.New(f, codec.ClockRate, codec.Channels) }
@@ -209,7 +211,7 @@ func (rec *recorder) add(t *published) {
 	}
 }
 
-// rtpWriter is what pion's IVF and Ogg writers have in common.
+// rtpWriter is what pion's Ogg writer and our WebM writer have in common.
 type rtpWriter interface {
 	WriteRTP(*rtp.Packet) error
 	Close() error
@@ -287,7 +289,7 @@ func (s *Service) stopAllRecordings() {
 	}
 	s.recMu.Unlock()
 	for _, id := range ids {
-		_, _ = s.stopRecording(id)
+		_, _, _ = s.stopRecording(id)
 	}
 }
 

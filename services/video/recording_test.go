@@ -1,15 +1,14 @@
 package video
 
 import (
-	"errors"
-	"io"
+	"github.com/at-wat/ebml-go"
+	"github.com/at-wat/ebml-go/webm"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/ivfreader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 	"google.golang.org/grpc/codes"
 
@@ -22,13 +21,13 @@ const (
 	audioKind = webrtc.RTPCodecTypeAudio
 )
 
-// The chair records the room: everyone is told; the camera goes into an
-// IVF file that parses, starts with a keyframe (asked for at the start)
+// The chair records the room: everyone is told; the camera goes into a
+// WebM file that parses, starts with a keyframe (asked for at the start)
 // and whose frames span the media time reported; the microphone into an
 // Ogg file that parses. Only who runs the meeting may record.
 func TestRecording(t *testing.T) {
 	w := newWorldWith(t, Config{RecordingDir: t.TempDir()})
-	meeting, people := w.meeting(t, meetingM, chair, memberR)
+	meeting, people := w.meeting(t, meetingM, chair, memberR, memberR)
 	pub := w.join(t, people[0], meeting)
 	pub.Publish()
 	pub.Offer()
@@ -61,7 +60,7 @@ func TestRecording(t *testing.T) {
 		t.Errorf("recording notice %v, want on with a start time", on)
 	}
 	// Someone joining now is told in Joined.
-	if late := w.join(t, people[1], meeting); !late.Joined.GetRecording().GetOn() {
+	if late := w.join(t, people[2], meeting); !late.Joined.GetRecording().GetOn() {
 		t.Errorf("joined while recording: %v", late.Joined.GetRecording())
 	}
 
@@ -97,35 +96,39 @@ func TestRecording(t *testing.T) {
 		defer f.Close()
 		switch tr.GetSource() {
 		case sourceCamera:
-			r, hdr, err := ivfreader.NewWith(f)
-			if err != nil || string(hdr.FourCC[:]) != "VP80" {
-				t.Fatalf("IVF header %v: %v", hdr, err)
+			var doc struct {
+				Header  webm.EBMLHeader `ebml:"EBML"`
+				Segment webm.Segment    `ebml:"Segment"`
+			}
+			if err := ebml.Unmarshal(f, &doc); err != nil || doc.Header.DocType != "webm" {
+				t.Fatalf("WebM (doc type %q): %v", doc.Header.DocType, err)
+			}
+			if tr := doc.Segment.Tracks.TrackEntry; len(tr) != 1 || tr[0].CodecID != "V_VP8" || tr[0].Video == nil || tr[0].Video.PixelWidth == 0 {
+				t.Fatalf("WebM tracks %+v, want one VP8 track with its picture size", tr)
 			}
 			n, first := 0, true
-			var last uint64
-			for {
-				frame, fh, err := r.ParseNextFrame()
-				if errors.Is(err, io.EOF) {
-					break
+			var last time.Duration
+			for _, c := range doc.Segment.Cluster {
+				for _, b := range c.SimpleBlock {
+					if first && (!b.Keyframe || b.Data[0][0]&0x01 != 0) {
+						t.Error("the recording does not start with a keyframe")
+					}
+					first = false
+					n++
+					last = time.Duration(int64(c.Timecode)+int64(b.Timecode)) * time.Millisecond
 				}
-				if err != nil {
-					t.Fatalf("IVF frame %d: %v", n, err)
-				}
-				if first && frame[0]&0x01 != 0 {
-					t.Error("the recording does not start with a keyframe")
-				}
-				first = false
-				n++
-				last = fh.Timestamp
 			}
-			// Frames every 33 ms: the frames' span and the reported
-			// duration agree (both media time, not wall time).
-			span := time.Duration(last) * time.Millisecond
+			// Frames every 33 ms: the frames' span, the reported duration
+			// and the file's own (media time, not wall time) agree.
+			span := last
 			if n < 20 || span < time.Duration(n-2)*30*time.Millisecond || span > time.Duration(n)*40*time.Millisecond {
 				t.Errorf("%d frames spanning %v", n, span)
 			}
 			if d := tr.GetDuration().AsDuration(); d < span-50*time.Millisecond || d > span+50*time.Millisecond {
 				t.Errorf("reported duration %v, frames span %v", d, span)
+			}
+			if d := time.Duration(doc.Segment.Info.Duration * float64(time.Millisecond)); d < span-50*time.Millisecond || d > span+100*time.Millisecond {
+				t.Errorf("the file says it lasts %v, frames span %v", d, span)
 			}
 		case sourceMicrophone:
 			r, _, err := oggreader.NewWith(f)

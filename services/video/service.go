@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
 	"github.com/ecabinet/ecabinet/services/platform/health"
@@ -48,7 +49,11 @@ type Deps struct {
 	// caller's identity: the connection must forward it
 	// (identity.DialForwarding).
 	Meetings meetingsv1.MeetingsServiceClient
-	Config   Config
+	// Documents receives stopped recordings, as the person who stopped
+	// them (a forwarding connection, like Meetings); nil: recordings stay
+	// in RecordingDir.
+	Documents documentsv1.DocumentsServiceClient
+	Config    Config
 	// Metrics registers the SFU's metrics; nil: not exported.
 	Metrics prometheus.Registerer
 }
@@ -63,6 +68,8 @@ type Service struct {
 	m     *metrics
 	// live counts the participants whose departure is still to record.
 	live sync.WaitGroup
+	// deliveries counts recordings still being uploaded to the documents.
+	deliveries sync.WaitGroup
 
 	recMu sync.Mutex
 	recs  map[string]*recorder // meeting id -> its recording in progress
@@ -110,6 +117,7 @@ func (s *Service) Run(ctx context.Context) error {
 	// departures are recorded (and relayed by the next start at worst).
 	defer s.endAll()
 	defer s.stopAllRecordings()
+	defer s.deliveries.Wait()
 	go s.watchSpeakers(ctx)
 	return s.core.Relay(ctx)
 }

@@ -98,9 +98,16 @@ export interface SessionState {
   /** Why the session ended (phase 'ended'), or why the last connection ended (reconnecting). */
   end: EndInfo | null;
   reconnects: number;
+  /** Whether the room is being recorded (everyone is told), and since when (ISO time). */
+  recording: { on: boolean; since: string };
 }
 
 const NO_PERMISSIONS: Permissions = { publishAudio: false, publishVideo: false, publishScreen: false };
+
+function recordingFrom(v: unknown): SessionState['recording'] {
+  const r = obj(v);
+  return { on: bool(r.on), since: str(r.startTime) };
+}
 
 /** True when the token lets its holder publish nothing: an observer (or a bridge point). */
 export function watchOnly(p: Permissions): boolean {
@@ -287,6 +294,7 @@ export class VideoSession {
       deviceProblems: [],
       end: null,
       reconnects: 0,
+      recording: { on: false, since: '' },
     };
   }
 
@@ -565,6 +573,10 @@ export class VideoSession {
       } else this.updatePeer(id, { permissions: perms });
       return;
     }
+    if ('recording' in msg) {
+      this.set({ recording: recordingFrom(msg.recording) });
+      return;
+    }
     if ('activeSpeaker' in msg) {
       this.serverSpeaker = true;
       this.set({ activeSpeaker: str(obj(msg.activeSpeaker).participantId) });
@@ -604,6 +616,7 @@ export class VideoSession {
       permissions: permissionsFrom(j.permissions),
       peers: arr(j.peers).map(peerFrom).filter((p) => p.participantId !== id),
       end: null,
+      recording: recordingFrom(j.recording),
     });
     if (resumed) {
       // The network may have changed under us: restart ICE with a new offer. An offer of

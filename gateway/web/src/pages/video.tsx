@@ -6,7 +6,8 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { AgendaList, CurrentItem, Loading, ProblemBox, useTitle } from '../components';
 import { DocumentsSection } from '../docviews';
 import { useLiveEvents } from '../livectx';
-import type { Meeting } from '../model';
+import { canRun, type Meeting } from '../model';
+import { request } from '../api';
 import { Link } from '../router';
 import { useSession } from '../session';
 import { useMeeting } from '../useMeeting';
@@ -249,6 +250,7 @@ function Session({ meetingId, meeting, onRejoin }: { meetingId: string; meeting:
           )}
           <Stage st={st} layout={layout} nameOf={nameOf} />
           <Controls st={st} session={s} layout={layout} setLayout={setLayout} watching={watching} />
+          {meeting && canRun(meeting) && <RecordingControl meetingId={meetingId} on={st.recording.on} />}
           <Problems st={st} />
           <People st={st} nameOf={nameOf} />
         </>
@@ -288,6 +290,12 @@ function StatusBar({ st }: { st: SessionState }) {
         </span>
       )}
       {st.phase === 'reconnecting' && <span class="video-reconnect-hint">{tt('reconnectHint')}</span>}
+      {st.recording.on && st.phase !== 'ended' && (
+        <span class="video-recording" data-testid="video-recording">
+          <span class="video-recording-dot" aria-hidden="true" />
+          {tt('recording.on')}
+        </span>
+      )}
     </div>
   );
 }
@@ -459,6 +467,36 @@ function MediaView({ track, muted, audio, mirror, testid, participantId }: { tra
       data-testid={testid}
       data-participant-id={participantId}
     />
+  );
+}
+
+/** Start and stop the recording: for who runs the meeting (the service checks it too). */
+function RecordingControl({ meetingId, on }: { meetingId: string; on: boolean }) {
+  const { tt } = useVideoText();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const toggle = () => {
+    setBusy(true);
+    setError(null);
+    const action = on ? 'stopRecording' : 'startRecording';
+    request('POST', `/api/v1/meetings/${encodeURIComponent(meetingId)}/video:${action}`, {})
+      .then(() => setSaved(on))
+      .catch(setError)
+      .finally(() => setBusy(false));
+  };
+  return (
+    <div class="video-recording-control">
+      <button type="button" class={`button ${on ? 'button--danger' : ''}`} data-testid="video-record" data-on={String(on)} disabled={busy} onClick={toggle}>
+        {on ? tt('recording.stop') : tt('recording.start')}
+      </button>
+      {saved && !on && (
+        <p class="notice" role="status" data-testid="video-recording-saved">
+          {tt('recording.saved')}
+        </p>
+      )}
+      <ProblemBox error={error} />
+    </div>
   );
 }
 
