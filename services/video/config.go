@@ -35,6 +35,9 @@ type Config struct {
 	// OfferTimeout is how long the service waits for the answer to an
 	// offer it sent before it drops the connection.
 	OfferTimeout time.Duration `env:"VIDEO_OFFER_TIMEOUT" envDefault:"15s"`
+	// JoinTimeout is how long a signaling session may stay open without
+	// its first message (join) before it is closed.
+	JoinTimeout time.Duration `env:"VIDEO_JOIN_TIMEOUT" envDefault:"10s"`
 	// ResumeGrace is how long a participant whose signaling connection
 	// broke keeps its seat (and media) for a resume.
 	ResumeGrace time.Duration `env:"VIDEO_RESUME_GRACE" envDefault:"20s"`
@@ -61,6 +64,7 @@ const (
 	defaultJoinTokenTTL    = 2 * time.Minute
 	defaultOfferTimeout    = 15 * time.Second
 	defaultResumeGrace     = 20 * time.Second
+	defaultJoinTimeout     = 10 * time.Second
 	// defaultTURNCredentialTTL: a long meeting.
 	defaultTURNCredentialTTL = 4 * time.Hour
 )
@@ -83,6 +87,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OfferTimeout <= 0 {
 		c.OfferTimeout = defaultOfferTimeout
+	}
+	if c.JoinTimeout <= 0 {
+		c.JoinTimeout = defaultJoinTimeout
 	}
 	if c.ResumeGrace <= 0 {
 		c.ResumeGrace = defaultResumeGrace

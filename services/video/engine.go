@@ -95,9 +95,12 @@ func startEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		return nil, fmt.Errorf("audio level extension: %w", err)
 	}
 	// NACK generator and responder (with a per-track packet cache), RTCP
-	// sender/receiver reports, TWCC feedback to publishers.
+	// sender/receiver reports, TWCC feedback to publishers: pion's default
+	// set but its stats interceptor, which nothing reads (GetStats) and
+	// which clones every packet's header for every subscriber — in the
+	// fan-out's hottest path.
 	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	if err := registerInterceptors(me, ir); err != nil {
 		_ = mux.Close()
 		return nil, fmt.Errorf("interceptors: %w", err)
 	}
@@ -109,6 +112,21 @@ func startEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	}
 	log.Info("video: ICE listening", "udp", fmt.Sprint(addrs), "networks", cfg.ICENetworks, "turn", cfg.TURNAddr)
 	return &engine{api: api, mux: mux, addr: addrs, relay: rl}, nil
+}
+
+// registerInterceptors is webrtc.RegisterDefaultInterceptors without the
+// stats interceptor.
+func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	if err := webrtc.ConfigureNack(me, ir); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return err
+	}
+	return webrtc.ConfigureTWCCSender(me, ir)
 }
 
 func (e *engine) close() {

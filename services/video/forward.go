@@ -16,13 +16,13 @@ import (
 const keyframeInterval = 500 * time.Millisecond
 
 // published is one track a participant sends, forwarded to everyone else
-// in the room through one TrackLocalStaticRTP: pion binds it to each
-// subscriber's connection and rewrites SSRC and payload type per binding.
+// in the room. Each subscriber's connection binds the one fanOut track; the
+// binding gets its own writer (see fanOut).
 type published struct {
 	owner  *peer
 	source string // sourceMicrophone, sourceCamera or sourceScreen
 	remote *webrtc.TrackRemote
-	local  *boundTrack
+	local  *fanOut
 	kf     *keyframes // nil for audio
 	// revoked: the owner may no longer publish it (demoted); its packets
 	// are read and dropped until it is allowed again.
@@ -35,35 +35,19 @@ type published struct {
 	rec atomic.Pointer[trackWriter]
 }
 
-// boundTrack is the forwarded track; it asks for a keyframe each time pion
-// binds it to a subscriber's connection. That is the moment the new
-// subscriber can first receive: a keyframe asked for earlier (when the
-// track was added, or even when its answer arrived) may pass before the
-// binding exists and be lost to it.
-type boundTrack struct {
-	*webrtc.TrackLocalStaticRTP
-	onBind func()
-}
-
-func (b *boundTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	codec, err := b.TrackLocalStaticRTP.Bind(ctx)
-	if err == nil && b.onBind != nil {
-		b.onBind()
-	}
-	return codec, err
-}
-
 func (t *published) video() bool { return t.kf != nil }
 
-// forward copies the publisher's RTP to the local track until the
+// forward hands the publisher's RTP to every subscriber's writer until the
 // publisher's track ends (it left, or its connection closed).
-func (t *published) forward(m *metrics) {
+func (t *published) forward() {
+	defer t.local.closeAll()
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := t.remote.Read(buf)
 		if err != nil {
 			return
 		}
+		read := time.Now()
 		if t.revoked.Load() {
 			continue
 		}
@@ -73,11 +57,7 @@ func (t *published) forward(m *metrics) {
 		if w := t.rec.Load(); w != nil {
 			w.push(buf[:n])
 		}
-		start := time.Now()
-		// Write errors belong to single subscribers (a binding closing as
-		// they leave); the others still get the packet.
-		_, _ = t.local.Write(buf[:n])
-		m.forward.Observe(time.Since(start).Seconds())
+		t.local.send(buf[:n], read)
 	}
 }
 

@@ -9,9 +9,16 @@ import (
 // metrics are the SFU's own figures, on the process's /metrics.
 type metrics struct {
 	// forward is the time from reading a publisher's packet to having
-	// written it to every subscriber: what the SFU adds for the last of
-	// them (benchmark "bridge-point fan-out" reads it).
-	forward      prometheus.Histogram
+	// written it to every subscriber (queued, then written by each one's
+	// writer): what the SFU adds for the last of them (benchmark
+	// "bridge-point fan-out" reads it).
+	forward prometheus.Histogram
+	// subscriberDelay is the same per subscriber: one observation per
+	// packet and subscriber, from the read to that subscriber's write.
+	subscriberDelay prometheus.Histogram
+	// dropped counts packets a subscriber lost because its writer's queue
+	// was full.
+	dropped      prometheus.Counter
 	keyframes    prometheus.Counter
 	participants prometheus.Gauge
 }
@@ -23,6 +30,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from reading a publisher's RTP packet to having written it to every subscriber.",
 			Buckets: prometheus.ExponentialBuckets(25e-6, 2, 14), // 25µs … 200ms
 		}),
+		subscriberDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ecabinet_video_forward_subscriber_delay_seconds",
+			Help:    "Time from reading a publisher's RTP packet to having written it to one subscriber (one observation per packet and subscriber).",
+			Buckets: prometheus.ExponentialBuckets(25e-6, 2, 14),
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ecabinet_video_forward_dropped_packets_total",
+			Help: "RTP packets not forwarded to a subscriber because its send queue was full.",
+		}),
 		keyframes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ecabinet_video_keyframe_requests_total",
 			Help: "Keyframe requests (PLI) sent to publishers, after de-duplication and throttling.",
@@ -33,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.forward, m.keyframes, m.participants} {
+		for _, c := range []prometheus.Collector{m.forward, m.subscriberDelay, m.dropped, m.keyframes, m.participants} {
 			if err := reg.Register(c); err != nil {
 				// A second service instance in one process (tests) shares
 				// the first one's collectors' names; its figures are then

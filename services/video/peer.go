@@ -22,6 +22,10 @@ import (
 // falls this far behind is dropped rather than allowed to hold memory.
 const outQueue = 512
 
+// maxInbound bounds the client's messages received but not yet handled
+// by its actor (see attach).
+const maxInbound = 64
+
 // maxEarlyCandidates bounds the client's ICE candidates kept until its
 // description arrives.
 const maxEarlyCandidates = 64
@@ -51,10 +55,15 @@ type peer struct {
 	end    context.CancelCauseFunc
 
 	room *room // set by rooms.admit
+	// gone is closed once p's departure is complete (seat freed, tracks
+	// removed, row deleted) or p was never seated.
+	gone chan struct{}
 
 	qmu   sync.Mutex
 	queue []func()
 	wake  chan struct{}
+	// inbound holds a token per client message queued for the actor.
+	inbound chan struct{}
 
 	// The signaling stream attached now; gen counts attachments.
 	sessMu sync.Mutex
@@ -96,6 +105,9 @@ func (s *Service) newPeer(e *engine, tok joinToken) (*peer, error) {
 		ctx:  ctx,
 		end:  end,
 		wake: make(chan struct{}, 1),
+		gone: make(chan struct{}),
+
+		inbound: make(chan struct{}, maxInbound),
 		media: &videov1.MediaState{
 			AudioMuted: !tok.perms.GetPublishAudio(),
 			CameraOff:  !tok.perms.GetPublishVideo(),
@@ -485,7 +497,7 @@ func (p *peer) publish(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		p.log.Error("video: cannot forward track", "err", err)
 		return
 	}
-	t := &published{owner: p, source: source, remote: remote, local: &boundTrack{TrackLocalStaticRTP: local}}
+	t := &published{owner: p, source: source, remote: remote, local: newFanOut(local, p.s.m)}
 	if remote.Kind() == webrtc.RTPCodecTypeAudio {
 		for _, ext := range recv.GetParameters().HeaderExtensions {
 			if ext.URI == sdp.AudioLevelURI {
@@ -500,6 +512,7 @@ func (p *peer) publish(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			send()
 		})
 		t.local.onBind = t.kf.request
+		t.local.onDrop = t.kf.request
 	}
 	p.log.Debug("video: publishing", "source", source, "codec", remote.Codec().MimeType)
 	for _, o := range p.room.addTrack(t) {
@@ -508,7 +521,7 @@ func (p *peer) publish(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	if rec := p.s.recording(p.room.meetingID); rec != nil {
 		rec.add(t)
 	}
-	t.forward(p.s.m)
+	t.forward()
 	for _, o := range p.room.removeTrack(t) {
 		o.do(func() { o.unsubscribe(t) })
 	}

@@ -2,6 +2,7 @@ package video
 
 import (
 	"errors"
+	"slices"
 	"sync"
 
 	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
@@ -39,30 +40,39 @@ func newRooms(maxRooms, maxParticipants int) *rooms {
 }
 
 // admit seats p in the meeting's room (creating the room) and returns the
-// peers already there, or refuses when a limit is reached.
-func (rs *rooms) admit(meetingID, org string, p *peer) ([]*videov1.Peer, error) {
+// peers already there, or refuses when a limit is reached. displaced are
+// the seats p's person already holds there (one person, one seat): the
+// caller ends them; they do not count against the limit.
+func (rs *rooms) admit(meetingID, org string, p *peer) (present []*videov1.Peer, displaced []*peer, err error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	r := rs.byMeeting[meetingID]
 	if r == nil {
 		if len(rs.byMeeting) >= rs.maxRooms {
-			return nil, errTooManyRooms
+			return nil, nil, errTooManyRooms
 		}
 		r = &room{meetingID: meetingID, org: org, peers: map[string]*peer{}, tracks: map[*published]struct{}{}}
 		rs.byMeeting[meetingID] = r
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.peers) >= rs.maxParticipants {
-		return nil, errRoomFull
+	for _, o := range r.peers {
+		if o.person == p.person {
+			displaced = append(displaced, o)
+		}
 	}
-	present := make([]*videov1.Peer, 0, len(r.peers))
+	if len(r.peers)-len(displaced) >= rs.maxParticipants {
+		return nil, nil, errRoomFull
+	}
+	// The displaced are still listed: the newcomer then hears them leave
+	// like anyone else.
+	present = make([]*videov1.Peer, 0, len(r.peers))
 	for _, o := range r.peers {
 		present = append(present, o.describe())
 	}
 	r.peers[p.id] = p
 	p.room = r
-	return present, nil
+	return present, displaced, nil
 }
 
 // remove takes p out of its room (dropping the room when it empties) and
@@ -141,10 +151,15 @@ func (r *room) addTrack(t *published) []*peer {
 	return subs
 }
 
-// removeTrack forgets t and returns the peers that may have received it.
+// removeTrack forgets t, which ended (its owner stopped sending it, or
+// left), and returns the peers that may have received it.
 func (r *room) removeTrack(t *published) []*peer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// Out of the owner's list too: a permission change puts the owner's
+	// allowed tracks back into the room, and an ended one would come
+	// back to everyone as a track that never plays.
+	t.owner.published = slices.DeleteFunc(t.owner.published, func(o *published) bool { return o == t })
 	if _, ok := r.tracks[t]; !ok {
 		return nil
 	}

@@ -40,7 +40,7 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 	if e == nil {
 		return status.Error(codes.Unavailable, Name+": starting up: the media engine is not ready; retry shortly")
 	}
-	first, err := stream.Recv()
+	first, err := a.recvFirst(stream)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 		_ = p.pc.Close()
 		return refusal(codes.FailedPrecondition, ReasonRoomNotOpen, "the video room of meeting %s is not open", meetingID)
 	}
-	present, err := a.s.rooms.admit(meetingID, room.GetOrganizationId(), p)
+	present, displaced, err := a.s.rooms.admit(meetingID, room.GetOrganizationId(), p)
 	switch {
 	case errors.Is(err, errTooManyRooms):
 		_ = p.pc.Close()
@@ -105,9 +105,32 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 		return refusal(codes.ResourceExhausted, ReasonRoomFull,
 			"the video room already has its limit of %d participants", a.s.cfg.MaxParticipants)
 	}
-	if err := a.s.recordJoin(ctx, p, meetingID); err != nil {
+	// abandon undoes admit for a join that does not go through.
+	abandon := func() {
 		a.s.rooms.remove(p)
 		_ = p.pc.Close()
+		close(p.gone)
+	}
+	// One person, one seat: a join (not a resume) from a second tab or
+	// device ends the seat the person already holds, so a join token
+	// cannot seat several bridge points, and attendance sees one person
+	// once. The old seat's departure is recorded before this join is.
+	// FAILED_PRECONDITION, not ABORTED: clients retry what is not final,
+	// and two tabs retrying would take the seat from each other for ever.
+	for _, d := range displaced {
+		d.end(refusal(codes.FailedPrecondition, ReasonJoinedElsewhere,
+			"you joined this meeting's video again from another session; this one is closed"))
+	}
+	for _, d := range displaced {
+		select {
+		case <-d.gone:
+		case <-ctx.Done():
+			abandon()
+			return status.FromContextError(ctx.Err()).Err()
+		}
+	}
+	if err := a.s.recordJoin(ctx, p, meetingID); err != nil {
+		abandon()
 		return err
 	}
 	// Joined goes first: notices others queue for p (someone leaving,
@@ -124,6 +147,7 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 		<-p.ctx.Done()
 		a.s.leave(p)
 		a.s.m.participants.Dec()
+		close(p.gone)
 	}()
 
 	for _, o := range p.room.others(p) {
@@ -132,6 +156,32 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 		})
 	}
 	return a.s.attach(p, stream, false)
+}
+
+// recvFirst waits for the session's first message, at most JoinTimeout:
+// a client that opens a session and says nothing would otherwise hold the
+// stream (and, through the gateway, a WebSocket) for as long as it likes.
+func (a *api) recvFirst(stream videov1.VideoService_SignalServer) (*videov1.SignalRequest, error) {
+	type received struct {
+		m   *videov1.SignalRequest
+		err error
+	}
+	got := make(chan received, 1)
+	// On time-out this goroutine's Recv ends when the handler returns and
+	// gRPC cancels the stream.
+	go func() {
+		m, err := stream.Recv()
+		got <- received{m, err}
+	}()
+	timeout := a.s.cfg.JoinTimeout
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case r := <-got:
+		return r.m, r.err
+	case <-timer.C:
+		return nil, refusal(codes.DeadlineExceeded, ReasonJoinTimeout, "no join within %s of opening the session", timeout)
+	}
 }
 
 // errReplaced ends a signaling stream whose seat another stream took back.
@@ -217,7 +267,25 @@ func (s *Service) attach(p *peer, stream videov1.VideoService_SignalServer, resu
 			if sctx.Err() != nil && m.GetLeave() == nil {
 				return
 			}
-			p.do(func() { p.handle(m) })
+			if m.GetLeave() != nil {
+				p.do(func() { p.handle(m) })
+				continue
+			}
+			// At most maxInbound messages wait for the actor; past that
+			// the stream is not read, and gRPC's flow control holds the
+			// client back, so a client sending faster than its messages
+			// are handled holds no more memory than that.
+			select {
+			case p.inbound <- struct{}{}:
+			case <-p.ctx.Done():
+				return
+			case <-sctx.Done():
+				return
+			}
+			p.do(func() {
+				<-p.inbound
+				p.handle(m)
+			})
 		}
 	}()
 	select {

@@ -33,8 +33,10 @@ const (
 	ReasonConnectionLost    = "CONNECTION_LOST"
 	ReasonSlowClient        = "SLOW_CLIENT"
 	ReasonJoinFirst         = "JOIN_FIRST"
+	ReasonJoinTimeout       = "JOIN_TIMEOUT"
 	ReasonResumeUnknown     = "RESUME_UNKNOWN"
 	ReasonSessionReplaced   = "SESSION_REPLACED"
+	ReasonJoinedElsewhere   = "JOINED_ELSEWHERE"
 )
 
 // refusal is a status carrying a stable reason in ErrorInfo.

@@ -184,8 +184,15 @@ type Received struct {
 	mu       sync.Mutex
 	seqs     map[uint64]struct{} // extended sequence numbers seen
 	last     uint64
-	latency  []time.Duration
+	latency  []time.Duration // stamped frames: sent → last packet received
+	first    []time.Duration // stamped frames: sent → first packet received
 	measured bool
+
+	// The stamped frame whose last packet is awaited (Receive's goroutine
+	// only).
+	stampTS   uint32
+	stampSent time.Time
+	stampOpen bool
 }
 
 // Sink receives remote tracks and counts them.
@@ -238,20 +245,35 @@ func (s *Sink) Receive(remote *webrtc.TrackRemote, pli func()) {
 			lastPLI = now
 			pli()
 		}
-		var vp8 codecs.VP8Packet
-		payload, err := vp8.Unmarshal(p.Payload)
-		if err != nil || vp8.S != 1 || vp8.PID != 0 || len(payload) == 0 {
-			continue
-		}
+		r.video(&p, now)
+	}
+}
+
+// video counts a keyframe's first packet and, measuring, times stamped
+// frames. A frame is usable when its last packet (RTP marker) is in, so
+// that is the latency that counts; the first packet's is kept beside it
+// (it hides whatever delays the rest of a frame, e.g. a forwarder that
+// sends each packet to every subscriber before reading the next).
+func (r *Received) video(p *rtp.Packet, now time.Time) {
+	var vp8 codecs.VP8Packet
+	payload, err := vp8.Unmarshal(p.Payload)
+	if err == nil && vp8.S == 1 && vp8.PID == 0 && len(payload) > 0 {
 		if payload[0]&0x01 == 0 {
 			r.Keyframes.Add(1)
 		}
 		if r.measured && len(payload) >= stampAt+12 && [4]byte(payload[stampAt:stampAt+4]) == stampMagic {
 			sent := time.Unix(0, int64(binary.BigEndian.Uint64(payload[stampAt+4:])))
+			r.stampTS, r.stampSent, r.stampOpen = p.Timestamp, sent, true
 			r.mu.Lock()
-			r.latency = append(r.latency, now.Sub(sent))
+			r.first = append(r.first, now.Sub(sent))
 			r.mu.Unlock()
 		}
+	}
+	if r.stampOpen && p.Marker && p.Timestamp == r.stampTS {
+		r.stampOpen = false
+		r.mu.Lock()
+		r.latency = append(r.latency, now.Sub(r.stampSent))
+		r.mu.Unlock()
 	}
 }
 
@@ -310,15 +332,26 @@ func (r *Received) Reset() {
 	r.seqs = map[uint64]struct{}{}
 	r.last = 0
 	r.latency = nil
+	r.first = nil
 }
 
-// Latencies returns the send-to-receive times of stamped frames so far
-// and forgets them.
+// Latencies returns the times from sending a stamped frame to receiving
+// its last packet so far, and forgets them.
 func (r *Received) Latencies() []time.Duration {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := r.latency
 	r.latency = nil
+	return out
+}
+
+// FirstPacketLatencies returns the times from sending a stamped frame to
+// receiving its first packet so far, and forgets them.
+func (r *Received) FirstPacketLatencies() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.first
+	r.first = nil
 	return out
 }
 

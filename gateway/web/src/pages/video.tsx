@@ -470,6 +470,9 @@ function MediaView({ track, muted, audio, mirror, testid, participantId }: { tra
   );
 }
 
+/** Why a session ended, for the reasons with a text of their own. */
+const KNOWN_ENDS = new Set(['LEFT', 'SESSION_REPLACED', 'JOINED_ELSEWHERE', 'JOIN_TIMEOUT']);
+
 /** Start and stop the recording: for who runs the meeting (the service checks it too). */
 function RecordingControl({ meetingId, on }: { meetingId: string; on: boolean }) {
   const { tt } = useVideoText();
@@ -587,7 +590,7 @@ function Ended({ st, onRejoin }: { st: SessionState; onRejoin: () => void }) {
   const { tt } = useVideoText();
   const e = st.end;
   const text =
-    e?.reason === 'LEFT' ? tt('end.LEFT') : e?.reason === 'SESSION_REPLACED' ? tt('end.SESSION_REPLACED') : tt('end.other', { reason: e?.message || e?.reason || e?.code || '' });
+    e && KNOWN_ENDS.has(e.reason) ? tt(`end.${e.reason}` as VideoKey) : tt('end.other', { reason: e?.message || e?.reason || e?.code || '' });
   return (
     <div class="panel video-ended" data-testid="video-ended" data-code={e?.code ?? ''} data-reason={e?.reason ?? ''}>
       <p>{text}</p>
