@@ -2213,8 +2213,9 @@ func (x *Recording) GetTracks() []*RecordedTrack {
 	return nil
 }
 
-// One recorded track: a file on the video node (uploading it to the
-// meeting's documents comes later).
+// One recorded track: a file on the video node (VP8 as WebM, Opus as
+// Ogg), uploaded to the meeting's documents as a recording once the
+// recording stops.
 type RecordedTrack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ParticipantId string                 `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
