@@ -97,3 +97,69 @@ func loadAverage() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// listenerPID finds the process on this machine listening on the TCP port
+// of addr (host:port), through /proc (Linux): how the benchmarks read the
+// CPU time of a dependency they did not start, such as MinIO. It returns
+// "" when there is none it can see (a remote store, another user's
+// process).
+func listenerPID(addr string) string {
+	_, port, ok := strings.Cut(addr, ":")
+	if !ok {
+		return ""
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return ""
+	}
+	want := fmt.Sprintf(":%04X", p)
+	var inode string
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		raw, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(raw), "\n")[1:] {
+			f := strings.Fields(line)
+			// local address, state 0A (LISTEN), inode.
+			if len(f) > 9 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
+				inode = f[9]
+			}
+		}
+	}
+	if inode == "" {
+		return ""
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, pe := range procs {
+		if _, err := strconv.Atoi(pe.Name()); err != nil {
+			continue
+		}
+		fds, _ := os.ReadDir("/proc/" + pe.Name() + "/fd")
+		for _, fd := range fds {
+			if link, _ := os.Readlink("/proc/" + pe.Name() + "/fd/" + fd.Name()); link == "socket:["+inode+"]" {
+				return pe.Name()
+			}
+		}
+	}
+	return ""
+}
+
+// cpuSeconds is the user+system CPU time of process pid (0 if it cannot be
+// read), from /proc/<pid>/stat in clock ticks of 10 ms.
+func cpuSeconds(pid string) float64 {
+	raw, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may
+	// hold spaces: utime and stime are the 12th and 13th of them.
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseFloat(f[11], 64)
+	sys, _ := strconv.ParseFloat(f[12], 64)
+	return (user + sys) / 100
+}
