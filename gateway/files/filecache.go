@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,8 +39,10 @@ const (
 //
 // The files live in a directory of this process's own, made at the first
 // fill and removed at shutdown (close), so processes sharing a machine
-// never share or clean up each other's entries, and an entry never
-// outlives the process that checked it.
+// never share each other's entries, and an entry never outlives the
+// process that checked it; directories of processes killed before they
+// could clean up are removed by the next one to start a cache there
+// (Linux: the directory's name carries the pid, looked up in /proc).
 type fileCache struct {
 	parent  string            // where the directory is made; "" for the system's temporary directory
 	entries *sizedLRU[string] // key → file path
@@ -58,23 +62,61 @@ func newFileCache(parent string, capacity int64) *fileCache {
 func (c *fileCache) directory() (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch {
-	case c.closed:
+	if c.closed {
 		return "", errors.New("the file cache is closed")
-	case c.dir != "":
-		return c.dir, nil
+	}
+	if c.dir != "" {
+		if _, err := os.Stat(c.dir); err == nil {
+			return c.dir, nil
+		}
+		// Removed under us (a cleaner of the temporary directory): its
+		// entries are gone too; they are forgotten as they are missed.
 	}
 	if c.parent != "" {
 		if err := os.MkdirAll(c.parent, 0o700); err != nil {
 			return "", fmt.Errorf("file cache directory: %w", err)
 		}
 	}
-	dir, err := os.MkdirTemp(c.parent, "ecabinet-files-")
+	if c.dir == "" {
+		removeOrphans(c.parent)
+	}
+	dir, err := os.MkdirTemp(c.parent, dirPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return "", fmt.Errorf("file cache directory: %w", err)
 	}
 	c.dir = dir
 	return dir, nil
+}
+
+// dirPrefix starts the name of a cache directory, followed by the pid of
+// the process that made it.
+const dirPrefix = "ecabinet-files-"
+
+// removeOrphans removes the cache directories under parent that processes
+// no longer running left behind (killed before they could clean up): they
+// hold copies of papers, some confidential, that nothing will read again.
+func removeOrphans(parent string) {
+	if _, err := os.Stat("/proc/self"); err != nil {
+		return // no /proc to tell the living from the dead
+	}
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), dirPrefix)
+		pid, _, ok2 := strings.Cut(rest, "-")
+		if !ok || !ok2 || !e.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/proc", pid)); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			continue // running (or we cannot tell)
+		}
+		_ = os.RemoveAll(filepath.Join(parent, e.Name()))
+	}
 }
 
 // close removes the cache's directory and every file in it; later fills
@@ -100,9 +142,13 @@ func (c *fileCache) cacheable(size int64) bool {
 func (c *fileCache) open(ctx context.Context, sum string, size int64, fetch func(context.Context) (io.ReadCloser, error)) (*os.File, error) {
 	key := versionKey(sum, size)
 	if path, ok := c.entries.get(key); ok {
-		// An entry evicted since the lookup has lost its file; the
-		// caller streams from object storage then.
-		return os.Open(path)
+		f, err := os.Open(path)
+		if err == nil {
+			return f, nil
+		}
+		// Evicted since the lookup, or removed under us (a cleaner of
+		// the temporary directory): forget it, copy it again.
+		c.entries.remove(key, func(p string) bool { return p == path })
 	}
 	path, err := fillOnce(ctx, &c.flight, key, fileFetchTimeout, func(ctx context.Context) (string, error) {
 		if path, ok := c.entries.get(key); ok {
@@ -151,11 +197,9 @@ func (c *fileCache) fill(ctx context.Context, key, sum string, size int64, fetch
 	if err = f.Close(); err != nil {
 		return "", err
 	}
-	// The checksum matched, so sum is hex: safe in a file name.
-	path = filepath.Join(dir, sum+"-"+strconv.FormatInt(size, 10))
-	if err = os.Rename(f.Name(), path); err != nil {
-		return "", err
-	}
+	// The copy keeps its own unique name: an evicted copy of the same
+	// version, removed late, can never be this one.
+	path = f.Name()
 	kept, evicted := c.entries.add(key, path, size)
 	for _, old := range evicted {
 		// Readers that opened it keep reading: the file goes when

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -168,5 +170,47 @@ func TestFileCacheIsBoundedAndRemovesItsFiles(t *testing.T) {
 	if f, err := c.open(t.Context(), hexSum(versions[2]), 1000, serving(versions[2])); err == nil {
 		f.Close()
 		t.Error("a closed cache still serves")
+	}
+}
+
+// A cache directory left by a process that is gone (killed before it could
+// clean up) is removed when a cache starts beside it; a live process's is
+// not. A directory removed under the cache (a cleaner of /tmp) is made
+// again.
+func TestFileCacheCleansUpAfterTheDeadAndRecovers(t *testing.T) {
+	parent := t.TempDir()
+	orphan := filepath.Join(parent, dirPrefix+"2147483646-abc")
+	alive := filepath.Join(parent, dirPrefix+strconv.Itoa(os.Getppid())+"-def")
+	for _, d := range []string{orphan, alive} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newFileCache(parent, 1<<20)
+	object := []byte("nghị quyết")
+	open := func() {
+		t.Helper()
+		f, err := c.open(t.Context(), hexSum(object), int64(len(object)), serving(object))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := readAll(t, f); !bytes.Equal(b, object) {
+			t.Fatalf("served %q", b)
+		}
+	}
+	open()
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Errorf("the dead process's directory is still there (%v)", err)
+	}
+	if _, err := os.Stat(alive); err != nil {
+		t.Errorf("a live process's directory was removed: %v", err)
+	}
+
+	if err := os.RemoveAll(c.dir); err != nil {
+		t.Fatal(err)
+	}
+	open() // the entry's file is gone: copied again into a new directory
+	if names := c.files(t); len(names) != 1 {
+		t.Errorf("after the directory was removed: files %v, want the one copy", names)
 	}
 }

@@ -45,6 +45,20 @@ func (c *sizedLRU[V]) get(key string) (V, bool) {
 	return e.Value.(*lruEntry[V]).val, true
 }
 
+// remove forgets key, if val is still what it holds (a newer value under
+// the same key stays).
+func (c *sizedLRU[V]) remove(key string, same func(V) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok || !same(e.Value.(*lruEntry[V]).val) {
+		return
+	}
+	c.order.Remove(e)
+	delete(c.entries, key)
+	c.used -= e.Value.(*lruEntry[V]).size
+}
+
 // add keeps val under key unless the key is taken or val alone is larger
 // than the capacity (kept reports which). evicted are the values it
 // forgot to make room, for the caller to dispose of.

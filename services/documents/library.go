@@ -88,6 +88,7 @@ func (s *Service) planLibraryDocument(ctx context.Context, c identity.Claims, re
 		version:         &documentsv1.DocumentVersion{FileName: common.fileName},
 		actor:           c.Subject,
 		libraryAudience: orgs,
+		limit:           s.uploadLimit(req.GetKind()),
 	}, nil
 }
 

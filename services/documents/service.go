@@ -63,6 +63,9 @@ type Config struct {
 	// UploadMaxBytes bounds one file; a larger upload is refused (HTTP
 	// 413) as soon as it is announced or has gone past the limit.
 	UploadMaxBytes int64 `env:"UPLOAD_MAX_BYTES" envDefault:"209715200"`
+	// RecordingMaxBytes is UploadMaxBytes for recordings (kind RECORDING):
+	// a meeting's camera at 1.5 Mbit/s passes 200 MB in 18 minutes.
+	RecordingMaxBytes int64 `env:"RECORDING_MAX_BYTES" envDefault:"4294967296"`
 	// UploadSpoolDir holds an upload on disk while it arrives and is
 	// checked, before it goes to object storage; empty: the system's
 	// temporary directory. Needs room for the uploads in flight.
@@ -77,12 +80,16 @@ type Config struct {
 // Defaults for a zero Config field.
 const (
 	defaultUploadMaxBytes     = 200 << 20
+	defaultRecordingMaxBytes  = 4 << 30
 	defaultPDFInspectMaxBytes = 64 << 20
 )
 
 func (c Config) withDefaults() Config {
 	if c.UploadMaxBytes <= 0 {
 		c.UploadMaxBytes = defaultUploadMaxBytes
+	}
+	if c.RecordingMaxBytes <= 0 {
+		c.RecordingMaxBytes = defaultRecordingMaxBytes
 	}
 	if c.PDFInspectMaxBytes <= 0 {
 		c.PDFInspectMaxBytes = defaultPDFInspectMaxBytes

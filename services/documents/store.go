@@ -148,6 +148,7 @@ func (s *Service) recordAccess(ctx context.Context, documentID string, version i
 type upload struct {
 	documentID string
 	objectKey  string
+	limit      int64                        // the largest file of the document's kind
 	version    *documentsv1.DocumentVersion // document_id, version and create_time are set on commit
 	// For a new document: its metadata. For a new version: nil.
 	newDocument *documentsv1.Document

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 
@@ -91,7 +92,7 @@ func (a *api) UploadDocument(stream documentsv1.DocumentsService_UploadDocumentS
 		return recvError(err)
 	}
 
-	sp, err := a.s.receive(ctx, stream, declared)
+	sp, err := a.s.receive(ctx, stream, declared, u.limit)
 	defer sp.remove()
 	if err != nil {
 		return err
@@ -125,14 +126,22 @@ func unsupported(err error) error {
 		Description: err.Error() + "; accepted are PDF, Word, Excel and PowerPoint (DOCX, XLSX, PPTX), PNG and JPEG images, and common audio and video (MP3, M4A, MP4, MOV, WebM, Ogg, WAV, AAC)"}})
 }
 
-// checkDeclared validates the announced size.
-func (s *Service) checkDeclared(field string, declared int64) []rpcerr.Violation {
+// uploadLimit is the largest file of a kind.
+func (s *Service) uploadLimit(kind documentsv1.DocumentKind) int64 {
+	if kind == documentsv1.DocumentKind_DOCUMENT_KIND_RECORDING {
+		return s.cfg.RecordingMaxBytes
+	}
+	return s.cfg.UploadMaxBytes
+}
+
+// checkDeclared validates the announced size against limit.
+func checkDeclared(field string, declared, limit int64) []rpcerr.Violation {
 	switch {
 	case declared < 0:
 		return []rpcerr.Violation{{Field: field, Reason: rpcerr.ReasonInvalidFormat, Description: "must not be negative (0 when unknown)"}}
-	case declared > s.cfg.UploadMaxBytes:
+	case declared > limit:
 		return []rpcerr.Violation{{Field: field, Reason: ReasonFileTooLarge,
-			Description: fmt.Sprintf("the file is larger than the limit of %d bytes", s.cfg.UploadMaxBytes)}}
+			Description: fmt.Sprintf("the file is larger than the limit of %d bytes", limit)}}
 	}
 	return nil
 }
@@ -167,7 +176,7 @@ func (s *Service) checkDocumentFields(req *documentsv1.NewDocument) documentFiel
 	if f.fileName == "" {
 		f.violations = append(f.violations, rpcerr.Violation{Field: "new_document.file_name", Reason: rpcerr.ReasonRequired, Description: "must name the file"})
 	}
-	f.violations = append(f.violations, s.checkDeclared("new_document.declared_size", req.GetDeclaredSize())...)
+	f.violations = append(f.violations, checkDeclared("new_document.declared_size", req.GetDeclaredSize(), s.uploadLimit(req.GetKind()))...)
 	return f
 }
 
@@ -225,6 +234,7 @@ func (s *Service) planNewDocument(ctx context.Context, c identity.Claims, req *d
 		version:  &documentsv1.DocumentVersion{FileName: fileName},
 		actor:    c.Subject,
 		audience: audience(m),
+		limit:    s.uploadLimit(req.GetKind()),
 	}, req.GetDeclaredSize(), nil
 }
 
@@ -239,13 +249,17 @@ func (s *Service) planNewVersion(ctx context.Context, c identity.Claims, req *do
 	if fileName == "" {
 		vs = append(vs, rpcerr.Violation{Field: "new_version.file_name", Reason: rpcerr.ReasonRequired, Description: "must name the file"})
 	}
-	vs = append(vs, s.checkDeclared("new_version.declared_size", req.GetDeclaredSize())...)
+	vs = append(vs, checkDeclared("new_version.declared_size", req.GetDeclaredSize(), math.MaxInt64)...)
 	if len(vs) > 0 {
 		return nil, 0, rpcerr.Invalid(Name, vs)
 	}
 	d, err := s.readable(ctx, c, id)
 	if err != nil {
 		return nil, 0, err
+	}
+	// A new version is of the document's kind, so within its limit.
+	if vs := checkDeclared("new_version.declared_size", req.GetDeclaredSize(), s.uploadLimit(d.GetKind())); len(vs) > 0 {
+		return nil, 0, rpcerr.Invalid(Name, vs)
 	}
 	aud, err := s.manage(ctx, c, d, "replace")
 	if err != nil {
@@ -260,6 +274,7 @@ func (s *Service) planNewVersion(ctx context.Context, c identity.Claims, req *do
 		expectedVersion: req.GetExpectedVersion(),
 		actor:           c.Subject,
 		audience:        aud,
+		limit:           s.uploadLimit(d.GetKind()),
 	}, req.GetDeclaredSize(), nil
 }
 
@@ -288,7 +303,7 @@ func (sp *spool) remove() {
 // closes its side. It stops at the first sign the file will be refused:
 // past the size limit, past the announced size, or first bytes of a type we
 // do not take.
-func (s *Service) receive(ctx context.Context, stream documentsv1.DocumentsService_UploadDocumentServer, declared int64) (*spool, error) {
+func (s *Service) receive(ctx context.Context, stream documentsv1.DocumentsService_UploadDocumentServer, declared, limit int64) (*spool, error) {
 	f, err := os.CreateTemp(s.cfg.UploadSpoolDir, spoolPattern)
 	if err != nil {
 		s.log.ErrorContext(ctx, "cannot create an upload spool file", "dir", s.cfg.UploadSpoolDir, "err", err)
@@ -312,8 +327,8 @@ func (s *Service) receive(ctx context.Context, stream documentsv1.DocumentsServi
 		}
 		chunk := part.Chunk
 		sp.size += int64(len(chunk))
-		if sp.size > s.cfg.UploadMaxBytes {
-			return sp, tooLarge("chunk", s.cfg.UploadMaxBytes)
+		if sp.size > limit {
+			return sp, tooLarge("chunk", limit)
 		}
 		if declared > 0 && sp.size > declared {
 			return sp, rpcerr.Invalid(Name, []rpcerr.Violation{{Field: "chunk", Reason: ReasonIncompleteFile,

@@ -149,6 +149,47 @@ func TestUploadRefusesBadInput(t *testing.T) {
 	}
 }
 
+// Recordings have a limit of their own (a meeting's camera passes the
+// papers' limit in minutes): a recording of a size refused for a paper is
+// taken, and one over its own limit is refused like any file.
+func TestRecordingsHaveTheirOwnLimit(t *testing.T) {
+	w := newWorldWith(t, worldOptions{cfg: Config{UploadMaxBytes: 1 << 20, RecordingMaxBytes: 3 << 20}})
+	meeting, _ := w.cellMeeting()
+	webm := append([]byte{0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84}, []byte("webm\x42\x87")...)
+	recording := func(size int, declared bool) *documentsv1.UploadDocumentRequest {
+		nd := paper(meeting, "Bản ghi cuộc họp", "ban-ghi.webm")
+		nd.Kind = documentsv1.DocumentKind_DOCUMENT_KIND_RECORDING
+		if declared {
+			nd.DeclaredSize = int64(size)
+		}
+		return newDocument(nd)
+	}
+	padded := func(size int) []byte { return append(bytes.Clone(webm), make([]byte, size-len(webm))...) }
+
+	d, err := w.sendUpload(testenv.As(secretary), recording(2<<20, true), padded(2<<20))
+	if err != nil || d.GetKind() != documentsv1.DocumentKind_DOCUMENT_KIND_RECORDING || d.GetSizeBytes() != 2<<20 {
+		t.Fatalf("a 2 MiB recording: %v (%v)", d, err)
+	}
+	_, err = w.sendUpload(testenv.As(secretary), newDocument(paper(meeting, "Lớn", "lon.pdf")), testenv.PDF(1, 2<<20))
+	if diff := cmp.Diff(map[string]string{"chunk": ReasonFileTooLarge}, testenv.ViolationReasons(t, err)); diff != "" {
+		t.Errorf("a 2 MiB paper (-want +got):\n%s", diff)
+	}
+	_, err = w.sendUpload(testenv.As(secretary), recording(4<<20, true), padded(4<<20))
+	if diff := cmp.Diff(map[string]string{"new_document.declared_size": ReasonFileTooLarge}, testenv.ViolationReasons(t, err)); diff != "" {
+		t.Errorf("a 4 MiB recording announced (-want +got):\n%s", diff)
+	}
+	_, err = w.sendUpload(testenv.As(secretary), recording(4<<20, false), padded(4<<20))
+	if diff := cmp.Diff(map[string]string{"chunk": ReasonFileTooLarge}, testenv.ViolationReasons(t, err)); diff != "" {
+		t.Errorf("a 4 MiB recording streamed (-want +got):\n%s", diff)
+	}
+	// A new version of the recording is a recording too.
+	_, err = w.sendUpload(testenv.As(secretary), newVersion(&documentsv1.NewVersion{DocumentId: d.GetId(), FileName: "ban-ghi-2.webm"}), padded(2<<20))
+	if err != nil {
+		t.Errorf("a 2 MiB new version of the recording: %v", err)
+	}
+	w.nothingLeft(t, 1)
+}
+
 func TestUploadPermissions(t *testing.T) {
 	w := newWorld(t)
 	meeting, _ := w.cellMeeting()

@@ -292,9 +292,9 @@ func (a *api) StopRecording(ctx context.Context, req *videov1.StopRecordingReque
 		return nil, err
 	}
 	if a.s.d.Documents != nil && len(rec.GetTracks()) > 0 {
-		// In the background, as the caller: the files may be large, and
-		// the chair's request should not wait for them.
-		a.s.deliveries.Go(func() { a.s.deliverRecording(context.WithoutCancel(ctx), rec, names) })
+		// In the background: the files may be large, and the chair's
+		// request should not wait for them.
+		a.s.deliverRecording(ctx, rec, names)
 	}
 	return &videov1.StopRecordingResponse{Recording: rec}, nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
@@ -16,9 +18,9 @@ import (
 const (
 	// deliverChunk is the size of the upload stream's messages.
 	deliverChunk = 256 << 10
-	// deliverTimeout bounds one file's upload (the identity it carries
-	// lasts minutes, not hours).
-	deliverTimeout = 5 * time.Minute
+	// deliverTimeout bounds one file's upload (a long meeting's camera at
+	// the documents' recording limit, over a slow link).
+	deliverTimeout = 30 * time.Minute
 )
 
 // sourceTitles names a recorded source in a recording's title (the
@@ -29,32 +31,57 @@ var sourceTitles = map[string]string{
 	sourceScreen:     "màn hình chia sẻ",
 }
 
-// deliverRecording uploads each file of a stopped recording to the
-// meeting's documents as a confidential recording, through the documents
-// service as the person who stopped it (ctx carries their identity, which
-// the connection forwards; it must not end with their request), and
-// removes the files it delivered. A file the documents service refuses
-// (too large for its upload limit, the store down) stays on the video
-// node and is logged with the reason.
-func (s *Service) deliverRecording(ctx context.Context, rec *videov1.Recording, names map[string]string) {
-	delivered := 0
-	for _, tr := range rec.GetTracks() {
-		title := fmt.Sprintf("Bản ghi cuộc họp — %s (%s)", names[tr.GetParticipantId()], sourceTitles[tr.GetSource()])
-		id, err := s.uploadRecorded(ctx, rec.GetMeetingId(), title, tr.GetFileName())
-		if err != nil {
-			s.log.Error("video: a recorded track was not delivered to the documents; its file stays", "meeting_id", rec.GetMeetingId(),
-				"recording_id", rec.GetId(), "file", tr.GetFileName(), "err", err)
-			continue
-		}
-		delivered++
-		s.log.Info("video: recorded track delivered", "meeting_id", rec.GetMeetingId(), "recording_id", rec.GetId(), "document_id", id)
-		if err := os.Remove(tr.GetFileName()); err != nil {
-			s.log.Warn("video: cannot remove a delivered recording file", "file", tr.GetFileName(), "err", err)
-		}
+// deliverRecording uploads the files of a stopped recording to the
+// meeting's documents as confidential recordings, in the background,
+// through the documents service as the person who stopped it: call carries
+// their identity, which the connection forwards, so the documents service
+// applies its own rule. All files start at once, while that identity is
+// fresh (it is checked when an upload starts, and lasts minutes). A
+// delivered file is removed from the video node; a refused one (over the
+// documents' limit, the store down) or one a shutdown interrupts stays,
+// logged with the reason.
+func (s *Service) deliverRecording(call context.Context, rec *videov1.Recording, names map[string]string) {
+	select {
+	case <-s.stopping:
+		s.log.Warn("video: the service is stopping; the recording stays on disk", "meeting_id", rec.GetMeetingId(), "recording_id", rec.GetId())
+		return
+	default:
 	}
-	if delivered == len(rec.GetTracks()) && len(rec.GetTracks()) > 0 {
-		_ = os.Remove(filepath.Dir(rec.GetTracks()[0].GetFileName())) // the recording's own directory, now empty
-	}
+	// The caller's values (its identity), not its end; the service's end
+	// interrupts the uploads.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(call))
+	s.deliveries.Go(func() {
+		defer cancel()
+		go func() {
+			select {
+			case <-s.stopping:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		var wg sync.WaitGroup
+		var failed atomic.Int32
+		for _, tr := range rec.GetTracks() {
+			wg.Go(func() {
+				title := fmt.Sprintf("Bản ghi cuộc họp — %s (%s)", names[tr.GetParticipantId()], sourceTitles[tr.GetSource()])
+				id, err := s.uploadRecorded(ctx, rec.GetMeetingId(), title, tr.GetFileName())
+				if err != nil {
+					failed.Add(1)
+					s.log.Error("video: a recorded track was not delivered to the documents; its file stays", "meeting_id", rec.GetMeetingId(),
+						"recording_id", rec.GetId(), "file", tr.GetFileName(), "err", err)
+					return
+				}
+				s.log.Info("video: recorded track delivered", "meeting_id", rec.GetMeetingId(), "recording_id", rec.GetId(), "document_id", id)
+				if err := os.Remove(tr.GetFileName()); err != nil {
+					s.log.Warn("video: cannot remove a delivered recording file", "file", tr.GetFileName(), "err", err)
+				}
+			})
+		}
+		wg.Wait()
+		if failed.Load() == 0 && len(rec.GetTracks()) > 0 {
+			_ = os.Remove(filepath.Dir(rec.GetTracks()[0].GetFileName())) // the recording's own directory, now empty
+		}
+	})
 }
 
 // uploadRecorded streams one file to DocumentsService.UploadDocument.

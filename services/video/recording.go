@@ -40,6 +40,7 @@ type recorder struct {
 
 	mu      sync.Mutex
 	writers map[*published]*trackWriter
+	files   int // files opened so far
 	stopped bool
 }
 
@@ -140,6 +141,12 @@ func (s *Service) stopRecording(meetingID string) (*videov1.Recording, map[strin
 		if err != nil {
 			continue
 		}
+		if !w.written {
+			// Nothing but a header (a camera that never sent a
+			// keyframe, a microphone muted throughout): no recording.
+			_ = os.Remove(w.file)
+			continue
+		}
 		var d time.Duration
 		if w.written && w.clock > 0 {
 			d = time.Duration(w.last-w.first) * time.Second / time.Duration(w.clock)
@@ -147,6 +154,9 @@ func (s *Service) stopRecording(meetingID string) (*videov1.Recording, map[strin
 		names[t.owner.id] = t.owner.name
 		out.Tracks = append(out.Tracks, &videov1.RecordedTrack{ParticipantId: t.owner.id, PersonId: t.owner.person,
 			Source: t.source, FileName: w.file, Bytes: st.Size(), Duration: durationpb.New(d), DroppedPackets: w.dropped.Load()})
+	}
+	if len(out.Tracks) == 0 {
+		_ = os.Remove(rec.dir) // nothing was recorded
 	}
 	s.tellRecording(meetingID, &videov1.RecordingStatus{On: false})
 	s.log.Info("video: recording stopped", "meeting_id", meetingID, "recording_id", rec.id, "tracks", len(out.Tracks))
@@ -188,15 +198,31 @@ func (rec *recorder) add(t *published) {
 	switch {
 	case strings.EqualFold(codec.MimeType, webrtc.MimeTypeVP8):
 		ext = ".webm"
-		open = func(f string) (rtpWriter, error) { return newWebMWriter(f, codec.ClockRate) }
+		askKey := func() {}
+		if t.kf != nil {
+			askKey = t.kf.request
+		}
+		open = func(f string) (rtpWriter, error) { return newWebMWriter(f, codec.ClockRate, askKey) }
 	case strings.EqualFold(codec.MimeType, webrtc.MimeTypeOpus):
 		ext = ".ogg"
-		open = func(f string) (rtpWriter, error) { return oggwriter.New(f, codec.ClockRate, codec.Channels) }
+		open = func(name string) (rtpWriter, error) {
+			f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return nil, err
+			}
+			w, err := oggwriter.NewWith(f, codec.ClockRate, codec.Channels)
+			if err != nil {
+				f.Close()
+			}
+			return w, err
+		}
 	default:
 		t.owner.log.Warn("video: track not recorded: codec not supported", "codec", codec.MimeType)
 		return
 	}
-	file := filepath.Join(rec.dir, t.owner.id+"-"+t.source+"-"+sanitize(t.remote.ID())+ext)
+	// Numbered: a track published again under the same id is a new file.
+	rec.files++
+	file := filepath.Join(rec.dir, fmt.Sprintf("%s-%s-%s-%d%s", t.owner.id, t.source, sanitize(t.remote.ID()), rec.files, ext))
 	w, err := open(file)
 	if err != nil {
 		t.owner.log.Error("video: cannot record a track", "file", file, "err", err)

@@ -68,8 +68,10 @@ type Service struct {
 	m     *metrics
 	// live counts the participants whose departure is still to record.
 	live sync.WaitGroup
-	// deliveries counts recordings still being uploaded to the documents.
+	// deliveries counts recordings still being uploaded to the documents;
+	// stopping is closed when Run ends, which interrupts them.
 	deliveries sync.WaitGroup
+	stopping   chan struct{}
 
 	recMu sync.Mutex
 	recs  map[string]*recorder // meeting id -> its recording in progress
@@ -86,7 +88,7 @@ func New(d Deps) *Service {
 	log = log.With("service", Name)
 	cfg := d.Config.withDefaults()
 	return &Service{d: d, cfg: cfg, log: log, rooms: newRooms(cfg.MaxRooms, cfg.MaxParticipants), m: newMetrics(d.Metrics),
-		recs: map[string]*recorder{}, core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
+		recs: map[string]*recorder{}, stopping: make(chan struct{}), core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
 			JS: d.JS, NC: d.NC, Migrations: migrations, SubjectPrefix: d.SubjectPrefix}}
 }
 
@@ -117,7 +119,10 @@ func (s *Service) Run(ctx context.Context) error {
 	// departures are recorded (and relayed by the next start at worst).
 	defer s.endAll()
 	defer s.stopAllRecordings()
-	defer s.deliveries.Wait()
+	defer func() {
+		close(s.stopping)
+		s.deliveries.Wait()
+	}()
 	go s.watchSpeakers(ctx)
 	return s.core.Relay(ctx)
 }

@@ -17,13 +17,20 @@ export function LibraryPage() {
   const [docs, setDocs] = useState<Doc[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   useTitle(tt('library.title'));
+  // A newer load always wins: one publication sends an event per organisation the reader
+  // belongs to, and loads can overtake each other.
+  const gen = useRef(0);
   const load = useCallback(() => {
+    const mine = ++gen.current;
     request('GET', '/api/v1/library')
       .then((res) => {
+        if (mine !== gen.current) return;
         setDocs(docsFrom(res));
         setError(null);
       })
-      .catch(setError);
+      .catch((err: unknown) => {
+        if (mine === gen.current) setError(err);
+      });
   }, []);
   useEffect(load, [load]);
   // Material published, replaced or withdrawn reaches every organisation it was sent to.
