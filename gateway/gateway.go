@@ -77,6 +77,12 @@ type Deps struct {
 	// tests use their own so they never share streams).
 	SubjectPrefix string
 	Metrics       *prometheus.Registry
+	// Local, when set, is the voting service hosted in this process
+	// (-target=all): it returns a connection that calls the service's
+	// unary methods without crossing the network, after client (the
+	// identity signing), and sends everything else to fallback
+	// (grpcserver.Local).
+	Local func(fallback grpc.ClientConnInterface, client grpc.UnaryClientInterceptor) grpc.ClientConnInterface
 }
 
 // Gateway serves HTTP until its context ends.
@@ -131,7 +137,13 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	g.upstreams = []*upstream{
 		meetingsUp,
 		documentsUp,
-		{name: "voting", addr: orDefault(cfg.VotingAddr), register: registrars(votingv1.RegisterVotingServiceHandler)},
+		{name: "voting", addr: orDefault(cfg.VotingAddr), register: registrars(func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+			if d.Local == nil {
+				return votingv1.RegisterVotingServiceHandler(ctx, mux, conn)
+			}
+			local := d.Local(conn, identity.UnaryClientInterceptor(signer))
+			return votingv1.RegisterVotingServiceHandlerClient(ctx, mux, votingv1.NewVotingServiceClient(local))
+		})},
 		videoUp,
 	}
 

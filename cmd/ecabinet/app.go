@@ -134,10 +134,14 @@ type app struct {
 	services map[string][]health.Probe // hosted service name -> its probes
 	runners  []runner
 	closers  []func() // run in reverse order after every runner stopped
+
+	// local holds the services of this process that the gateway of the
+	// same process calls without crossing the network (grpcserver.Local).
+	local *grpcserver.Local
 }
 
 func newApp(stderr io.Writer, lookup func(string) (string, bool)) *app {
-	a := &app{stderr: stderr, lookup: lookup, services: map[string][]health.Probe{}}
+	a := &app{stderr: stderr, lookup: lookup, services: map[string][]health.Probe{}, local: grpcserver.NewLocal()}
 	a.mods = a.modules()
 	return a
 }
@@ -325,6 +329,7 @@ func (a *app) initGRPC() error {
 		pub = s.PublicKey()
 	}
 	a.grpc = grpcserver.New(a.log, identity.NewVerifier(pub), a.metrics)
+	a.grpc.ServeLocal(a.local)
 	a.runners = append(a.runners, runner{"grpc", func(ctx context.Context) error {
 		lis, err := net.Listen("tcp", a.cfg.grpc.Addr)
 		if err != nil {
@@ -376,6 +381,9 @@ func (a *app) host(name string, build func(*pgxpool.Pool) (service, error)) erro
 		return err
 	}
 	svc.Register(a.grpc.Server)
+	if l, ok := svc.(interface{ RegisterOn(grpc.ServiceRegistrar) }); ok {
+		l.RegisterOn(a.local)
+	}
 	a.services[name] = svc.Probes()
 	a.runners = append(a.runners, runner{name, svc.Run})
 	return nil
@@ -461,7 +469,17 @@ func (a *app) initVideo() error {
 }
 
 func (a *app) initGateway() error {
-	g, err := gateway.New(a.cfg.gateway, gateway.Deps{Log: a.log.With("service", "gateway"), NC: a.nc, JS: a.js, Metrics: a.metrics})
+	d := gateway.Deps{Log: a.log.With("service", "gateway"), NC: a.nc, JS: a.js, Metrics: a.metrics}
+	// The voting service in this process, at the address the gateway would
+	// dial: its ballots need not cross loopback TCP (grpcserver.Local).
+	votingAddr := a.cfg.gateway.VotingAddr
+	if votingAddr == "" {
+		votingAddr = a.cfg.gateway.GRPCAddr
+	}
+	if slices.Contains(a.targets, modVoting) && votingAddr == a.cfg.grpc.Addr {
+		d.Local = a.local.Conn
+	}
+	g, err := gateway.New(a.cfg.gateway, d)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,10 @@
 // invalid, and each receipt is found; then the chair enters a show of hands (every count
 // required), which closes it, and publishes it.
 //
+// A third test turns delegation on for the demo organisation (off again after it): a member
+// appoints a delegate on the meeting page, the chair sees it live in the list of
+// delegations and clears it, and the member's tablet follows.
+//
 // Screenshots of every step are kept in ./artifacts (voting-*.png).
 //
 // Environment: DEMO_CHAIR, DEMO_MINUTE_TAKER, DEMO_MEMBER as for meeting.mjs, and
@@ -422,4 +426,54 @@ test('an election with more candidates than seats (names struck out, an invalid 
 
     for (const tab of [chair, ...tabs.map((x) => x.tab)]) expectClean(tab);
   });
+});
+
+test('vote delegation on the meeting page: a member appoints a delegate, the chair sees it live and clears it', async (t) => {
+  const { meetingId, voters, meetingPath } = await prepare(t);
+  // The demo organisation has delegation off (the default); the administrator turns it on
+  // for this test and off again after it.
+  const admin = await apiAs(t, adminLogin());
+  const orgId = (await ok(admin.call('GET', `/api/v1/meetings/${encodeURIComponent(meetingId)}`), 'the demo meeting')).meeting.organizationId;
+  const setDelegation = async (on) => {
+    const org = (await ok(admin.call('GET', `/api/v1/organizations/${orgId}`), 'the demo organisation')).organization;
+    await ok(admin.call('PATCH', `/api/v1/organizations/${orgId}`, { name: org.name, allowVoteDelegation: on }), `turn delegation ${on ? 'on' : 'off'}`);
+  };
+  await setDelegation(true);
+
+  const [memberVoter, delegateVoter] = voters;
+  const member = await memberTablet(t, memberVoter, meetingPath);
+  let chair = null;
+  const pages = () => ({ chair: chair?.page, member: member.tab.page });
+  await withFailureShots(pages, 'delegation', async () => {
+    chair = await chairTablet(t, meetingPath);
+    await waitFor(chair.page, '[data-testid="delegation-list"][data-count="0"]', "the chair's (empty) list of delegations");
+
+    // The member picks a delegate among the other voting members and appoints them.
+    const page = member.tab.page;
+    const delegateName = EXTRA_VOTERS.find((v) => v.username === delegateVoter.label)?.name;
+    assert.ok(delegateName, 'the second voter is one of the extra voters');
+    await waitFor(page, '[data-testid="delegate-mine"][data-delegate=""] [data-testid="delegate-select"]', "the member's delegation form");
+    const select = page.locator('[data-testid="delegate-select"]');
+    const delegateId = await select.locator('option', { hasText: delegateName }).getAttribute('value');
+    assert.ok(delegateId, `${delegateName} is offered as a delegate`);
+    await select.selectOption(delegateId);
+    await page.click('[data-testid="delegate-set"]');
+    await waitFor(page, `[data-testid="delegate-mine"][data-delegate="${delegateId}"] [data-testid="delegate-clear"]`, "the member's recorded delegate");
+    await waitFor(page, '[data-testid="delegation-notice"]', 'the confirmation');
+    await expectTabletLayout(page, member.tab.vp, 'delegation');
+    await shot(t, page, 'voting-21-delegate-appointed');
+
+    // The chair's tablet shows it without a reload, and the chair clears it; the member's
+    // tablet follows.
+    const memberId = await page.evaluate(async () => (await (await fetch('/api/v1/me')).json()).principal.personId);
+    const item = `[data-testid="delegation-item"][data-from="${memberId}"][data-to="${delegateId}"]`;
+    await waitFor(chair.page, item, 'the delegation in the chair\'s list');
+    await shot(t, chair.page, 'voting-22-delegations-chair');
+    await chair.page.click(`${item} [data-testid="delegation-clear"]`);
+    await waitFor(chair.page, '[data-testid="delegation-list"][data-count="0"]', 'the list empty again');
+    await waitFor(page, '[data-testid="delegate-mine"][data-delegate=""]', "the member's tablet without a delegate");
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, "the member's page reloaded");
+
+    for (const tab of [chair, member.tab]) expectClean(tab);
+  }).finally(() => setDelegation(false));
 });

@@ -52,6 +52,8 @@ export interface Participant {
   absenceReason: string;
   attendance: Attendance;
   checkInTime: Date | null;
+  /** Who may cast this member's ballot while they are absent (SetDelegate); '' when none. */
+  delegatePersonId: string;
 }
 
 export type SpeakerState =
@@ -102,6 +104,8 @@ export interface Meeting {
   myRole: ParticipantRole;
   /** The speakers list as the server orders it: speaking, waiting by position, then the rest. */
   speakers: Speaker[];
+  /** The organisation lets members appoint a delegate for votes (off by default). */
+  allowVoteDelegation: boolean;
 }
 
 export interface Principal {
@@ -164,6 +168,7 @@ export function parseMeeting(v: unknown): Meeting {
     stateReason: str(m.stateReason),
     myRole: enumOf<ParticipantRole>(m.myRole, 'PARTICIPANT_ROLE_UNSPECIFIED'),
     speakers: arr(m.speakers).map(parseSpeaker),
+    allowVoteDelegation: bool(m.allowVoteDelegation),
   };
 }
 
@@ -220,6 +225,7 @@ function parseParticipant(v: unknown): Participant {
     absenceReason: str(p.absenceReason),
     attendance: enumOf<Attendance>(p.attendance, 'ATTENDANCE_UNSPECIFIED'),
     checkInTime: time(p.checkInTime),
+    delegatePersonId: str(p.delegatePersonId),
   };
 }
 

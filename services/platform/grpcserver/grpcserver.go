@@ -42,6 +42,8 @@ type Server struct {
 
 	log     *slog.Logger
 	metrics *grpcprom.ServerMetrics
+	// unaryChain is the unary interceptors as one, for Local calls.
+	unaryChain grpc.UnaryServerInterceptor
 }
 
 // New returns a server whose calls pass, outermost first, through: request
@@ -82,14 +84,15 @@ func New(log *slog.Logger, v *identity.Verifier, reg prometheus.Registerer) *Ser
 		return status.Error(codes.Internal, "internal error")
 	})
 
+	unary := []grpc.UnaryServerInterceptor{
+		unaryRequestID,
+		selector.UnaryServerInterceptor(grpclog.UnaryServerInterceptor(logger, logOpts...), notHealth),
+		metrics.UnaryServerInterceptor(),
+		recovery.UnaryServerInterceptor(recoverOpt),
+		identity.UnaryServerInterceptor(v),
+	}
 	gs := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(
-			unaryRequestID,
-			selector.UnaryServerInterceptor(grpclog.UnaryServerInterceptor(logger, logOpts...), notHealth),
-			metrics.UnaryServerInterceptor(),
-			recovery.UnaryServerInterceptor(recoverOpt),
-			identity.UnaryServerInterceptor(v),
-		),
+		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(
 			streamRequestID,
 			selector.StreamServerInterceptor(grpclog.StreamServerInterceptor(logger, logOpts...), notHealth),
@@ -101,7 +104,7 @@ func New(log *slog.Logger, v *identity.Verifier, reg prometheus.Registerer) *Ser
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
-	return &Server{Server: gs, Health: hs, log: log, metrics: metrics}
+	return &Server{Server: gs, Health: hs, log: log, metrics: metrics, unaryChain: chainUnary(unary...)}
 }
 
 // callLevel is the level a finished call is logged at: successful calls

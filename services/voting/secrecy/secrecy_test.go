@@ -129,3 +129,32 @@ func TestShuffleIsAPermutation(t *testing.T) {
 		t.Error("20 shuffles left 10 items in place")
 	}
 }
+
+// The per-poll keys are remembered: a second Keys of the same master key
+// (a restarted service) must still open what the first sealed and find
+// the same tags, and the remembered keys must stay per poll.
+func TestRememberedKeysMatchFreshOnes(t *testing.T) {
+	master := make([]byte, KeySize)
+	_, _ = rand.Read(master)
+	a, _ := NewKeys(master)
+	b, _ := NewKeys(master)
+	const p1, p2 = "0190f3a2-7c4e-7b21-9a3d-5c6e7f801234", "0190f3a2-7c4e-7b21-9a3d-5c6e7f801235"
+	for range 3 { // the first round derives, the next ones reuse
+		sealed, err := a.Seal(p1, []byte("ballot"), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := b.Open(p1, sealed); err != nil || string(got) != "ballot" {
+			t.Fatalf("a fresh Keys opens %q, %v", got, err)
+		}
+		if _, err := a.Open(p2, sealed); err == nil {
+			t.Fatal("a seal of one poll opens under another poll's key")
+		}
+		if !bytes.Equal(a.Tag(p1, "R"), b.Tag(p1, "R")) || bytes.Equal(a.Tag(p1, "R"), a.Tag(p2, "R")) {
+			t.Fatal("tags differ between instances, or agree between polls")
+		}
+		if !bytes.Equal(a.Owner(p1, "R", "x", ""), b.Owner(p1, "R", "x", "")) || bytes.Equal(a.Owner(p1, "R", "x", ""), a.Tag(p1, "R")) {
+			t.Fatal("owner checks differ between instances, or share the tag's key")
+		}
+	}
+}

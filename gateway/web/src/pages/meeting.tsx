@@ -27,6 +27,7 @@ import { MySpeakRequest, SpeakerList, showsSpeakers } from '../speakers';
 import { MinutesBadge } from './minutes';
 import { DocumentsSection } from '../docviews';
 import { VotingSection } from '../pollviews';
+import { DelegationSection } from '../delegationviews';
 import { VideoLink } from './video';
 
 export function MeetingPage({ id }: { id: string }) {
@@ -84,6 +85,7 @@ export function MeetingPage({ id }: { id: string }) {
 
       {/* Right under the item being discussed: an opened ballot must not need scrolling. */}
       <VotingSection meeting={meeting} />
+      <DelegationSection meeting={meeting} myId={myId} onChanged={model.apply} />
 
       {showsSpeakers(meeting) && (
         <section class="panel" aria-labelledby="speakers-title" data-testid="speakers">
