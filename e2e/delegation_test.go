@@ -20,14 +20,8 @@ func TestVoteDelegationThroughTheGateway(t *testing.T) {
 	taker.login(logins["minute-taker"])
 	memberID := member.login(logins["member"]).Principal.PersonID
 
-	id := taker.todaysDemoMeeting().ID
-	base := "/api/v1/meetings/" + id
-	must(t, "start the meeting", taker.call(http.MethodPost, base+":start", map[string]any{}, nil), http.StatusOK)
-	var got struct {
-		Meeting votingMeeting `json:"meeting"`
-	}
-	must(t, "get the meeting", taker.call(http.MethodGet, base, nil, &got), http.StatusOK)
-	m := got.Meeting
+	m := taker.startTodaysMeeting()
+	base := "/api/v1/meetings/" + m.ID
 	byName := map[string]string{}
 	for _, pt := range m.Participants {
 		byName[pt.FullName] = pt.PersonID

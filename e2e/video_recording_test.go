@@ -22,14 +22,8 @@ func TestVideoRecordingBecomesMeetingDocuments(t *testing.T) {
 	p, logins := startWithDemo(t)
 	taker := newAuthClient(t, p)
 	taker.login(logins["minute-taker"])
-	id := taker.todaysDemoMeeting().ID
-	base := "/api/v1/meetings/" + id
-	must(t, "start the meeting", taker.call(http.MethodPost, base+":start", map[string]any{}, nil), http.StatusOK)
-	var got struct {
-		Meeting votingMeeting `json:"meeting"`
-	}
-	must(t, "get the meeting", taker.call(http.MethodGet, base, nil, &got), http.StatusOK)
-	m := got.Meeting
+	m := taker.startTodaysMeeting()
+	id, base := m.ID, "/api/v1/meetings/"+m.ID
 	var chairID, chairName string
 	for _, pt := range m.Participants {
 		if pt.Role == "PARTICIPANT_ROLE_CHAIR" {

@@ -37,14 +37,8 @@ func TestVideoMeetingThroughTheGateway(t *testing.T) {
 	p, logins := startWithDemo(t)
 	taker := newAuthClient(t, p)
 	taker.login(logins["minute-taker"])
-	id := taker.todaysDemoMeeting().ID
-	base := "/api/v1/meetings/" + id
-	must(t, "start the meeting", taker.call(http.MethodPost, base+":start", map[string]any{}, nil), http.StatusOK)
-	var got struct {
-		Meeting votingMeeting `json:"meeting"`
-	}
-	must(t, "get the meeting", taker.call(http.MethodGet, base, nil, &got), http.StatusOK)
-	m := got.Meeting
+	m := taker.startTodaysMeeting()
+	id, base := m.ID, "/api/v1/meetings/"+m.ID
 	var chairID, observerID, memberID string
 	names := map[string]string{}
 	for _, pt := range m.Participants {
@@ -117,6 +111,9 @@ func TestVideoMeetingThroughTheGateway(t *testing.T) {
 	// Joining marks the chair present online in the meetings service.
 	deadline := time.Now().Add(videotest.Wait)
 	for {
+		var got struct {
+			Meeting votingMeeting `json:"meeting"`
+		}
 		must(t, "get the meeting", taker.call(http.MethodGet, base, nil, &got), http.StatusOK)
 		att := ""
 		for _, pt := range got.Meeting.Participants {

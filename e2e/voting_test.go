@@ -76,6 +76,19 @@ func uuid4(t *testing.T) string {
 
 // votingMeeting is GET /api/v1/meetings/{id} with what the voting flow
 // needs of the participants.
+// startTodaysMeeting starts today's demo meeting as c (who runs it) and
+// returns it as it then is.
+func (c *authClient) startTodaysMeeting() votingMeeting {
+	c.t.Helper()
+	base := "/api/v1/meetings/" + c.todaysDemoMeeting().ID
+	must(c.t, "start the meeting", c.call(http.MethodPost, base+":start", map[string]any{}, nil), http.StatusOK)
+	var got struct {
+		Meeting votingMeeting `json:"meeting"`
+	}
+	must(c.t, "get the meeting", c.call(http.MethodGet, base, nil, &got), http.StatusOK)
+	return got.Meeting
+}
+
 type votingMeeting struct {
 	ID             string `json:"id"`
 	OrganizationID string `json:"organizationId"`
@@ -110,14 +123,8 @@ func TestSecretMotionFromOpeningToTheMinutes(t *testing.T) {
 	memberID := member.login(logins["member"]).Principal.PersonID
 	observer.login(logins["observer"])
 
-	id := taker.todaysDemoMeeting().ID
-	base := "/api/v1/meetings/" + id
-	must(t, "start the meeting", taker.call(http.MethodPost, base+":start", map[string]any{}, nil), http.StatusOK)
-	var got struct {
-		Meeting votingMeeting `json:"meeting"`
-	}
-	must(t, "get the meeting", taker.call(http.MethodGet, base, nil, &got), http.StatusOK)
-	m := got.Meeting
+	m := taker.startTodaysMeeting()
+	id, base := m.ID, "/api/v1/meetings/"+m.ID
 	byName := map[string]string{}
 	var observerID string
 	for _, pt := range m.Participants {
