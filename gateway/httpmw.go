@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,13 +20,6 @@ type statusRecorder struct {
 func (s *statusRecorder) WriteHeader(code int) {
 	s.status = code
 	s.ResponseWriter.WriteHeader(code)
-}
-
-// ReadFrom keeps the connection's zero-copy path: io.Copy from a file into
-// the response (gateway/files' cached papers) becomes sendfile only if
-// every ResponseWriter on the way offers ReadFrom.
-func (s *statusRecorder) ReadFrom(r io.Reader) (int64, error) {
-	return io.Copy(s.ResponseWriter, r)
 }
 
 // Unwrap lets http.ResponseController reach Flush/Hijack (WebSocket upgrade).

@@ -30,8 +30,8 @@ const (
 
 // fileCache keeps whole versions in files on the gateway's local disk, so
 // that a meeting's tablets opening the same paper at once cost one read
-// from object storage, and each of them is served by the kernel from its
-// page cache (sendfile) rather than copied through the gateway. Entries
+// from object storage, and each of them is served from the local page
+// cache instead of through a second connection to the store. Entries
 // are keyed like the head cache's (SHA-256 and size: a version's bytes
 // never change), and every copy is checked against that checksum before
 // it is served. Access is checked and recorded by the documents service
