@@ -40,6 +40,7 @@ type world struct {
 	client   videov1.VideoServiceClient
 	meetings *fakeMeetings
 	rtc      *webrtc.API // loopback-only clients
+	signer   *identity.Signer
 }
 
 func newWorld(t *testing.T) *world {
@@ -74,7 +75,8 @@ func newWorldWith(t *testing.T, cfg Config) *world {
 		stream:   natsjs.ServiceStream(prefix, Name).Name,
 		client:   videov1.NewVideoServiceClient(conn),
 		meetings: meetings,
-		rtc:      videotest.API(t)}
+		rtc:      videotest.API(t),
+		signer:   signer}
 	testenv.Ready(t, svc.Probes()...)
 	// The service makes its stream after migrating.
 	testenv.Eventually(t, waitLimit, func() error {

@@ -1,13 +1,13 @@
 package video
 
 import (
-	"github.com/at-wat/ebml-go"
-	"github.com/at-wat/ebml-go/webm"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/at-wat/ebml-go"
+	"github.com/at-wat/ebml-go/webm"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 	"google.golang.org/grpc/codes"
