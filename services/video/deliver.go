@@ -41,24 +41,17 @@ var sourceTitles = map[string]string{
 // documents' limit, the store down) or one a shutdown interrupts stays,
 // logged with the reason.
 func (s *Service) deliverRecording(call context.Context, rec *videov1.Recording, names map[string]string) {
-	select {
-	case <-s.stopping:
+	if s.life.Err() != nil {
 		s.log.Warn("video: the service is stopping; the recording stays on disk", "meeting_id", rec.GetMeetingId(), "recording_id", rec.GetId())
 		return
-	default:
 	}
 	// The caller's values (its identity), not its end; the service's end
 	// interrupts the uploads.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(call))
+	unhook := context.AfterFunc(s.life, cancel)
 	s.deliveries.Go(func() {
 		defer cancel()
-		go func() {
-			select {
-			case <-s.stopping:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
+		defer unhook()
 		var wg sync.WaitGroup
 		var failed atomic.Int32
 		for _, tr := range rec.GetTracks() {

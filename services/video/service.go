@@ -69,9 +69,10 @@ type Service struct {
 	// live counts the participants whose departure is still to record.
 	live sync.WaitGroup
 	// deliveries counts recordings still being uploaded to the documents;
-	// stopping is closed when Run ends, which interrupts them.
+	// life ends when Run does, which interrupts them.
 	deliveries sync.WaitGroup
-	stopping   chan struct{}
+	life       context.Context
+	endLife    context.CancelFunc
 
 	recMu sync.Mutex
 	recs  map[string]*recorder // meeting id -> its recording in progress
@@ -87,9 +88,11 @@ func New(d Deps) *Service {
 	}
 	log = log.With("service", Name)
 	cfg := d.Config.withDefaults()
-	return &Service{d: d, cfg: cfg, log: log, rooms: newRooms(cfg.MaxRooms, cfg.MaxParticipants), m: newMetrics(d.Metrics),
-		recs: map[string]*recorder{}, stopping: make(chan struct{}), core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
+	s := &Service{d: d, cfg: cfg, log: log, rooms: newRooms(cfg.MaxRooms, cfg.MaxParticipants), m: newMetrics(d.Metrics),
+		recs: map[string]*recorder{}, core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
 			JS: d.JS, NC: d.NC, Migrations: migrations, SubjectPrefix: d.SubjectPrefix}}
+	s.life, s.endLife = context.WithCancel(context.Background())
+	return s
 }
 
 // Register adds the gRPC API to gs.
@@ -120,7 +123,7 @@ func (s *Service) Run(ctx context.Context) error {
 	defer s.endAll()
 	defer s.stopAllRecordings()
 	defer func() {
-		close(s.stopping)
+		s.endLife()
 		s.deliveries.Wait()
 	}()
 	go s.watchSpeakers(ctx)

@@ -123,7 +123,7 @@ func (w *webmWriter) Close() error {
 	w.sb.Flush()
 	_ = w.drain()
 	if w.track == nil {
-		w.f.fail(w.f.Close())
+		_ = w.f.Close() // sticky: an error is kept for failed
 	} else {
 		w.f.fail(w.track.Close())
 	}
