@@ -284,7 +284,7 @@ func (a *api) StopRecording(ctx context.Context, req *videov1.StopRecordingReque
 	if err != nil {
 		return nil, err
 	}
-	rec, names, err := a.s.stopRecording(meetingID)
+	rec, err := a.s.stopRecording(meetingID)
 	if errors.Is(err, errNotRecording) {
 		return nil, refusal(codes.FailedPrecondition, ReasonNotRecording, "meeting %s is not being recorded", meetingID)
 	}
@@ -293,10 +293,40 @@ func (a *api) StopRecording(ctx context.Context, req *videov1.StopRecordingReque
 	}
 	if a.s.d.Documents != nil && len(rec.GetTracks()) > 0 {
 		// In the background: the files may be large, and the chair's
-		// request should not wait for them.
-		a.s.deliverRecording(ctx, rec, names)
+		// request should not wait for them. A failure to list them is
+		// logged; the files stay on the node.
+		if _, err := a.s.deliverRecordings(ctx, meetingID); err != nil {
+			a.s.log.ErrorContext(ctx, "video: cannot deliver a stopped recording", "meeting_id", meetingID, "err", err)
+		}
 	}
 	return &videov1.StopRecordingResponse{Recording: rec}, nil
+}
+
+func (a *api) DeliverRecordings(ctx context.Context, req *videov1.DeliverRecordingsRequest) (*videov1.DeliverRecordingsResponse, error) {
+	if _, err := rpcerr.Caller(ctx, Name); err != nil {
+		return nil, err
+	}
+	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
+		return nil, err
+	}
+	meetingID, vs := parseID("meeting_id", req.GetMeetingId())
+	if len(vs) > 0 {
+		return nil, rpcerr.Invalid(Name, vs)
+	}
+	// The room may be closed by now: the meeting's recordings are still
+	// its chair's to deliver.
+	if err := a.mustRun(ctx, meetingID, "deliver its recordings"); err != nil {
+		return nil, err
+	}
+	if a.s.d.Documents == nil {
+		return nil, status.Errorf(codes.FailedPrecondition,
+			"%s: recordings stay on the video node: this video service has no documents service to deliver them to (DOCUMENTS_ADDR)", Name)
+	}
+	files, err := a.s.deliverRecordings(ctx, meetingID)
+	if err != nil {
+		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "Recording", err)
+	}
+	return &videov1.DeliverRecordingsResponse{Files: files}, nil
 }
 
 // recordingCall checks a recording call: identity, readiness, the meeting

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
 	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
@@ -21,7 +25,14 @@ const (
 	// deliverTimeout bounds one file's upload (a long meeting's camera at
 	// the documents' recording limit, over a slow link).
 	deliverTimeout = 30 * time.Minute
+	// bookkeepingTimeout bounds the statements that keep the list of
+	// undelivered files.
+	bookkeepingTimeout = 5 * time.Second
 )
+
+// deliverRetryDelays are the waits before trying a transiently failed
+// upload again.
+var deliverRetryDelays = []time.Duration{2 * time.Second, 10 * time.Second, time.Minute}
 
 // sourceTitles names a recorded source in a recording's title (the
 // documents' language is the users': Vietnamese).
@@ -31,19 +42,82 @@ var sourceTitles = map[string]string{
 	sourceScreen:     "màn hình chia sẻ",
 }
 
-// deliverRecording uploads the files of a stopped recording to the
-// meeting's documents as confidential recordings, in the background,
-// through the documents service as the person who stopped it: call carries
-// their identity, which the connection forwards, so the documents service
-// applies its own rule. All files start at once, while that identity is
-// fresh (it is checked when an upload starts, and lasts minutes). A
-// delivered file is removed from the video node; a refused one (over the
-// documents' limit, the store down) or one a shutdown interrupts stays,
-// logged with the reason.
-func (s *Service) deliverRecording(call context.Context, rec *videov1.Recording, names map[string]string) {
+// undelivered is a recorded file still on the node (a row of
+// undelivered_files).
+type undelivered struct {
+	file, recordingID, title string
+	bytes                    int64
+	attempts                 int32
+	lastError                string
+}
+
+func (f undelivered) proto() *videov1.UndeliveredFile {
+	return &videov1.UndeliveredFile{RecordingId: f.recordingID, Title: f.title, Bytes: f.bytes, Attempts: f.attempts, LastError: f.lastError}
+}
+
+// keepUndelivered lists a stopped recording's files as undelivered, so
+// that they survive a refusal or a restart until they are documents.
+func (s *Service) keepUndelivered(rec *videov1.Recording, names map[string]string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), bookkeepingTimeout)
+	defer cancel()
+	b := &pgx.Batch{}
+	for _, tr := range rec.GetTracks() {
+		title := fmt.Sprintf("Bản ghi cuộc họp — %s (%s)", names[tr.GetParticipantId()], sourceTitles[tr.GetSource()])
+		b.Queue(`INSERT INTO undelivered_files (file_name, recording_id, meeting_id, title, bytes, stop_time)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (file_name) DO NOTHING`,
+			tr.GetFileName(), rec.GetId(), rec.GetMeetingId(), title, tr.GetBytes(), rec.GetStopTime().AsTime())
+	}
+	return s.d.Pool.SendBatch(ctx, b).Close()
+}
+
+// undeliveredFiles lists the meeting's files still on the node.
+func (s *Service) undeliveredFiles(ctx context.Context, meetingID string) ([]undelivered, error) {
+	rows, err := s.d.Pool.Query(ctx, `SELECT file_name, recording_id, title, bytes, attempts, last_error
+		FROM undelivered_files WHERE meeting_id = $1 ORDER BY stop_time, file_name`, meetingID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (undelivered, error) {
+		var f undelivered
+		err := r.Scan(&f.file, &f.recordingID, &f.title, &f.bytes, &f.attempts, &f.lastError)
+		return f, err
+	})
+}
+
+// deliverRecordings uploads the meeting's undelivered files to its
+// documents as confidential recordings, in the background, through the
+// documents service as the caller: call carries their identity, which the
+// connection forwards, so the documents service applies its own rule. All
+// files start at once, while that identity is fresh (it is checked when an
+// upload starts, and lasts minutes); a transient failure is tried again a
+// few times. A delivered file leaves the node and the list; a refused one
+// (over the documents' limit, the store down for long) or one a shutdown
+// interrupts stays listed, for DeliverRecordings. Files already being
+// delivered are not sent twice. It returns every undelivered file of the
+// meeting; the room is told the outcome (RecordingStatus).
+func (s *Service) deliverRecordings(call context.Context, meetingID string) ([]*videov1.UndeliveredFile, error) {
+	files, err := s.undeliveredFiles(call, meetingID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*videov1.UndeliveredFile, len(files))
+	for i, f := range files {
+		out[i] = f.proto()
+	}
 	if s.life.Err() != nil {
-		s.log.Warn("video: the service is stopping; the recording stays on disk", "meeting_id", rec.GetMeetingId(), "recording_id", rec.GetId())
-		return
+		return out, nil // stopping: the files wait for the next run
+	}
+	s.deliverMu.Lock()
+	var mine []undelivered
+	for _, f := range files {
+		if !s.delivering[f.file] {
+			s.delivering[f.file] = true
+			mine = append(mine, f)
+		}
+	}
+	s.deliverMu.Unlock()
+	if len(mine) == 0 {
+		return out, nil
 	}
 	// The caller's values (its identity), not its end; the service's end
 	// interrupts the uploads.
@@ -53,28 +127,88 @@ func (s *Service) deliverRecording(call context.Context, rec *videov1.Recording,
 		defer cancel()
 		defer unhook()
 		var wg sync.WaitGroup
-		var failed atomic.Int32
-		for _, tr := range rec.GetTracks() {
+		for _, f := range mine {
 			wg.Go(func() {
-				title := fmt.Sprintf("Bản ghi cuộc họp — %s (%s)", names[tr.GetParticipantId()], sourceTitles[tr.GetSource()])
-				id, err := s.uploadRecorded(ctx, rec.GetMeetingId(), title, tr.GetFileName())
-				if err != nil {
-					failed.Add(1)
-					s.log.Error("video: a recorded track was not delivered to the documents; its file stays", "meeting_id", rec.GetMeetingId(),
-						"recording_id", rec.GetId(), "file", tr.GetFileName(), "err", err)
-					return
-				}
-				s.log.Info("video: recorded track delivered", "meeting_id", rec.GetMeetingId(), "recording_id", rec.GetId(), "document_id", id)
-				if err := os.Remove(tr.GetFileName()); err != nil {
-					s.log.Warn("video: cannot remove a delivered recording file", "file", tr.GetFileName(), "err", err)
-				}
+				s.deliverFile(ctx, meetingID, f)
+				s.deliverMu.Lock()
+				delete(s.delivering, f.file)
+				s.deliverMu.Unlock()
 			})
 		}
 		wg.Wait()
-		if failed.Load() == 0 && len(rec.GetTracks()) > 0 {
-			_ = os.Remove(filepath.Dir(rec.GetTracks()[0].GetFileName())) // the recording's own directory, now empty
-		}
+		s.tellRecording(meetingID, s.recordingStatus(meetingID))
 	})
+	return out, nil
+}
+
+// deliverFile uploads one file, trying again after a transient failure.
+func (s *Service) deliverFile(ctx context.Context, meetingID string, f undelivered) {
+	log := s.log.With("meeting_id", meetingID, "recording_id", f.recordingID, "file", f.file)
+	for attempt := 0; ; attempt++ {
+		id, err := s.uploadRecorded(ctx, meetingID, f.title, f.file)
+		bctx, cancel := context.WithTimeout(context.Background(), bookkeepingTimeout)
+		switch {
+		case err == nil:
+			log.Info("video: recorded track delivered", "document_id", id)
+			s.forget(bctx, log, f.file)
+			if err := os.Remove(f.file); err != nil {
+				log.Warn("video: cannot remove a delivered recording file", "err", err)
+			}
+			_ = os.Remove(filepath.Dir(f.file)) // the recording's own directory, once empty
+		case errors.Is(err, os.ErrNotExist):
+			log.Warn("video: an undelivered recording file is gone from the node; forgetting it")
+			s.forget(bctx, log, f.file)
+		default:
+			if _, uerr := s.d.Pool.Exec(bctx, `UPDATE undelivered_files SET attempts = attempts + 1, last_error = $2 WHERE file_name = $1`,
+				f.file, err.Error()); uerr != nil {
+				log.Warn("video: cannot note a failed delivery", "err", uerr)
+			}
+		}
+		cancel()
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if attempt >= len(s.retryDelays) || !transient(err) {
+			log.Error("video: a recorded track was not delivered to the documents; its file stays for DeliverRecordings", "err", err)
+			return
+		}
+		log.Warn("video: delivering a recorded track failed; trying again", "err", err, "in", s.retryDelays[attempt])
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.retryDelays[attempt]):
+		}
+	}
+}
+
+// forget takes a file off the undelivered list.
+func (s *Service) forget(ctx context.Context, log *slog.Logger, file string) {
+	if _, err := s.d.Pool.Exec(ctx, `DELETE FROM undelivered_files WHERE file_name = $1`, file); err != nil {
+		log.Warn("video: cannot take a file off the undelivered list", "err", err)
+	}
+}
+
+// transient says whether an upload may succeed if simply tried again (the
+// documents service or its store briefly away), as opposed to a refusal
+// that stands (too large, not allowed) or this service stopping.
+func transient(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted, codes.Internal, codes.Unknown:
+		return !errors.Is(err, context.Canceled)
+	}
+	return false
+}
+
+// undeliveredCount is how many of the meeting's files are still on the
+// node; 0 when the database cannot say.
+func (s *Service) undeliveredCount(meetingID string) int32 {
+	ctx, cancel := context.WithTimeout(context.Background(), bookkeepingTimeout)
+	defer cancel()
+	var n int32
+	if err := s.d.Pool.QueryRow(ctx, `SELECT count(*) FROM undelivered_files WHERE meeting_id = $1`, meetingID).Scan(&n); err != nil {
+		s.log.Warn("video: cannot count undelivered recordings", "meeting_id", meetingID, "err", err)
+	}
+	return n
 }
 
 // uploadRecorded streams one file to DocumentsService.UploadDocument.

@@ -1,7 +1,9 @@
 package video
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -21,12 +24,23 @@ import (
 )
 
 // fakeDocuments takes uploads as the documents service would, recording
-// who sent what, and refuses Ogg files (as if over its limit).
+// who sent what; refuse, when set, may refuse one (its attempt counts the
+// earlier uploads of the same file, from 0).
 type fakeDocuments struct {
 	documentsv1.UnimplementedDocumentsServiceServer
 
 	mu      sync.Mutex
 	uploads []fakeUpload
+	refuse  func(fileName string, attempt int) error
+}
+
+// overLimit refuses Ogg files as the documents service refuses a file
+// over its limit.
+func overLimit(fileName string, _ int) error {
+	if strings.HasSuffix(fileName, ".ogg") {
+		return status.Error(codes.InvalidArgument, "documents: the file is larger than the limit")
+	}
+	return nil
 }
 
 type fakeUpload struct {
@@ -53,10 +67,19 @@ func (f *fakeDocuments) UploadDocument(stream documentsv1.DocumentsService_Uploa
 		up.bytes += len(msg.GetChunk())
 	}
 	f.mu.Lock()
+	attempt := 0
+	for _, u := range f.uploads {
+		if u.doc.GetFileName() == up.doc.GetFileName() {
+			attempt++
+		}
+	}
 	f.uploads = append(f.uploads, up)
+	refuse := f.refuse
 	f.mu.Unlock()
-	if strings.HasSuffix(up.doc.GetFileName(), ".ogg") {
-		return status.Error(codes.InvalidArgument, "documents: the file is larger than the limit")
+	if refuse != nil {
+		if err := refuse(up.doc.GetFileName(), attempt); err != nil {
+			return err
+		}
 	}
 	return stream.SendAndClose(&documentsv1.UploadDocumentResponse{Document: &documentsv1.Document{Id: "doc-" + up.doc.GetFileName()}})
 }
@@ -67,12 +90,17 @@ func (f *fakeDocuments) seen() []fakeUpload {
 	return append([]fakeUpload(nil), f.uploads...)
 }
 
-// When the chair stops a recording, every track goes to the meeting's
-// documents as a confidential recording, uploaded as the chair; a
-// delivered file leaves the video node, a refused one stays there.
-func TestStoppedRecordingIsDeliveredToTheDocuments(t *testing.T) {
-	w := newWorldWith(t, Config{RecordingDir: t.TempDir()})
-	docs := &fakeDocuments{}
+func (f *fakeDocuments) setRefuse(refuse func(string, int) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refuse = refuse
+}
+
+// documents serves a stand-in documents service behind the real identity
+// check and gives it to the service, before any recording.
+func (w *world) documents(t *testing.T, refuse func(string, int) error) *fakeDocuments {
+	t.Helper()
+	docs := &fakeDocuments{refuse: refuse}
 	gs := grpc.NewServer(grpc.ChainStreamInterceptor(identity.StreamServerInterceptor(identity.NewVerifier(w.signer.PublicKey()))))
 	documentsv1.RegisterDocumentsServiceServer(gs, docs)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -86,22 +114,53 @@ func TestStoppedRecordingIsDeliveredToTheDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	w.svc.d.Documents = documentsv1.NewDocumentsServiceClient(conn) // before any recording
+	w.svc.d.Documents = documentsv1.NewDocumentsServiceClient(conn)
+	return docs
+}
 
-	meeting, people := w.meeting(t, meetingM, chair)
-	pub := w.join(t, people[0], meeting)
+// record has people[0] record the meeting while it publishes (60 frames)
+// and returns the stopped recording's files. stop ends the recording: the
+// StopRecording call, or what a shutdown does.
+func (w *world) record(t *testing.T, meeting string, chair identity.Claims, stop func()) {
+	t.Helper()
+	pub := w.join(t, chair, meeting)
 	pub.Publish()
 	pub.Offer()
-	if _, err := w.client.StartRecording(testenv.As(people[0]), &videov1.StartRecordingRequest{MeetingId: meeting}); err != nil {
+	if _, err := w.client.StartRecording(testenv.As(chair), &videov1.StartRecordingRequest{MeetingId: meeting}); err != nil {
 		t.Fatalf("start: %v", err)
 	}
 	frames := pub.Source.Frames.Load()
 	pub.WaitFor("60 frames sent while recording", func() bool { return pub.Source.Frames.Load() > frames+60 })
-	stopped, err := w.client.StopRecording(testenv.As(people[0]), &videov1.StopRecordingRequest{MeetingId: meeting})
+	stop()
+}
+
+// undelivered lists the meeting's files the service still has to deliver.
+func (w *world) undelivered(t *testing.T, meeting string) []undelivered {
+	t.Helper()
+	files, err := w.svc.undeliveredFiles(context.Background(), meeting)
 	if err != nil {
-		t.Fatalf("stop: %v", err)
+		t.Fatal(err)
 	}
-	tracks := stopped.GetRecording().GetTracks()
+	return files
+}
+
+// When the chair stops a recording, every track goes to the meeting's
+// documents as a confidential recording, uploaded as the chair; a
+// delivered file leaves the video node; a refused one stays, listed as
+// undelivered (the room is told), until the chair has it delivered again.
+func TestStoppedRecordingIsDeliveredToTheDocuments(t *testing.T) {
+	w := newWorldWith(t, Config{RecordingDir: t.TempDir()})
+	docs := w.documents(t, overLimit)
+	meeting, people := w.meeting(t, meetingM, chair, memberR)
+	watcher := w.join(t, people[1], meeting)
+	var tracks []*videov1.RecordedTrack
+	w.record(t, meeting, people[0], func() {
+		stopped, err := w.client.StopRecording(testenv.As(people[0]), &videov1.StopRecordingRequest{MeetingId: meeting})
+		if err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		tracks = stopped.GetRecording().GetTracks()
+	})
 	if len(tracks) != 2 {
 		t.Fatalf("stopped with %d tracks, want 2", len(tracks))
 	}
@@ -122,16 +181,140 @@ func TestStoppedRecordingIsDeliveredToTheDocuments(t *testing.T) {
 	}
 	// The delivered WebM is gone from the node; the refused Ogg stays,
 	// and so does the recording's directory.
+	var ogg string
 	testenv.Eventually(t, waitLimit, func() error {
 		for _, tr := range tracks {
 			_, err := os.Stat(tr.GetFileName())
 			if gone := errors.Is(err, os.ErrNotExist); gone != strings.HasSuffix(tr.GetFileName(), ".webm") {
 				return errors.New(tr.GetFileName() + ": not yet as expected")
 			}
+			if !strings.HasSuffix(tr.GetFileName(), ".webm") {
+				ogg = tr.GetFileName()
+			}
 		}
 		return nil
 	})
-	if _, err := os.Stat(filepath.Dir(tracks[0].GetFileName())); err != nil {
+	if _, err := os.Stat(filepath.Dir(ogg)); err != nil {
 		t.Errorf("the recording's directory, holding the refused file: %v", err)
+	}
+	// The refusal is not retried (it stands) and is listed with its reason;
+	// the room learns a file is still to deliver.
+	left := w.undelivered(t, meeting)
+	if len(left) != 1 || left[0].file != ogg || left[0].attempts != 1 || !strings.Contains(left[0].lastError, "larger than the limit") ||
+		!strings.Contains(left[0].title, people[0].Name) {
+		t.Fatalf("undelivered = %+v, want the Ogg file after one refused attempt", left)
+	}
+	watcher.NextEvent(func(m *videov1.SignalResponse) bool { return m.GetRecording().GetUndeliveredFiles() == 1 })
+
+	// Only who runs the meeting may have it delivered again.
+	_, err := w.client.DeliverRecordings(testenv.As(people[1]), &videov1.DeliverRecordingsRequest{MeetingId: meeting})
+	if got := reason(t, err, codes.PermissionDenied); got != ReasonNotRunning {
+		t.Errorf("a member delivering: reason %s", got)
+	}
+	_, err = w.client.DeliverRecordings(testenv.As(people[0]), &videov1.DeliverRecordingsRequest{MeetingId: "not-a-uuid"})
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "meeting_id") {
+		t.Errorf("a malformed meeting id: %v", err)
+	}
+
+	// The documents accept it now (say the limit was raised): the chair's
+	// retry delivers it, as the chair, and the node is clean.
+	docs.setRefuse(nil)
+	resp, err := w.client.DeliverRecordings(testenv.As(people[0]), &videov1.DeliverRecordingsRequest{MeetingId: meeting})
+	if err != nil {
+		t.Fatalf("DeliverRecordings: %v", err)
+	}
+	if fs := resp.GetFiles(); len(fs) != 1 || fs[0].GetAttempts() != 1 || fs[0].GetBytes() == 0 {
+		t.Errorf("delivering %v, want the one Ogg file", fs)
+	}
+	watcher.NextEvent(func(m *videov1.SignalResponse) bool {
+		return m.GetRecording() != nil && m.GetRecording().GetUndeliveredFiles() == 0
+	})
+	if left := w.undelivered(t, meeting); len(left) != 0 {
+		t.Errorf("still undelivered: %+v", left)
+	}
+	ups := docs.seen()
+	if last := ups[len(ups)-1]; last.doc.GetFileName() != filepath.Base(ogg) || last.caller != people[0].Subject || last.bytes == 0 {
+		t.Errorf("last upload %+v, want the Ogg file by the chair", last)
+	}
+	if _, err := os.Stat(filepath.Dir(ogg)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the recording's directory after every file was delivered: %v", err)
+	}
+}
+
+// A documents service briefly away does not cost the recording: the
+// upload is tried again by itself.
+func TestRecordingDeliveryRetriesATransientFailure(t *testing.T) {
+	w := newWorldWith(t, Config{RecordingDir: t.TempDir()})
+	w.svc.retryDelays = []time.Duration{50 * time.Millisecond, 50 * time.Millisecond}
+	docs := w.documents(t, func(_ string, attempt int) error {
+		if attempt < 2 {
+			return status.Error(codes.Unavailable, "documents: the object store is unavailable")
+		}
+		return nil
+	})
+	meeting, people := w.meeting(t, meetingM, chair)
+	w.record(t, meeting, people[0], func() {
+		if _, err := w.client.StopRecording(testenv.As(people[0]), &videov1.StopRecordingRequest{MeetingId: meeting}); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+	})
+	testenv.Eventually(t, waitLimit, func() error {
+		if left := w.undelivered(t, meeting); len(left) != 0 {
+			return fmt.Errorf("still undelivered: %+v", left)
+		}
+		return nil
+	})
+	byFile := map[string]int{}
+	for _, up := range docs.seen() {
+		byFile[up.doc.GetFileName()]++
+	}
+	if len(byFile) != 2 {
+		t.Errorf("uploads %v, want the two tracks", byFile)
+	}
+	for f, n := range byFile {
+		if n != 3 {
+			t.Errorf("%s uploaded %d times, want 3 (two refusals, then delivered)", f, n)
+		}
+	}
+}
+
+// A recording the service's shutdown interrupts keeps its files listed:
+// the chair has them delivered afterwards.
+func TestRecordingInterruptedByShutdownIsDeliveredLater(t *testing.T) {
+	w := newWorldWith(t, Config{RecordingDir: t.TempDir()})
+	meeting, people := w.meeting(t, meetingM, chair)
+	w.record(t, meeting, people[0], w.svc.stopAllRecordings) // what Run does on its way out
+	left := w.undelivered(t, meeting)
+	if len(left) != 2 {
+		t.Fatalf("undelivered after the shutdown: %+v, want the two tracks", left)
+	}
+	for _, f := range left {
+		if f.attempts != 0 || f.bytes == 0 {
+			t.Errorf("undelivered %+v: want never tried, with its size", f)
+		}
+	}
+
+	// This node had no documents service then; it has one now.
+	_, err := w.client.DeliverRecordings(testenv.As(people[0]), &videov1.DeliverRecordingsRequest{MeetingId: meeting})
+	if st := status.Convert(err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "DOCUMENTS_ADDR") {
+		t.Errorf("delivering without a documents service: %v", err)
+	}
+	docs := w.documents(t, nil)
+	if _, err := w.client.DeliverRecordings(testenv.As(people[0]), &videov1.DeliverRecordingsRequest{MeetingId: meeting}); err != nil {
+		t.Fatalf("DeliverRecordings: %v", err)
+	}
+	testenv.Eventually(t, waitLimit, func() error {
+		if left := w.undelivered(t, meeting); len(left) != 0 {
+			return fmt.Errorf("still undelivered: %+v", left)
+		}
+		return nil
+	})
+	if ups := docs.seen(); len(ups) != 2 {
+		t.Errorf("%d uploads, want the two tracks once each", len(ups))
+	}
+	for _, f := range left {
+		if _, err := os.Stat(f.file); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s after delivery: %v", f.file, err)
+		}
 	}
 }

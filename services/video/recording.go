@@ -103,21 +103,20 @@ func (s *Service) startRecording(meetingID string) (*recorder, error) {
 			rec.add(t)
 		}
 	}
-	s.tellRecording(meetingID, rec.status())
+	s.tellRecording(meetingID, s.recordingStatus(meetingID))
 	s.log.Info("video: recording started", "meeting_id", meetingID, "recording_id", id, "dir", rec.dir)
 	return rec, nil
 }
 
-// stopRecording ends the meeting's recording, closes its files and
-// describes them, with the names of the participants they are of (by
-// participant id).
-func (s *Service) stopRecording(meetingID string) (*videov1.Recording, map[string]string, error) {
+// stopRecording ends the meeting's recording, closes its files, lists
+// them as undelivered and describes them.
+func (s *Service) stopRecording(meetingID string) (*videov1.Recording, error) {
 	s.recMu.Lock()
 	rec := s.recs[meetingID]
 	delete(s.recs, meetingID)
 	s.recMu.Unlock()
 	if rec == nil {
-		return nil, nil, errNotRecording
+		return nil, errNotRecording
 	}
 	rec.mu.Lock()
 	rec.stopped = true
@@ -157,10 +156,13 @@ func (s *Service) stopRecording(meetingID string) (*videov1.Recording, map[strin
 	}
 	if len(out.Tracks) == 0 {
 		_ = os.Remove(rec.dir) // nothing was recorded
+	} else if err := s.keepUndelivered(out, names); err != nil {
+		s.log.Error("video: cannot list a stopped recording's files for delivery; they stay on the node", "meeting_id", meetingID,
+			"recording_id", rec.id, "dir", rec.dir, "err", err)
 	}
-	s.tellRecording(meetingID, &videov1.RecordingStatus{On: false})
+	s.tellRecording(meetingID, s.recordingStatus(meetingID))
 	s.log.Info("video: recording stopped", "meeting_id", meetingID, "recording_id", rec.id, "tracks", len(out.Tracks))
-	return out, names, nil
+	return out, nil
 }
 
 // tellRecording tells everyone in the room the recording's state.
@@ -298,12 +300,15 @@ func sanitize(s string) string {
 	}, s)
 }
 
-// recordingStatus is the meeting's recording as Joined tells it.
+// recordingStatus is the meeting's recording as the room is told it: on or
+// off, and how many recorded files are not yet among its documents.
 func (s *Service) recordingStatus(meetingID string) *videov1.RecordingStatus {
+	st := &videov1.RecordingStatus{}
 	if rec := s.recording(meetingID); rec != nil {
-		return rec.status()
+		st = rec.status()
 	}
-	return &videov1.RecordingStatus{}
+	st.UndeliveredFiles = s.undeliveredCount(meetingID)
+	return st
 }
 
 // stopAllRecordings closes every recording's files (the service stops).
@@ -315,7 +320,7 @@ func (s *Service) stopAllRecordings() {
 	}
 	s.recMu.Unlock()
 	for _, id := range ids {
-		_, _, _ = s.stopRecording(id)
+		_, _ = s.stopRecording(id)
 	}
 }
 

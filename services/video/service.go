@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
 	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
@@ -76,6 +77,12 @@ type Service struct {
 
 	recMu sync.Mutex
 	recs  map[string]*recorder // meeting id -> its recording in progress
+
+	// delivering holds the undelivered files being uploaded now, so that
+	// a second DeliverRecordings does not send them twice.
+	deliverMu   sync.Mutex
+	delivering  map[string]bool
+	retryDelays []time.Duration
 	// engine is set once Run has opened the UDP port.
 	engine atomic.Pointer[engine]
 }
@@ -89,7 +96,7 @@ func New(d Deps) *Service {
 	log = log.With("service", Name)
 	cfg := d.Config.withDefaults()
 	s := &Service{d: d, cfg: cfg, log: log, rooms: newRooms(cfg.MaxRooms, cfg.MaxParticipants), m: newMetrics(d.Metrics),
-		recs: map[string]*recorder{}, core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
+		recs: map[string]*recorder{}, delivering: map[string]bool{}, retryDelays: deliverRetryDelays, core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
 			JS: d.JS, NC: d.NC, Migrations: migrations, SubjectPrefix: d.SubjectPrefix}}
 	s.life, s.endLife = context.WithCancel(context.Background())
 	return s

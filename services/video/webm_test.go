@@ -2,8 +2,11 @@ package video
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/at-wat/ebml-go"
@@ -143,5 +146,76 @@ func TestWebMWriteErrorEndsTheTrack(t *testing.T) {
 	frames := packets(vp8Frame(true, 3000), vp8Frame(false, 3000), vp8Frame(false, 3000))
 	if err := recordWebM(t, w, frames, nil); err == nil {
 		t.Error("writing to a full disk reported no error")
+	}
+}
+
+// vp8KeyframeOf is a keyframe's stand-in of n bytes whose header says
+// width×height.
+func vp8KeyframeOf(width, height uint16, n int) []byte {
+	b := vp8Frame(true, n)
+	binary.LittleEndian.PutUint16(b[6:8], width)
+	binary.LittleEndian.PutUint16(b[8:10], height)
+	return b
+}
+
+// A publisher that changes resolution (a browser adapting to its CPU or
+// bandwidth, or the SFU switching a simulcast layer) sends a keyframe of
+// the new size: the recording keeps every frame across the change, in
+// order, the new size's first frame a keyframe carrying its size, so a
+// player resizes there. The track entry keeps the first size.
+func TestWebMFollowsAResolutionChange(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "camera.webm")
+	w, err := newWebMWriter(file, 90000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := [][]byte{vp8KeyframeOf(640, 480, 6000)}
+	for range 20 {
+		stream = append(stream, vp8Frame(false, 2000))
+	}
+	stream = append(stream, vp8KeyframeOf(320, 240, 3000))
+	for range 20 {
+		stream = append(stream, vp8Frame(false, 1000))
+	}
+	if err := recordWebM(t, w, packets(stream...), nil); err != nil {
+		t.Fatal(err)
+	}
+
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var doc struct {
+		Segment webm.Segment `ebml:"Segment"`
+	}
+	if err := ebml.Unmarshal(f, &doc); err != nil {
+		t.Fatalf("WebM: %v", err)
+	}
+	if v := doc.Segment.Tracks.TrackEntry[0].Video; v.PixelWidth != 640 || v.PixelHeight != 480 {
+		t.Errorf("track entry %d×%d, want the first picture's 640×480", v.PixelWidth, v.PixelHeight)
+	}
+	var sizes []string
+	last := int64(-1)
+	n := 0
+	for _, c := range doc.Segment.Cluster {
+		for _, b := range c.SimpleBlock {
+			at := int64(c.Timecode) + int64(b.Timecode)
+			if at <= last {
+				t.Errorf("frame %d at %d ms, not after %d ms", n, at, last)
+			}
+			last = at
+			if b.Keyframe {
+				d := b.Data[0]
+				sizes = append(sizes, fmt.Sprintf("%d:%dx%d", n, binary.LittleEndian.Uint16(d[6:8])&0x3fff, binary.LittleEndian.Uint16(d[8:10])&0x3fff))
+			}
+			n++
+		}
+	}
+	if n != len(stream) {
+		t.Errorf("%d frames recorded, want all %d", n, len(stream))
+	}
+	if got, want := strings.Join(sizes, " "), "0:640x480 21:320x240"; got != want {
+		t.Errorf("keyframes (frame:size) %q, want %q", got, want)
 	}
 }

@@ -1115,11 +1115,14 @@ func (*SignalResponse_ActiveSpeaker) isSignalResponse_Message() {}
 func (*SignalResponse_Recording) isSignalResponse_Message() {}
 
 type RecordingStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	On            bool                   `protobuf:"varint,1,opt,name=on,proto3" json:"on,omitempty"`
-	StartTime     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	On        bool                   `protobuf:"varint,1,opt,name=on,proto3" json:"on,omitempty"`
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Recorded files of the meeting still on the video node, not yet in its
+	// documents (being delivered, or waiting for DeliverRecordings).
+	UndeliveredFiles int32 `protobuf:"varint,3,opt,name=undelivered_files,json=undeliveredFiles,proto3" json:"undelivered_files,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *RecordingStatus) Reset() {
@@ -1164,6 +1167,13 @@ func (x *RecordingStatus) GetStartTime() *timestamppb.Timestamp {
 		return x.StartTime
 	}
 	return nil
+}
+
+func (x *RecordingStatus) GetUndeliveredFiles() int32 {
+	if x != nil {
+		return x.UndeliveredFiles
+	}
+	return 0
 }
 
 type ActiveSpeaker struct {
@@ -2487,6 +2497,172 @@ func (x *StopRecordingResponse) GetRecording() *Recording {
 	return nil
 }
 
+type DeliverRecordingsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliverRecordingsRequest) Reset() {
+	*x = DeliverRecordingsRequest{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliverRecordingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliverRecordingsRequest) ProtoMessage() {}
+
+func (x *DeliverRecordingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliverRecordingsRequest.ProtoReflect.Descriptor instead.
+func (*DeliverRecordingsRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *DeliverRecordingsRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+type DeliverRecordingsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Files         []*UndeliveredFile     `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliverRecordingsResponse) Reset() {
+	*x = DeliverRecordingsResponse{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliverRecordingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliverRecordingsResponse) ProtoMessage() {}
+
+func (x *DeliverRecordingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliverRecordingsResponse.ProtoReflect.Descriptor instead.
+func (*DeliverRecordingsResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *DeliverRecordingsResponse) GetFiles() []*UndeliveredFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+// A recorded file still on the video node.
+type UndeliveredFile struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	RecordingId string                 `protobuf:"bytes,1,opt,name=recording_id,json=recordingId,proto3" json:"recording_id,omitempty"`
+	Title       string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Bytes       int64                  `protobuf:"varint,3,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// Delivery attempts so far, and why the last one failed.
+	Attempts      int32  `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	LastError     string `protobuf:"bytes,5,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UndeliveredFile) Reset() {
+	*x = UndeliveredFile{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UndeliveredFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UndeliveredFile) ProtoMessage() {}
+
+func (x *UndeliveredFile) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UndeliveredFile.ProtoReflect.Descriptor instead.
+func (*UndeliveredFile) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *UndeliveredFile) GetRecordingId() string {
+	if x != nil {
+		return x.RecordingId
+	}
+	return ""
+}
+
+func (x *UndeliveredFile) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *UndeliveredFile) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *UndeliveredFile) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *UndeliveredFile) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
 var File_ecabinet_video_v1_video_proto protoreflect.FileDescriptor
 
 const file_ecabinet_video_v1_video_proto_rawDesc = "" +
@@ -2556,11 +2732,12 @@ const file_ecabinet_video_v1_video_proto_rawDesc = "" +
 	"\x0eactive_speaker\x18\n" +
 	" \x01(\v2 .ecabinet.video.v1.ActiveSpeakerH\x00R\ractiveSpeaker\x12B\n" +
 	"\trecording\x18\v \x01(\v2\".ecabinet.video.v1.RecordingStatusH\x00R\trecordingB\t\n" +
-	"\amessage\"\\\n" +
+	"\amessage\"\x89\x01\n" +
 	"\x0fRecordingStatus\x12\x0e\n" +
 	"\x02on\x18\x01 \x01(\bR\x02on\x129\n" +
 	"\n" +
-	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\"6\n" +
+	"start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12+\n" +
+	"\x11undelivered_files\x18\x03 \x01(\x05R\x10undeliveredFiles\"6\n" +
 	"\rActiveSpeaker\x12%\n" +
 	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\"o\n" +
 	"\x04Join\x12\x1d\n" +
@@ -2656,7 +2833,19 @@ const file_ecabinet_video_v1_video_proto_rawDesc = "" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"S\n" +
 	"\x15StopRecordingResponse\x12:\n" +
-	"\trecording\x18\x01 \x01(\v2\x1c.ecabinet.video.v1.RecordingR\trecording*Y\n" +
+	"\trecording\x18\x01 \x01(\v2\x1c.ecabinet.video.v1.RecordingR\trecording\"9\n" +
+	"\x18DeliverRecordingsRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"U\n" +
+	"\x19DeliverRecordingsResponse\x128\n" +
+	"\x05files\x18\x01 \x03(\v2\".ecabinet.video.v1.UndeliveredFileR\x05files\"\x9b\x01\n" +
+	"\x0fUndeliveredFile\x12!\n" +
+	"\frecording_id\x18\x01 \x01(\tR\vrecordingId\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12\x14\n" +
+	"\x05bytes\x18\x03 \x01(\x03R\x05bytes\x12\x1a\n" +
+	"\battempts\x18\x04 \x01(\x05R\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x05 \x01(\tR\tlastError*Y\n" +
 	"\bRoomMode\x12\x19\n" +
 	"\x15ROOM_MODE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ROOM_MODE_MEETING\x10\x01\x12\x1b\n" +
@@ -2672,7 +2861,7 @@ const file_ecabinet_video_v1_video_proto_rawDesc = "" +
 	"\x0eRecordingState\x12\x1f\n" +
 	"\x1bRECORDING_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19RECORDING_STATE_RECORDING\x10\x01\x12\x1b\n" +
-	"\x17RECORDING_STATE_STOPPED\x10\x022\xa1\x05\n" +
+	"\x17RECORDING_STATE_STOPPED\x10\x022\x91\x06\n" +
 	"\fVideoService\x12S\n" +
 	"\bOpenRoom\x12\".ecabinet.video.v1.OpenRoomRequest\x1a#.ecabinet.video.v1.OpenRoomResponse\x12P\n" +
 	"\aGetRoom\x12!.ecabinet.video.v1.GetRoomRequest\x1a\".ecabinet.video.v1.GetRoomResponse\x12e\n" +
@@ -2680,7 +2869,8 @@ const file_ecabinet_video_v1_video_proto_rawDesc = "" +
 	"\x06Signal\x12 .ecabinet.video.v1.SignalRequest\x1a!.ecabinet.video.v1.SignalResponse(\x010\x01\x12e\n" +
 	"\x0eSetPermissions\x12(.ecabinet.video.v1.SetPermissionsRequest\x1a).ecabinet.video.v1.SetPermissionsResponse\x12e\n" +
 	"\x0eStartRecording\x12(.ecabinet.video.v1.StartRecordingRequest\x1a).ecabinet.video.v1.StartRecordingResponse\x12b\n" +
-	"\rStopRecording\x12'.ecabinet.video.v1.StopRecordingRequest\x1a(.ecabinet.video.v1.StopRecordingResponseBBZ@github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1;videov1b\x06proto3"
+	"\rStopRecording\x12'.ecabinet.video.v1.StopRecordingRequest\x1a(.ecabinet.video.v1.StopRecordingResponse\x12n\n" +
+	"\x11DeliverRecordings\x12+.ecabinet.video.v1.DeliverRecordingsRequest\x1a,.ecabinet.video.v1.DeliverRecordingsResponseBBZ@github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1;videov1b\x06proto3"
 
 var (
 	file_ecabinet_video_v1_video_proto_rawDescOnce sync.Once
@@ -2695,58 +2885,61 @@ func file_ecabinet_video_v1_video_proto_rawDescGZIP() []byte {
 }
 
 var file_ecabinet_video_v1_video_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ecabinet_video_v1_video_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_ecabinet_video_v1_video_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_ecabinet_video_v1_video_proto_goTypes = []any{
-	(RoomMode)(0),                  // 0: ecabinet.video.v1.RoomMode
-	(RoomState)(0),                 // 1: ecabinet.video.v1.RoomState
-	(SdpType)(0),                   // 2: ecabinet.video.v1.SdpType
-	(RecordingState)(0),            // 3: ecabinet.video.v1.RecordingState
-	(*Room)(nil),                   // 4: ecabinet.video.v1.Room
-	(*OpenRoomRequest)(nil),        // 5: ecabinet.video.v1.OpenRoomRequest
-	(*OpenRoomResponse)(nil),       // 6: ecabinet.video.v1.OpenRoomResponse
-	(*GetRoomRequest)(nil),         // 7: ecabinet.video.v1.GetRoomRequest
-	(*GetRoomResponse)(nil),        // 8: ecabinet.video.v1.GetRoomResponse
-	(*JoinPermissions)(nil),        // 9: ecabinet.video.v1.JoinPermissions
-	(*IssueJoinTokenRequest)(nil),  // 10: ecabinet.video.v1.IssueJoinTokenRequest
-	(*IssueJoinTokenResponse)(nil), // 11: ecabinet.video.v1.IssueJoinTokenResponse
-	(*IceServer)(nil),              // 12: ecabinet.video.v1.IceServer
-	(*SignalRequest)(nil),          // 13: ecabinet.video.v1.SignalRequest
-	(*SignalResponse)(nil),         // 14: ecabinet.video.v1.SignalResponse
-	(*RecordingStatus)(nil),        // 15: ecabinet.video.v1.RecordingStatus
-	(*ActiveSpeaker)(nil),          // 16: ecabinet.video.v1.ActiveSpeaker
-	(*Join)(nil),                   // 17: ecabinet.video.v1.Join
-	(*SessionDescription)(nil),     // 18: ecabinet.video.v1.SessionDescription
-	(*IceCandidate)(nil),           // 19: ecabinet.video.v1.IceCandidate
-	(*MediaState)(nil),             // 20: ecabinet.video.v1.MediaState
-	(*Leave)(nil),                  // 21: ecabinet.video.v1.Leave
-	(*RaiseHand)(nil),              // 22: ecabinet.video.v1.RaiseHand
-	(*Peer)(nil),                   // 23: ecabinet.video.v1.Peer
-	(*Joined)(nil),                 // 24: ecabinet.video.v1.Joined
-	(*PeerJoined)(nil),             // 25: ecabinet.video.v1.PeerJoined
-	(*PeerLeft)(nil),               // 26: ecabinet.video.v1.PeerLeft
-	(*PeerHand)(nil),               // 27: ecabinet.video.v1.PeerHand
-	(*PeerPermissions)(nil),        // 28: ecabinet.video.v1.PeerPermissions
-	(*SetPermissionsRequest)(nil),  // 29: ecabinet.video.v1.SetPermissionsRequest
-	(*SetPermissionsResponse)(nil), // 30: ecabinet.video.v1.SetPermissionsResponse
-	(*PeerMediaState)(nil),         // 31: ecabinet.video.v1.PeerMediaState
-	(*SignalError)(nil),            // 32: ecabinet.video.v1.SignalError
-	(*Recording)(nil),              // 33: ecabinet.video.v1.Recording
-	(*RecordedTrack)(nil),          // 34: ecabinet.video.v1.RecordedTrack
-	(*StartRecordingRequest)(nil),  // 35: ecabinet.video.v1.StartRecordingRequest
-	(*StartRecordingResponse)(nil), // 36: ecabinet.video.v1.StartRecordingResponse
-	(*StopRecordingRequest)(nil),   // 37: ecabinet.video.v1.StopRecordingRequest
-	(*StopRecordingResponse)(nil),  // 38: ecabinet.video.v1.StopRecordingResponse
-	(*timestamppb.Timestamp)(nil),  // 39: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 40: google.protobuf.Duration
+	(RoomMode)(0),                     // 0: ecabinet.video.v1.RoomMode
+	(RoomState)(0),                    // 1: ecabinet.video.v1.RoomState
+	(SdpType)(0),                      // 2: ecabinet.video.v1.SdpType
+	(RecordingState)(0),               // 3: ecabinet.video.v1.RecordingState
+	(*Room)(nil),                      // 4: ecabinet.video.v1.Room
+	(*OpenRoomRequest)(nil),           // 5: ecabinet.video.v1.OpenRoomRequest
+	(*OpenRoomResponse)(nil),          // 6: ecabinet.video.v1.OpenRoomResponse
+	(*GetRoomRequest)(nil),            // 7: ecabinet.video.v1.GetRoomRequest
+	(*GetRoomResponse)(nil),           // 8: ecabinet.video.v1.GetRoomResponse
+	(*JoinPermissions)(nil),           // 9: ecabinet.video.v1.JoinPermissions
+	(*IssueJoinTokenRequest)(nil),     // 10: ecabinet.video.v1.IssueJoinTokenRequest
+	(*IssueJoinTokenResponse)(nil),    // 11: ecabinet.video.v1.IssueJoinTokenResponse
+	(*IceServer)(nil),                 // 12: ecabinet.video.v1.IceServer
+	(*SignalRequest)(nil),             // 13: ecabinet.video.v1.SignalRequest
+	(*SignalResponse)(nil),            // 14: ecabinet.video.v1.SignalResponse
+	(*RecordingStatus)(nil),           // 15: ecabinet.video.v1.RecordingStatus
+	(*ActiveSpeaker)(nil),             // 16: ecabinet.video.v1.ActiveSpeaker
+	(*Join)(nil),                      // 17: ecabinet.video.v1.Join
+	(*SessionDescription)(nil),        // 18: ecabinet.video.v1.SessionDescription
+	(*IceCandidate)(nil),              // 19: ecabinet.video.v1.IceCandidate
+	(*MediaState)(nil),                // 20: ecabinet.video.v1.MediaState
+	(*Leave)(nil),                     // 21: ecabinet.video.v1.Leave
+	(*RaiseHand)(nil),                 // 22: ecabinet.video.v1.RaiseHand
+	(*Peer)(nil),                      // 23: ecabinet.video.v1.Peer
+	(*Joined)(nil),                    // 24: ecabinet.video.v1.Joined
+	(*PeerJoined)(nil),                // 25: ecabinet.video.v1.PeerJoined
+	(*PeerLeft)(nil),                  // 26: ecabinet.video.v1.PeerLeft
+	(*PeerHand)(nil),                  // 27: ecabinet.video.v1.PeerHand
+	(*PeerPermissions)(nil),           // 28: ecabinet.video.v1.PeerPermissions
+	(*SetPermissionsRequest)(nil),     // 29: ecabinet.video.v1.SetPermissionsRequest
+	(*SetPermissionsResponse)(nil),    // 30: ecabinet.video.v1.SetPermissionsResponse
+	(*PeerMediaState)(nil),            // 31: ecabinet.video.v1.PeerMediaState
+	(*SignalError)(nil),               // 32: ecabinet.video.v1.SignalError
+	(*Recording)(nil),                 // 33: ecabinet.video.v1.Recording
+	(*RecordedTrack)(nil),             // 34: ecabinet.video.v1.RecordedTrack
+	(*StartRecordingRequest)(nil),     // 35: ecabinet.video.v1.StartRecordingRequest
+	(*StartRecordingResponse)(nil),    // 36: ecabinet.video.v1.StartRecordingResponse
+	(*StopRecordingRequest)(nil),      // 37: ecabinet.video.v1.StopRecordingRequest
+	(*StopRecordingResponse)(nil),     // 38: ecabinet.video.v1.StopRecordingResponse
+	(*DeliverRecordingsRequest)(nil),  // 39: ecabinet.video.v1.DeliverRecordingsRequest
+	(*DeliverRecordingsResponse)(nil), // 40: ecabinet.video.v1.DeliverRecordingsResponse
+	(*UndeliveredFile)(nil),           // 41: ecabinet.video.v1.UndeliveredFile
+	(*timestamppb.Timestamp)(nil),     // 42: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 43: google.protobuf.Duration
 }
 var file_ecabinet_video_v1_video_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.video.v1.Room.mode:type_name -> ecabinet.video.v1.RoomMode
 	1,  // 1: ecabinet.video.v1.Room.state:type_name -> ecabinet.video.v1.RoomState
-	39, // 2: ecabinet.video.v1.Room.open_time:type_name -> google.protobuf.Timestamp
+	42, // 2: ecabinet.video.v1.Room.open_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: ecabinet.video.v1.OpenRoomRequest.mode:type_name -> ecabinet.video.v1.RoomMode
 	4,  // 4: ecabinet.video.v1.OpenRoomResponse.room:type_name -> ecabinet.video.v1.Room
 	4,  // 5: ecabinet.video.v1.GetRoomResponse.room:type_name -> ecabinet.video.v1.Room
-	39, // 6: ecabinet.video.v1.IssueJoinTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	42, // 6: ecabinet.video.v1.IssueJoinTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
 	9,  // 7: ecabinet.video.v1.IssueJoinTokenResponse.permissions:type_name -> ecabinet.video.v1.JoinPermissions
 	12, // 8: ecabinet.video.v1.IssueJoinTokenResponse.ice_servers:type_name -> ecabinet.video.v1.IceServer
 	17, // 9: ecabinet.video.v1.SignalRequest.join:type_name -> ecabinet.video.v1.Join
@@ -2766,7 +2959,7 @@ var file_ecabinet_video_v1_video_proto_depIdxs = []int32{
 	28, // 23: ecabinet.video.v1.SignalResponse.peer_permissions:type_name -> ecabinet.video.v1.PeerPermissions
 	16, // 24: ecabinet.video.v1.SignalResponse.active_speaker:type_name -> ecabinet.video.v1.ActiveSpeaker
 	15, // 25: ecabinet.video.v1.SignalResponse.recording:type_name -> ecabinet.video.v1.RecordingStatus
-	39, // 26: ecabinet.video.v1.RecordingStatus.start_time:type_name -> google.protobuf.Timestamp
+	42, // 26: ecabinet.video.v1.RecordingStatus.start_time:type_name -> google.protobuf.Timestamp
 	2,  // 27: ecabinet.video.v1.SessionDescription.type:type_name -> ecabinet.video.v1.SdpType
 	9,  // 28: ecabinet.video.v1.Peer.permissions:type_name -> ecabinet.video.v1.JoinPermissions
 	20, // 29: ecabinet.video.v1.Peer.media_state:type_name -> ecabinet.video.v1.MediaState
@@ -2779,31 +2972,34 @@ var file_ecabinet_video_v1_video_proto_depIdxs = []int32{
 	23, // 36: ecabinet.video.v1.SetPermissionsResponse.peer:type_name -> ecabinet.video.v1.Peer
 	20, // 37: ecabinet.video.v1.PeerMediaState.media_state:type_name -> ecabinet.video.v1.MediaState
 	3,  // 38: ecabinet.video.v1.Recording.state:type_name -> ecabinet.video.v1.RecordingState
-	39, // 39: ecabinet.video.v1.Recording.start_time:type_name -> google.protobuf.Timestamp
-	39, // 40: ecabinet.video.v1.Recording.stop_time:type_name -> google.protobuf.Timestamp
+	42, // 39: ecabinet.video.v1.Recording.start_time:type_name -> google.protobuf.Timestamp
+	42, // 40: ecabinet.video.v1.Recording.stop_time:type_name -> google.protobuf.Timestamp
 	34, // 41: ecabinet.video.v1.Recording.tracks:type_name -> ecabinet.video.v1.RecordedTrack
-	40, // 42: ecabinet.video.v1.RecordedTrack.duration:type_name -> google.protobuf.Duration
+	43, // 42: ecabinet.video.v1.RecordedTrack.duration:type_name -> google.protobuf.Duration
 	33, // 43: ecabinet.video.v1.StartRecordingResponse.recording:type_name -> ecabinet.video.v1.Recording
 	33, // 44: ecabinet.video.v1.StopRecordingResponse.recording:type_name -> ecabinet.video.v1.Recording
-	5,  // 45: ecabinet.video.v1.VideoService.OpenRoom:input_type -> ecabinet.video.v1.OpenRoomRequest
-	7,  // 46: ecabinet.video.v1.VideoService.GetRoom:input_type -> ecabinet.video.v1.GetRoomRequest
-	10, // 47: ecabinet.video.v1.VideoService.IssueJoinToken:input_type -> ecabinet.video.v1.IssueJoinTokenRequest
-	13, // 48: ecabinet.video.v1.VideoService.Signal:input_type -> ecabinet.video.v1.SignalRequest
-	29, // 49: ecabinet.video.v1.VideoService.SetPermissions:input_type -> ecabinet.video.v1.SetPermissionsRequest
-	35, // 50: ecabinet.video.v1.VideoService.StartRecording:input_type -> ecabinet.video.v1.StartRecordingRequest
-	37, // 51: ecabinet.video.v1.VideoService.StopRecording:input_type -> ecabinet.video.v1.StopRecordingRequest
-	6,  // 52: ecabinet.video.v1.VideoService.OpenRoom:output_type -> ecabinet.video.v1.OpenRoomResponse
-	8,  // 53: ecabinet.video.v1.VideoService.GetRoom:output_type -> ecabinet.video.v1.GetRoomResponse
-	11, // 54: ecabinet.video.v1.VideoService.IssueJoinToken:output_type -> ecabinet.video.v1.IssueJoinTokenResponse
-	14, // 55: ecabinet.video.v1.VideoService.Signal:output_type -> ecabinet.video.v1.SignalResponse
-	30, // 56: ecabinet.video.v1.VideoService.SetPermissions:output_type -> ecabinet.video.v1.SetPermissionsResponse
-	36, // 57: ecabinet.video.v1.VideoService.StartRecording:output_type -> ecabinet.video.v1.StartRecordingResponse
-	38, // 58: ecabinet.video.v1.VideoService.StopRecording:output_type -> ecabinet.video.v1.StopRecordingResponse
-	52, // [52:59] is the sub-list for method output_type
-	45, // [45:52] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	41, // 45: ecabinet.video.v1.DeliverRecordingsResponse.files:type_name -> ecabinet.video.v1.UndeliveredFile
+	5,  // 46: ecabinet.video.v1.VideoService.OpenRoom:input_type -> ecabinet.video.v1.OpenRoomRequest
+	7,  // 47: ecabinet.video.v1.VideoService.GetRoom:input_type -> ecabinet.video.v1.GetRoomRequest
+	10, // 48: ecabinet.video.v1.VideoService.IssueJoinToken:input_type -> ecabinet.video.v1.IssueJoinTokenRequest
+	13, // 49: ecabinet.video.v1.VideoService.Signal:input_type -> ecabinet.video.v1.SignalRequest
+	29, // 50: ecabinet.video.v1.VideoService.SetPermissions:input_type -> ecabinet.video.v1.SetPermissionsRequest
+	35, // 51: ecabinet.video.v1.VideoService.StartRecording:input_type -> ecabinet.video.v1.StartRecordingRequest
+	37, // 52: ecabinet.video.v1.VideoService.StopRecording:input_type -> ecabinet.video.v1.StopRecordingRequest
+	39, // 53: ecabinet.video.v1.VideoService.DeliverRecordings:input_type -> ecabinet.video.v1.DeliverRecordingsRequest
+	6,  // 54: ecabinet.video.v1.VideoService.OpenRoom:output_type -> ecabinet.video.v1.OpenRoomResponse
+	8,  // 55: ecabinet.video.v1.VideoService.GetRoom:output_type -> ecabinet.video.v1.GetRoomResponse
+	11, // 56: ecabinet.video.v1.VideoService.IssueJoinToken:output_type -> ecabinet.video.v1.IssueJoinTokenResponse
+	14, // 57: ecabinet.video.v1.VideoService.Signal:output_type -> ecabinet.video.v1.SignalResponse
+	30, // 58: ecabinet.video.v1.VideoService.SetPermissions:output_type -> ecabinet.video.v1.SetPermissionsResponse
+	36, // 59: ecabinet.video.v1.VideoService.StartRecording:output_type -> ecabinet.video.v1.StartRecordingResponse
+	38, // 60: ecabinet.video.v1.VideoService.StopRecording:output_type -> ecabinet.video.v1.StopRecordingResponse
+	40, // 61: ecabinet.video.v1.VideoService.DeliverRecordings:output_type -> ecabinet.video.v1.DeliverRecordingsResponse
+	54, // [54:62] is the sub-list for method output_type
+	46, // [46:54] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_video_v1_video_proto_init() }
@@ -2839,7 +3035,7 @@ func file_ecabinet_video_v1_video_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_video_v1_video_proto_rawDesc), len(file_ecabinet_video_v1_video_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   35,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

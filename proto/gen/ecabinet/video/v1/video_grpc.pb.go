@@ -19,13 +19,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	VideoService_OpenRoom_FullMethodName       = "/ecabinet.video.v1.VideoService/OpenRoom"
-	VideoService_GetRoom_FullMethodName        = "/ecabinet.video.v1.VideoService/GetRoom"
-	VideoService_IssueJoinToken_FullMethodName = "/ecabinet.video.v1.VideoService/IssueJoinToken"
-	VideoService_Signal_FullMethodName         = "/ecabinet.video.v1.VideoService/Signal"
-	VideoService_SetPermissions_FullMethodName = "/ecabinet.video.v1.VideoService/SetPermissions"
-	VideoService_StartRecording_FullMethodName = "/ecabinet.video.v1.VideoService/StartRecording"
-	VideoService_StopRecording_FullMethodName  = "/ecabinet.video.v1.VideoService/StopRecording"
+	VideoService_OpenRoom_FullMethodName          = "/ecabinet.video.v1.VideoService/OpenRoom"
+	VideoService_GetRoom_FullMethodName           = "/ecabinet.video.v1.VideoService/GetRoom"
+	VideoService_IssueJoinToken_FullMethodName    = "/ecabinet.video.v1.VideoService/IssueJoinToken"
+	VideoService_Signal_FullMethodName            = "/ecabinet.video.v1.VideoService/Signal"
+	VideoService_SetPermissions_FullMethodName    = "/ecabinet.video.v1.VideoService/SetPermissions"
+	VideoService_StartRecording_FullMethodName    = "/ecabinet.video.v1.VideoService/StartRecording"
+	VideoService_StopRecording_FullMethodName     = "/ecabinet.video.v1.VideoService/StopRecording"
+	VideoService_DeliverRecordings_FullMethodName = "/ecabinet.video.v1.VideoService/DeliverRecordings"
 )
 
 // VideoServiceClient is the client API for VideoService service.
@@ -60,8 +61,15 @@ type VideoServiceClient interface {
 	// into IVF, Opus into Ogg), beginning with a keyframe; everyone is told
 	// the room is being recorded.
 	StartRecording(ctx context.Context, in *StartRecordingRequest, opts ...grpc.CallOption) (*StartRecordingResponse, error)
-	// Stops the recording and lists the files written.
+	// Stops the recording and lists the files written. They are then
+	// delivered to the meeting's documents in the background, as the caller.
 	StopRecording(ctx context.Context, in *StopRecordingRequest, opts ...grpc.CallOption) (*StopRecordingResponse, error)
+	// Delivers again, as the caller, the meeting's recorded files that have
+	// not reached its documents (refused, or interrupted by a restart of the
+	// video service). Only who runs the meeting may. Returns the files being
+	// delivered; RecordingStatus.undelivered_files tells the room the
+	// outcome.
+	DeliverRecordings(ctx context.Context, in *DeliverRecordingsRequest, opts ...grpc.CallOption) (*DeliverRecordingsResponse, error)
 }
 
 type videoServiceClient struct {
@@ -145,6 +153,16 @@ func (c *videoServiceClient) StopRecording(ctx context.Context, in *StopRecordin
 	return out, nil
 }
 
+func (c *videoServiceClient) DeliverRecordings(ctx context.Context, in *DeliverRecordingsRequest, opts ...grpc.CallOption) (*DeliverRecordingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeliverRecordingsResponse)
+	err := c.cc.Invoke(ctx, VideoService_DeliverRecordings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // VideoServiceServer is the server API for VideoService service.
 // All implementations must embed UnimplementedVideoServiceServer
 // for forward compatibility.
@@ -177,8 +195,15 @@ type VideoServiceServer interface {
 	// into IVF, Opus into Ogg), beginning with a keyframe; everyone is told
 	// the room is being recorded.
 	StartRecording(context.Context, *StartRecordingRequest) (*StartRecordingResponse, error)
-	// Stops the recording and lists the files written.
+	// Stops the recording and lists the files written. They are then
+	// delivered to the meeting's documents in the background, as the caller.
 	StopRecording(context.Context, *StopRecordingRequest) (*StopRecordingResponse, error)
+	// Delivers again, as the caller, the meeting's recorded files that have
+	// not reached its documents (refused, or interrupted by a restart of the
+	// video service). Only who runs the meeting may. Returns the files being
+	// delivered; RecordingStatus.undelivered_files tells the room the
+	// outcome.
+	DeliverRecordings(context.Context, *DeliverRecordingsRequest) (*DeliverRecordingsResponse, error)
 	mustEmbedUnimplementedVideoServiceServer()
 }
 
@@ -209,6 +234,9 @@ func (UnimplementedVideoServiceServer) StartRecording(context.Context, *StartRec
 }
 func (UnimplementedVideoServiceServer) StopRecording(context.Context, *StopRecordingRequest) (*StopRecordingResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method StopRecording not implemented")
+}
+func (UnimplementedVideoServiceServer) DeliverRecordings(context.Context, *DeliverRecordingsRequest) (*DeliverRecordingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeliverRecordings not implemented")
 }
 func (UnimplementedVideoServiceServer) mustEmbedUnimplementedVideoServiceServer() {}
 func (UnimplementedVideoServiceServer) testEmbeddedByValue()                      {}
@@ -346,6 +374,24 @@ func _VideoService_StopRecording_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _VideoService_DeliverRecordings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeliverRecordingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VideoServiceServer).DeliverRecordings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VideoService_DeliverRecordings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VideoServiceServer).DeliverRecordings(ctx, req.(*DeliverRecordingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // VideoService_ServiceDesc is the grpc.ServiceDesc for VideoService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -376,6 +422,10 @@ var VideoService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "StopRecording",
 			Handler:    _VideoService_StopRecording_Handler,
+		},
+		{
+			MethodName: "DeliverRecordings",
+			Handler:    _VideoService_DeliverRecordings_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
