@@ -117,4 +117,29 @@ func TestVideoRecordingBecomesMeetingDocuments(t *testing.T) {
 	if code := p.Do(t, http.MethodGet, "/api/v1/documents/"+recordings[0].ID, outsider, nil, nil); code != http.StatusNotFound {
 		t.Errorf("a member who does not take part reads the recording: %d, want 404", code)
 	}
+
+	// Both files arrived: nothing is left to deliver again, and only who
+	// runs the meeting may ask.
+	var left struct {
+		Files []struct {
+			Title string `json:"title"`
+		} `json:"files"`
+	}
+	if code := p.Do(t, http.MethodPost, base+"/video:deliverRecordings", chair, map[string]any{}, &left); code != http.StatusOK || len(left.Files) != 0 {
+		t.Errorf("deliver again: %d, %d files left, want 200 and none", code, len(left.Files))
+	}
+	asked := false
+	for _, pt := range m.Participants {
+		if pt.Role != "PARTICIPANT_ROLE_MEMBER" || asked {
+			continue
+		}
+		asked = true
+		member := p.Token(t, identity.Claims{Subject: pt.PersonID, Name: pt.FullName, Orgs: []string{m.OrganizationID}})
+		if code := p.Do(t, http.MethodPost, base+"/video:deliverRecordings", member, map[string]any{}, nil); code != http.StatusForbidden {
+			t.Errorf("a member asks to deliver the recordings: %d, want 403", code)
+		}
+	}
+	if !asked {
+		t.Error("the demo meeting has no member to ask")
+	}
 }
