@@ -83,6 +83,10 @@ type Deps struct {
 	// identity signing), and sends everything else to fallback
 	// (grpcserver.Local).
 	Local func(fallback grpc.ClientConnInterface, client grpc.UnaryClientInterceptor) grpc.ClientConnInterface
+	// LocalDocuments is Local for the documents service, when it is hosted
+	// in this process: every read of a paper asks it for access first
+	// (ADR 0002, "Performance: the first page of a paper").
+	LocalDocuments func(fallback grpc.ClientConnInterface, client grpc.UnaryClientInterceptor) grpc.ClientConnInterface
 }
 
 // Gateway serves HTTP until its context ends.
@@ -132,7 +136,17 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 		meetingsv1.RegisterMinutesServiceHandler,
 		meetingsv1.RegisterTasksServiceHandler,
 	)}
-	documentsUp := &upstream{name: "documents", addr: orDefault(cfg.DocumentsAddr), register: registrars(documentsv1.RegisterDocumentsServiceHandler)}
+	// documentsConn is the connection to the documents service, in this
+	// process when it is hosted here.
+	documentsConn := func(conn *grpc.ClientConn) grpc.ClientConnInterface {
+		if d.LocalDocuments == nil {
+			return conn
+		}
+		return d.LocalDocuments(conn, identity.UnaryClientInterceptor(signer))
+	}
+	documentsUp := &upstream{name: "documents", addr: orDefault(cfg.DocumentsAddr), register: registrars(func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+		return documentsv1.RegisterDocumentsServiceHandlerClient(ctx, mux, documentsv1.NewDocumentsServiceClient(documentsConn(conn)))
+	})}
 	videoUp := &upstream{name: "video", addr: orDefault(cfg.VideoAddr), register: registrars(videov1.RegisterVideoServiceHandler)}
 	g.upstreams = []*upstream{
 		meetingsUp,
@@ -214,7 +228,7 @@ func New(cfg Config, d Deps) (*Gateway, error) {
 	// API but check cross-site requests their own way (uploads are not JSON).
 	g.files = files.New(files.Deps{
 		Log:            d.Log,
-		Documents:      documentsv1.NewDocumentsServiceClient(documentsUp.conn),
+		Documents:      documentsv1.NewDocumentsServiceClient(documentsConn(documentsUp.conn)),
 		Authenticate:   g.authenticate,
 		FileCacheDir:   cfg.FileCacheDir,
 		FileCacheBytes: cfg.FileCacheBytes,

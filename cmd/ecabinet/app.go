@@ -479,6 +479,15 @@ func (a *app) initGateway() error {
 	if slices.Contains(a.targets, modVoting) && votingAddr == a.cfg.grpc.Addr {
 		d.Local = a.local.Conn
 	}
+	// Likewise the documents service, asked for access on every read of a
+	// paper (a meeting's tablets opening it at once).
+	documentsAddr := a.cfg.gateway.DocumentsAddr
+	if documentsAddr == "" {
+		documentsAddr = a.cfg.gateway.GRPCAddr
+	}
+	if slices.Contains(a.targets, modDocuments) && documentsAddr == a.cfg.grpc.Addr {
+		d.LocalDocuments = a.local.Conn
+	}
 	g, err := gateway.New(a.cfg.gateway, d)
 	if err != nil {
 		return err

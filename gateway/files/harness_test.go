@@ -51,6 +51,31 @@ type stack struct {
 	// docs calls the documents service directly, as the claims in the
 	// call's context (identity.NewContext).
 	docs documentsv1.DocumentsServiceClient
+	// remote counts the unary calls that crossed TCP.
+	remote *countingConn
+}
+
+// countingConn is a connection that counts its unary calls by method.
+type countingConn struct {
+	grpc.ClientConnInterface
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	c.mu.Lock()
+	if c.calls == nil {
+		c.calls = map[string]int{}
+	}
+	c.calls[method]++
+	c.mu.Unlock()
+	return c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
+}
+
+func (c *countingConn) count(method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[method]
 }
 
 type stackOptions struct {
@@ -64,6 +89,10 @@ type stackOptions struct {
 	// fileCache turns on the gateway's file cache (in a directory of the
 	// test's).
 	fileCache bool
+	// local has the gateway call the service in this process
+	// (grpcserver.Local, as -target=all does); the unary calls that
+	// nevertheless went over TCP are counted in remoteUnary.
+	local bool
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -107,6 +136,12 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		Meetings: meetingsv1.NewMeetingsServiceClient(meetingsConn), Config: o.cfg})
 	gs := grpcserver.New(log, verifier, prometheus.NewRegistry())
 	svc.Register(gs.Server)
+	var local *grpcserver.Local
+	if o.local {
+		local = grpcserver.NewLocal()
+		gs.ServeLocal(local)
+		svc.RegisterOn(local)
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +161,10 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	client := documentsv1.NewDocumentsServiceClient(conn)
+	remote := &countingConn{ClientConnInterface: conn}
+	if local != nil {
+		client = documentsv1.NewDocumentsServiceClient(local.Conn(remote, identity.UnaryClientInterceptor(signer)))
+	}
 	if o.client != nil {
 		client = o.client(client)
 	}
@@ -165,7 +204,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		}
 	})
 
-	s := &stack{url: srv.URL, signer: signer, pool: pool, blob: o.inspect, spool: o.cfg.UploadSpoolDir, meetings: meetings, docs: client}
+	s := &stack{url: srv.URL, signer: signer, pool: pool, blob: o.inspect, spool: o.cfg.UploadSpoolDir, meetings: meetings, docs: client, remote: remote}
 	// Ready once migrated: until then every RPC answers Unavailable.
 	probe := identity.NewContext(context.Background(), identity.Claims{Subject: "probe"})
 	testenv.Eventually(t, waitLimit, func() error {

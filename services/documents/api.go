@@ -146,7 +146,7 @@ func (a *api) OpenDocumentContent(ctx context.Context, req *documentsv1.OpenDocu
 	if len(vs) > 0 {
 		return nil, rpcerr.Invalid(Name, vs)
 	}
-	d, v, key, err := a.s.openVersion(ctx, id, req.GetVersion())
+	d, v, key, err := a.s.lookups.open(ctx, id, req.GetVersion())
 	if errors.Is(err, errNotFound) {
 		return nil, notFound(id)
 	}
@@ -163,6 +163,7 @@ func (a *api) OpenDocumentContent(ctx context.Context, req *documentsv1.OpenDocu
 	if v == nil {
 		return nil, status.Errorf(codes.NotFound, "%s: document %s has no version %d", Name, id, req.GetVersion())
 	}
+	presign := a.s.presignShared
 	if req.GetAccess() == documentsv1.AccessKind_ACCESS_KIND_DOWNLOAD {
 		switch d.GetDownloadPolicy() {
 		case documentsv1.DownloadPolicy_DOWNLOAD_POLICY_VIEW_ONLY:
@@ -174,9 +175,10 @@ func (a *api) OpenDocumentContent(ctx context.Context, req *documentsv1.OpenDocu
 			if key, v, err = a.s.stampedCopy(ctx, c, key, v); err != nil {
 				return nil, err
 			}
+			presign = a.s.presign // this reader's own copy
 		}
 	}
-	url, expires, err := a.s.presign(ctx, key)
+	url, expires, err := presign(ctx, key)
 	if err != nil {
 		return nil, a.s.storageError(ctx, "presign", err)
 	}

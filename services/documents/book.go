@@ -85,6 +85,7 @@ func (a *api) OpenMeetingBook(ctx context.Context, req *documentsv1.OpenMeetingB
 	if err != nil {
 		return nil, err
 	}
+	presign := a.s.presignShared
 	if download && policy == documentsv1.DownloadPolicy_DOWNLOAD_POLICY_WATERMARKED {
 		if book.GetSizeBytes() > a.s.cfg.PDFInspectMaxBytes {
 			return nil, status.Errorf(codes.PermissionDenied, "%s: the meeting book is too large to stamp with your name, so it cannot be downloaded; read it in the app", Name)
@@ -92,16 +93,19 @@ func (a *api) OpenMeetingBook(ctx context.Context, req *documentsv1.OpenMeetingB
 		if key, book, err = a.s.stampedCopy(ctx, c, key, book); err != nil {
 			return nil, err
 		}
+		presign = a.s.presign // this reader's own copy
 	}
-	url, expires, err := a.s.presign(ctx, key)
+	url, expires, err := presign(ctx, key)
 	if err != nil {
 		return nil, a.s.storageError(ctx, "presign", err)
 	}
-	// Reading the book is reading each paper in it.
-	for _, p := range papers {
-		if err := a.s.recordAccess(ctx, p.doc.GetId(), p.version.GetVersion(), c.Subject, req.GetAccess()); err != nil {
-			return nil, rpcerr.FromStore(ctx, a.s.log, Name, "OpenMeetingBook", err)
-		}
+	// Reading the book is reading each paper in it (recorded together).
+	rows := make([]*accessEntry, len(papers))
+	for i, p := range papers {
+		rows[i] = &accessEntry{documentID: p.doc.GetId(), version: p.version.GetVersion(), person: c.Subject, how: req.GetAccess().String()}
+	}
+	if err := a.s.access.record(ctx, rows...); err != nil {
+		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "OpenMeetingBook", err)
 	}
 	return &documentsv1.OpenMeetingBookResponse{Book: book, Url: url, UrlExpireTime: timestamppb.New(expires), Entries: entries}, nil
 }

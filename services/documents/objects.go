@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -98,6 +99,78 @@ func (s *Service) presign(ctx context.Context, key string) (string, time.Time, e
 		return "", time.Time{}, err
 	}
 	return u.String(), expires, nil
+}
+
+// presignShared is presign for an object every reader gets the same bytes
+// of (a version's own object, a bound meeting book, not a per-reader
+// stamped copy): a URL made in the last urlReuse is handed out again, so
+// it has at least contentURLTTL-urlReuse of its life left. Signing was a
+// sixth of the service's CPU when a meeting's tablets open a paper at once
+// (bucket name checks, request building, HMACs; ADR 0002, "Performance:
+// the first page of a paper"). The URL only ever goes to callers the
+// service has just let read the object, as a fresh one would; it is not
+// a credential of theirs but of the gateway fetching on their behalf.
+func (s *Service) presignShared(ctx context.Context, key string) (string, time.Time, error) {
+	now := time.Now()
+	if u, ok := s.urls.get(key, now); ok {
+		return u.url, u.expires, nil
+	}
+	url, expires, err := s.presign(ctx, key)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	s.urls.put(key, presignedURL{url: url, expires: expires}, now)
+	return url, expires, nil
+}
+
+// urlReuse is how long a presigned URL is handed out again (presignShared).
+const urlReuse = 30 * time.Second
+
+// urlCacheEntries bounds the presigned URLs kept: a few per paper being
+// read at the moment.
+const urlCacheEntries = 4096
+
+// urlCache holds presigned URLs by object key.
+type urlCache struct {
+	mu sync.Mutex
+	m  map[string]presignedURL
+}
+
+type presignedURL struct {
+	url     string
+	expires time.Time
+}
+
+// get returns the URL for key if it was made less than urlReuse ago.
+func (c *urlCache) get(key string, now time.Time) (presignedURL, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, ok := c.m[key]
+	if !ok || now.After(u.expires.Add(urlReuse-contentURLTTL)) {
+		return presignedURL{}, false
+	}
+	return u, true
+}
+
+func (c *urlCache) put(key string, u presignedURL, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]presignedURL{}
+	}
+	if len(c.m) >= urlCacheEntries {
+		// Drop what may no longer be handed out; if everything is fresh
+		// (an unlikely burst of distinct papers), start afresh.
+		for k, v := range c.m {
+			if now.After(v.expires.Add(urlReuse - contentURLTTL)) {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= urlCacheEntries {
+			clear(c.m)
+		}
+	}
+	c.m[key] = u
 }
 
 // storageError turns a failed object storage operation into a status: a

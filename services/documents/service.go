@@ -110,6 +110,12 @@ type Service struct {
 	// pdfSlot lets one PDF inspection run at a time: each holds its whole
 	// file in memory.
 	pdfSlot chan struct{}
+	// access writes the access log by group commit (accesslog.go).
+	access *accessLog
+	// urls holds presigned URLs handed out again (presignShared).
+	urls urlCache
+	// lookups shares concurrent reads' lookups of a version (lookup.go).
+	lookups versionLookups
 }
 
 // New returns a service; nothing touches the network until Run.
@@ -119,13 +125,21 @@ func New(d Deps) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("service", Name)
-	return &Service{d: d, cfg: d.Config.withDefaults(), log: log, pdfSlot: make(chan struct{}, 1), core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
+	s := &Service{d: d, cfg: d.Config.withDefaults(), log: log, pdfSlot: make(chan struct{}, 1), access: &accessLog{pool: d.Pool, log: log}, core: &service.Core{Name: Name, Log: log, Pool: d.Pool, Schema: d.Schema,
 		JS: d.JS, NC: d.NC, Migrations: migrations, SubjectPrefix: d.SubjectPrefix}}
+	s.lookups.s = s
+	return s
 }
 
 // Register adds the gRPC API to gs.
-func (s *Service) Register(gs *grpc.Server) {
-	documentsv1.RegisterDocumentsServiceServer(gs, &api{s: s})
+func (s *Service) Register(gs *grpc.Server) { s.RegisterOn(gs) }
+
+// RegisterOn adds the gRPC API to any registrar: a grpc.Server, or a
+// grpcserver.Local through which the gateway of the same process asks for
+// access to a paper without crossing the network (ADR 0002, "Performance:
+// the first page of a paper").
+func (s *Service) RegisterOn(r grpc.ServiceRegistrar) {
+	documentsv1.RegisterDocumentsServiceServer(r, &api{s: s})
 }
 
 // Run waits for PostgreSQL and migrates the schema, makes sure the service's

@@ -123,26 +123,6 @@ func (s *Service) openVersion(ctx context.Context, id string, version int32) (*d
 	return d, v, key, nil
 }
 
-// recordAccess notes that person read a version of a document. The row is
-// committed (visible to every query) before the caller moves a byte, but
-// its transaction does not wait for the write-ahead log to reach disk
-// (synchronous_commit off, for this transaction only): a meeting's tablets
-// opening a paper at once would otherwise queue on the disk's flushes, on
-// the path of every page a reader turns. The trade-off (docs/adr/0002,
-// "Performance"): if PostgreSQL itself crashes, the access rows of the
-// last moments (at most about three times wal_writer_delay, 0.6 s by
-// default) may be lost; nothing else is, and the database stays consistent.
-// The four statements go in one round trip.
-func (s *Service) recordAccess(ctx context.Context, documentID string, version int32, person string, how documentsv1.AccessKind) error {
-	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
-	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(`INSERT INTO document_access (document_id, version, person_id, how) VALUES ($1, $2, $3, $4)`,
-		documentID, version, person, how.String())
-	b.Queue(`COMMIT`)
-	return s.d.Pool.SendBatch(ctx, b).Close()
-}
-
 // upload is a file that has arrived, been checked and been written to
 // object storage, waiting to be recorded.
 type upload struct {
