@@ -397,6 +397,29 @@ func (a *app) initMeetings() error {
 	})
 }
 
+// meetingsConn is the connection through which a service of this process
+// calls the meetings service at addr on behalf of the caller it serves
+// (identity.DialForwarding: the caller's own token goes along, so the
+// meetings service decides as it would for the caller). When the meetings
+// service is hosted in this process at that very address (-target=all),
+// unary calls run it in process (grpcserver.Local) behind the same server
+// interceptors — the token still verified, the caller's identity and
+// request id still forwarded — without crossing loopback TCP: the
+// documents service asks for the meeting on every read of a confidential
+// paper, uncached so that removing a participant ends their access at
+// once (ADR 0002). Streams, and a meetings service elsewhere, use TCP.
+func (a *app) meetingsConn(addr string) (grpc.ClientConnInterface, error) {
+	conn, err := identity.DialForwarding(addr)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { _ = conn.Close() })
+	if slices.Contains(a.targets, modMeetings) && addr == a.cfg.grpc.Addr {
+		return a.local.Conn(conn, identity.ForwardUnaryClientInterceptor()), nil
+	}
+	return conn, nil
+}
+
 func (a *app) initDocuments() error {
 	return a.host(documents.Name, func(pool *pgxpool.Pool) (service, error) {
 		s := a.cfg.storage
@@ -408,11 +431,10 @@ func (a *app) initDocuments() error {
 		if meetingsAddr == "" {
 			meetingsAddr = a.cfg.grpc.Addr
 		}
-		conn, err := identity.DialForwarding(meetingsAddr)
+		conn, err := a.meetingsConn(meetingsAddr)
 		if err != nil {
 			return nil, fmt.Errorf("MEETINGS_ADDR: %w", err)
 		}
-		a.closers = append(a.closers, func() { _ = conn.Close() })
 		return documents.New(documents.Deps{Log: a.serviceLog(documents.Name), Pool: pool, Schema: documents.Name, JS: a.js, NC: a.nc, Blob: store,
 			Meetings: meetingsv1.NewMeetingsServiceClient(conn), Directory: meetingsv1.NewDirectoryServiceClient(conn), Config: a.cfg.documents.Config}), nil
 	})
@@ -428,11 +450,10 @@ func (a *app) initVoting() error {
 		if meetingsAddr == "" {
 			meetingsAddr = a.cfg.grpc.Addr
 		}
-		conn, err := identity.DialForwarding(meetingsAddr)
+		conn, err := a.meetingsConn(meetingsAddr)
 		if err != nil {
 			return nil, fmt.Errorf("MEETINGS_ADDR: %w", err)
 		}
-		a.closers = append(a.closers, func() { _ = conn.Close() })
 		return voting.New(voting.Deps{Log: a.serviceLog(voting.Name), Pool: pool, Schema: voting.Name, JS: a.js, NC: a.nc,
 			Meetings: meetingsv1.NewMeetingsServiceClient(conn), Directory: meetingsv1.NewDirectoryServiceClient(conn),
 			BallotKey: key}), nil
@@ -448,11 +469,13 @@ func (a *app) initVideo() error {
 		if meetingsAddr == "" {
 			meetingsAddr = a.cfg.grpc.Addr
 		}
-		conn, err := identity.DialForwarding(meetingsAddr)
+		conn, err := a.meetingsConn(meetingsAddr)
 		if err != nil {
 			return nil, fmt.Errorf("MEETINGS_ADDR: %w", err)
 		}
-		a.closers = append(a.closers, func() { _ = conn.Close() })
+		// The documents client stays on TCP: the video service only
+		// streams recordings to it (UploadDocument), which a local
+		// connection would send over TCP anyway.
 		documentsAddr := a.cfg.video.DocumentsAddr
 		if documentsAddr == "" {
 			documentsAddr = a.cfg.grpc.Addr

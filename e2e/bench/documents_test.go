@@ -32,6 +32,10 @@ const (
 	paperBytes    = 20 << 20 // the agenda paper
 	firstPage     = 64 << 10 // what PDF.js asks for first
 	bigUpload     = 200_000_000
+	// confidentialRounds: the confidential paper's rounds are short (tens
+	// of milliseconds), and the CPU counters tick every 10 ms, so more of
+	// them keep the CPU per request from being a handful of ticks.
+	confidentialRounds = 10
 )
 
 // BenchmarkAgendaFanOut: 100 tablets download the same 20 MB PDF at once,
@@ -45,6 +49,17 @@ const (
 // MinIO's included when MinIO is a process of this machine. Then a 200 MB
 // upload through the gateway with the gateway's resident memory sampled.
 // The gateway runs as its own process so its memory is its own.
+//
+// Between those reads and the upload, the first page of a CONFIDENTIAL
+// paper, opened at once by the meeting's 100 participants, each as
+// themselves: only participants may read it, so every read has the
+// documents service ask the meetings service for the meeting as the reader
+// (uncached, so that removing a participant ends their access at once; ADR
+// 0002). It runs twice: with the processes above (gateway | meetings,
+// documents, voting and video), and with the whole suite in one process as
+// `make run` starts it (-target=all: the gateway calls the documents
+// service, and the documents service the meetings service, in process),
+// each beside MinIO serving the same bytes.
 func BenchmarkAgendaFanOut(b *testing.B) {
 	ns := testenv.EmbeddedNATS(b)
 	env := suite.Env(b)
@@ -93,6 +108,7 @@ func BenchmarkAgendaFanOut(b *testing.B) {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * fanOutClients, DisableCompression: true}}
 	minioPID := listenerPID(env["S3_ENDPOINT"]) // "" when MinIO is not a process of this machine we can see
+	confidential := setUpConfidentialPaper(b, gw, conn, pdf)
 
 	for i := 0; i < b.N; i++ {
 		fmt.Printf("\nagenda fan-out (%d clients × %d MB PDF, %d rounds; %s):\n", fanOutClients, paperBytes>>20, fanOutRounds, "same run, same machine")
@@ -172,6 +188,22 @@ func BenchmarkAgendaFanOut(b *testing.B) {
 			b.ReportMetric(rates["gateway (streamed)"]/baseRate, strings.ReplaceAll(what, " ", "-")+"-gateway/minio")
 		}
 
+		confidentialFirstPage(b, client, confidential, "gateway | services processes, as above", "split",
+			[]costedProcess{{"gateway", gw}, {"services", svc}}, minioPID)
+		// The same with the whole suite in one process (make run); started
+		// only now, so that it is not running beside the figures above.
+		allEnv := suite.Env(b)
+		allEnv["LOG_LEVEL"] = "warn"
+		all := suite.Start(b, "all", allEnv)
+		all.WaitReady(b)
+		allConn := dialSuite(b, all)
+		confidentialFirstPage(b, client, setUpConfidentialPaper(b, all, allConn, pdf), "one process, -target=all", "all",
+			[]costedProcess{{"ecabinet", all}}, minioPID)
+		allConn.Close()
+		if err := all.Stop(); err != nil {
+			b.Errorf("stop -target=all: %v", err)
+		}
+
 		gwBase, svcBase := residentBytes(b, gw), residentBytes(b, svc)
 		gw20, svc20 := uploadSampling(b, gw, svc, adminToken, meetingID, paperBytes)
 		gw200, svc200 := uploadSampling(b, gw, svc, adminToken, meetingID, bigUpload)
@@ -224,14 +256,22 @@ func benchPDF(size int) []byte {
 }
 
 func uploadURL(gw *suite.Process, meetingID string) string {
+	return uploadURLAs(gw, meetingID, "INTERNAL")
+}
+
+func uploadURLAs(gw *suite.Process, meetingID, classification string) string {
 	q := url.Values{"meeting_id": {meetingID}, "title": {"Báo cáo (benchmark)"}, "kind": {"AGENDA_PAPER"},
-		"classification": {"INTERNAL"}, "file_name": {"bao-cao.pdf"}}
+		"classification": {classification}, "file_name": {"bao-cao.pdf"}}
 	return gw.BaseURL + "/api/v1/documents:upload?" + q.Encode()
 }
 
 func benchUpload(b *testing.B, gw *suite.Process, token, meetingID string, data []byte) string {
+	return benchUploadAs(b, gw, token, meetingID, "INTERNAL", data)
+}
+
+func benchUploadAs(b *testing.B, gw *suite.Process, token, meetingID, classification string, data []byte) string {
 	b.Helper()
-	req, _ := http.NewRequest(http.MethodPost, uploadURL(gw, meetingID), bytes.NewReader(data))
+	req, _ := http.NewRequest(http.MethodPost, uploadURLAs(gw, meetingID, classification), bytes.NewReader(data))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/pdf")
 	resp, err := http.DefaultClient.Do(req)
@@ -302,13 +342,20 @@ func (r *fanOutResult) summary(b *testing.B) (float64, docLatencies) {
 // fanOut runs one round of fanOutClients simultaneous calls into r.
 func fanOut(b *testing.B, get func() (int64, error), r *fanOutResult) {
 	b.Helper()
+	fanOutEach(b, func(int) (int64, error) { return get() }, r)
+}
+
+// fanOutEach is fanOut with each call told its client's number (0 to
+// fanOutClients-1), for clients that are different people.
+func fanOutEach(b *testing.B, get func(client int) (int64, error), r *fanOutResult) {
+	b.Helper()
 	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for range fanOutClients {
+	for i := range fanOutClients {
 		wg.Go(func() {
 			<-start
 			t := time.Now()
-			n, err := get()
+			n, err := get(i)
 			d := time.Since(t)
 			r.mu.Lock()
 			defer r.mu.Unlock()
@@ -407,4 +454,170 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// confidentialPaper is a confidential paper of a meeting of
+// fanOutClients participants.
+type confidentialPaper struct {
+	content   string   // its content through the gateway
+	tokens    []string // each participant's bearer token
+	directURL string   // a presigned URL of it, for the MinIO baseline
+}
+
+// dialSuite is a gRPC connection to p's services that signs the claims of
+// the call's context with p's key.
+func dialSuite(b *testing.B, p *suite.Process) *grpc.ClientConn {
+	b.Helper()
+	seed, err := identity.DecodeSeed(p.Env["IDENTITY_SIGNING_KEY"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := identity.NewSigner(seed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(identity.UnaryClientInterceptor(signer)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return conn
+}
+
+// setUpConfidentialPaper imports fanOutClients official members into a new
+// organisation with one spreadsheet, makes a whole-organisation meeting of
+// them all and uploads pdf to it through gw as a confidential paper; conn
+// reaches the same suite's services.
+func setUpConfidentialPaper(b *testing.B, gw *suite.Process, conn *grpc.ClientConn, pdf []byte) confidentialPaper {
+	b.Helper()
+	admin := identity.Claims{Subject: "bench-admin", Name: "Bench", Roles: []string{identity.RoleSystemAdmin}}
+	ctx := identity.NewContext(context.Background(), admin)
+	dir := meetingsv1.NewDirectoryServiceClient(conn)
+	mtg := meetingsv1.NewMeetingsServiceClient(conn)
+	o, err := dir.CreateOrganization(ctx, &meetingsv1.CreateOrganizationRequest{
+		Name: "Chi bộ (benchmark tài liệu mật)", Kind: meetingsv1.OrganizationKind_ORGANIZATION_KIND_CELL})
+	if err != nil {
+		b.Fatalf("create organisation: %v", err)
+	}
+	org := o.GetOrganization().GetId()
+	var csv strings.Builder
+	csv.WriteString("Họ và tên,Số thẻ đảng,Chức vụ,Cơ quan,Loại đảng viên\n")
+	for i := range fanOutClients {
+		fmt.Fprintf(&csv, "Trần Thị Mai %03d,98.%06d,Đảng viên,Toàn chi bộ,Chính thức\n", i, i)
+	}
+	imp, err := dir.ImportMembers(ctx, &meetingsv1.ImportMembersRequest{OrganizationId: org, Content: []byte(csv.String()), FileName: "chi-bo.csv"})
+	if err != nil || !imp.GetApplied() || imp.GetMembershipsCreated() != fanOutClients {
+		b.Fatalf("import %d members: %v %v", fanOutClients, imp, err)
+	}
+	start := time.Now().Add(time.Hour)
+	m, err := mtg.CreateMeeting(ctx, &meetingsv1.CreateMeetingRequest{OrganizationId: org, Title: "Sinh hoạt chi bộ (benchmark tài liệu mật)",
+		Kind: meetingsv1.MeetingKind_MEETING_KIND_CELL_REGULAR, Place: "Phòng họp", StartsAt: timestamppb.New(start),
+		EndsAt: timestamppb.New(start.Add(2 * time.Hour)), Body: meetingsv1.BodyKind_BODY_KIND_ALL_MEMBERS})
+	if err != nil {
+		b.Fatalf("create meeting: %v", err)
+	}
+	meetingID := m.GetMeeting().GetId()
+	added, err := mtg.AddParticipants(ctx, &meetingsv1.AddParticipantsRequest{MeetingId: meetingID, FromBody: true})
+	if err != nil {
+		b.Fatalf("add participants: %v", err)
+	}
+	var cp confidentialPaper
+	var first identity.Claims
+	for _, pt := range added.GetMeeting().GetParticipants() {
+		c := identity.Claims{Subject: pt.GetPersonId(), Name: pt.GetFullName(), Orgs: []string{org}}
+		if cp.tokens == nil {
+			first = c
+		}
+		cp.tokens = append(cp.tokens, gw.Token(b, c))
+	}
+	if len(cp.tokens) != fanOutClients {
+		b.Fatalf("%d participants, want %d", len(cp.tokens), fanOutClients)
+	}
+	docID := benchUploadAs(b, gw, gw.Token(b, admin), meetingID, "CONFIDENTIAL", pdf)
+	cp.content = gw.BaseURL + "/api/v1/documents/" + docID + "/content"
+	r, err := documentsv1.NewDocumentsServiceClient(conn).OpenDocumentContent(identity.NewContext(context.Background(), first),
+		&documentsv1.OpenDocumentContentRequest{DocumentId: docID, Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
+	if err != nil {
+		b.Fatalf("presign the confidential paper: %v", err)
+	}
+	cp.directURL = r.GetUrl()
+	// Someone of the organisation who does not take part is refused, so
+	// the figures below are of reads that asked about participation.
+	outsider := gw.Token(b, identity.Claims{Subject: "bench-outsider", Name: "Đảng viên", Orgs: []string{org}})
+	if _, err := fetchBytes(http.DefaultClient, cp.content, outsider, firstPage); err == nil || !strings.Contains(err.Error(), "404") {
+		b.Fatalf("a member who does not take part read the confidential paper: %v", err)
+	}
+	return cp
+}
+
+// costedProcess is a process whose CPU the figures count.
+type costedProcess struct {
+	name string
+	p    *suite.Process
+}
+
+// confidentialFirstPage: every participant opens the first 64 KiB of the
+// confidential paper at once, through the gateway and, alternating with
+// it, straight from MinIO; printed like the lines above, with the CPU per
+// request of procs (the suite's processes in that layout) over the
+// gateway's rounds.
+func confidentialFirstPage(b *testing.B, client *http.Client, cp confidentialPaper, layout, key string, procs []costedProcess, minioPID string) {
+	b.Helper()
+	ways := []struct {
+		name string
+		get  func(int) (int64, error)
+	}{
+		{"gateway (streamed)", func(i int) (int64, error) { return fetchBytes(client, cp.content, cp.tokens[i], firstPage) }},
+		{"MinIO directly (base)", func(int) (int64, error) { return fetchBytes(client, cp.directURL, "", firstPage) }},
+	}
+	const what = "confidential"
+	fmt.Printf("  first 64 KiB of a confidential paper, %d participants each as themselves, %d rounds (%s):\n", fanOutClients, confidentialRounds, layout)
+	results := make([]*fanOutResult, len(ways))
+	warmUp := make([]*fanOutResult, len(ways))
+	for i, w := range ways {
+		results[i], warmUp[i] = &fanOutResult{}, &fanOutResult{}
+		fanOutEach(b, w.get, warmUp[i])
+	}
+	costs := make([]procCost, len(procs))
+	storeCPU := make([]float64, len(ways))
+	for range confidentialRounds {
+		for i, w := range ways {
+			before := make([]procCost, len(procs))
+			if i == 0 {
+				for j, p := range procs {
+					before[j] = readProcCost(b, p.p)
+				}
+			}
+			store0 := cpuSeconds(minioPID)
+			fanOutEach(b, w.get, results[i])
+			storeCPU[i] += cpuSeconds(minioPID) - store0
+			if i == 0 {
+				for j, p := range procs {
+					costs[j] = costs[j].add(before[j], readProcCost(b, p.p))
+				}
+			}
+		}
+	}
+	rates := map[string]float64{}
+	for i, w := range ways {
+		rate, lat := results[i].summary(b)
+		rates[w.name] = rate
+		fmt.Printf("  %-12s %-22s %8.0f MB/s  p50 %-10v p99 %v\n", what, w.name, rate, lat.p50, lat.p99)
+	}
+	fmt.Printf("  %-12s gateway/MinIO throughput %.2f×\n", what, rates["gateway (streamed)"]/rates["MinIO directly (base)"])
+	_, cold := warmUp[0].summary(b)
+	fmt.Printf("  %-12s gateway (streamed), uncounted first round: p50 %v p99 %v\n", what, cold.p50, cold.p99)
+	n := fanOutClients * confidentialRounds
+	var per []string
+	var cpu float64
+	for j, p := range procs {
+		per = append(per, p.name+" "+procCost{}.perRequest(costs[j], n))
+		cpu += costs[j].cpu
+	}
+	fmt.Printf("  %-12s streamed, per request: %s; load average %s\n", what, strings.Join(per, "; "), loadAverage())
+	if minioPID != "" {
+		fmt.Printf("  %-12s server CPU per request: suite %.0f µs (MinIO meanwhile %.0f µs); MinIO directly %.0f µs\n", what,
+			cpu/float64(n)*1e6, storeCPU[0]/float64(n)*1e6, storeCPU[len(ways)-1]/float64(n)*1e6)
+	}
+	b.ReportMetric(cpu/float64(n)*1e6, "confidential-first-page-cpu-us/req-"+key)
 }

@@ -53,6 +53,9 @@ type stack struct {
 	docs documentsv1.DocumentsServiceClient
 	// remote counts the unary calls that crossed TCP.
 	remote *countingConn
+	// meetingsRemote counts the documents service's unary calls to the
+	// meetings service that crossed TCP.
+	meetingsRemote *countingConn
 }
 
 // countingConn is a connection that counts its unary calls by method.
@@ -93,6 +96,10 @@ type stackOptions struct {
 	// (grpcserver.Local, as -target=all does); the unary calls that
 	// nevertheless went over TCP are counted in remoteUnary.
 	local bool
+	// localMeetings also hosts the stand-in meetings service in the same
+	// process, called by the documents service in process (as -target=all
+	// does); its calls that crossed TCP are counted in meetingsRemote.
+	localMeetings bool
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -130,16 +137,24 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { meetingsConn.Close() })
+	meetingsRemote := &countingConn{ClientConnInterface: meetingsConn}
 
-	svc := documents.New(documents.Deps{Log: log, Pool: pool, Schema: schema, JS: js, NC: nc,
-		SubjectPrefix: testenv.Prefix(t), Blob: o.store,
-		Meetings: meetingsv1.NewMeetingsServiceClient(meetingsConn), Config: o.cfg})
 	gs := grpcserver.New(log, verifier, prometheus.NewRegistry())
-	svc.Register(gs.Server)
 	var local *grpcserver.Local
-	if o.local {
+	if o.local || o.localMeetings {
 		local = grpcserver.NewLocal()
 		gs.ServeLocal(local)
+	}
+	var toMeetings grpc.ClientConnInterface = meetingsRemote
+	if o.localMeetings {
+		meetingsv1.RegisterMeetingsServiceServer(local, meetings)
+		toMeetings = local.Conn(meetingsRemote, identity.ForwardUnaryClientInterceptor())
+	}
+	svc := documents.New(documents.Deps{Log: log, Pool: pool, Schema: schema, JS: js, NC: nc,
+		SubjectPrefix: testenv.Prefix(t), Blob: o.store,
+		Meetings: meetingsv1.NewMeetingsServiceClient(toMeetings), Config: o.cfg})
+	svc.Register(gs.Server)
+	if o.local {
 		svc.RegisterOn(local)
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -162,7 +177,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	}
 	client := documentsv1.NewDocumentsServiceClient(conn)
 	remote := &countingConn{ClientConnInterface: conn}
-	if local != nil {
+	if o.local {
 		client = documentsv1.NewDocumentsServiceClient(local.Conn(remote, identity.UnaryClientInterceptor(signer)))
 	}
 	if o.client != nil {
@@ -204,7 +219,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		}
 	})
 
-	s := &stack{url: srv.URL, signer: signer, pool: pool, blob: o.inspect, spool: o.cfg.UploadSpoolDir, meetings: meetings, docs: client, remote: remote}
+	s := &stack{url: srv.URL, signer: signer, pool: pool, blob: o.inspect, spool: o.cfg.UploadSpoolDir, meetings: meetings, docs: client, remote: remote, meetingsRemote: meetingsRemote}
 	// Ready once migrated: until then every RPC answers Unavailable.
 	probe := identity.NewContext(context.Background(), identity.Claims{Subject: "probe"})
 	testenv.Eventually(t, waitLimit, func() error {

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
+	meetingsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/meetings/v1"
 	"github.com/ecabinet/ecabinet/services/platform/identity"
 	"github.com/ecabinet/ecabinet/services/platform/testenv"
 )
@@ -18,9 +19,25 @@ import (
 // the same server interceptors and rules as over TCP — a confidential
 // paper reaches a participant and is 404 for everyone else — and the
 // access checks do not cross the network (uploads, a client stream, still
-// do).
+// do). With the meetings service in the process too, as in -target=all,
+// the participant check the documents service makes on every read of a
+// confidential paper (GetMeeting as the reader, forwarded) runs in process
+// as well, with the same outcome; with the meetings service elsewhere it
+// crosses TCP.
 func TestInProcessDocumentsService(t *testing.T) {
-	s := newStack(t, stackOptions{local: true})
+	for _, tc := range []struct {
+		name          string
+		localMeetings bool
+	}{
+		{"meetings over TCP", false},
+		{"meetings in process", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testInProcessDocuments(t, tc.localMeetings) })
+	}
+}
+
+func testInProcessDocuments(t *testing.T, localMeetings bool) {
+	s := newStack(t, stackOptions{local: true, localMeetings: localMeetings})
 	meeting := s.cellMeeting()
 	pdf := testenv.PDF(2, 0)
 	u := s.upload(t, secretary, uploadPath(meeting, "Nhân sự", "nhan-su.pdf", "confidential"), pdf)
@@ -58,5 +75,14 @@ func TestInProcessDocumentsService(t *testing.T) {
 	}
 	if got := s.remote.count("/ecabinet.documents.v1.DocumentsService/OpenDocumentContent"); got != 0 {
 		t.Errorf("%d access checks crossed TCP, want none", got)
+	}
+	// Every read above asked the meetings service (uncached: the removal
+	// took effect at once), and the upload too.
+	getMeeting := s.meetingsRemote.count(meetingsv1.MeetingsService_GetMeeting_FullMethodName)
+	switch {
+	case localMeetings && getMeeting != 0:
+		t.Errorf("%d participant checks crossed TCP, want none", getMeeting)
+	case !localMeetings && getMeeting < 5:
+		t.Errorf("%d participant checks crossed TCP, want one per read (5 or more)", getMeeting)
 	}
 }

@@ -92,11 +92,18 @@ func New(d Deps) *Service {
 
 // Register adds the gRPC APIs to gs: MeetingsService, DirectoryService,
 // AccountsService, MinutesService and TasksService.
-func (s *Service) Register(gs *grpc.Server) {
-	meetingsv1.RegisterMeetingsServiceServer(gs, &api{s: s})
-	s.directory.Register(gs)
-	s.minutes.Register(gs)
-	tasks.New(s.tasks).Register(gs)
+func (s *Service) Register(gs *grpc.Server) { s.RegisterOn(gs) }
+
+// RegisterOn adds the same APIs to any registrar: a grpc.Server, or a
+// grpcserver.Local through which the other services of the same process
+// (documents, voting, video) ask about a meeting without crossing the
+// network — the documents service does on every read of a confidential
+// paper (ADR 0002, "Performance: the first page of a paper").
+func (s *Service) RegisterOn(r grpc.ServiceRegistrar) {
+	meetingsv1.RegisterMeetingsServiceServer(r, &api{s: s})
+	s.directory.RegisterOn(r)
+	s.minutes.Register(r)
+	tasks.New(s.tasks).RegisterOn(r)
 }
 
 // Run waits for PostgreSQL and migrates the schema, starts the reminder of

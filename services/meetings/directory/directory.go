@@ -67,9 +67,12 @@ func New(d Deps) *Directory {
 }
 
 // Register adds DirectoryService and AccountsService to gs.
-func (d *Directory) Register(gs *grpc.Server) {
-	meetingsv1.RegisterDirectoryServiceServer(gs, &directoryServer{d: d})
-	meetingsv1.RegisterAccountsServiceServer(gs, &accountsServer{d: d})
+func (d *Directory) Register(gs *grpc.Server) { d.RegisterOn(gs) }
+
+// RegisterOn is Register for any registrar (a grpcserver.Local too).
+func (d *Directory) RegisterOn(r grpc.ServiceRegistrar) {
+	meetingsv1.RegisterDirectoryServiceServer(r, &directoryServer{d: d})
+	meetingsv1.RegisterAccountsServiceServer(r, &accountsServer{d: d})
 }
 
 // Member is one person's place in an organisation, as the meeting side

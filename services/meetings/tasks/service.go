@@ -78,8 +78,11 @@ func New(d Deps) *Service {
 }
 
 // Register adds TasksService to gs.
-func (s *Service) Register(gs *grpc.Server) {
-	meetingsv1.RegisterTasksServiceServer(gs, &api{s: s})
+func (s *Service) Register(gs *grpc.Server) { s.RegisterOn(gs) }
+
+// RegisterOn is Register for any registrar (a grpcserver.Local too).
+func (s *Service) RegisterOn(r grpc.ServiceRegistrar) {
+	meetingsv1.RegisterTasksServiceServer(r, &api{s: s})
 }
 
 // eventSubject is a task event's subject without the deployment prefix

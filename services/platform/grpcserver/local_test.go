@@ -187,3 +187,66 @@ func handled(t *testing.T, reg *prometheus.Registry, method, code string) float6
 	}
 	return 0
 }
+
+// relay is a service that, while serving a call, calls another service on
+// its caller's behalf (as the documents service asks the meetings service
+// about a confidential paper's reader): GetOrganization answers with what
+// the meetings service saw (Name: the subject, ParentId: the request id).
+type relay struct {
+	meetingsv1.UnimplementedDirectoryServiceServer
+	meetings meetingsv1.MeetingsServiceClient
+}
+
+func (r *relay) GetOrganization(ctx context.Context, _ *meetingsv1.GetOrganizationRequest) (*meetingsv1.GetOrganizationResponse, error) {
+	resp, err := r.meetings.GetMeeting(ctx, &meetingsv1.GetMeetingRequest{MeetingId: "m1"})
+	if err != nil {
+		return nil, err
+	}
+	m := resp.GetMeeting()
+	return &meetingsv1.GetOrganizationResponse{Organization: &meetingsv1.Organization{Name: m.GetId(), ParentId: m.GetTitle()}}, nil
+}
+
+// TestLocalCallsForwardTheCallerToAnotherLocalService: a local call made by
+// a service while it serves a local call (-target=all: gateway →
+// documents → meetings, all in one process) reaches the second service as
+// the original caller — the token forwarded unchanged (services hold no
+// signing key) and verified again, the request id passed along — as
+// identity.DialForwarding does over TCP; and neither hop uses the
+// fallback connection.
+func TestLocalCallsForwardTheCallerToAnotherLocalService(t *testing.T) {
+	seed := make([]byte, ed25519.SeedSize)
+	_, _ = rand.Read(seed)
+	signer, err := identity.NewSigner(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := logging.New(&syncBuffer{}, "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpcserver.New(log, identity.NewVerifier(signer.PublicKey()), prometheus.NewRegistry())
+	local := grpcserver.NewLocal()
+	s.ServeLocal(local)
+	fb := &fallback{}
+	meetingsv1.RegisterMeetingsServiceServer(local, &echo{})
+	meetingsv1.RegisterDirectoryServiceServer(local, &relay{
+		meetings: meetingsv1.NewMeetingsServiceClient(local.Conn(fb, identity.ForwardUnaryClientInterceptor()))})
+
+	ctx := logging.WithRequestID(identity.NewContext(t.Context(), identity.Claims{Subject: "person-1"}), "req-relay")
+	gateway := meetingsv1.NewDirectoryServiceClient(local.Conn(fb, identity.UnaryClientInterceptor(signer)))
+	resp, err := gateway.GetOrganization(ctx, &meetingsv1.GetOrganizationRequest{OrganizationId: "o1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := resp.GetOrganization(); o.GetName() != "person-1" || o.GetParentId() != "req-relay" {
+		t.Errorf("the second service saw subject %q and request id %q; want the original caller's", o.GetName(), o.GetParentId())
+	}
+	if len(fb.methods) != 0 {
+		t.Errorf("calls went to the fallback connection: %v", fb.methods)
+	}
+	// Without a token the first hop refuses the call before the second.
+	anon := meetingsv1.NewDirectoryServiceClient(local.Conn(fb, nil))
+	if _, err := anon.GetOrganization(t.Context(), &meetingsv1.GetOrganizationRequest{OrganizationId: "o1"}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("call without a token: %v, want Unauthenticated", err)
+	}
+}
