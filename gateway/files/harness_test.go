@@ -323,8 +323,10 @@ func (s *stack) nothingLeft(t *testing.T, wantDocs int) {
 
 // ---- the stand-in meetings service -------------------------------------------
 
-// fakeMeetings answers GetMeeting by the shared visibility rules, for the
-// caller whose token the documents service forwards.
+// fakeMeetings answers GetMeeting by the shared visibility rules, and
+// GetMyParticipation as the real service does (the caller's own role;
+// NotFound to anyone who does not take part), for the caller whose token
+// the documents service forwards.
 type fakeMeetings struct {
 	meetingsv1.UnimplementedMeetingsServiceServer
 	addr     string
@@ -365,6 +367,18 @@ func (f *fakeMeetings) remove(meeting, person string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.meetings[meeting].participants, person)
+}
+
+func (f *fakeMeetings) GetMyParticipation(ctx context.Context, req *meetingsv1.GetMyParticipationRequest) (*meetingsv1.GetMyParticipationResponse, error) {
+	c, _ := identity.FromContext(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, ok := f.meetings[req.GetMeetingId()]
+	role, participant := m.participants[c.Subject]
+	if !ok || !participant {
+		return nil, status.Errorf(codes.NotFound, "meetings: meeting %s not found", req.GetMeetingId())
+	}
+	return &meetingsv1.GetMyParticipationResponse{Role: role, OrganizationId: m.org}, nil
 }
 
 func (f *fakeMeetings) GetMeeting(ctx context.Context, req *meetingsv1.GetMeetingRequest) (*meetingsv1.GetMeetingResponse, error) {

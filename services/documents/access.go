@@ -77,21 +77,55 @@ func (r *readers) mayRead(d *documentsv1.Document) (bool, error) {
 	return false, nil
 }
 
+// takesPart reports whether the caller takes part in the meeting, asking
+// the meetings service once per meeting per request (the memo serves a
+// list of the meeting's papers, or a book, with one question).
 func (r *readers) takesPart(meetingID string) (bool, error) {
 	if p, ok := r.participant[meetingID]; ok {
 		return p, nil
 	}
-	m, err := r.s.meeting(r.ctx, meetingID)
+	p, err := r.s.participates(r.ctx, meetingID, r.c.Subject)
+	if err != nil {
+		return false, err
+	}
+	r.participant[meetingID] = p
+	return p, nil
+}
+
+// participates asks the meetings service, as the caller (ctx is the
+// incoming context of the call being served, as for meeting), whether the
+// caller (person) takes part in the meeting. GetMyParticipation reads one
+// indexed row there, where GetMeeting builds and copies the whole meeting,
+// and this is asked on every read of a confidential paper; like GetMeeting
+// it is never answered from a cache, so a removed participant is refused
+// at once. NotFound (not a participant, or no such meeting) is false; a
+// meetings service that does not answer is Unavailable, never "not found".
+func (s *Service) participates(ctx context.Context, meetingID, person string) (bool, error) {
+	if s.d.Meetings == nil {
+		return false, status.Errorf(codes.Unavailable, "%s: the meetings service is not configured", Name)
+	}
+	_, err := s.d.Meetings.GetMyParticipation(ctx, &meetingsv1.GetMyParticipationRequest{MeetingId: meetingID})
+	if status.Code(err) == codes.Unimplemented {
+		// A meetings service older than this one (a cluster upgraded one
+		// target at a time): ask for the whole meeting, as before, rather
+		// than refuse every confidential read until it is upgraded.
+		m, err := s.meeting(ctx, meetingID)
+		if errors.Is(err, errMeetingHidden) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return isParticipant(m, person), nil
+	}
+	err = rpcerr.FromPeer(ctx, s.log, Name, "meetings", err)
 	if errors.Is(err, errMeetingHidden) {
-		r.participant[meetingID] = false
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	p := isParticipant(m, r.c.Subject)
-	r.participant[meetingID] = p
-	return p, nil
+	return true, nil
 }
 
 func isParticipant(m *meetingsv1.Meeting, person string) bool {

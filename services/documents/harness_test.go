@@ -134,16 +134,20 @@ func systemAdmin() identity.Claims {
 // ---- the stand-in meetings service -------------------------------------
 
 // fakeMeetings answers GetMeeting by the shared rules (brief: meeting
-// visibility and my_role) from meetings the test sets up, as the caller
-// whose token the documents service forwarded.
+// visibility and my_role), and GetMyParticipation as the real service does
+// (the caller's own role, NotFound to anyone else), from meetings the test
+// sets up, as the caller whose token the documents service forwarded.
 type fakeMeetings struct {
 	meetingsv1.UnimplementedMeetingsServiceServer
 	addr string
 
-	mu        sync.Mutex
-	meetings  map[string]*fakeMeeting
-	down      bool
-	calls     int
+	mu       sync.Mutex
+	meetings map[string]*fakeMeeting
+	down     bool
+	// old: GetMyParticipation is Unimplemented, as in a meetings service
+	// that predates it.
+	old       bool
+	calls     map[string]int // by method name
 	directory *fakeDirectory
 }
 
@@ -204,7 +208,7 @@ type fakeMeeting struct {
 
 func startFakeMeetings(t *testing.T, v *identity.Verifier) *fakeMeetings {
 	t.Helper()
-	f := &fakeMeetings{meetings: map[string]*fakeMeeting{}, directory: &fakeDirectory{orgs: map[string]*meetingsv1.Organization{}, members: map[string][]*meetingsv1.Membership{}}}
+	f := &fakeMeetings{meetings: map[string]*fakeMeeting{}, calls: map[string]int{}, directory: &fakeDirectory{orgs: map[string]*meetingsv1.Organization{}, members: map[string][]*meetingsv1.Membership{}}}
 	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(identity.UnaryServerInterceptor(v)))
 	meetingsv1.RegisterMeetingsServiceServer(gs, f)
 	meetingsv1.RegisterDirectoryServiceServer(gs, f.directory)
@@ -249,6 +253,56 @@ func (f *fakeMeetings) setDown(down bool) {
 	f.down = down
 }
 
+func (f *fakeMeetings) setOld(old bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.old = old
+}
+
+// count is how many calls of method (e.g. "GetMyParticipation") the fake
+// has answered.
+func (f *fakeMeetings) count(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[method]
+}
+
+// GetMyParticipation, like the real one: the caller's own role and the
+// meeting's organisation; NotFound, worded as for a missing meeting, to
+// anyone who does not take part, whoever else they are.
+func (f *fakeMeetings) GetMyParticipation(ctx context.Context, req *meetingsv1.GetMyParticipationRequest) (*meetingsv1.GetMyParticipationResponse, error) {
+	c, ok := identity.FromContext(ctx)
+	if !ok {
+		return nil, status.Error(codes.Internal, "handler ran without claims")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.old {
+		return f.UnimplementedMeetingsServiceServer.GetMyParticipation(ctx, req)
+	}
+	f.calls["GetMyParticipation"]++
+	if f.down {
+		return nil, status.Error(codes.Unavailable, "meetings: database unreachable")
+	}
+	if _, err := uuid.Parse(req.GetMeetingId()); err != nil {
+		return nil, status.Error(codes.InvalidArgument, "meetings: meeting_id must be a UUID")
+	}
+	m, ok := f.meetings[req.GetMeetingId()]
+	role, participant := m.participantRole(c.Subject)
+	if !ok || !participant {
+		return nil, status.Errorf(codes.NotFound, "meetings: meeting %s not found", req.GetMeetingId())
+	}
+	return &meetingsv1.GetMyParticipationResponse{Role: role, OrganizationId: m.org}, nil
+}
+
+func (m *fakeMeeting) participantRole(person string) (meetingsv1.ParticipantRole, bool) {
+	if m == nil {
+		return 0, false
+	}
+	r, ok := m.participants[person]
+	return r, ok
+}
+
 func (f *fakeMeetings) GetMeeting(ctx context.Context, req *meetingsv1.GetMeetingRequest) (*meetingsv1.GetMeetingResponse, error) {
 	c, ok := identity.FromContext(ctx)
 	if !ok {
@@ -256,7 +310,7 @@ func (f *fakeMeetings) GetMeeting(ctx context.Context, req *meetingsv1.GetMeetin
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls++
+	f.calls["GetMeeting"]++
 	if f.down {
 		return nil, status.Error(codes.Unavailable, "meetings: database unreachable")
 	}

@@ -68,11 +68,12 @@ const (
 	reads                    // anyone who may see the meeting
 	ownAnswer                // a participant acting for themself
 	runs                     // chair, minute-taker or organisation administrator
+	ownPart                  // answers participants only; NotFound to everyone else
 )
 
 var rpcKinds = map[protoreflect.Name]rpcKind{
 	"CreateMeeting": noMeeting, "ListMeetings": noMeeting, "ListMyMeetings": noMeeting,
-	"GetMeeting": reads, "GetInvitationCalendar": reads,
+	"GetMeeting": reads, "GetInvitationCalendar": reads, "GetMyParticipation": ownPart,
 	"RespondToInvitation": ownAnswer, "CheckIn": ownAnswer,
 	"UpdateMeeting": runs, "ScheduleMeeting": runs, "StartMeeting": runs, "EndMeeting": runs, "CancelMeeting": runs,
 	"RescheduleMeeting": runs, "AddAgendaItem": runs, "UpdateAgendaItem": runs, "RemoveAgendaItem": runs,
@@ -145,7 +146,7 @@ func TestAuthorisationForEveryRPC(t *testing.T) {
 			code := status.Code(err)
 			var want codes.Code = codes.OK // OK: anything but NotFound/PermissionDenied
 			switch {
-			case !who.sees:
+			case !who.sees, kind == ownPart && !who.part:
 				want = codes.NotFound
 			case kind == runs && !who.runs, kind == ownAnswer && !who.part:
 				want = codes.PermissionDenied

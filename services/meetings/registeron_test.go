@@ -71,11 +71,12 @@ func (r refuse) NewStream(_ context.Context, _ *grpc.StreamDesc, method string, 
 }
 
 // The in-process path the documents service takes for a confidential
-// paper (-target=all): GetMeeting through a grpcserver.Local, called with
-// the context of a call being served, answers as the forwarded caller —
-// a participant finds themselves among the participants, someone else is
-// told the meeting does not exist, and a removed participant is told so at
-// once.
+// paper (-target=all): GetMyParticipation (and GetMeeting, which it asks
+// to manage papers) through a grpcserver.Local, called with the context of
+// a call being served, answers as the forwarded caller — a participant
+// gets their role and finds themselves among the participants, someone
+// else is told the meeting does not exist, and a removed participant is
+// told so at once.
 func TestRegisterOnServesTheForwardedCallerInProcess(t *testing.T) {
 	w := newWorld(t)
 	c := newCell(t, w)
@@ -101,17 +102,28 @@ func TestRegisterOnServesTheForwardedCallerInProcess(t *testing.T) {
 		return participantByID(resp.GetMeeting(), person) != nil, err
 	}
 
+	participation := func(person string) (*meetingsv1.GetMyParticipationResponse, error) {
+		return client.GetMyParticipation(served(person), &meetingsv1.GetMyParticipationRequest{MeetingId: m.GetId()})
+	}
+
 	if ok, err := takesPart(c.guest); err != nil || !ok {
 		t.Errorf("the guest, a participant: among the participants %v (%v), want true", ok, err)
 	}
+	if p, err := participation(c.guest); err != nil || p.GetRole() != meetingsv1.ParticipantRole_PARTICIPANT_ROLE_GUEST {
+		t.Errorf("the guest's participation: %v (%v), want GUEST", p, err)
+	}
 	_, err := takesPart(c.outsider)
 	testenv.Code(t, err, codes.NotFound)
+	testenv.Code(t, call2(participation(c.outsider)), codes.NotFound)
 	if _, err := w.client.RemoveParticipant(c.adminCtx(), &meetingsv1.RemoveParticipantRequest{MeetingId: m.GetId(), PersonId: c.guest}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = takesPart(c.guest)
 	testenv.Code(t, err, codes.NotFound)
+	testenv.Code(t, call2(participation(c.guest)), codes.NotFound)
 	// Without a token to forward the call is refused, as over TCP.
 	_, err = client.GetMeeting(t.Context(), &meetingsv1.GetMeetingRequest{MeetingId: m.GetId()})
+	testenv.Code(t, err, codes.Unauthenticated)
+	_, err = client.GetMyParticipation(t.Context(), &meetingsv1.GetMyParticipationRequest{MeetingId: m.GetId()})
 	testenv.Code(t, err, codes.Unauthenticated)
 }

@@ -1265,6 +1265,104 @@ func (x *GetMeetingResponse) GetMeeting() *Meeting {
 	return nil
 }
 
+type GetMyParticipationRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MeetingId     string                 `protobuf:"bytes,1,opt,name=meeting_id,json=meetingId,proto3" json:"meeting_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMyParticipationRequest) Reset() {
+	*x = GetMyParticipationRequest{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMyParticipationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMyParticipationRequest) ProtoMessage() {}
+
+func (x *GetMyParticipationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMyParticipationRequest.ProtoReflect.Descriptor instead.
+func (*GetMyParticipationRequest) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetMyParticipationRequest) GetMeetingId() string {
+	if x != nil {
+		return x.MeetingId
+	}
+	return ""
+}
+
+type GetMyParticipationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The caller's role among the meeting's participants.
+	Role ParticipantRole `protobuf:"varint,1,opt,name=role,proto3,enum=ecabinet.meetings.v1.ParticipantRole" json:"role,omitempty"`
+	// The organisation whose meeting it is.
+	OrganizationId string `protobuf:"bytes,2,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetMyParticipationResponse) Reset() {
+	*x = GetMyParticipationResponse{}
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMyParticipationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMyParticipationResponse) ProtoMessage() {}
+
+func (x *GetMyParticipationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMyParticipationResponse.ProtoReflect.Descriptor instead.
+func (*GetMyParticipationResponse) Descriptor() ([]byte, []int) {
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetMyParticipationResponse) GetRole() ParticipantRole {
+	if x != nil {
+		return x.Role
+	}
+	return ParticipantRole_PARTICIPANT_ROLE_UNSPECIFIED
+}
+
+func (x *GetMyParticipationResponse) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
+	}
+	return ""
+}
+
 type ListMeetingsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only meetings of this organisation; empty lists every organisation the
@@ -1278,7 +1376,7 @@ type ListMeetingsRequest struct {
 
 func (x *ListMeetingsRequest) Reset() {
 	*x = ListMeetingsRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[9]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1388,7 @@ func (x *ListMeetingsRequest) String() string {
 func (*ListMeetingsRequest) ProtoMessage() {}
 
 func (x *ListMeetingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[9]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1401,7 @@ func (x *ListMeetingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMeetingsRequest.ProtoReflect.Descriptor instead.
 func (*ListMeetingsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{9}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListMeetingsRequest) GetOrganizationId() string {
@@ -1337,7 +1435,7 @@ type ListMeetingsResponse struct {
 
 func (x *ListMeetingsResponse) Reset() {
 	*x = ListMeetingsResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[10]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1349,7 +1447,7 @@ func (x *ListMeetingsResponse) String() string {
 func (*ListMeetingsResponse) ProtoMessage() {}
 
 func (x *ListMeetingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[10]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1362,7 +1460,7 @@ func (x *ListMeetingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMeetingsResponse.ProtoReflect.Descriptor instead.
 func (*ListMeetingsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{10}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListMeetingsResponse) GetMeetings() []*Meeting {
@@ -1390,7 +1488,7 @@ type ListMyMeetingsRequest struct {
 
 func (x *ListMyMeetingsRequest) Reset() {
 	*x = ListMyMeetingsRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[11]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1500,7 @@ func (x *ListMyMeetingsRequest) String() string {
 func (*ListMyMeetingsRequest) ProtoMessage() {}
 
 func (x *ListMyMeetingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[11]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1513,7 @@ func (x *ListMyMeetingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyMeetingsRequest.ProtoReflect.Descriptor instead.
 func (*ListMyMeetingsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{11}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListMyMeetingsRequest) GetPeriod() Period {
@@ -1449,7 +1547,7 @@ type ListMyMeetingsResponse struct {
 
 func (x *ListMyMeetingsResponse) Reset() {
 	*x = ListMyMeetingsResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[12]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1559,7 @@ func (x *ListMyMeetingsResponse) String() string {
 func (*ListMyMeetingsResponse) ProtoMessage() {}
 
 func (x *ListMyMeetingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[12]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1572,7 @@ func (x *ListMyMeetingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMyMeetingsResponse.ProtoReflect.Descriptor instead.
 func (*ListMyMeetingsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{12}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListMyMeetingsResponse) GetMeetings() []*Meeting {
@@ -1508,7 +1606,7 @@ type UpdateMeetingRequest struct {
 
 func (x *UpdateMeetingRequest) Reset() {
 	*x = UpdateMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[13]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1520,7 +1618,7 @@ func (x *UpdateMeetingRequest) String() string {
 func (*UpdateMeetingRequest) ProtoMessage() {}
 
 func (x *UpdateMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[13]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1533,7 +1631,7 @@ func (x *UpdateMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMeetingRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{13}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateMeetingRequest) GetMeetingId() string {
@@ -1601,7 +1699,7 @@ type UpdateMeetingResponse struct {
 
 func (x *UpdateMeetingResponse) Reset() {
 	*x = UpdateMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[14]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1613,7 +1711,7 @@ func (x *UpdateMeetingResponse) String() string {
 func (*UpdateMeetingResponse) ProtoMessage() {}
 
 func (x *UpdateMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[14]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1626,7 +1724,7 @@ func (x *UpdateMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMeetingResponse.ProtoReflect.Descriptor instead.
 func (*UpdateMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{14}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateMeetingResponse) GetMeeting() *Meeting {
@@ -1646,7 +1744,7 @@ type ScheduleMeetingRequest struct {
 
 func (x *ScheduleMeetingRequest) Reset() {
 	*x = ScheduleMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[15]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1658,7 +1756,7 @@ func (x *ScheduleMeetingRequest) String() string {
 func (*ScheduleMeetingRequest) ProtoMessage() {}
 
 func (x *ScheduleMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[15]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1671,7 +1769,7 @@ func (x *ScheduleMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleMeetingRequest.ProtoReflect.Descriptor instead.
 func (*ScheduleMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{15}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ScheduleMeetingRequest) GetMeetingId() string {
@@ -1697,7 +1795,7 @@ type ScheduleMeetingResponse struct {
 
 func (x *ScheduleMeetingResponse) Reset() {
 	*x = ScheduleMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[16]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1807,7 @@ func (x *ScheduleMeetingResponse) String() string {
 func (*ScheduleMeetingResponse) ProtoMessage() {}
 
 func (x *ScheduleMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[16]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1820,7 @@ func (x *ScheduleMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleMeetingResponse.ProtoReflect.Descriptor instead.
 func (*ScheduleMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{16}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ScheduleMeetingResponse) GetMeeting() *Meeting {
@@ -1742,7 +1840,7 @@ type StartMeetingRequest struct {
 
 func (x *StartMeetingRequest) Reset() {
 	*x = StartMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[17]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +1852,7 @@ func (x *StartMeetingRequest) String() string {
 func (*StartMeetingRequest) ProtoMessage() {}
 
 func (x *StartMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[17]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +1865,7 @@ func (x *StartMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartMeetingRequest.ProtoReflect.Descriptor instead.
 func (*StartMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{17}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StartMeetingRequest) GetMeetingId() string {
@@ -1793,7 +1891,7 @@ type StartMeetingResponse struct {
 
 func (x *StartMeetingResponse) Reset() {
 	*x = StartMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[18]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +1903,7 @@ func (x *StartMeetingResponse) String() string {
 func (*StartMeetingResponse) ProtoMessage() {}
 
 func (x *StartMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[18]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +1916,7 @@ func (x *StartMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartMeetingResponse.ProtoReflect.Descriptor instead.
 func (*StartMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{18}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StartMeetingResponse) GetMeeting() *Meeting {
@@ -1838,7 +1936,7 @@ type EndMeetingRequest struct {
 
 func (x *EndMeetingRequest) Reset() {
 	*x = EndMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[19]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1850,7 +1948,7 @@ func (x *EndMeetingRequest) String() string {
 func (*EndMeetingRequest) ProtoMessage() {}
 
 func (x *EndMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[19]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1863,7 +1961,7 @@ func (x *EndMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndMeetingRequest.ProtoReflect.Descriptor instead.
 func (*EndMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{19}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *EndMeetingRequest) GetMeetingId() string {
@@ -1889,7 +1987,7 @@ type EndMeetingResponse struct {
 
 func (x *EndMeetingResponse) Reset() {
 	*x = EndMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[20]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1901,7 +1999,7 @@ func (x *EndMeetingResponse) String() string {
 func (*EndMeetingResponse) ProtoMessage() {}
 
 func (x *EndMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[20]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1914,7 +2012,7 @@ func (x *EndMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndMeetingResponse.ProtoReflect.Descriptor instead.
 func (*EndMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{20}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EndMeetingResponse) GetMeeting() *Meeting {
@@ -1935,7 +2033,7 @@ type CancelMeetingRequest struct {
 
 func (x *CancelMeetingRequest) Reset() {
 	*x = CancelMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[21]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1947,7 +2045,7 @@ func (x *CancelMeetingRequest) String() string {
 func (*CancelMeetingRequest) ProtoMessage() {}
 
 func (x *CancelMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[21]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1960,7 +2058,7 @@ func (x *CancelMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelMeetingRequest.ProtoReflect.Descriptor instead.
 func (*CancelMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{21}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CancelMeetingRequest) GetMeetingId() string {
@@ -1993,7 +2091,7 @@ type CancelMeetingResponse struct {
 
 func (x *CancelMeetingResponse) Reset() {
 	*x = CancelMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[22]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2103,7 @@ func (x *CancelMeetingResponse) String() string {
 func (*CancelMeetingResponse) ProtoMessage() {}
 
 func (x *CancelMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[22]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2116,7 @@ func (x *CancelMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelMeetingResponse.ProtoReflect.Descriptor instead.
 func (*CancelMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{22}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CancelMeetingResponse) GetMeeting() *Meeting {
@@ -2041,7 +2139,7 @@ type RescheduleMeetingRequest struct {
 
 func (x *RescheduleMeetingRequest) Reset() {
 	*x = RescheduleMeetingRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[23]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2053,7 +2151,7 @@ func (x *RescheduleMeetingRequest) String() string {
 func (*RescheduleMeetingRequest) ProtoMessage() {}
 
 func (x *RescheduleMeetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[23]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2066,7 +2164,7 @@ func (x *RescheduleMeetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescheduleMeetingRequest.ProtoReflect.Descriptor instead.
 func (*RescheduleMeetingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{23}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RescheduleMeetingRequest) GetMeetingId() string {
@@ -2113,7 +2211,7 @@ type RescheduleMeetingResponse struct {
 
 func (x *RescheduleMeetingResponse) Reset() {
 	*x = RescheduleMeetingResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[24]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2223,7 @@ func (x *RescheduleMeetingResponse) String() string {
 func (*RescheduleMeetingResponse) ProtoMessage() {}
 
 func (x *RescheduleMeetingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[24]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2236,7 @@ func (x *RescheduleMeetingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RescheduleMeetingResponse.ProtoReflect.Descriptor instead.
 func (*RescheduleMeetingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{24}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RescheduleMeetingResponse) GetMeeting() *Meeting {
@@ -2163,7 +2261,7 @@ type AddAgendaItemRequest struct {
 
 func (x *AddAgendaItemRequest) Reset() {
 	*x = AddAgendaItemRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[25]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2175,7 +2273,7 @@ func (x *AddAgendaItemRequest) String() string {
 func (*AddAgendaItemRequest) ProtoMessage() {}
 
 func (x *AddAgendaItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[25]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2188,7 +2286,7 @@ func (x *AddAgendaItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddAgendaItemRequest.ProtoReflect.Descriptor instead.
 func (*AddAgendaItemRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{25}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AddAgendaItemRequest) GetMeetingId() string {
@@ -2242,7 +2340,7 @@ type AddAgendaItemResponse struct {
 
 func (x *AddAgendaItemResponse) Reset() {
 	*x = AddAgendaItemResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[26]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2254,7 +2352,7 @@ func (x *AddAgendaItemResponse) String() string {
 func (*AddAgendaItemResponse) ProtoMessage() {}
 
 func (x *AddAgendaItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[26]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2267,7 +2365,7 @@ func (x *AddAgendaItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddAgendaItemResponse.ProtoReflect.Descriptor instead.
 func (*AddAgendaItemResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{26}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AddAgendaItemResponse) GetMeeting() *Meeting {
@@ -2291,7 +2389,7 @@ type UpdateAgendaItemRequest struct {
 
 func (x *UpdateAgendaItemRequest) Reset() {
 	*x = UpdateAgendaItemRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[27]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2401,7 @@ func (x *UpdateAgendaItemRequest) String() string {
 func (*UpdateAgendaItemRequest) ProtoMessage() {}
 
 func (x *UpdateAgendaItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[27]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2414,7 @@ func (x *UpdateAgendaItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAgendaItemRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAgendaItemRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{27}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UpdateAgendaItemRequest) GetMeetingId() string {
@@ -2370,7 +2468,7 @@ type UpdateAgendaItemResponse struct {
 
 func (x *UpdateAgendaItemResponse) Reset() {
 	*x = UpdateAgendaItemResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[28]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2480,7 @@ func (x *UpdateAgendaItemResponse) String() string {
 func (*UpdateAgendaItemResponse) ProtoMessage() {}
 
 func (x *UpdateAgendaItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[28]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2493,7 @@ func (x *UpdateAgendaItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAgendaItemResponse.ProtoReflect.Descriptor instead.
 func (*UpdateAgendaItemResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{28}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UpdateAgendaItemResponse) GetMeeting() *Meeting {
@@ -2415,7 +2513,7 @@ type RemoveAgendaItemRequest struct {
 
 func (x *RemoveAgendaItemRequest) Reset() {
 	*x = RemoveAgendaItemRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[29]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2427,7 +2525,7 @@ func (x *RemoveAgendaItemRequest) String() string {
 func (*RemoveAgendaItemRequest) ProtoMessage() {}
 
 func (x *RemoveAgendaItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[29]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2440,7 +2538,7 @@ func (x *RemoveAgendaItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveAgendaItemRequest.ProtoReflect.Descriptor instead.
 func (*RemoveAgendaItemRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{29}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RemoveAgendaItemRequest) GetMeetingId() string {
@@ -2466,7 +2564,7 @@ type RemoveAgendaItemResponse struct {
 
 func (x *RemoveAgendaItemResponse) Reset() {
 	*x = RemoveAgendaItemResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[30]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2478,7 +2576,7 @@ func (x *RemoveAgendaItemResponse) String() string {
 func (*RemoveAgendaItemResponse) ProtoMessage() {}
 
 func (x *RemoveAgendaItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[30]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2491,7 +2589,7 @@ func (x *RemoveAgendaItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveAgendaItemResponse.ProtoReflect.Descriptor instead.
 func (*RemoveAgendaItemResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{30}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RemoveAgendaItemResponse) GetMeeting() *Meeting {
@@ -2512,7 +2610,7 @@ type ReorderAgendaRequest struct {
 
 func (x *ReorderAgendaRequest) Reset() {
 	*x = ReorderAgendaRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[31]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2524,7 +2622,7 @@ func (x *ReorderAgendaRequest) String() string {
 func (*ReorderAgendaRequest) ProtoMessage() {}
 
 func (x *ReorderAgendaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[31]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2537,7 +2635,7 @@ func (x *ReorderAgendaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReorderAgendaRequest.ProtoReflect.Descriptor instead.
 func (*ReorderAgendaRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{31}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReorderAgendaRequest) GetMeetingId() string {
@@ -2563,7 +2661,7 @@ type ReorderAgendaResponse struct {
 
 func (x *ReorderAgendaResponse) Reset() {
 	*x = ReorderAgendaResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[32]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2575,7 +2673,7 @@ func (x *ReorderAgendaResponse) String() string {
 func (*ReorderAgendaResponse) ProtoMessage() {}
 
 func (x *ReorderAgendaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[32]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2588,7 +2686,7 @@ func (x *ReorderAgendaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReorderAgendaResponse.ProtoReflect.Descriptor instead.
 func (*ReorderAgendaResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{32}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReorderAgendaResponse) GetMeeting() *Meeting {
@@ -2608,7 +2706,7 @@ type SetCurrentAgendaItemRequest struct {
 
 func (x *SetCurrentAgendaItemRequest) Reset() {
 	*x = SetCurrentAgendaItemRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[33]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2620,7 +2718,7 @@ func (x *SetCurrentAgendaItemRequest) String() string {
 func (*SetCurrentAgendaItemRequest) ProtoMessage() {}
 
 func (x *SetCurrentAgendaItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[33]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2633,7 +2731,7 @@ func (x *SetCurrentAgendaItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetCurrentAgendaItemRequest.ProtoReflect.Descriptor instead.
 func (*SetCurrentAgendaItemRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{33}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SetCurrentAgendaItemRequest) GetMeetingId() string {
@@ -2659,7 +2757,7 @@ type SetCurrentAgendaItemResponse struct {
 
 func (x *SetCurrentAgendaItemResponse) Reset() {
 	*x = SetCurrentAgendaItemResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[34]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2671,7 +2769,7 @@ func (x *SetCurrentAgendaItemResponse) String() string {
 func (*SetCurrentAgendaItemResponse) ProtoMessage() {}
 
 func (x *SetCurrentAgendaItemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[34]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2684,7 +2782,7 @@ func (x *SetCurrentAgendaItemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetCurrentAgendaItemResponse.ProtoReflect.Descriptor instead.
 func (*SetCurrentAgendaItemResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{34}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetCurrentAgendaItemResponse) GetMeeting() *Meeting {
@@ -2704,7 +2802,7 @@ type ParticipantInput struct {
 
 func (x *ParticipantInput) Reset() {
 	*x = ParticipantInput{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[35]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2716,7 +2814,7 @@ func (x *ParticipantInput) String() string {
 func (*ParticipantInput) ProtoMessage() {}
 
 func (x *ParticipantInput) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[35]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2729,7 +2827,7 @@ func (x *ParticipantInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ParticipantInput.ProtoReflect.Descriptor instead.
 func (*ParticipantInput) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{35}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ParticipantInput) GetPersonId() string {
@@ -2758,7 +2856,7 @@ type AddParticipantsRequest struct {
 
 func (x *AddParticipantsRequest) Reset() {
 	*x = AddParticipantsRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[36]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2770,7 +2868,7 @@ func (x *AddParticipantsRequest) String() string {
 func (*AddParticipantsRequest) ProtoMessage() {}
 
 func (x *AddParticipantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[36]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2783,7 +2881,7 @@ func (x *AddParticipantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddParticipantsRequest.ProtoReflect.Descriptor instead.
 func (*AddParticipantsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{36}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AddParticipantsRequest) GetMeetingId() string {
@@ -2816,7 +2914,7 @@ type AddParticipantsResponse struct {
 
 func (x *AddParticipantsResponse) Reset() {
 	*x = AddParticipantsResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[37]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +2926,7 @@ func (x *AddParticipantsResponse) String() string {
 func (*AddParticipantsResponse) ProtoMessage() {}
 
 func (x *AddParticipantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[37]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2841,7 +2939,7 @@ func (x *AddParticipantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddParticipantsResponse.ProtoReflect.Descriptor instead.
 func (*AddParticipantsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{37}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AddParticipantsResponse) GetMeeting() *Meeting {
@@ -2862,7 +2960,7 @@ type UpdateParticipantRequest struct {
 
 func (x *UpdateParticipantRequest) Reset() {
 	*x = UpdateParticipantRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[38]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2874,7 +2972,7 @@ func (x *UpdateParticipantRequest) String() string {
 func (*UpdateParticipantRequest) ProtoMessage() {}
 
 func (x *UpdateParticipantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[38]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2887,7 +2985,7 @@ func (x *UpdateParticipantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateParticipantRequest.ProtoReflect.Descriptor instead.
 func (*UpdateParticipantRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{38}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UpdateParticipantRequest) GetMeetingId() string {
@@ -2920,7 +3018,7 @@ type UpdateParticipantResponse struct {
 
 func (x *UpdateParticipantResponse) Reset() {
 	*x = UpdateParticipantResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[39]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2932,7 +3030,7 @@ func (x *UpdateParticipantResponse) String() string {
 func (*UpdateParticipantResponse) ProtoMessage() {}
 
 func (x *UpdateParticipantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[39]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2945,7 +3043,7 @@ func (x *UpdateParticipantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateParticipantResponse.ProtoReflect.Descriptor instead.
 func (*UpdateParticipantResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{39}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *UpdateParticipantResponse) GetMeeting() *Meeting {
@@ -2965,7 +3063,7 @@ type RemoveParticipantRequest struct {
 
 func (x *RemoveParticipantRequest) Reset() {
 	*x = RemoveParticipantRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[40]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2977,7 +3075,7 @@ func (x *RemoveParticipantRequest) String() string {
 func (*RemoveParticipantRequest) ProtoMessage() {}
 
 func (x *RemoveParticipantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[40]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2990,7 +3088,7 @@ func (x *RemoveParticipantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipantRequest.ProtoReflect.Descriptor instead.
 func (*RemoveParticipantRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{40}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RemoveParticipantRequest) GetMeetingId() string {
@@ -3016,7 +3114,7 @@ type RemoveParticipantResponse struct {
 
 func (x *RemoveParticipantResponse) Reset() {
 	*x = RemoveParticipantResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[41]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3028,7 +3126,7 @@ func (x *RemoveParticipantResponse) String() string {
 func (*RemoveParticipantResponse) ProtoMessage() {}
 
 func (x *RemoveParticipantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[41]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3041,7 +3139,7 @@ func (x *RemoveParticipantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipantResponse.ProtoReflect.Descriptor instead.
 func (*RemoveParticipantResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{41}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RemoveParticipantResponse) GetMeeting() *Meeting {
@@ -3065,7 +3163,7 @@ type SetDelegateRequest struct {
 
 func (x *SetDelegateRequest) Reset() {
 	*x = SetDelegateRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3077,7 +3175,7 @@ func (x *SetDelegateRequest) String() string {
 func (*SetDelegateRequest) ProtoMessage() {}
 
 func (x *SetDelegateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[42]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3090,7 +3188,7 @@ func (x *SetDelegateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDelegateRequest.ProtoReflect.Descriptor instead.
 func (*SetDelegateRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{42}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SetDelegateRequest) GetMeetingId() string {
@@ -3123,7 +3221,7 @@ type SetDelegateResponse struct {
 
 func (x *SetDelegateResponse) Reset() {
 	*x = SetDelegateResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3135,7 +3233,7 @@ func (x *SetDelegateResponse) String() string {
 func (*SetDelegateResponse) ProtoMessage() {}
 
 func (x *SetDelegateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[43]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3148,7 +3246,7 @@ func (x *SetDelegateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDelegateResponse.ProtoReflect.Descriptor instead.
 func (*SetDelegateResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{43}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SetDelegateResponse) GetMeeting() *Meeting {
@@ -3170,7 +3268,7 @@ type RespondToInvitationRequest struct {
 
 func (x *RespondToInvitationRequest) Reset() {
 	*x = RespondToInvitationRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3182,7 +3280,7 @@ func (x *RespondToInvitationRequest) String() string {
 func (*RespondToInvitationRequest) ProtoMessage() {}
 
 func (x *RespondToInvitationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[44]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3195,7 +3293,7 @@ func (x *RespondToInvitationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondToInvitationRequest.ProtoReflect.Descriptor instead.
 func (*RespondToInvitationRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{44}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RespondToInvitationRequest) GetMeetingId() string {
@@ -3228,7 +3326,7 @@ type RespondToInvitationResponse struct {
 
 func (x *RespondToInvitationResponse) Reset() {
 	*x = RespondToInvitationResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3240,7 +3338,7 @@ func (x *RespondToInvitationResponse) String() string {
 func (*RespondToInvitationResponse) ProtoMessage() {}
 
 func (x *RespondToInvitationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[45]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3253,7 +3351,7 @@ func (x *RespondToInvitationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondToInvitationResponse.ProtoReflect.Descriptor instead.
 func (*RespondToInvitationResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{45}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RespondToInvitationResponse) GetMeeting() *Meeting {
@@ -3272,7 +3370,7 @@ type GetInvitationCalendarRequest struct {
 
 func (x *GetInvitationCalendarRequest) Reset() {
 	*x = GetInvitationCalendarRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3284,7 +3382,7 @@ func (x *GetInvitationCalendarRequest) String() string {
 func (*GetInvitationCalendarRequest) ProtoMessage() {}
 
 func (x *GetInvitationCalendarRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[46]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3297,7 +3395,7 @@ func (x *GetInvitationCalendarRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInvitationCalendarRequest.ProtoReflect.Descriptor instead.
 func (*GetInvitationCalendarRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{46}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetInvitationCalendarRequest) GetMeetingId() string {
@@ -3318,7 +3416,7 @@ type GetInvitationCalendarResponse struct {
 
 func (x *GetInvitationCalendarResponse) Reset() {
 	*x = GetInvitationCalendarResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3330,7 +3428,7 @@ func (x *GetInvitationCalendarResponse) String() string {
 func (*GetInvitationCalendarResponse) ProtoMessage() {}
 
 func (x *GetInvitationCalendarResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[47]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3343,7 +3441,7 @@ func (x *GetInvitationCalendarResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInvitationCalendarResponse.ProtoReflect.Descriptor instead.
 func (*GetInvitationCalendarResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{47}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetInvitationCalendarResponse) GetIcs() string {
@@ -3369,7 +3467,7 @@ type IssueCheckInTokenRequest struct {
 
 func (x *IssueCheckInTokenRequest) Reset() {
 	*x = IssueCheckInTokenRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3381,7 +3479,7 @@ func (x *IssueCheckInTokenRequest) String() string {
 func (*IssueCheckInTokenRequest) ProtoMessage() {}
 
 func (x *IssueCheckInTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[48]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3394,7 +3492,7 @@ func (x *IssueCheckInTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCheckInTokenRequest.ProtoReflect.Descriptor instead.
 func (*IssueCheckInTokenRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{48}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *IssueCheckInTokenRequest) GetMeetingId() string {
@@ -3416,7 +3514,7 @@ type IssueCheckInTokenResponse struct {
 
 func (x *IssueCheckInTokenResponse) Reset() {
 	*x = IssueCheckInTokenResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3428,7 +3526,7 @@ func (x *IssueCheckInTokenResponse) String() string {
 func (*IssueCheckInTokenResponse) ProtoMessage() {}
 
 func (x *IssueCheckInTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[49]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3441,7 +3539,7 @@ func (x *IssueCheckInTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCheckInTokenResponse.ProtoReflect.Descriptor instead.
 func (*IssueCheckInTokenResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{49}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *IssueCheckInTokenResponse) GetToken() string {
@@ -3475,7 +3573,7 @@ type CheckInRequest struct {
 
 func (x *CheckInRequest) Reset() {
 	*x = CheckInRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3487,7 +3585,7 @@ func (x *CheckInRequest) String() string {
 func (*CheckInRequest) ProtoMessage() {}
 
 func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[50]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3500,7 +3598,7 @@ func (x *CheckInRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInRequest.ProtoReflect.Descriptor instead.
 func (*CheckInRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{50}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CheckInRequest) GetMeetingId() string {
@@ -3526,7 +3624,7 @@ type CheckInResponse struct {
 
 func (x *CheckInResponse) Reset() {
 	*x = CheckInResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[51]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3538,7 +3636,7 @@ func (x *CheckInResponse) String() string {
 func (*CheckInResponse) ProtoMessage() {}
 
 func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[51]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3551,7 +3649,7 @@ func (x *CheckInResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckInResponse.ProtoReflect.Descriptor instead.
 func (*CheckInResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{51}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *CheckInResponse) GetMeeting() *Meeting {
@@ -3573,7 +3671,7 @@ type MarkAttendanceRequest struct {
 
 func (x *MarkAttendanceRequest) Reset() {
 	*x = MarkAttendanceRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[52]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3585,7 +3683,7 @@ func (x *MarkAttendanceRequest) String() string {
 func (*MarkAttendanceRequest) ProtoMessage() {}
 
 func (x *MarkAttendanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[52]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3598,7 +3696,7 @@ func (x *MarkAttendanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAttendanceRequest.ProtoReflect.Descriptor instead.
 func (*MarkAttendanceRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{52}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *MarkAttendanceRequest) GetMeetingId() string {
@@ -3638,7 +3736,7 @@ type MarkAttendanceResponse struct {
 
 func (x *MarkAttendanceResponse) Reset() {
 	*x = MarkAttendanceResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[53]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3650,7 +3748,7 @@ func (x *MarkAttendanceResponse) String() string {
 func (*MarkAttendanceResponse) ProtoMessage() {}
 
 func (x *MarkAttendanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[53]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3663,7 +3761,7 @@ func (x *MarkAttendanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAttendanceResponse.ProtoReflect.Descriptor instead.
 func (*MarkAttendanceResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{53}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *MarkAttendanceResponse) GetMeeting() *Meeting {
@@ -3686,7 +3784,7 @@ type RequestToSpeakRequest struct {
 
 func (x *RequestToSpeakRequest) Reset() {
 	*x = RequestToSpeakRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[54]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3698,7 +3796,7 @@ func (x *RequestToSpeakRequest) String() string {
 func (*RequestToSpeakRequest) ProtoMessage() {}
 
 func (x *RequestToSpeakRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[54]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3711,7 +3809,7 @@ func (x *RequestToSpeakRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestToSpeakRequest.ProtoReflect.Descriptor instead.
 func (*RequestToSpeakRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{54}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RequestToSpeakRequest) GetMeetingId() string {
@@ -3744,7 +3842,7 @@ type RequestToSpeakResponse struct {
 
 func (x *RequestToSpeakResponse) Reset() {
 	*x = RequestToSpeakResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[55]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3756,7 +3854,7 @@ func (x *RequestToSpeakResponse) String() string {
 func (*RequestToSpeakResponse) ProtoMessage() {}
 
 func (x *RequestToSpeakResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[55]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3769,7 +3867,7 @@ func (x *RequestToSpeakResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestToSpeakResponse.ProtoReflect.Descriptor instead.
 func (*RequestToSpeakResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{55}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RequestToSpeakResponse) GetMeeting() *Meeting {
@@ -3788,7 +3886,7 @@ type WithdrawSpeakRequestRequest struct {
 
 func (x *WithdrawSpeakRequestRequest) Reset() {
 	*x = WithdrawSpeakRequestRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[56]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3800,7 +3898,7 @@ func (x *WithdrawSpeakRequestRequest) String() string {
 func (*WithdrawSpeakRequestRequest) ProtoMessage() {}
 
 func (x *WithdrawSpeakRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[56]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3813,7 +3911,7 @@ func (x *WithdrawSpeakRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawSpeakRequestRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawSpeakRequestRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{56}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *WithdrawSpeakRequestRequest) GetMeetingId() string {
@@ -3832,7 +3930,7 @@ type WithdrawSpeakRequestResponse struct {
 
 func (x *WithdrawSpeakRequestResponse) Reset() {
 	*x = WithdrawSpeakRequestResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[57]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3844,7 +3942,7 @@ func (x *WithdrawSpeakRequestResponse) String() string {
 func (*WithdrawSpeakRequestResponse) ProtoMessage() {}
 
 func (x *WithdrawSpeakRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[57]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3857,7 +3955,7 @@ func (x *WithdrawSpeakRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawSpeakRequestResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawSpeakRequestResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{57}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *WithdrawSpeakRequestResponse) GetMeeting() *Meeting {
@@ -3881,7 +3979,7 @@ type UpdateSpeakerRequest struct {
 
 func (x *UpdateSpeakerRequest) Reset() {
 	*x = UpdateSpeakerRequest{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[58]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3893,7 +3991,7 @@ func (x *UpdateSpeakerRequest) String() string {
 func (*UpdateSpeakerRequest) ProtoMessage() {}
 
 func (x *UpdateSpeakerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[58]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3906,7 +4004,7 @@ func (x *UpdateSpeakerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSpeakerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSpeakerRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{58}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *UpdateSpeakerRequest) GetMeetingId() string {
@@ -3946,7 +4044,7 @@ type UpdateSpeakerResponse struct {
 
 func (x *UpdateSpeakerResponse) Reset() {
 	*x = UpdateSpeakerResponse{}
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[59]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3958,7 +4056,7 @@ func (x *UpdateSpeakerResponse) String() string {
 func (*UpdateSpeakerResponse) ProtoMessage() {}
 
 func (x *UpdateSpeakerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[59]
+	mi := &file_ecabinet_meetings_v1_meetings_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3971,7 +4069,7 @@ func (x *UpdateSpeakerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSpeakerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateSpeakerResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{59}
+	return file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *UpdateSpeakerResponse) GetMeeting() *Meeting {
@@ -4063,7 +4161,13 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"M\n" +
 	"\x12GetMeetingResponse\x127\n" +
-	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\"z\n" +
+	"\ameeting\x18\x01 \x01(\v2\x1d.ecabinet.meetings.v1.MeetingR\ameeting\":\n" +
+	"\x19GetMyParticipationRequest\x12\x1d\n" +
+	"\n" +
+	"meeting_id\x18\x01 \x01(\tR\tmeetingId\"\x80\x01\n" +
+	"\x1aGetMyParticipationResponse\x129\n" +
+	"\x04role\x18\x01 \x01(\x0e2%.ecabinet.meetings.v1.ParticipantRoleR\x04role\x12'\n" +
+	"\x0forganization_id\x18\x02 \x01(\tR\x0eorganizationId\"z\n" +
 	"\x13ListMeetingsRequest\x12'\n" +
 	"\x0forganization_id\x18\x01 \x01(\tR\x0eorganizationId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
@@ -4297,11 +4401,12 @@ const file_ecabinet_meetings_v1_meetings_proto_rawDesc = "" +
 	"\x12PERIOD_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPERIOD_TODAY\x10\x01\x12\x13\n" +
 	"\x0fPERIOD_UPCOMING\x10\x02\x12\x0f\n" +
-	"\vPERIOD_PAST\x10\x032\xbb\x17\n" +
+	"\vPERIOD_PAST\x10\x032\xb4\x18\n" +
 	"\x0fMeetingsService\x12h\n" +
 	"\rCreateMeeting\x12*.ecabinet.meetings.v1.CreateMeetingRequest\x1a+.ecabinet.meetings.v1.CreateMeetingResponse\x12_\n" +
 	"\n" +
-	"GetMeeting\x12'.ecabinet.meetings.v1.GetMeetingRequest\x1a(.ecabinet.meetings.v1.GetMeetingResponse\x12e\n" +
+	"GetMeeting\x12'.ecabinet.meetings.v1.GetMeetingRequest\x1a(.ecabinet.meetings.v1.GetMeetingResponse\x12w\n" +
+	"\x12GetMyParticipation\x12/.ecabinet.meetings.v1.GetMyParticipationRequest\x1a0.ecabinet.meetings.v1.GetMyParticipationResponse\x12e\n" +
 	"\fListMeetings\x12).ecabinet.meetings.v1.ListMeetingsRequest\x1a*.ecabinet.meetings.v1.ListMeetingsResponse\x12k\n" +
 	"\x0eListMyMeetings\x12+.ecabinet.meetings.v1.ListMyMeetingsRequest\x1a,.ecabinet.meetings.v1.ListMyMeetingsResponse\x12h\n" +
 	"\rUpdateMeeting\x12*.ecabinet.meetings.v1.UpdateMeetingRequest\x1a+.ecabinet.meetings.v1.UpdateMeetingResponse\x12n\n" +
@@ -4342,7 +4447,7 @@ func file_ecabinet_meetings_v1_meetings_proto_rawDescGZIP() []byte {
 }
 
 var file_ecabinet_meetings_v1_meetings_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_ecabinet_meetings_v1_meetings_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_ecabinet_meetings_v1_meetings_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_ecabinet_meetings_v1_meetings_proto_goTypes = []any{
 	(MeetingKind)(0),                      // 0: ecabinet.meetings.v1.MeetingKind
 	(MeetingState)(0),                     // 1: ecabinet.meetings.v1.MeetingState
@@ -4360,181 +4465,186 @@ var file_ecabinet_meetings_v1_meetings_proto_goTypes = []any{
 	(*CreateMeetingResponse)(nil),         // 13: ecabinet.meetings.v1.CreateMeetingResponse
 	(*GetMeetingRequest)(nil),             // 14: ecabinet.meetings.v1.GetMeetingRequest
 	(*GetMeetingResponse)(nil),            // 15: ecabinet.meetings.v1.GetMeetingResponse
-	(*ListMeetingsRequest)(nil),           // 16: ecabinet.meetings.v1.ListMeetingsRequest
-	(*ListMeetingsResponse)(nil),          // 17: ecabinet.meetings.v1.ListMeetingsResponse
-	(*ListMyMeetingsRequest)(nil),         // 18: ecabinet.meetings.v1.ListMyMeetingsRequest
-	(*ListMyMeetingsResponse)(nil),        // 19: ecabinet.meetings.v1.ListMyMeetingsResponse
-	(*UpdateMeetingRequest)(nil),          // 20: ecabinet.meetings.v1.UpdateMeetingRequest
-	(*UpdateMeetingResponse)(nil),         // 21: ecabinet.meetings.v1.UpdateMeetingResponse
-	(*ScheduleMeetingRequest)(nil),        // 22: ecabinet.meetings.v1.ScheduleMeetingRequest
-	(*ScheduleMeetingResponse)(nil),       // 23: ecabinet.meetings.v1.ScheduleMeetingResponse
-	(*StartMeetingRequest)(nil),           // 24: ecabinet.meetings.v1.StartMeetingRequest
-	(*StartMeetingResponse)(nil),          // 25: ecabinet.meetings.v1.StartMeetingResponse
-	(*EndMeetingRequest)(nil),             // 26: ecabinet.meetings.v1.EndMeetingRequest
-	(*EndMeetingResponse)(nil),            // 27: ecabinet.meetings.v1.EndMeetingResponse
-	(*CancelMeetingRequest)(nil),          // 28: ecabinet.meetings.v1.CancelMeetingRequest
-	(*CancelMeetingResponse)(nil),         // 29: ecabinet.meetings.v1.CancelMeetingResponse
-	(*RescheduleMeetingRequest)(nil),      // 30: ecabinet.meetings.v1.RescheduleMeetingRequest
-	(*RescheduleMeetingResponse)(nil),     // 31: ecabinet.meetings.v1.RescheduleMeetingResponse
-	(*AddAgendaItemRequest)(nil),          // 32: ecabinet.meetings.v1.AddAgendaItemRequest
-	(*AddAgendaItemResponse)(nil),         // 33: ecabinet.meetings.v1.AddAgendaItemResponse
-	(*UpdateAgendaItemRequest)(nil),       // 34: ecabinet.meetings.v1.UpdateAgendaItemRequest
-	(*UpdateAgendaItemResponse)(nil),      // 35: ecabinet.meetings.v1.UpdateAgendaItemResponse
-	(*RemoveAgendaItemRequest)(nil),       // 36: ecabinet.meetings.v1.RemoveAgendaItemRequest
-	(*RemoveAgendaItemResponse)(nil),      // 37: ecabinet.meetings.v1.RemoveAgendaItemResponse
-	(*ReorderAgendaRequest)(nil),          // 38: ecabinet.meetings.v1.ReorderAgendaRequest
-	(*ReorderAgendaResponse)(nil),         // 39: ecabinet.meetings.v1.ReorderAgendaResponse
-	(*SetCurrentAgendaItemRequest)(nil),   // 40: ecabinet.meetings.v1.SetCurrentAgendaItemRequest
-	(*SetCurrentAgendaItemResponse)(nil),  // 41: ecabinet.meetings.v1.SetCurrentAgendaItemResponse
-	(*ParticipantInput)(nil),              // 42: ecabinet.meetings.v1.ParticipantInput
-	(*AddParticipantsRequest)(nil),        // 43: ecabinet.meetings.v1.AddParticipantsRequest
-	(*AddParticipantsResponse)(nil),       // 44: ecabinet.meetings.v1.AddParticipantsResponse
-	(*UpdateParticipantRequest)(nil),      // 45: ecabinet.meetings.v1.UpdateParticipantRequest
-	(*UpdateParticipantResponse)(nil),     // 46: ecabinet.meetings.v1.UpdateParticipantResponse
-	(*RemoveParticipantRequest)(nil),      // 47: ecabinet.meetings.v1.RemoveParticipantRequest
-	(*RemoveParticipantResponse)(nil),     // 48: ecabinet.meetings.v1.RemoveParticipantResponse
-	(*SetDelegateRequest)(nil),            // 49: ecabinet.meetings.v1.SetDelegateRequest
-	(*SetDelegateResponse)(nil),           // 50: ecabinet.meetings.v1.SetDelegateResponse
-	(*RespondToInvitationRequest)(nil),    // 51: ecabinet.meetings.v1.RespondToInvitationRequest
-	(*RespondToInvitationResponse)(nil),   // 52: ecabinet.meetings.v1.RespondToInvitationResponse
-	(*GetInvitationCalendarRequest)(nil),  // 53: ecabinet.meetings.v1.GetInvitationCalendarRequest
-	(*GetInvitationCalendarResponse)(nil), // 54: ecabinet.meetings.v1.GetInvitationCalendarResponse
-	(*IssueCheckInTokenRequest)(nil),      // 55: ecabinet.meetings.v1.IssueCheckInTokenRequest
-	(*IssueCheckInTokenResponse)(nil),     // 56: ecabinet.meetings.v1.IssueCheckInTokenResponse
-	(*CheckInRequest)(nil),                // 57: ecabinet.meetings.v1.CheckInRequest
-	(*CheckInResponse)(nil),               // 58: ecabinet.meetings.v1.CheckInResponse
-	(*MarkAttendanceRequest)(nil),         // 59: ecabinet.meetings.v1.MarkAttendanceRequest
-	(*MarkAttendanceResponse)(nil),        // 60: ecabinet.meetings.v1.MarkAttendanceResponse
-	(*RequestToSpeakRequest)(nil),         // 61: ecabinet.meetings.v1.RequestToSpeakRequest
-	(*RequestToSpeakResponse)(nil),        // 62: ecabinet.meetings.v1.RequestToSpeakResponse
-	(*WithdrawSpeakRequestRequest)(nil),   // 63: ecabinet.meetings.v1.WithdrawSpeakRequestRequest
-	(*WithdrawSpeakRequestResponse)(nil),  // 64: ecabinet.meetings.v1.WithdrawSpeakRequestResponse
-	(*UpdateSpeakerRequest)(nil),          // 65: ecabinet.meetings.v1.UpdateSpeakerRequest
-	(*UpdateSpeakerResponse)(nil),         // 66: ecabinet.meetings.v1.UpdateSpeakerResponse
-	(*timestamppb.Timestamp)(nil),         // 67: google.protobuf.Timestamp
-	(BodyKind)(0),                         // 68: ecabinet.meetings.v1.BodyKind
-	(Standing)(0),                         // 69: ecabinet.meetings.v1.Standing
+	(*GetMyParticipationRequest)(nil),     // 16: ecabinet.meetings.v1.GetMyParticipationRequest
+	(*GetMyParticipationResponse)(nil),    // 17: ecabinet.meetings.v1.GetMyParticipationResponse
+	(*ListMeetingsRequest)(nil),           // 18: ecabinet.meetings.v1.ListMeetingsRequest
+	(*ListMeetingsResponse)(nil),          // 19: ecabinet.meetings.v1.ListMeetingsResponse
+	(*ListMyMeetingsRequest)(nil),         // 20: ecabinet.meetings.v1.ListMyMeetingsRequest
+	(*ListMyMeetingsResponse)(nil),        // 21: ecabinet.meetings.v1.ListMyMeetingsResponse
+	(*UpdateMeetingRequest)(nil),          // 22: ecabinet.meetings.v1.UpdateMeetingRequest
+	(*UpdateMeetingResponse)(nil),         // 23: ecabinet.meetings.v1.UpdateMeetingResponse
+	(*ScheduleMeetingRequest)(nil),        // 24: ecabinet.meetings.v1.ScheduleMeetingRequest
+	(*ScheduleMeetingResponse)(nil),       // 25: ecabinet.meetings.v1.ScheduleMeetingResponse
+	(*StartMeetingRequest)(nil),           // 26: ecabinet.meetings.v1.StartMeetingRequest
+	(*StartMeetingResponse)(nil),          // 27: ecabinet.meetings.v1.StartMeetingResponse
+	(*EndMeetingRequest)(nil),             // 28: ecabinet.meetings.v1.EndMeetingRequest
+	(*EndMeetingResponse)(nil),            // 29: ecabinet.meetings.v1.EndMeetingResponse
+	(*CancelMeetingRequest)(nil),          // 30: ecabinet.meetings.v1.CancelMeetingRequest
+	(*CancelMeetingResponse)(nil),         // 31: ecabinet.meetings.v1.CancelMeetingResponse
+	(*RescheduleMeetingRequest)(nil),      // 32: ecabinet.meetings.v1.RescheduleMeetingRequest
+	(*RescheduleMeetingResponse)(nil),     // 33: ecabinet.meetings.v1.RescheduleMeetingResponse
+	(*AddAgendaItemRequest)(nil),          // 34: ecabinet.meetings.v1.AddAgendaItemRequest
+	(*AddAgendaItemResponse)(nil),         // 35: ecabinet.meetings.v1.AddAgendaItemResponse
+	(*UpdateAgendaItemRequest)(nil),       // 36: ecabinet.meetings.v1.UpdateAgendaItemRequest
+	(*UpdateAgendaItemResponse)(nil),      // 37: ecabinet.meetings.v1.UpdateAgendaItemResponse
+	(*RemoveAgendaItemRequest)(nil),       // 38: ecabinet.meetings.v1.RemoveAgendaItemRequest
+	(*RemoveAgendaItemResponse)(nil),      // 39: ecabinet.meetings.v1.RemoveAgendaItemResponse
+	(*ReorderAgendaRequest)(nil),          // 40: ecabinet.meetings.v1.ReorderAgendaRequest
+	(*ReorderAgendaResponse)(nil),         // 41: ecabinet.meetings.v1.ReorderAgendaResponse
+	(*SetCurrentAgendaItemRequest)(nil),   // 42: ecabinet.meetings.v1.SetCurrentAgendaItemRequest
+	(*SetCurrentAgendaItemResponse)(nil),  // 43: ecabinet.meetings.v1.SetCurrentAgendaItemResponse
+	(*ParticipantInput)(nil),              // 44: ecabinet.meetings.v1.ParticipantInput
+	(*AddParticipantsRequest)(nil),        // 45: ecabinet.meetings.v1.AddParticipantsRequest
+	(*AddParticipantsResponse)(nil),       // 46: ecabinet.meetings.v1.AddParticipantsResponse
+	(*UpdateParticipantRequest)(nil),      // 47: ecabinet.meetings.v1.UpdateParticipantRequest
+	(*UpdateParticipantResponse)(nil),     // 48: ecabinet.meetings.v1.UpdateParticipantResponse
+	(*RemoveParticipantRequest)(nil),      // 49: ecabinet.meetings.v1.RemoveParticipantRequest
+	(*RemoveParticipantResponse)(nil),     // 50: ecabinet.meetings.v1.RemoveParticipantResponse
+	(*SetDelegateRequest)(nil),            // 51: ecabinet.meetings.v1.SetDelegateRequest
+	(*SetDelegateResponse)(nil),           // 52: ecabinet.meetings.v1.SetDelegateResponse
+	(*RespondToInvitationRequest)(nil),    // 53: ecabinet.meetings.v1.RespondToInvitationRequest
+	(*RespondToInvitationResponse)(nil),   // 54: ecabinet.meetings.v1.RespondToInvitationResponse
+	(*GetInvitationCalendarRequest)(nil),  // 55: ecabinet.meetings.v1.GetInvitationCalendarRequest
+	(*GetInvitationCalendarResponse)(nil), // 56: ecabinet.meetings.v1.GetInvitationCalendarResponse
+	(*IssueCheckInTokenRequest)(nil),      // 57: ecabinet.meetings.v1.IssueCheckInTokenRequest
+	(*IssueCheckInTokenResponse)(nil),     // 58: ecabinet.meetings.v1.IssueCheckInTokenResponse
+	(*CheckInRequest)(nil),                // 59: ecabinet.meetings.v1.CheckInRequest
+	(*CheckInResponse)(nil),               // 60: ecabinet.meetings.v1.CheckInResponse
+	(*MarkAttendanceRequest)(nil),         // 61: ecabinet.meetings.v1.MarkAttendanceRequest
+	(*MarkAttendanceResponse)(nil),        // 62: ecabinet.meetings.v1.MarkAttendanceResponse
+	(*RequestToSpeakRequest)(nil),         // 63: ecabinet.meetings.v1.RequestToSpeakRequest
+	(*RequestToSpeakResponse)(nil),        // 64: ecabinet.meetings.v1.RequestToSpeakResponse
+	(*WithdrawSpeakRequestRequest)(nil),   // 65: ecabinet.meetings.v1.WithdrawSpeakRequestRequest
+	(*WithdrawSpeakRequestResponse)(nil),  // 66: ecabinet.meetings.v1.WithdrawSpeakRequestResponse
+	(*UpdateSpeakerRequest)(nil),          // 67: ecabinet.meetings.v1.UpdateSpeakerRequest
+	(*UpdateSpeakerResponse)(nil),         // 68: ecabinet.meetings.v1.UpdateSpeakerResponse
+	(*timestamppb.Timestamp)(nil),         // 69: google.protobuf.Timestamp
+	(BodyKind)(0),                         // 70: ecabinet.meetings.v1.BodyKind
+	(Standing)(0),                         // 71: ecabinet.meetings.v1.Standing
 }
 var file_ecabinet_meetings_v1_meetings_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.meetings.v1.Meeting.kind:type_name -> ecabinet.meetings.v1.MeetingKind
-	67, // 1: ecabinet.meetings.v1.Meeting.starts_at:type_name -> google.protobuf.Timestamp
-	67, // 2: ecabinet.meetings.v1.Meeting.ends_at:type_name -> google.protobuf.Timestamp
+	69, // 1: ecabinet.meetings.v1.Meeting.starts_at:type_name -> google.protobuf.Timestamp
+	69, // 2: ecabinet.meetings.v1.Meeting.ends_at:type_name -> google.protobuf.Timestamp
 	1,  // 3: ecabinet.meetings.v1.Meeting.state:type_name -> ecabinet.meetings.v1.MeetingState
-	67, // 4: ecabinet.meetings.v1.Meeting.create_time:type_name -> google.protobuf.Timestamp
-	68, // 5: ecabinet.meetings.v1.Meeting.body:type_name -> ecabinet.meetings.v1.BodyKind
+	69, // 4: ecabinet.meetings.v1.Meeting.create_time:type_name -> google.protobuf.Timestamp
+	70, // 5: ecabinet.meetings.v1.Meeting.body:type_name -> ecabinet.meetings.v1.BodyKind
 	9,  // 6: ecabinet.meetings.v1.Meeting.agenda:type_name -> ecabinet.meetings.v1.AgendaItem
 	10, // 7: ecabinet.meetings.v1.Meeting.participants:type_name -> ecabinet.meetings.v1.Participant
 	11, // 8: ecabinet.meetings.v1.Meeting.quorum:type_name -> ecabinet.meetings.v1.Quorum
 	3,  // 9: ecabinet.meetings.v1.Meeting.my_role:type_name -> ecabinet.meetings.v1.ParticipantRole
 	8,  // 10: ecabinet.meetings.v1.Meeting.speakers:type_name -> ecabinet.meetings.v1.Speaker
 	2,  // 11: ecabinet.meetings.v1.Speaker.state:type_name -> ecabinet.meetings.v1.SpeakerState
-	67, // 12: ecabinet.meetings.v1.Speaker.request_time:type_name -> google.protobuf.Timestamp
+	69, // 12: ecabinet.meetings.v1.Speaker.request_time:type_name -> google.protobuf.Timestamp
 	3,  // 13: ecabinet.meetings.v1.Participant.role:type_name -> ecabinet.meetings.v1.ParticipantRole
-	69, // 14: ecabinet.meetings.v1.Participant.standing:type_name -> ecabinet.meetings.v1.Standing
+	71, // 14: ecabinet.meetings.v1.Participant.standing:type_name -> ecabinet.meetings.v1.Standing
 	4,  // 15: ecabinet.meetings.v1.Participant.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
 	5,  // 16: ecabinet.meetings.v1.Participant.attendance:type_name -> ecabinet.meetings.v1.Attendance
-	67, // 17: ecabinet.meetings.v1.Participant.check_in_time:type_name -> google.protobuf.Timestamp
+	69, // 17: ecabinet.meetings.v1.Participant.check_in_time:type_name -> google.protobuf.Timestamp
 	0,  // 18: ecabinet.meetings.v1.CreateMeetingRequest.kind:type_name -> ecabinet.meetings.v1.MeetingKind
-	67, // 19: ecabinet.meetings.v1.CreateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	67, // 20: ecabinet.meetings.v1.CreateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	68, // 21: ecabinet.meetings.v1.CreateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	69, // 19: ecabinet.meetings.v1.CreateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	69, // 20: ecabinet.meetings.v1.CreateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	70, // 21: ecabinet.meetings.v1.CreateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
 	7,  // 22: ecabinet.meetings.v1.CreateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
 	7,  // 23: ecabinet.meetings.v1.GetMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 24: ecabinet.meetings.v1.ListMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
-	6,  // 25: ecabinet.meetings.v1.ListMyMeetingsRequest.period:type_name -> ecabinet.meetings.v1.Period
-	7,  // 26: ecabinet.meetings.v1.ListMyMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
-	67, // 27: ecabinet.meetings.v1.UpdateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	67, // 28: ecabinet.meetings.v1.UpdateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	68, // 29: ecabinet.meetings.v1.UpdateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
-	7,  // 30: ecabinet.meetings.v1.UpdateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 31: ecabinet.meetings.v1.ScheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 32: ecabinet.meetings.v1.StartMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 33: ecabinet.meetings.v1.EndMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 34: ecabinet.meetings.v1.CancelMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	67, // 35: ecabinet.meetings.v1.RescheduleMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
-	67, // 36: ecabinet.meetings.v1.RescheduleMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
-	7,  // 37: ecabinet.meetings.v1.RescheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 38: ecabinet.meetings.v1.AddAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 39: ecabinet.meetings.v1.UpdateAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 40: ecabinet.meetings.v1.RemoveAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 41: ecabinet.meetings.v1.ReorderAgendaResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 42: ecabinet.meetings.v1.SetCurrentAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	3,  // 43: ecabinet.meetings.v1.ParticipantInput.role:type_name -> ecabinet.meetings.v1.ParticipantRole
-	42, // 44: ecabinet.meetings.v1.AddParticipantsRequest.participants:type_name -> ecabinet.meetings.v1.ParticipantInput
-	7,  // 45: ecabinet.meetings.v1.AddParticipantsResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	3,  // 46: ecabinet.meetings.v1.UpdateParticipantRequest.role:type_name -> ecabinet.meetings.v1.ParticipantRole
-	7,  // 47: ecabinet.meetings.v1.UpdateParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 48: ecabinet.meetings.v1.RemoveParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 49: ecabinet.meetings.v1.SetDelegateResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	4,  // 50: ecabinet.meetings.v1.RespondToInvitationRequest.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
-	7,  // 51: ecabinet.meetings.v1.RespondToInvitationResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	67, // 52: ecabinet.meetings.v1.IssueCheckInTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
-	7,  // 53: ecabinet.meetings.v1.CheckInResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	5,  // 54: ecabinet.meetings.v1.MarkAttendanceRequest.attendance:type_name -> ecabinet.meetings.v1.Attendance
-	7,  // 55: ecabinet.meetings.v1.MarkAttendanceResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 56: ecabinet.meetings.v1.RequestToSpeakResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	7,  // 57: ecabinet.meetings.v1.WithdrawSpeakRequestResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	2,  // 58: ecabinet.meetings.v1.UpdateSpeakerRequest.state:type_name -> ecabinet.meetings.v1.SpeakerState
-	7,  // 59: ecabinet.meetings.v1.UpdateSpeakerResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
-	12, // 60: ecabinet.meetings.v1.MeetingsService.CreateMeeting:input_type -> ecabinet.meetings.v1.CreateMeetingRequest
-	14, // 61: ecabinet.meetings.v1.MeetingsService.GetMeeting:input_type -> ecabinet.meetings.v1.GetMeetingRequest
-	16, // 62: ecabinet.meetings.v1.MeetingsService.ListMeetings:input_type -> ecabinet.meetings.v1.ListMeetingsRequest
-	18, // 63: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:input_type -> ecabinet.meetings.v1.ListMyMeetingsRequest
-	20, // 64: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:input_type -> ecabinet.meetings.v1.UpdateMeetingRequest
-	22, // 65: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:input_type -> ecabinet.meetings.v1.ScheduleMeetingRequest
-	24, // 66: ecabinet.meetings.v1.MeetingsService.StartMeeting:input_type -> ecabinet.meetings.v1.StartMeetingRequest
-	26, // 67: ecabinet.meetings.v1.MeetingsService.EndMeeting:input_type -> ecabinet.meetings.v1.EndMeetingRequest
-	28, // 68: ecabinet.meetings.v1.MeetingsService.CancelMeeting:input_type -> ecabinet.meetings.v1.CancelMeetingRequest
-	30, // 69: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:input_type -> ecabinet.meetings.v1.RescheduleMeetingRequest
-	32, // 70: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:input_type -> ecabinet.meetings.v1.AddAgendaItemRequest
-	34, // 71: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:input_type -> ecabinet.meetings.v1.UpdateAgendaItemRequest
-	36, // 72: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:input_type -> ecabinet.meetings.v1.RemoveAgendaItemRequest
-	38, // 73: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:input_type -> ecabinet.meetings.v1.ReorderAgendaRequest
-	40, // 74: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:input_type -> ecabinet.meetings.v1.SetCurrentAgendaItemRequest
-	43, // 75: ecabinet.meetings.v1.MeetingsService.AddParticipants:input_type -> ecabinet.meetings.v1.AddParticipantsRequest
-	45, // 76: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:input_type -> ecabinet.meetings.v1.UpdateParticipantRequest
-	47, // 77: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:input_type -> ecabinet.meetings.v1.RemoveParticipantRequest
-	49, // 78: ecabinet.meetings.v1.MeetingsService.SetDelegate:input_type -> ecabinet.meetings.v1.SetDelegateRequest
-	51, // 79: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:input_type -> ecabinet.meetings.v1.RespondToInvitationRequest
-	53, // 80: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:input_type -> ecabinet.meetings.v1.GetInvitationCalendarRequest
-	55, // 81: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:input_type -> ecabinet.meetings.v1.IssueCheckInTokenRequest
-	57, // 82: ecabinet.meetings.v1.MeetingsService.CheckIn:input_type -> ecabinet.meetings.v1.CheckInRequest
-	59, // 83: ecabinet.meetings.v1.MeetingsService.MarkAttendance:input_type -> ecabinet.meetings.v1.MarkAttendanceRequest
-	61, // 84: ecabinet.meetings.v1.MeetingsService.RequestToSpeak:input_type -> ecabinet.meetings.v1.RequestToSpeakRequest
-	63, // 85: ecabinet.meetings.v1.MeetingsService.WithdrawSpeakRequest:input_type -> ecabinet.meetings.v1.WithdrawSpeakRequestRequest
-	65, // 86: ecabinet.meetings.v1.MeetingsService.UpdateSpeaker:input_type -> ecabinet.meetings.v1.UpdateSpeakerRequest
-	13, // 87: ecabinet.meetings.v1.MeetingsService.CreateMeeting:output_type -> ecabinet.meetings.v1.CreateMeetingResponse
-	15, // 88: ecabinet.meetings.v1.MeetingsService.GetMeeting:output_type -> ecabinet.meetings.v1.GetMeetingResponse
-	17, // 89: ecabinet.meetings.v1.MeetingsService.ListMeetings:output_type -> ecabinet.meetings.v1.ListMeetingsResponse
-	19, // 90: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:output_type -> ecabinet.meetings.v1.ListMyMeetingsResponse
-	21, // 91: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:output_type -> ecabinet.meetings.v1.UpdateMeetingResponse
-	23, // 92: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:output_type -> ecabinet.meetings.v1.ScheduleMeetingResponse
-	25, // 93: ecabinet.meetings.v1.MeetingsService.StartMeeting:output_type -> ecabinet.meetings.v1.StartMeetingResponse
-	27, // 94: ecabinet.meetings.v1.MeetingsService.EndMeeting:output_type -> ecabinet.meetings.v1.EndMeetingResponse
-	29, // 95: ecabinet.meetings.v1.MeetingsService.CancelMeeting:output_type -> ecabinet.meetings.v1.CancelMeetingResponse
-	31, // 96: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:output_type -> ecabinet.meetings.v1.RescheduleMeetingResponse
-	33, // 97: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:output_type -> ecabinet.meetings.v1.AddAgendaItemResponse
-	35, // 98: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:output_type -> ecabinet.meetings.v1.UpdateAgendaItemResponse
-	37, // 99: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:output_type -> ecabinet.meetings.v1.RemoveAgendaItemResponse
-	39, // 100: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:output_type -> ecabinet.meetings.v1.ReorderAgendaResponse
-	41, // 101: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:output_type -> ecabinet.meetings.v1.SetCurrentAgendaItemResponse
-	44, // 102: ecabinet.meetings.v1.MeetingsService.AddParticipants:output_type -> ecabinet.meetings.v1.AddParticipantsResponse
-	46, // 103: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:output_type -> ecabinet.meetings.v1.UpdateParticipantResponse
-	48, // 104: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:output_type -> ecabinet.meetings.v1.RemoveParticipantResponse
-	50, // 105: ecabinet.meetings.v1.MeetingsService.SetDelegate:output_type -> ecabinet.meetings.v1.SetDelegateResponse
-	52, // 106: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:output_type -> ecabinet.meetings.v1.RespondToInvitationResponse
-	54, // 107: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:output_type -> ecabinet.meetings.v1.GetInvitationCalendarResponse
-	56, // 108: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:output_type -> ecabinet.meetings.v1.IssueCheckInTokenResponse
-	58, // 109: ecabinet.meetings.v1.MeetingsService.CheckIn:output_type -> ecabinet.meetings.v1.CheckInResponse
-	60, // 110: ecabinet.meetings.v1.MeetingsService.MarkAttendance:output_type -> ecabinet.meetings.v1.MarkAttendanceResponse
-	62, // 111: ecabinet.meetings.v1.MeetingsService.RequestToSpeak:output_type -> ecabinet.meetings.v1.RequestToSpeakResponse
-	64, // 112: ecabinet.meetings.v1.MeetingsService.WithdrawSpeakRequest:output_type -> ecabinet.meetings.v1.WithdrawSpeakRequestResponse
-	66, // 113: ecabinet.meetings.v1.MeetingsService.UpdateSpeaker:output_type -> ecabinet.meetings.v1.UpdateSpeakerResponse
-	87, // [87:114] is the sub-list for method output_type
-	60, // [60:87] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	3,  // 24: ecabinet.meetings.v1.GetMyParticipationResponse.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	7,  // 25: ecabinet.meetings.v1.ListMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
+	6,  // 26: ecabinet.meetings.v1.ListMyMeetingsRequest.period:type_name -> ecabinet.meetings.v1.Period
+	7,  // 27: ecabinet.meetings.v1.ListMyMeetingsResponse.meetings:type_name -> ecabinet.meetings.v1.Meeting
+	69, // 28: ecabinet.meetings.v1.UpdateMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	69, // 29: ecabinet.meetings.v1.UpdateMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	70, // 30: ecabinet.meetings.v1.UpdateMeetingRequest.body:type_name -> ecabinet.meetings.v1.BodyKind
+	7,  // 31: ecabinet.meetings.v1.UpdateMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 32: ecabinet.meetings.v1.ScheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 33: ecabinet.meetings.v1.StartMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 34: ecabinet.meetings.v1.EndMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 35: ecabinet.meetings.v1.CancelMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	69, // 36: ecabinet.meetings.v1.RescheduleMeetingRequest.starts_at:type_name -> google.protobuf.Timestamp
+	69, // 37: ecabinet.meetings.v1.RescheduleMeetingRequest.ends_at:type_name -> google.protobuf.Timestamp
+	7,  // 38: ecabinet.meetings.v1.RescheduleMeetingResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 39: ecabinet.meetings.v1.AddAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 40: ecabinet.meetings.v1.UpdateAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 41: ecabinet.meetings.v1.RemoveAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 42: ecabinet.meetings.v1.ReorderAgendaResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 43: ecabinet.meetings.v1.SetCurrentAgendaItemResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	3,  // 44: ecabinet.meetings.v1.ParticipantInput.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	44, // 45: ecabinet.meetings.v1.AddParticipantsRequest.participants:type_name -> ecabinet.meetings.v1.ParticipantInput
+	7,  // 46: ecabinet.meetings.v1.AddParticipantsResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	3,  // 47: ecabinet.meetings.v1.UpdateParticipantRequest.role:type_name -> ecabinet.meetings.v1.ParticipantRole
+	7,  // 48: ecabinet.meetings.v1.UpdateParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 49: ecabinet.meetings.v1.RemoveParticipantResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 50: ecabinet.meetings.v1.SetDelegateResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	4,  // 51: ecabinet.meetings.v1.RespondToInvitationRequest.rsvp:type_name -> ecabinet.meetings.v1.Rsvp
+	7,  // 52: ecabinet.meetings.v1.RespondToInvitationResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	69, // 53: ecabinet.meetings.v1.IssueCheckInTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	7,  // 54: ecabinet.meetings.v1.CheckInResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	5,  // 55: ecabinet.meetings.v1.MarkAttendanceRequest.attendance:type_name -> ecabinet.meetings.v1.Attendance
+	7,  // 56: ecabinet.meetings.v1.MarkAttendanceResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 57: ecabinet.meetings.v1.RequestToSpeakResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	7,  // 58: ecabinet.meetings.v1.WithdrawSpeakRequestResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	2,  // 59: ecabinet.meetings.v1.UpdateSpeakerRequest.state:type_name -> ecabinet.meetings.v1.SpeakerState
+	7,  // 60: ecabinet.meetings.v1.UpdateSpeakerResponse.meeting:type_name -> ecabinet.meetings.v1.Meeting
+	12, // 61: ecabinet.meetings.v1.MeetingsService.CreateMeeting:input_type -> ecabinet.meetings.v1.CreateMeetingRequest
+	14, // 62: ecabinet.meetings.v1.MeetingsService.GetMeeting:input_type -> ecabinet.meetings.v1.GetMeetingRequest
+	16, // 63: ecabinet.meetings.v1.MeetingsService.GetMyParticipation:input_type -> ecabinet.meetings.v1.GetMyParticipationRequest
+	18, // 64: ecabinet.meetings.v1.MeetingsService.ListMeetings:input_type -> ecabinet.meetings.v1.ListMeetingsRequest
+	20, // 65: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:input_type -> ecabinet.meetings.v1.ListMyMeetingsRequest
+	22, // 66: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:input_type -> ecabinet.meetings.v1.UpdateMeetingRequest
+	24, // 67: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:input_type -> ecabinet.meetings.v1.ScheduleMeetingRequest
+	26, // 68: ecabinet.meetings.v1.MeetingsService.StartMeeting:input_type -> ecabinet.meetings.v1.StartMeetingRequest
+	28, // 69: ecabinet.meetings.v1.MeetingsService.EndMeeting:input_type -> ecabinet.meetings.v1.EndMeetingRequest
+	30, // 70: ecabinet.meetings.v1.MeetingsService.CancelMeeting:input_type -> ecabinet.meetings.v1.CancelMeetingRequest
+	32, // 71: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:input_type -> ecabinet.meetings.v1.RescheduleMeetingRequest
+	34, // 72: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:input_type -> ecabinet.meetings.v1.AddAgendaItemRequest
+	36, // 73: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:input_type -> ecabinet.meetings.v1.UpdateAgendaItemRequest
+	38, // 74: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:input_type -> ecabinet.meetings.v1.RemoveAgendaItemRequest
+	40, // 75: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:input_type -> ecabinet.meetings.v1.ReorderAgendaRequest
+	42, // 76: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:input_type -> ecabinet.meetings.v1.SetCurrentAgendaItemRequest
+	45, // 77: ecabinet.meetings.v1.MeetingsService.AddParticipants:input_type -> ecabinet.meetings.v1.AddParticipantsRequest
+	47, // 78: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:input_type -> ecabinet.meetings.v1.UpdateParticipantRequest
+	49, // 79: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:input_type -> ecabinet.meetings.v1.RemoveParticipantRequest
+	51, // 80: ecabinet.meetings.v1.MeetingsService.SetDelegate:input_type -> ecabinet.meetings.v1.SetDelegateRequest
+	53, // 81: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:input_type -> ecabinet.meetings.v1.RespondToInvitationRequest
+	55, // 82: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:input_type -> ecabinet.meetings.v1.GetInvitationCalendarRequest
+	57, // 83: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:input_type -> ecabinet.meetings.v1.IssueCheckInTokenRequest
+	59, // 84: ecabinet.meetings.v1.MeetingsService.CheckIn:input_type -> ecabinet.meetings.v1.CheckInRequest
+	61, // 85: ecabinet.meetings.v1.MeetingsService.MarkAttendance:input_type -> ecabinet.meetings.v1.MarkAttendanceRequest
+	63, // 86: ecabinet.meetings.v1.MeetingsService.RequestToSpeak:input_type -> ecabinet.meetings.v1.RequestToSpeakRequest
+	65, // 87: ecabinet.meetings.v1.MeetingsService.WithdrawSpeakRequest:input_type -> ecabinet.meetings.v1.WithdrawSpeakRequestRequest
+	67, // 88: ecabinet.meetings.v1.MeetingsService.UpdateSpeaker:input_type -> ecabinet.meetings.v1.UpdateSpeakerRequest
+	13, // 89: ecabinet.meetings.v1.MeetingsService.CreateMeeting:output_type -> ecabinet.meetings.v1.CreateMeetingResponse
+	15, // 90: ecabinet.meetings.v1.MeetingsService.GetMeeting:output_type -> ecabinet.meetings.v1.GetMeetingResponse
+	17, // 91: ecabinet.meetings.v1.MeetingsService.GetMyParticipation:output_type -> ecabinet.meetings.v1.GetMyParticipationResponse
+	19, // 92: ecabinet.meetings.v1.MeetingsService.ListMeetings:output_type -> ecabinet.meetings.v1.ListMeetingsResponse
+	21, // 93: ecabinet.meetings.v1.MeetingsService.ListMyMeetings:output_type -> ecabinet.meetings.v1.ListMyMeetingsResponse
+	23, // 94: ecabinet.meetings.v1.MeetingsService.UpdateMeeting:output_type -> ecabinet.meetings.v1.UpdateMeetingResponse
+	25, // 95: ecabinet.meetings.v1.MeetingsService.ScheduleMeeting:output_type -> ecabinet.meetings.v1.ScheduleMeetingResponse
+	27, // 96: ecabinet.meetings.v1.MeetingsService.StartMeeting:output_type -> ecabinet.meetings.v1.StartMeetingResponse
+	29, // 97: ecabinet.meetings.v1.MeetingsService.EndMeeting:output_type -> ecabinet.meetings.v1.EndMeetingResponse
+	31, // 98: ecabinet.meetings.v1.MeetingsService.CancelMeeting:output_type -> ecabinet.meetings.v1.CancelMeetingResponse
+	33, // 99: ecabinet.meetings.v1.MeetingsService.RescheduleMeeting:output_type -> ecabinet.meetings.v1.RescheduleMeetingResponse
+	35, // 100: ecabinet.meetings.v1.MeetingsService.AddAgendaItem:output_type -> ecabinet.meetings.v1.AddAgendaItemResponse
+	37, // 101: ecabinet.meetings.v1.MeetingsService.UpdateAgendaItem:output_type -> ecabinet.meetings.v1.UpdateAgendaItemResponse
+	39, // 102: ecabinet.meetings.v1.MeetingsService.RemoveAgendaItem:output_type -> ecabinet.meetings.v1.RemoveAgendaItemResponse
+	41, // 103: ecabinet.meetings.v1.MeetingsService.ReorderAgenda:output_type -> ecabinet.meetings.v1.ReorderAgendaResponse
+	43, // 104: ecabinet.meetings.v1.MeetingsService.SetCurrentAgendaItem:output_type -> ecabinet.meetings.v1.SetCurrentAgendaItemResponse
+	46, // 105: ecabinet.meetings.v1.MeetingsService.AddParticipants:output_type -> ecabinet.meetings.v1.AddParticipantsResponse
+	48, // 106: ecabinet.meetings.v1.MeetingsService.UpdateParticipant:output_type -> ecabinet.meetings.v1.UpdateParticipantResponse
+	50, // 107: ecabinet.meetings.v1.MeetingsService.RemoveParticipant:output_type -> ecabinet.meetings.v1.RemoveParticipantResponse
+	52, // 108: ecabinet.meetings.v1.MeetingsService.SetDelegate:output_type -> ecabinet.meetings.v1.SetDelegateResponse
+	54, // 109: ecabinet.meetings.v1.MeetingsService.RespondToInvitation:output_type -> ecabinet.meetings.v1.RespondToInvitationResponse
+	56, // 110: ecabinet.meetings.v1.MeetingsService.GetInvitationCalendar:output_type -> ecabinet.meetings.v1.GetInvitationCalendarResponse
+	58, // 111: ecabinet.meetings.v1.MeetingsService.IssueCheckInToken:output_type -> ecabinet.meetings.v1.IssueCheckInTokenResponse
+	60, // 112: ecabinet.meetings.v1.MeetingsService.CheckIn:output_type -> ecabinet.meetings.v1.CheckInResponse
+	62, // 113: ecabinet.meetings.v1.MeetingsService.MarkAttendance:output_type -> ecabinet.meetings.v1.MarkAttendanceResponse
+	64, // 114: ecabinet.meetings.v1.MeetingsService.RequestToSpeak:output_type -> ecabinet.meetings.v1.RequestToSpeakResponse
+	66, // 115: ecabinet.meetings.v1.MeetingsService.WithdrawSpeakRequest:output_type -> ecabinet.meetings.v1.WithdrawSpeakRequestResponse
+	68, // 116: ecabinet.meetings.v1.MeetingsService.UpdateSpeaker:output_type -> ecabinet.meetings.v1.UpdateSpeakerResponse
+	89, // [89:117] is the sub-list for method output_type
+	61, // [61:89] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_meetings_v1_meetings_proto_init() }
@@ -4549,7 +4659,7 @@ func file_ecabinet_meetings_v1_meetings_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_meetings_v1_meetings_proto_rawDesc), len(file_ecabinet_meetings_v1_meetings_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   60,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	MeetingsService_CreateMeeting_FullMethodName         = "/ecabinet.meetings.v1.MeetingsService/CreateMeeting"
 	MeetingsService_GetMeeting_FullMethodName            = "/ecabinet.meetings.v1.MeetingsService/GetMeeting"
+	MeetingsService_GetMyParticipation_FullMethodName    = "/ecabinet.meetings.v1.MeetingsService/GetMyParticipation"
 	MeetingsService_ListMeetings_FullMethodName          = "/ecabinet.meetings.v1.MeetingsService/ListMeetings"
 	MeetingsService_ListMyMeetings_FullMethodName        = "/ecabinet.meetings.v1.MeetingsService/ListMyMeetings"
 	MeetingsService_UpdateMeeting_FullMethodName         = "/ecabinet.meetings.v1.MeetingsService/UpdateMeeting"
@@ -57,6 +58,13 @@ const (
 type MeetingsServiceClient interface {
 	CreateMeeting(ctx context.Context, in *CreateMeetingRequest, opts ...grpc.CallOption) (*CreateMeetingResponse, error)
 	GetMeeting(ctx context.Context, in *GetMeetingRequest, opts ...grpc.CallOption) (*GetMeetingResponse, error)
+	// The caller's own part in a meeting, for services that decide access by
+	// participation on every request (documents, for each read of a
+	// confidential paper): one lookup, not the whole meeting. NOT_FOUND when
+	// the caller does not take part (or the meeting does not exist; the two
+	// are not told apart). Not answered from any cache: a removed participant
+	// is refused at once.
+	GetMyParticipation(ctx context.Context, in *GetMyParticipationRequest, opts ...grpc.CallOption) (*GetMyParticipationResponse, error)
 	ListMeetings(ctx context.Context, in *ListMeetingsRequest, opts ...grpc.CallOption) (*ListMeetingsResponse, error)
 	// The caller's meetings (as participant), by period.
 	ListMyMeetings(ctx context.Context, in *ListMyMeetingsRequest, opts ...grpc.CallOption) (*ListMyMeetingsResponse, error)
@@ -127,6 +135,16 @@ func (c *meetingsServiceClient) GetMeeting(ctx context.Context, in *GetMeetingRe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetMeetingResponse)
 	err := c.cc.Invoke(ctx, MeetingsService_GetMeeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meetingsServiceClient) GetMyParticipation(ctx context.Context, in *GetMyParticipationRequest, opts ...grpc.CallOption) (*GetMyParticipationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMyParticipationResponse)
+	err := c.cc.Invoke(ctx, MeetingsService_GetMyParticipation_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -392,6 +410,13 @@ func (c *meetingsServiceClient) UpdateSpeaker(ctx context.Context, in *UpdateSpe
 type MeetingsServiceServer interface {
 	CreateMeeting(context.Context, *CreateMeetingRequest) (*CreateMeetingResponse, error)
 	GetMeeting(context.Context, *GetMeetingRequest) (*GetMeetingResponse, error)
+	// The caller's own part in a meeting, for services that decide access by
+	// participation on every request (documents, for each read of a
+	// confidential paper): one lookup, not the whole meeting. NOT_FOUND when
+	// the caller does not take part (or the meeting does not exist; the two
+	// are not told apart). Not answered from any cache: a removed participant
+	// is refused at once.
+	GetMyParticipation(context.Context, *GetMyParticipationRequest) (*GetMyParticipationResponse, error)
 	ListMeetings(context.Context, *ListMeetingsRequest) (*ListMeetingsResponse, error)
 	// The caller's meetings (as participant), by period.
 	ListMyMeetings(context.Context, *ListMyMeetingsRequest) (*ListMyMeetingsResponse, error)
@@ -453,6 +478,9 @@ func (UnimplementedMeetingsServiceServer) CreateMeeting(context.Context, *Create
 }
 func (UnimplementedMeetingsServiceServer) GetMeeting(context.Context, *GetMeetingRequest) (*GetMeetingResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMeeting not implemented")
+}
+func (UnimplementedMeetingsServiceServer) GetMyParticipation(context.Context, *GetMyParticipationRequest) (*GetMyParticipationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMyParticipation not implemented")
 }
 func (UnimplementedMeetingsServiceServer) ListMeetings(context.Context, *ListMeetingsRequest) (*ListMeetingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMeetings not implemented")
@@ -582,6 +610,24 @@ func _MeetingsService_GetMeeting_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MeetingsServiceServer).GetMeeting(ctx, req.(*GetMeetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MeetingsService_GetMyParticipation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMyParticipationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeetingsServiceServer).GetMyParticipation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeetingsService_GetMyParticipation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeetingsServiceServer).GetMyParticipation(ctx, req.(*GetMyParticipationRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1050,6 +1096,10 @@ var MeetingsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMeeting",
 			Handler:    _MeetingsService_GetMeeting_Handler,
+		},
+		{
+			MethodName: "GetMyParticipation",
+			Handler:    _MeetingsService_GetMyParticipation_Handler,
 		},
 		{
 			MethodName: "ListMeetings",
