@@ -5,7 +5,9 @@
 //      room (the page follows without a reload); a member (portrait) follows the meeting
 //      page's link to the video page (the agenda beside the room); both join; each decodes the other's
 //      camera: the tile of the other has a playing picture and getStats reports
-//      framesDecoded > 0 for the inbound video of that tile's media section; the chair
+//      framesDecoded > 0 for the inbound video of that tile's media section; the chair's
+//      camera goes out as two simulcast layers, and the member (on loopback, nothing in
+//      the way) gets the full picture; the chair
 //      starts and stops a recording: the member's page shows it while it runs;
 //   2. the observer (portrait) joins to watch: no publishing controls, both cameras decoded;
 //      when its page tries to publish anyway (a camera track added to its connection), the
@@ -251,6 +253,46 @@ async function decodes(page, label, from, fromLabel) {
   return { mid, frames };
 }
 
+// The page sends its camera as simulcast: both layers it asks for (outbound-rtp with a
+// rid) carry bytes.
+async function sendsLayers(page, label) {
+  await until(
+    page,
+    async () => {
+      const rids = new Set();
+      for (const pc of window.__pcs) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach((s) => {
+          if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid && (s.bytesSent ?? 0) > 0) rids.add(s.rid);
+        });
+      }
+      return rids.size > 1;
+    },
+    null,
+    `${label} to send its camera in more than one simulcast layer (getStats outbound-rtp with a rid)`,
+  );
+}
+
+// The inbound video of one media section is decoded at width (the layer the service
+// forwards: on loopback nothing holds a subscriber below the full picture).
+async function decodesWidth(page, label, mid, width) {
+  await until(
+    page,
+    async ([mid, width]) => {
+      let w = 0;
+      for (const pc of window.__pcs) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach((s) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid === mid && (s.framesDecoded ?? 0) > 0) w = s.frameWidth ?? 0;
+        });
+      }
+      return w === width;
+    },
+    [mid, width],
+    `${label} to decode the full picture (${width} wide) of the simulcast camera`,
+  );
+}
+
 // Every candidate pair a page's connections used is on loopback: the network rule.
 async function candidatesOnLoopback(page, label) {
   const addrs = await page.evaluate(async () => {
@@ -289,9 +331,11 @@ test('video: two publishers decode each other, an observer watches and cannot pu
       await waitFor(tab.page, '[data-testid="video-camera"]', `${tab.label}'s camera button`);
     }
     const memberSeenByChair = await decodes(chair.page, 'the chair', memberId, 'the member');
-    await decodes(member.page, 'the member', chairId, 'the chair');
+    const chairSeenByMember = await decodes(member.page, 'the member', chairId, 'the chair');
     await candidatesOnLoopback(chair.page, 'chair');
     await candidatesOnLoopback(member.page, 'member');
+    await sendsLayers(chair.page, 'the chair');
+    await decodesWidth(member.page, 'the member', chairSeenByMember.mid, 640);
     await until(chair.page, () => document.querySelector('[data-testid="video-quality"]')?.dataset.quality === 'good', null, 'the chair\'s connection quality to read "good" on loopback');
     await shot(t, chair.page, 'chair-sees-member-landscape');
     await shot(t, member.page, 'member-sees-chair-portrait');

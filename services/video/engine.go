@@ -10,6 +10,9 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -115,11 +118,59 @@ func startEngine(cfg Config, log *slog.Logger) (*engine, error) {
 }
 
 // registerInterceptors is webrtc.RegisterDefaultInterceptors without the
-// stats interceptor.
+// stats interceptor, plus send-side bandwidth estimation (pion's Google
+// Congestion Control) from the subscribers' transport-wide feedback, for
+// choosing their simulcast layers.
+//
+// Both run only while the connection receives a simulcast track
+// (switchableBWE, twccWhenOn): for a room without simulcast they cost CPU
+// for nothing.
+//
+// Order matters for what we send: the last registered sees a packet first.
+// A packet goes RTCP reports → transport-wide sequence number (header
+// extension) → congestion controller (notes it sent) → NACK responder
+// (caches it) → network. So a retransmission leaves from the cache with
+// its first transport-wide number and bypasses the controller: the
+// estimate's loss is what retransmission did not repair, and random loss
+// that NACKs repair does not starve a subscriber of its layer (congestion
+// still shows, as delay and as loss that outlasts the retransmissions).
+// The other order — retransmissions numbered and counted afresh, as
+// libwebrtc does — failed here twice over: gcc's pacer knows only media
+// SSRCs and refused the RTX ones ("unknown ssrc"), and the NACK responder
+// then limits retransmissions to the estimate, which 10 % random loss had
+// driven to its floor, so NACK recovery stopped working
+// (TestNACKRecoversLoss).
+//
+// The NACK generator asks at most twice for a packet. pion hands a
+// publisher's RTX repairs to the track past the generator, which never
+// learns they came and, unbounded, asked again every 100 ms until the
+// packet left its log: with 10 % loss the publisher sent ~3.5 times as
+// many retransmissions as media packets (TestPublisherRTXRepairsReachTheSFU).
+// Twice is one spare request for a retransmission lost in its turn.
 func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
-	if err := webrtc.ConfigureNack(me, ir); err != nil {
+	if err := webrtc.ConfigureNackWithOptions(me, ir, []nack.GeneratorOption{nack.GeneratorMaxNacksPerPacket(2)}); err != nil {
 		return err
 	}
+	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		// No pacer: the subscriber's writer sends as packets come (see
+		// fanOut); a pacer would put a queue and a timer in the hot path.
+		// Layers are chosen to fit the estimate instead.
+		e, err := gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(bweInitial), gcc.SendSideBWEMinBitrate(bweMin),
+			gcc.SendSideBWEMaxBitrate(bweMax), gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
+		if err != nil {
+			return nil, err
+		}
+		// Off until the connection receives a simulcast track.
+		return &switchableBWE{SendSideBWE: e}, nil
+	})
+	if err != nil {
+		return err
+	}
+	bwe.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) { estimators.Store(id, e) })
+	ir.Add(bwe)
+	// Transport-wide numbers on what we send, while the estimator is on
+	// (the extension itself is registered by ConfigureTWCCSender below).
+	ir.Add(twccWhenOnFactory{})
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return err
 	}

@@ -29,23 +29,40 @@ const subscriberQueue = 128
 type fanOut struct {
 	*webrtc.TrackLocalStaticRTP
 	m *metrics
-	// onBind runs when a subscriber's connection binds the track: the
-	// moment it can first receive, so the moment to ask for a keyframe (one
-	// asked for earlier may pass before the binding exists).
-	onBind func()
-	// onDrop runs when a subscriber's queue was full and it lost packets:
-	// for video its picture is broken until the next keyframe, and NACKs
-	// cannot repair it (the subscriber's retransmission cache only holds
-	// what was written to it).
-	onDrop func()
+	// onBind runs when a subscriber's connection binds the track (starting
+	// on layer): the moment it can first receive, so the moment to ask for
+	// a keyframe (one asked for earlier may pass before the binding
+	// exists).
+	onBind func(layer int)
+	// startLayer, if set, is the layer a new subscriber starts on (else
+	// the first).
+	startLayer func() int
+	// onKey, if set, sees the head of every keyframe of a video track, by
+	// layer (on the read loop).
+	onKey func(layer int, head []byte)
+	// onDrop runs when a subscriber's queue was full and it lost packets
+	// of layer: for video its picture is broken until the next keyframe,
+	// and NACKs cannot repair it (the subscriber's retransmission cache
+	// only holds what was written to it).
+	onDrop func(layer int)
+	// video: packets are looked at for keyframes (layer switches happen
+	// only there); clock is the codec's RTP clock rate.
+	video bool
+	clock uint32
 
 	mu     sync.RWMutex
 	writer map[string]*subWriter // by binding id
+	bySSRC map[uint32]*subWriter // the same, by the binding's SSRC
 	closed bool
 }
 
 func newFanOut(local *webrtc.TrackLocalStaticRTP, m *metrics) *fanOut {
-	return &fanOut{TrackLocalStaticRTP: local, m: m, writer: map[string]*subWriter{}}
+	clock := local.Codec().ClockRate
+	if clock == 0 {
+		clock = 90000
+	}
+	return &fanOut{TrackLocalStaticRTP: local, m: m, writer: map[string]*subWriter{}, bySSRC: map[uint32]*subWriter{},
+		video: local.Kind() == webrtc.RTPCodecTypeVideo, clock: clock}
 }
 
 // Bind implements webrtc.TrackLocal.
@@ -58,6 +75,12 @@ func (f *fanOut) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, 
 		f: f, out: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType),
 		queue: make(chan *fanPacket, subscriberQueue), stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	start := 0
+	if f.startLayer != nil {
+		start = f.startLayer()
+	}
+	w.cur.Store(int32(start))
+	w.want.Store(int32(start))
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -65,13 +88,17 @@ func (f *fanOut) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, 
 	}
 	old := f.writer[ctx.ID()]
 	f.writer[ctx.ID()] = w
+	if old != nil && f.bySSRC[old.ssrc] == old {
+		delete(f.bySSRC, old.ssrc)
+	}
+	f.bySSRC[w.ssrc] = w
 	f.mu.Unlock()
 	if old != nil {
 		old.close()
 	}
 	go w.run()
 	if f.onBind != nil {
-		f.onBind()
+		f.onBind(start)
 	}
 	return codec, nil
 }
@@ -81,6 +108,9 @@ func (f *fanOut) Unbind(ctx webrtc.TrackLocalContext) error {
 	f.mu.Lock()
 	w := f.writer[ctx.ID()]
 	delete(f.writer, ctx.ID())
+	if w != nil && f.bySSRC[w.ssrc] == w {
+		delete(f.bySSRC, w.ssrc)
+	}
 	f.mu.Unlock()
 	if w != nil {
 		w.close()
@@ -93,6 +123,7 @@ func (f *fanOut) closeAll() {
 	f.mu.Lock()
 	ws := f.writer
 	f.writer = map[string]*subWriter{}
+	f.bySSRC = map[uint32]*subWriter{}
 	f.closed = true
 	f.mu.Unlock()
 	for _, w := range ws {
@@ -107,11 +138,31 @@ func (f *fanOut) writers() int {
 	return len(f.writer)
 }
 
+// writerFor is the writer of the binding whose SSRC is ssrc, or nil.
+func (f *fanOut) writerFor(ssrc uint32) *subWriter {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.bySSRC[ssrc]
+}
+
+// layerOf is the layer the binding with SSRC ssrc gets now (0 when it is
+// not bound).
+func (f *fanOut) layerOf(ssrc uint32) int {
+	if w := f.writerFor(ssrc); w != nil {
+		return int(w.cur.Load())
+	}
+	return 0
+}
+
 // fanPacket is one packet read from the publisher, parsed once and shared
 // (read-only) by every subscriber's writer.
 type fanPacket struct {
 	rtp.Packet
-	read time.Time
+	read  time.Time
+	layer int
+	// key: the packet starts a keyframe (video only), where a subscriber
+	// may switch to its layer.
+	key bool
 	// pending counts the writers that have not yet written or dropped it;
 	// the last one records the time it took to reach everyone.
 	pending atomic.Int32
@@ -124,10 +175,11 @@ func (p *fanPacket) finish(m *metrics) {
 	}
 }
 
-// send queues a copy of raw (read at read) for every subscriber. It never
-// waits: a subscriber whose queue is full loses the packet.
-func (f *fanOut) send(raw []byte, read time.Time) {
-	p := &fanPacket{read: read}
+// send queues a copy of raw (read at read, from the given layer) for
+// every subscriber that takes that layer now, or is waiting to switch to
+// it. It never waits: a subscriber whose queue is full loses the packet.
+func (f *fanOut) send(layer int, raw []byte, read time.Time) {
+	p := &fanPacket{read: read, layer: layer}
 	if err := p.Unmarshal(append([]byte(nil), raw...)); err != nil {
 		return
 	}
@@ -136,14 +188,32 @@ func (f *fanOut) send(raw []byte, read time.Time) {
 	if p.PaddingSize != 0 && p.Header.PaddingSize == 0 { //nolint:staticcheck
 		p.Header.PaddingSize = p.PaddingSize //nolint:staticcheck
 	}
+	if f.video {
+		var head []byte
+		if head, p.key = keyframeHead(p.Payload); p.key && f.onKey != nil {
+			f.onKey(layer, head)
+		}
+	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if len(f.writer) == 0 {
 		return
 	}
-	p.pending.Store(int32(len(f.writer)))
-	dropped := false
+	// Who takes it is decided once, here: the writers' choices move on
+	// their own goroutines, and the count of those still to write must
+	// match the queues it went into.
+	to := make([]*subWriter, 0, len(f.writer))
 	for _, w := range f.writer {
+		if w.takes(layer) {
+			to = append(to, w)
+		}
+	}
+	if len(to) == 0 {
+		return
+	}
+	p.pending.Store(int32(len(to)))
+	dropped := false
+	for _, w := range to {
 		select {
 		case w.queue <- p:
 		default:
@@ -153,7 +223,7 @@ func (f *fanOut) send(raw []byte, read time.Time) {
 		}
 	}
 	if dropped && f.onDrop != nil {
-		f.onDrop()
+		f.onDrop(layer)
 	}
 }
 
@@ -167,6 +237,31 @@ type subWriter struct {
 	stop  chan struct{}
 	done  chan struct{}
 	once  sync.Once
+
+	// cur is the layer written now (set by the writer at a switch); want
+	// the one the subscriber's chooser picked. Both start at the start
+	// layer: a track that is not simulcast has only layer 0 and never
+	// switches, and its packets pass with their own numbers.
+	cur, want atomic.Int32
+
+	// Writer goroutine only: what this subscriber's numbering adds to the
+	// current layer's, and the newest packet it sent.
+	seqOff   uint16
+	tsOff    uint32
+	lastSeq  uint16
+	lastTS   uint32
+	lastRead time.Time
+	wrote    bool
+	// After a switch, packets of the new layer from before its keyframe
+	// (reordered on the way in) would reuse numbers already given to the
+	// old layer: they are dropped, for the next guard packets.
+	switchSeq uint16
+	guard     int
+}
+
+// takes reports whether the writer wants packets of layer now.
+func (w *subWriter) takes(layer int) bool {
+	return int32(layer) == w.cur.Load() || int32(layer) == w.want.Load()
 }
 
 func (w *subWriter) run() {
@@ -191,19 +286,63 @@ func (w *subWriter) run() {
 }
 
 func (w *subWriter) write(p *fanPacket) {
-	// A copy of the header with this binding's SSRC and payload type. The
-	// copy shares the extensions' backing array: the interceptors we
-	// register (registerInterceptors) only read headers, and SRTP
-	// encrypts into a buffer of its own. An interceptor that sets header
-	// extensions would need the extensions cloned here.
+	if cur := int(w.cur.Load()); p.layer != cur {
+		// Another layer: taken only where the one wanted starts a
+		// keyframe — the subscriber's decoder can start there and nowhere
+		// else.
+		if int32(p.layer) != w.want.Load() || !p.key {
+			p.finish(w.f.m)
+			return
+		}
+		w.switchTo(p)
+	} else if w.guard > 0 {
+		w.guard--
+		if int16(p.SequenceNumber-w.switchSeq) < 0 {
+			p.finish(w.f.m)
+			return
+		}
+	}
+	// A copy of the header with this binding's SSRC, payload type and
+	// numbering. The publisher's header extensions are left out: their ids
+	// are the ones negotiated with the publisher, which mean other things
+	// (or nothing) on this subscriber's connection — a browser would take
+	// the publisher's mid or stream id for its own. The interceptors add
+	// what this connection negotiated (transport-wide sequence numbers).
 	h := p.Header
 	h.SSRC = w.ssrc
 	h.PayloadType = w.pt
+	h.Extension, h.ExtensionProfile, h.Extensions = false, 0, nil
+	h.SequenceNumber += w.seqOff
+	h.Timestamp += w.tsOff
+	if !w.wrote || int16(h.SequenceNumber-w.lastSeq) > 0 {
+		// The newest so far: a retransmission repaired upstream comes
+		// late, and a switch must number on from the newest.
+		w.lastSeq, w.lastTS, w.lastRead = h.SequenceNumber, h.Timestamp, p.read
+	}
+	w.wrote = true
 	// A write error belongs to this subscriber alone (its binding closing
 	// as it leaves).
 	_, _ = w.out.WriteRTP(&h, p.Payload)
 	w.f.m.subscriberDelay.Observe(time.Since(p.read).Seconds())
 	p.finish(w.f.m)
+}
+
+// switchTo moves the writer to p's layer at p (a keyframe's first
+// packet): the subscriber's sequence numbers go on from the last one it
+// got, and its timestamps from the last one plus the time that passed, so
+// its jitter buffer and decoder see one stream.
+func (w *subWriter) switchTo(p *fanPacket) {
+	if w.wrote {
+		w.seqOff = w.lastSeq + 1 - p.SequenceNumber
+		ticks := uint32(p.read.Sub(w.lastRead).Seconds() * float64(w.f.clock))
+		if ticks == 0 {
+			ticks = 1
+		}
+		w.tsOff = w.lastTS + ticks - p.Timestamp
+	}
+	w.cur.Store(int32(p.layer))
+	w.switchSeq, w.guard = p.SequenceNumber, 1024
+	w.f.m.layerSwitches.Inc()
 }
 
 // close stops the writer and waits for it (it never blocks long: a write

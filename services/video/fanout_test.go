@@ -104,8 +104,8 @@ func TestFanOutSubscriberDoesNotWaitForOthers(t *testing.T) {
 	f := newFanOut(local, m)
 	var mu sync.Mutex
 	binds, drops := 0, 0
-	f.onBind = func() { mu.Lock(); binds++; mu.Unlock() }
-	f.onDrop = func() { mu.Lock(); drops++; mu.Unlock() }
+	f.onBind = func(int) { mu.Lock(); binds++; mu.Unlock() }
+	f.onDrop = func(int) { mu.Lock(); drops++; mu.Unlock() }
 
 	hung := newBinding("hung", 1111, true)
 	fast := newBinding("fast", 2222, false)
@@ -119,7 +119,7 @@ func TestFanOutSubscriberDoesNotWaitForOthers(t *testing.T) {
 	const n = subscriberQueue * 3
 	var got []rtp.Header
 	for i := range n {
-		f.send(rtpPacket(t, uint16(i)), time.Now())
+		f.send(0, rtpPacket(t, uint16(i)), time.Now())
 		got = fast.waitFor(t, i+1)
 	}
 	for i, h := range got {
@@ -161,5 +161,5 @@ func TestFanOutSubscriberDoesNotWaitForOthers(t *testing.T) {
 	if f.writers() != 0 {
 		t.Errorf("%d writers after closeAll, want 0", f.writers())
 	}
-	f.send(rtpPacket(t, 9999), time.Now()) // no writer left: nothing happens
+	f.send(0, rtpPacket(t, 9999), time.Now()) // no writer left: nothing happens
 }

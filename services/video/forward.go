@@ -1,6 +1,7 @@
 package video
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,13 +18,23 @@ const keyframeInterval = 500 * time.Millisecond
 
 // published is one track a participant sends, forwarded to everyone else
 // in the room. Each subscriber's connection binds the one fanOut track; the
-// binding gets its own writer (see fanOut).
+// binding gets its own writer (see fanOut). A simulcast track has several
+// layers (encodings) and each writer forwards one of them (see
+// simulcast.go).
 type published struct {
 	owner  *peer
 	source string // sourceMicrophone, sourceCamera or sourceScreen
+	// remote is the first layer's. kf asks for a keyframe on the layer
+	// being recorded (see recordedLayer).
 	remote *webrtc.TrackRemote
 	local  *fanOut
 	kf     *keyframes // nil for audio
+	// layers, in arrival order; replaced (never changed in place) when
+	// another encoding of a simulcast track arrives.
+	layers atomic.Pointer[[]*layer]
+	// live counts the layers still being read; guarded by owner.smu. The
+	// track ends when the last one does.
+	live int
 	// revoked: the owner may no longer publish it (demoted); its packets
 	// are read and dropped until it is allowed again.
 	revoked atomic.Bool
@@ -31,40 +42,103 @@ type published struct {
 	// (0: none); speech counts loud packets for the active speaker.
 	levelID uint8
 	speech  atomic.Int64
-	// rec is the writer of the room's recording, when one runs.
-	rec atomic.Pointer[trackWriter]
+	// rec is the writer of the room's recording, when one runs; recSel
+	// the layer it records.
+	rec    atomic.Pointer[trackWriter]
+	recSel atomic.Pointer[recChoice]
+}
+
+// recChoice is the layer a recording writer takes.
+type recChoice struct {
+	w     *trackWriter
+	layer int
+}
+
+// recordedLayer is the layer w records: the best one sending when it
+// first asks, kept for the recording's whole length — following a
+// subscriber's switches would change the picture size mid-file, and the
+// first layer to arrive is usually a browser's smallest (it starts low
+// while its estimate ramps up).
+func (t *published) recordedLayer(w *trackWriter) int {
+	for {
+		old := t.recSel.Load()
+		if old != nil && old.w == w {
+			return old.layer
+		}
+		c := &recChoice{w: w}
+		if avail := t.available(time.Now()); len(avail) > 0 {
+			c.layer = avail[len(avail)-1].idx
+		}
+		if t.recSel.CompareAndSwap(old, c) {
+			return c.layer
+		}
+	}
 }
 
 func (t *published) video() bool { return t.kf != nil }
 
-// forward hands the publisher's RTP to every subscriber's writer until the
+// layerList is t's layers now.
+func (t *published) layerList() []*layer {
+	if ls := t.layers.Load(); ls != nil {
+		return *ls
+	}
+	return nil
+}
+
+// addLayer adds an encoding of t. Call with owner.smu held.
+func (t *published) addLayer(l *layer) {
+	ls := append(slices.Clone(t.layerList()), l)
+	l.idx = len(ls) - 1
+	t.layers.Store(&ls)
+	t.live++
+}
+
+// simulcast reports whether t has more than one layer.
+func (t *published) simulcast() bool { return len(t.layerList()) > 1 }
+
+// requestKeyframe asks the publisher for a keyframe on layer idx
+// (throttled per layer).
+func (t *published) requestKeyframe(idx int) {
+	ls := t.layerList()
+	if idx < 0 || idx >= len(ls) || ls[idx].kf == nil {
+		return
+	}
+	ls[idx].kf.request()
+}
+
+// forward hands one layer's RTP to the subscribers' writers until the
 // publisher's track ends (it left, or its connection closed).
-func (t *published) forward() {
-	defer t.local.closeAll()
+func (t *published) forward(l *layer) {
 	buf := make([]byte, 1500)
 	for {
-		n, _, err := t.remote.Read(buf)
+		n, _, err := l.remote.Read(buf)
 		if err != nil {
 			return
 		}
 		read := time.Now()
+		l.note(n, read)
 		if t.revoked.Load() {
 			continue
 		}
 		if t.levelID != 0 {
 			t.noteLevel(buf[:n])
 		}
-		if w := t.rec.Load(); w != nil {
+		if w := t.rec.Load(); w != nil && l.idx == t.recordedLayer(w) {
 			w.push(buf[:n])
 		}
-		t.local.send(buf[:n], read)
+		t.local.send(l.idx, buf[:n], read)
 	}
 }
 
 // readRTCP serves one subscriber's RTCP for t: reading it lets the
 // interceptors answer NACKs from their packet cache, and picture loss
-// reports become (throttled) keyframe requests to the publisher.
+// reports become (throttled) keyframe requests to the publisher, for the
+// layer that subscriber gets.
 func (t *published) readRTCP(sender *webrtc.RTPSender) {
+	var ssrc uint32
+	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+		ssrc = uint32(enc[0].SSRC)
+	}
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
@@ -76,7 +150,7 @@ func (t *published) readRTCP(sender *webrtc.RTPSender) {
 		for _, p := range pkts {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				t.kf.request()
+				t.requestKeyframe(t.local.layerOf(ssrc))
 			}
 		}
 	}

@@ -21,6 +21,9 @@ type metrics struct {
 	dropped      prometheus.Counter
 	keyframes    prometheus.Counter
 	participants prometheus.Gauge
+	// layerSwitches counts subscribers moved from one simulcast layer to
+	// another (at a keyframe of the new one).
+	layerSwitches prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -47,9 +50,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "ecabinet_video_participants",
 			Help: "People connected to a video room on this node.",
 		}),
+		layerSwitches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ecabinet_video_layer_switches_total",
+			Help: "Subscribers moved from one simulcast layer of a track to another.",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.forward, m.subscriberDelay, m.dropped, m.keyframes, m.participants} {
+		for _, c := range []prometheus.Collector{m.forward, m.subscriberDelay, m.dropped, m.keyframes, m.participants, m.layerSwitches} {
 			if err := reg.Register(c); err != nil {
 				// A second service instance in one process (tests) shares
 				// the first one's collectors' names; its figures are then

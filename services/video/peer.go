@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"google.golang.org/grpc/codes"
@@ -80,6 +81,14 @@ type peer struct {
 	// Guarded by smu: written on the actor, read by OnTrack.
 	smu        sync.Mutex
 	screenMids map[string]bool
+	// byReceiver: the tracks being published, by their receiver, so the
+	// further encodings of a simulcast track join the first (pion reports
+	// each as a track of its own).
+	byReceiver map[*webrtc.RTPReceiver]*published
+
+	// bwe estimates what the SFU can send to the client (its transport
+	// feedback); nil if the connection has no estimator.
+	bwe cc.BandwidthEstimator
 
 	// Actor-only.
 	awaitingAnswer bool
@@ -87,6 +96,7 @@ type peer struct {
 	offerGen       int
 	early          []webrtc.ICECandidateInit
 	subs           map[*published]*webrtc.RTPSender
+	choosers       map[*published]*layerChooser
 }
 
 // newPeer makes a participant's connection. Its life is its own, not the
@@ -113,7 +123,10 @@ func (s *Service) newPeer(e *engine, tok joinToken) (*peer, error) {
 			CameraOff:  !tok.perms.GetPublishVideo(),
 		},
 		screenMids: map[string]bool{},
+		byReceiver: map[*webrtc.RTPReceiver]*published{},
 		subs:       map[*published]*webrtc.RTPSender{},
+		choosers:   map[*published]*layerChooser{},
+		bwe:        takeEstimator(pc.ID()),
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
@@ -455,20 +468,28 @@ func (p *peer) unsubscribe(t *published) {
 		return
 	}
 	delete(p.subs, t)
+	delete(p.choosers, t)
 	_ = p.pc.RemoveTrack(sender)
 	p.negotiate()
 }
 
 func (p *peer) requestAllKeyframes() {
-	for t := range p.subs {
-		if t.video() {
-			t.kf.request()
+	for t, sender := range p.subs {
+		if !t.video() {
+			continue
 		}
+		layer := 0
+		if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+			layer = t.local.layerOf(uint32(enc[0].SSRC))
+		}
+		t.requestKeyframe(layer)
 	}
 }
 
 // publish handles a track p sends: checked against the join token, then
-// forwarded to the room.
+// forwarded to the room. A simulcast track comes as one call per encoding
+// (layer); the first makes the track, the others join it, and the track
+// ends when all have ended.
 func (p *peer) publish(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	source := sourceMicrophone
 	if remote.Kind() == webrtc.RTPCodecTypeVideo {
@@ -491,13 +512,46 @@ func (p *peer) publish(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		_ = recv.Stop()
 		return
 	}
+	l := &layer{rid: remote.RID(), remote: remote}
+	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		send := pli(p.pc, remote.SSRC())
+		l.kf = newKeyframes(keyframeInterval, func() {
+			p.s.m.keyframes.Inc()
+			send()
+		})
+	}
+	p.smu.Lock()
+	if t := p.byReceiver[recv]; t != nil && t.live > 0 {
+		// Another encoding of a track already forwarded.
+		t.addLayer(l)
+		p.smu.Unlock()
+		p.log.Debug("video: simulcast layer", "source", source, "rid", l.rid, "layer", l.idx)
+		t.forward(l)
+		p.layerEnded(t, recv)
+		return
+	}
 	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability,
 		source+"-"+p.id+"-"+remote.ID(), p.id)
 	if err != nil {
+		p.smu.Unlock()
 		p.log.Error("video: cannot forward track", "err", err)
 		return
 	}
 	t := &published{owner: p, source: source, remote: remote, local: newFanOut(local, p.s.m)}
+	if l.kf != nil {
+		// For the recording: on the layer it records (each layer's own
+		// requests are throttled too).
+		t.kf = newKeyframes(keyframeInterval, func() {
+			if w := t.rec.Load(); w != nil {
+				t.requestKeyframe(t.recordedLayer(w))
+			} else {
+				t.requestKeyframe(0)
+			}
+		})
+	}
+	t.addLayer(l)
+	p.byReceiver[recv] = t
+	p.smu.Unlock()
 	if remote.Kind() == webrtc.RTPCodecTypeAudio {
 		for _, ext := range recv.GetParameters().HeaderExtensions {
 			if ext.URI == sdp.AudioLevelURI {
@@ -505,23 +559,40 @@ func (p *peer) publish(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			}
 		}
 	}
-	if remote.Kind() == webrtc.RTPCodecTypeVideo {
-		send := pli(p.pc, remote.SSRC())
-		t.kf = newKeyframes(keyframeInterval, func() {
-			p.s.m.keyframes.Inc()
-			send()
-		})
-		t.local.onBind = t.kf.request
-		t.local.onDrop = t.kf.request
+	if t.video() {
+		// A new subscriber starts on the lowest layer sending (its
+		// keyframe is the smallest, so the first picture comes soonest)
+		// and is moved up at its first layer choice, half a second later.
+		t.local.startLayer = t.startLayer
+		t.local.onBind = t.requestKeyframe
+		t.local.onKey = t.noteKeyframe
+		t.local.onDrop = t.requestKeyframe
 	}
-	p.log.Debug("video: publishing", "source", source, "codec", remote.Codec().MimeType)
+	p.log.Debug("video: publishing", "source", source, "codec", remote.Codec().MimeType, "rid", l.rid)
 	for _, o := range p.room.addTrack(t) {
 		o.do(func() { o.subscribe(t) })
 	}
 	if rec := p.s.recording(p.room.meetingID); rec != nil {
 		rec.add(t)
 	}
-	t.forward()
+	t.forward(l)
+	p.layerEnded(t, recv)
+}
+
+// layerEnded notes that one of t's layers ended; after the last, t leaves
+// the room.
+func (p *peer) layerEnded(t *published, recv *webrtc.RTPReceiver) {
+	p.smu.Lock()
+	t.live--
+	last := t.live == 0
+	if last && p.byReceiver[recv] == t {
+		delete(p.byReceiver, recv)
+	}
+	p.smu.Unlock()
+	if !last {
+		return
+	}
+	t.local.closeAll()
 	for _, o := range p.room.removeTrack(t) {
 		o.do(func() { o.unsubscribe(t) })
 	}

@@ -706,6 +706,60 @@ func TestNACKRecoversLoss(t *testing.T) {
 	if loss > injected/4 {
 		t.Errorf("subscriber's loss %.2f%% with %.1f%% injected: retransmission did not recover it", loss*100, injected*100)
 	}
+	// The repairs came as RTX (negotiated: pion's default codecs offer
+	// it), not as copies on the media SSRC.
+	if dropped.RTX.Load() == 0 {
+		t.Errorf("no packet arrived on an RTX stream; the retransmissions were not sent as RTX")
+	}
+	t.Logf("%d packets arrived as RTX", dropped.RTX.Load())
+}
+
+// With a tenth of a publisher's video lost on its way to the SFU, the
+// SFU's NACKs bring the publisher's retransmissions (as RTX), which the
+// SFU reads as the packets they repair and forwards: a subscriber on a
+// clean link sees little loss.
+func TestPublisherRTXRepairsReachTheSFU(t *testing.T) {
+	w := newWorld(t)
+	meeting, people := w.meeting(t, meetingM, chair, memberR)
+	lossy, lost := videotest.LossyPublisherAPI(t, 0.10)
+	pub := videotest.New(t, lossy, w.signal(t, people[0]))
+	if err := pub.Join(meeting, w.token(t, people[0], meeting)); err != nil {
+		t.Fatal(err)
+	}
+	pub.Source.FrameBytes = 4000 // several packets a frame
+	pub.Publish()
+	pub.Offer()
+	sub := w.join(t, people[1], meeting)
+	sub.Sink.Measure = true
+	sub.Watch()
+	sub.Offer()
+	from := pub.Joined.GetParticipantId()
+	sub.WaitFor("video", func() bool {
+		v := sub.Track(webrtc.RTPCodecTypeVideo, from)
+		return v != nil && v.Keyframes.Load() > 0
+	})
+	v := sub.Track(webrtc.RTPCodecTypeVideo, from)
+	v.Reset()
+	sent0, lost0 := lost.Sent.Load(), lost.Dropped.Load()
+	sub.WaitFor("1,000 packets", func() bool { return lost.Sent.Load()-sent0 > 1000 })
+	injected := float64(lost.Dropped.Load()-lost0) / float64(lost.Sent.Load()-sent0)
+	loss, expected := v.Loss()
+	t.Logf("injected loss %.1f%% on the publisher's link, %d RTX packets sent; subscriber's loss %.2f%% of %d packets",
+		injected*100, lost.RTX.Load(), loss*100, expected)
+	if injected < 0.05 {
+		t.Fatalf("only %.1f%% was dropped; the test would prove nothing", injected*100)
+	}
+	if lost.RTX.Load() == 0 {
+		t.Errorf("the publisher sent no RTX: the SFU's NACKs did not reach it, or RTX was not negotiated")
+	}
+	// Each lost packet is asked for a bounded number of times (see
+	// registerInterceptors), not until it leaves the SFU's log.
+	if rtx, dropped := lost.RTX.Load(), lost.Dropped.Load(); rtx > 3*dropped {
+		t.Errorf("the publisher sent %d retransmissions for %d lost packets: the SFU asks again for what it already got", rtx, dropped)
+	}
+	if loss > injected/4 {
+		t.Errorf("subscriber's loss %.2f%% with %.1f%% lost on the publisher's link: the repairs did not reach the SFU", loss*100, injected*100)
+	}
 }
 
 // A client that says leave and drops its stream at once (the gateway does

@@ -141,6 +141,7 @@ func (a *api) Signal(stream videov1.VideoService_SignalServer) error {
 	// its signaling gone past the grace period), not with this stream.
 	a.s.m.participants.Inc()
 	go p.run()
+	go p.chooseLayersEvery()
 	a.s.live.Add(1)
 	go func() {
 		defer a.s.live.Done()

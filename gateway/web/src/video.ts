@@ -98,15 +98,18 @@ export interface SessionState {
   /** Why the session ended (phase 'ended'), or why the last connection ended (reconnecting). */
   end: EndInfo | null;
   reconnects: number;
-  /** Whether the room is being recorded (everyone is told), and since when (ISO time). */
-  recording: { on: boolean; since: string };
+  /**
+   * Whether the room is being recorded (everyone is told), since when (ISO time), and how many
+   * recorded files have not reached the meeting's documents yet.
+   */
+  recording: { on: boolean; since: string; undelivered: number };
 }
 
 const NO_PERMISSIONS: Permissions = { publishAudio: false, publishVideo: false, publishScreen: false };
 
 function recordingFrom(v: unknown): SessionState['recording'] {
   const r = obj(v);
-  return { on: bool(r.on), since: str(r.startTime) };
+  return { on: bool(r.on), since: str(r.startTime), undelivered: typeof r.undeliveredFiles === 'number' ? r.undeliveredFiles : 0 };
 }
 
 /** True when the token lets its holder publish nothing: an observer (or a bridge point). */
@@ -294,7 +297,7 @@ export class VideoSession {
       deviceProblems: [],
       end: null,
       reconnects: 0,
-      recording: { on: false, since: '' },
+      recording: { on: false, since: '', undelivered: 0 },
     };
   }
 
@@ -675,8 +678,10 @@ export class VideoSession {
     }
     if (cam) {
       this.localStream.addTrack(cam);
-      this.cameraTx = pc.addTransceiver(cam, { direction: 'sendrecv', streams: [this.localStream] });
+      this.cameraTx = pc.addTransceiver(cam, { direction: 'sendrecv', streams: [this.localStream], sendEncodings: cameraLayers() });
     } else {
+      // Only watching: one layer if promoted later (the promoted camera goes out on this
+      // transceiver, and a receive-only section offering send layers is not worth the risk).
       this.cameraTx = pc.addTransceiver('video', { direction: 'recvonly' });
     }
     this.set({ localCamera: cam, cameraOff: !cam, media: pc.connectionState });
@@ -884,3 +889,17 @@ export class VideoSession {
 
 // A modest camera: a tablet's uplink carries it beside the agenda's papers.
 const CAMERA: MediaTrackConstraints = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24 } };
+
+// The camera goes out as two layers (simulcast): half and the full picture. The service
+// forwards each subscriber the one its bandwidth allows, so a tablet on weak Wi-Fi gets the
+// small picture and does not hold back anyone else. Two, not three: for a 640x360 camera
+// Chromium sends at most two layers and drops the top ones — asked for a quarter, half and
+// full picture it sent only the first two, and nobody saw the full picture. Ordered low to
+// high; the service ranks them by picture size, not by these names. The screen share stays
+// one layer: its text must stay legible, and it is shown large.
+function cameraLayers(): RTCRtpEncodingParameters[] {
+  return [
+    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 300_000 },
+    { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 900_000 },
+  ];
+}

@@ -50,7 +50,17 @@ func LossyAPI(tb testing.TB, rate float64) (*webrtc.API, *Dropped) {
 	return newAPI(tb, d), d
 }
 
-func newAPI(tb testing.TB, drop *Dropped) *webrtc.API {
+// LimitedAPI is API with incoming video (media and retransmissions) held
+// to a bit rate of the test's choice, below the NACK generator and the
+// transport-wide feedback, as a slow link would (see Limiter). It starts
+// unlimited.
+func LimitedAPI(tb testing.TB) (*webrtc.API, *Limiter) {
+	tb.Helper()
+	l := &Limiter{}
+	return newAPI(tb, l), l
+}
+
+func newAPI(tb testing.TB, first interceptor.Factory) *webrtc.API {
 	tb.Helper()
 	loopback := func(ip net.IP) bool { return ip.IsLoopback() }
 	var se webrtc.SettingEngine
@@ -68,9 +78,9 @@ func newAPI(tb testing.TB, drop *Dropped) *webrtc.API {
 		tb.Fatal(err)
 	}
 	ir := &interceptor.Registry{}
-	if drop != nil {
+	if first != nil {
 		// First in the registry: nearest the network.
-		ir.Add(drop)
+		ir.Add(first)
 	}
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		tb.Fatal(err)

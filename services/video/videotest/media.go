@@ -200,6 +200,9 @@ type Sink struct {
 	// Measure keeps every extended sequence number and the latency of
 	// stamped frames (set before tracks arrive).
 	Measure bool
+	// OnPacket, if set (before tracks arrive), sees every packet received,
+	// on the track's reading goroutine.
+	OnPacket func(r *Received, p *rtp.Packet)
 
 	mu       sync.Mutex
 	received []*Received
@@ -237,6 +240,9 @@ func (s *Sink) Receive(remote *webrtc.TrackRemote, pli func()) {
 		}
 		if r.measured {
 			r.record(p.SequenceNumber)
+		}
+		if s.OnPacket != nil {
+			s.OnPacket(r, &p)
 		}
 		if remote.Kind() != webrtc.RTPCodecTypeVideo {
 			continue

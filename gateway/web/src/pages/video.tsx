@@ -250,7 +250,7 @@ function Session({ meetingId, meeting, onRejoin }: { meetingId: string; meeting:
           )}
           <Stage st={st} layout={layout} nameOf={nameOf} />
           <Controls st={st} session={s} layout={layout} setLayout={setLayout} watching={watching} />
-          {meeting && canRun(meeting) && <RecordingControl meetingId={meetingId} on={st.recording.on} />}
+          {meeting && canRun(meeting) && <RecordingControl meetingId={meetingId} on={st.recording.on} undelivered={st.recording.undelivered} />}
           <Problems st={st} />
           <People st={st} nameOf={nameOf} />
         </>
@@ -474,17 +474,28 @@ function MediaView({ track, muted, audio, mirror, testid, participantId }: { tra
 const KNOWN_ENDS = new Set(['LEFT', 'SESSION_REPLACED', 'JOINED_ELSEWHERE', 'JOIN_TIMEOUT']);
 
 /** Start and stop the recording: for who runs the meeting (the service checks it too). */
-function RecordingControl({ meetingId, on }: { meetingId: string; on: boolean }) {
+function RecordingControl({ meetingId, on, undelivered }: { meetingId: string; on: boolean; undelivered: number }) {
   const { tt } = useVideoText();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
+  const [lastError, setLastError] = useState('');
+  const base = `/api/v1/meetings/${encodeURIComponent(meetingId)}/video`;
   const toggle = () => {
     setBusy(true);
     setError(null);
-    const action = on ? 'stopRecording' : 'startRecording';
-    request('POST', `/api/v1/meetings/${encodeURIComponent(meetingId)}/video:${action}`, {})
+    request('POST', `${base}:${on ? 'stopRecording' : 'startRecording'}`, {})
       .then(() => setSaved(on))
+      .catch(setError)
+      .finally(() => setBusy(false));
+  };
+  // Files the documents refused, or a restart of the video service interrupted: delivered
+  // again as whoever asks (the service keeps them until then).
+  const deliver = () => {
+    setBusy(true);
+    setError(null);
+    request<{ files?: { lastError?: string }[] }>('POST', `${base}:deliverRecordings`, {})
+      .then((r) => setLastError(r.files?.find((f) => f.lastError)?.lastError ?? ''))
       .catch(setError)
       .finally(() => setBusy(false));
   };
@@ -493,10 +504,19 @@ function RecordingControl({ meetingId, on }: { meetingId: string; on: boolean })
       <button type="button" class={`button ${on ? 'button--danger' : ''}`} data-testid="video-record" data-on={String(on)} disabled={busy} onClick={toggle}>
         {on ? tt('recording.stop') : tt('recording.start')}
       </button>
-      {saved && !on && (
+      {saved && !on && undelivered === 0 && (
         <p class="notice" role="status" data-testid="video-recording-saved">
           {tt('recording.saved')}
         </p>
+      )}
+      {undelivered > 0 && (
+        <div class="notice" role="status" data-testid="video-recording-undelivered" data-count={undelivered}>
+          <p>{tt('recording.undelivered', { n: undelivered })}</p>
+          {lastError && <p>{tt('recording.lastError', { error: lastError })}</p>}
+          <button type="button" class="button" data-testid="video-recording-deliver" disabled={busy} onClick={deliver}>
+            {tt('recording.deliver')}
+          </button>
+        </div>
       )}
       <ProblemBox error={error} />
     </div>
