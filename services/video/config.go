@@ -39,7 +39,8 @@ type Config struct {
 	// its first message (join) before it is closed.
 	JoinTimeout time.Duration `env:"VIDEO_JOIN_TIMEOUT" envDefault:"10s"`
 	// ResumeGrace is how long a participant whose signaling connection
-	// broke keeps its seat (and media) for a resume.
+	// broke keeps its seat (and media) for a resume, and how long one whose
+	// media connection failed keeps it for an ICE restart.
 	ResumeGrace time.Duration `env:"VIDEO_RESUME_GRACE" envDefault:"20s"`
 	// TURNAddr is where the built-in TURN server listens, UDP and TCP on
 	// one port (a specific IP inside ICENetworks, which is also the relay

@@ -140,16 +140,44 @@ func (s *Service) newPeer(e *engine, tok joinToken) (*peer, error) {
 		})
 	})
 	var wasConnected atomic.Bool
+	// A Wi-Fi drop fails ICE after iceFailed without packets — often
+	// before the tablet is back. The seat is kept for the resume grace, as
+	// for a broken signaling stream: the client restarts ICE when it is
+	// back (over the same stream, or after resuming the seat), and only a
+	// connection that has not recovered by then ends it.
+	var lostMu sync.Mutex
+	var lost *time.Timer
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		p.log.Debug("video: connection state", "state", st.String())
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			wasConnected.Store(true)
+			lostMu.Lock()
+			if lost != nil {
+				lost.Stop()
+				lost = nil
+				p.log.Info("video: media connection recovered")
+			}
+			lostMu.Unlock()
 			// Subscriptions negotiated before DTLS was up may have missed
 			// the keyframe asked for then.
 			p.do(p.requestAllKeyframes)
 		case webrtc.PeerConnectionStateFailed:
-			p.end(refusal(codes.Unavailable, ReasonConnectionLost, "the media connection was lost (ICE failed)"))
+			grace := p.s.cfg.ResumeGrace
+			lostMu.Lock()
+			if lost == nil {
+				p.log.Info("video: media connection lost; keeping the seat", "grace", grace)
+				lost = time.AfterFunc(grace, func() {
+					lostMu.Lock()
+					lost = nil
+					lostMu.Unlock()
+					if pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+						p.end(refusal(codes.Unavailable, ReasonConnectionLost,
+							"the media connection was lost (ICE failed) and did not come back within %s", grace))
+					}
+				})
+			}
+			lostMu.Unlock()
 		case webrtc.PeerConnectionStateClosed:
 			// The client closed its side (DTLS close_notify) — possibly
 			// before this side saw "connected", when the client closes right

@@ -229,6 +229,8 @@ const RETRY_REASONS = new Set(['JOIN_TOKEN_EXPIRED', 'RESUME_UNKNOWN']);
 
 const STATS_INTERVAL_MS = 2000;
 const MAX_RETRY_MS = 10_000;
+/** How long media may stay "disconnected" before the client restarts ICE itself. */
+const ICE_RESTART_AFTER_MS = 4000;
 // Audio level (0..1, from getStats) above which a remote participant counts as speaking, for
 // the fallback when the service sends no activeSpeaker.
 const SPEAKING_LEVEL = 0.05;
@@ -259,6 +261,7 @@ export class VideoSession {
   private micTrack: MediaStreamTrack | null = null;
   private iceServers: RTCIceServer[] = [];
   private retryTimer: number | undefined;
+  private iceTimer: number | undefined;
   private statsTimer: number | undefined;
   private retryDelay = 1000;
   private closed = false;
@@ -485,6 +488,11 @@ export class VideoSession {
     this.scheduleRetry(ended);
   }
 
+  /** Restarts ICE on pc if it is still the connection, not connected, and signaling is up. */
+  private restartIce(pc: RTCPeerConnection): void {
+    if (this.pc === pc && pc.connectionState !== 'connected' && this.ws?.readyState === WebSocket.OPEN) pc.restartIce();
+  }
+
   private scheduleRetry(why: EndInfo): void {
     if (this.closed) return;
     const delay = this.retryDelay * (0.75 + Math.random() * 0.5);
@@ -497,6 +505,7 @@ export class VideoSession {
   private finish(end: EndInfo): void {
     this.closed = true;
     window.clearTimeout(this.retryTimer);
+    window.clearTimeout(this.iceTimer);
     window.clearInterval(this.statsTimer);
     window.removeEventListener('online', this.onOnline);
     window.removeEventListener('offline', this.onOffline);
@@ -655,8 +664,14 @@ export class VideoSession {
     pc.onconnectionstatechange = () => {
       if (this.pc !== pc) return;
       this.set({ media: pc.connectionState });
-      // Media lost while signaling still works: restart ICE (a new offer).
-      if (pc.connectionState === 'failed' && this.ws?.readyState === WebSocket.OPEN) pc.restartIce();
+      // Media lost while signaling still works: restart ICE (a new offer) — not only once the
+      // browser calls the connection failed, tens of seconds on: after a Wi-Fi drop the
+      // service's side has failed sooner and keeps the seat for its resume grace only.
+      window.clearTimeout(this.iceTimer);
+      if (pc.connectionState === 'failed') this.restartIce(pc);
+      else if (pc.connectionState === 'disconnected') {
+        this.iceTimer = window.setTimeout(() => this.restartIce(pc), ICE_RESTART_AFTER_MS);
+      }
     };
 
     const perms = this.st.permissions;

@@ -62,6 +62,13 @@ func LimitedAPI(tb testing.TB) (*webrtc.API, *Limiter) {
 
 func newAPI(tb testing.TB, first interceptor.Factory) *webrtc.API {
 	tb.Helper()
+	return newAPIWith(tb, first, nil)
+}
+
+// newAPIWith is newAPI with settings of the caller's on top (setting may
+// be nil).
+func newAPIWith(tb testing.TB, first interceptor.Factory, setting func(*webrtc.SettingEngine)) *webrtc.API {
+	tb.Helper()
 	loopback := func(ip net.IP) bool { return ip.IsLoopback() }
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
@@ -70,6 +77,9 @@ func newAPI(tb testing.TB, first interceptor.Factory) *webrtc.API {
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if setting != nil {
+		setting(&se)
+	}
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		tb.Fatal(err)
