@@ -81,11 +81,13 @@ const (
 	castNothing                   // nothing written: the slow path says why
 )
 
-// cast puts one ballot in the box for person in one round trip, one
-// implicit transaction: the poll's shared lock, then one statement that
-// puts the voter on the list (who) and the sealed ballot in the box (what)
-// together, or neither when the poll is not open, the person is not
-// entitled on its roll, or they already voted. With diagnose, a ballot not
+// cast puts one ballot in the box for person in one implicit transaction:
+// the poll's shared lock, then one statement that puts the voter on the
+// list (who) and the sealed ballot in the box (what) together, or neither
+// when the poll is not open, the person is not entitled on its roll, or
+// they already voted. A member's own ballot shares that transaction with
+// the own ballots of others arriving meanwhile (group commit, castGroups);
+// it returns once its ballot is committed. With diagnose, a ballot not
 // written is explained (not open, already voted, a retry of the same key);
 // without, castNothing sends the caller down the slow path.
 //
@@ -114,54 +116,21 @@ func (s *Service) cast(ctx context.Context, r *pollRow, person, by string, choic
 	if err != nil {
 		return "", 0, err
 	}
-	// The statements of a batch sent outside a transaction run in one
-	// implicit transaction (pgx, extended protocol with one Sync): the lock
-	// is held until both are done. The lock is a statement of its own so
-	// the insert's snapshot sees a close that committed while it waited.
-	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+pollLock+`)`, id)
+	var written bool
 	if by == "" {
-		b.Queue(`
-		WITH voter AS (
-			INSERT INTO voters (poll_id, person_id)
-			SELECT $1, $2
-			WHERE EXISTS (SELECT 1 FROM polls WHERE id = $1 AND state = 'POLL_STATE_OPEN')
-			  AND EXISTS (SELECT 1 FROM roll WHERE poll_id = $1 AND person_id = $2 AND reason = '')
-			ON CONFLICT DO NOTHING
-			RETURNING poll_id)
-		INSERT INTO ballot_box (poll_id, tag, seal) SELECT poll_id, $3, $4 FROM voter`, id, person, tag, seal)
+		// A member's own ballot goes with the others arriving meanwhile
+		// (group commit); it answers once this ballot is committed.
+		written, err = s.castGrouped(ctx, id, person, tag, seal)
 	} else {
-		// NOT_CHECKED_IN is the reason of exactly the official members
-		// with a voting right who are not present.
-		b.Queue(`
-		WITH voter AS (
-			INSERT INTO voters (poll_id, person_id)
-			SELECT $1, $2
-			WHERE EXISTS (SELECT 1 FROM polls WHERE id = $1 AND state = 'POLL_STATE_OPEN' AND allow_delegation)
-			  AND EXISTS (SELECT 1 FROM roll WHERE poll_id = $1 AND person_id = $2 AND reason = '`+reasonNotCheckedIn+`'
-			                AND delegate_person_id = $5)
-			  AND EXISTS (SELECT 1 FROM roll WHERE poll_id = $1 AND person_id = $5 AND reason = '')
-			ON CONFLICT DO NOTHING
-			RETURNING poll_id)
-		INSERT INTO ballot_box (poll_id, tag, seal) SELECT poll_id, $3, $4 FROM voter`, id, person, tag, seal, by)
-	}
-	br := s.d.Pool.SendBatch(ctx, b)
-	_, err = br.Exec()
-	var put pgconn.CommandTag
-	if err == nil {
-		put, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return "", 0, errKeyReused
+		written, err = s.insertBallot(ctx, id, person, by, tag, seal)
 	}
 	if err != nil {
+		if errors.Is(err, errKeyReused) {
+			return "", 0, err
+		}
 		return "", 0, fmt.Errorf("cast ballot: %w", err)
 	}
-	if put.RowsAffected() == 1 {
+	if written {
 		s.noteProgress(r)
 		return receipt, castWritten, nil
 	}
@@ -207,6 +176,59 @@ func (s *Service) cast(ctx context.Context, r *pollRow, person, by string, choic
 			"%s: the ballot of %s cannot be cast by delegation in poll %s any more: the roll changed (they checked in, or the delegation changed)", Name, person, id)
 	}
 	return "", 0, status.Errorf(codes.PermissionDenied, "%s: you are no longer entitled to vote in poll %s (the roll was taken again)", Name, id)
+}
+
+// insertBallot writes one ballot in one round trip, one implicit
+// transaction: the poll's shared lock, then one statement that puts the
+// voter on the list (who) and the sealed ballot in the box (what)
+// together, or neither (see cast). It reports whether it wrote them;
+// errKeyReused: the key (its tag) made another ballot of this poll.
+func (s *Service) insertBallot(ctx context.Context, id, person, by string, tag, seal []byte) (bool, error) {
+	// The statements of a batch sent outside a transaction run in one
+	// implicit transaction (pgx, extended protocol with one Sync): the lock
+	// is held until both are done. The lock is a statement of its own so
+	// the insert's snapshot sees a close that committed while it waited.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+pollLock+`)`, id)
+	if by == "" {
+		b.Queue(`
+		WITH voter AS (
+			INSERT INTO voters (poll_id, person_id)
+			SELECT $1, $2
+			WHERE EXISTS (SELECT 1 FROM polls WHERE id = $1 AND state = 'POLL_STATE_OPEN')
+			  AND EXISTS (SELECT 1 FROM roll WHERE poll_id = $1 AND person_id = $2 AND reason = '')
+			ON CONFLICT DO NOTHING
+			RETURNING poll_id)
+		INSERT INTO ballot_box (poll_id, tag, seal) SELECT poll_id, $3, $4 FROM voter`, id, person, tag, seal)
+	} else {
+		// NOT_CHECKED_IN is the reason of exactly the official members
+		// with a voting right who are not present.
+		b.Queue(`
+		WITH voter AS (
+			INSERT INTO voters (poll_id, person_id)
+			SELECT $1, $2
+			WHERE EXISTS (SELECT 1 FROM polls WHERE id = $1 AND state = 'POLL_STATE_OPEN' AND allow_delegation)
+			  AND EXISTS (SELECT 1 FROM roll WHERE poll_id = $1 AND person_id = $2 AND reason = '`+reasonNotCheckedIn+`'
+			                AND delegate_person_id = $5)
+			  AND EXISTS (SELECT 1 FROM roll WHERE poll_id = $1 AND person_id = $5 AND reason = '')
+			ON CONFLICT DO NOTHING
+			RETURNING poll_id)
+		INSERT INTO ballot_box (poll_id, tag, seal) SELECT poll_id, $3, $4 FROM voter`, id, person, tag, seal, by)
+	}
+	br := s.d.Pool.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var put pgconn.CommandTag
+	if err == nil {
+		put, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return false, errKeyReused
+	}
+	return put.RowsAffected() == 1, err
 }
 
 // ownsSeal opens a sealed ballot and says whether it was cast by (person,

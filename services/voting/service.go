@@ -88,6 +88,8 @@ type Service struct {
 	wake       chan struct{}
 	// defs caches open polls' definitions for CastBallot's fast path.
 	defs defCache
+	// casts writes members' own ballots by group commit, per poll.
+	casts castGroups
 	// refreshed throttles taking a poll's roll again for a caller not
 	// entitled on it (api.refreshRoll).
 	refreshed refreshLimiter
