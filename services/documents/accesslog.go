@@ -109,7 +109,8 @@ func (l *accessLog) write(group []*accessEntry) {
 	defer cancel()
 	err := l.insert(ctx, group)
 	var pgErr *pgconn.PgError
-	if err != nil && len(group) > 1 && errors.As(err, &pgErr) {
+	var connErr *pgconn.ConnectError // PostgreSQL refusing a connection is no verdict on the rows
+	if err != nil && len(group) > 1 && errors.As(err, &pgErr) && !errors.As(err, &connErr) {
 		l.log.Warn("access log: a group insert was refused; writing its rows one by one", "rows", len(group), "err", err)
 		for _, r := range group {
 			r.done <- l.insert(ctx, []*accessEntry{r})
