@@ -136,8 +136,11 @@ func BenchmarkVideoBridgePointFanOut(b *testing.B) {
 			}
 			scrape0 := scrape(b, opsAddr)
 			cpu0, t0 := cpuTicks(b, pid), time.Now()
+			own0, wait0, ownWait0 := cpuTicks(b, os.Getpid()), runnableWait(pid), runnableWait(os.Getpid())
 			noise := schedulerNoise(fanOutWindow)
 			cpu := float64(cpuTicks(b, pid)-cpu0) / clockTicks / time.Since(t0).Seconds()
+			ownCPU := float64(cpuTicks(b, os.Getpid())-own0) / clockTicks / time.Since(t0).Seconds()
+			wait, ownWait := runnableWait(pid)-wait0, runnableWait(os.Getpid())-ownWait0
 			scrape1 := scrape(b, opsAddr)
 			fwd := scrape1.buckets(b, forwardMetric, true).minus(scrape0.buckets(b, forwardMetric, true))
 			var all, first []time.Duration
@@ -153,6 +156,13 @@ func BenchmarkVideoBridgePointFanOut(b *testing.B) {
 			lat, lat1 := summarise(all), summarise(first)
 			fmt.Printf("  %3d subscribers via SFU     frame latency p50 %-9v p99 %-9v loss mean %.3f%% worst %.3f%%  SFU CPU %.0f%% of a core\n",
 				n, lat.p50, lat.p99, lossSum/float64(len(subs))*100, worst*100, cpu*100)
+			// CPU per packet per subscriber: the service's whole CPU over
+			// the packets it read times the subscribers each went to.
+			perSend := cpu * fanOutWindow.Seconds() * 1e6 / float64(fwd.count()*n)
+			fmt.Printf("  %3d: CPU                     SFU %.1f µs per packet per subscriber (%.0f packets/s in), resident %s; the clients' process %.0f%% of a core\n",
+				n, perSend, float64(fwd.count())/fanOutWindow.Seconds(), residentMemory(pid), ownCPU*100)
+			fmt.Printf("  %3d: waiting for a CPU      SFU threads %v, the clients' threads %v (runnable but not running, summed over threads, in %v)\n",
+				n, wait.Round(time.Millisecond), ownWait.Round(time.Millisecond), fanOutWindow)
 			fmt.Printf("  %3d: clients' wake-up delay  a 1ms sleep overslept p50 %-9v p99 %v (part of the end-to-end figures)\n", n, noise.p50, noise.p99)
 			fmt.Printf("  %3d: end to end minus base  frame p50 %-9v p99 %-9v (first packet: p50 %v p99 %v)\n",
 				n, lat.p50-direct.p50, lat.p99-direct.p99, lat1.p50-direct.first.p50, lat1.p99-direct.first.p99)
@@ -178,6 +188,7 @@ func BenchmarkVideoBridgePointFanOut(b *testing.B) {
 				b.ReportMetric(float64((lat.p99-direct.p99).Microseconds())/1000, "e2e-added-p99-ms")
 				b.ReportMetric(worst*100, "worst-loss-%")
 				b.ReportMetric(cpu*100, "sfu-cpu-%")
+				b.ReportMetric(perSend, "sfu-µs/packet/subscriber")
 			}
 		}
 		fmt.Printf("  [budget at 100: loss < 0.5%%, SFU adds < 5ms p99 (DESIGN.md)]\n\n")
@@ -500,4 +511,35 @@ func cpuTicks(b *testing.B, pid int) int64 {
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
 	return utime + stime
+}
+
+// runnableWait is the time the process's threads have spent runnable but
+// waiting for a CPU (the second field of each thread's schedstat, summed):
+// on a shared machine, how much of a latency tail is other work's. Threads
+// that exited meanwhile are left out.
+func runnableWait(pid int) time.Duration {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var sum time.Duration
+	for _, t := range tasks {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(raw)); len(f) >= 2 {
+			ns, _ := strconv.ParseInt(f[1], 10, 64)
+			sum += time.Duration(ns)
+		}
+	}
+	return sum
+}
+
+// residentMemory is the process's VmRSS as /proc prints it ("123456 kB").
+func residentMemory(pid int) string {
+	raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }

@@ -148,9 +148,17 @@ func startEngine(cfg Config, log *slog.Logger) (*engine, error) {
 // many retransmissions as media packets (TestPublisherRTXRepairsReachTheSFU).
 // Twice is one spare request for a retransmission lost in its turn.
 func registerInterceptors(me *webrtc.MediaEngine, ir *interceptor.Registry) error {
-	if err := webrtc.ConfigureNackWithOptions(me, ir, []nack.GeneratorOption{nack.GeneratorMaxNacksPerPacket(2)}); err != nil {
+	// webrtc.ConfigureNackWithOptions with our own responder (nack.go: no
+	// copy of every packet for every subscriber), registered where pion's
+	// was (first: nearest the network).
+	generator, err := nack.NewGeneratorInterceptor(nack.GeneratorMaxNacksPerPacket(2))
+	if err != nil {
 		return err
 	}
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	ir.Add(nackResponderFactory{})
+	ir.Add(generator)
 	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		// No pacer: the subscriber's writer sends as packets come (see
 		// fanOut); a pacer would put a queue and a timer in the hot path.
