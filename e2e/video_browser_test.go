@@ -68,6 +68,9 @@ func videoBrowserInside(t *testing.T, ns string) {
 	// Short enough that the script can outlast it (a seat given up, then a fresh join),
 	// long enough for a reconnect on a busy machine to make it.
 	env["VIDEO_RESUME_GRACE"] = "8s"
+	// The documents refuse every recording (none is empty), so the script sees what the
+	// chair is shown about recorded files that did not arrive.
+	env["RECORDING_MAX_BYTES"] = "1"
 	p := suite.Start(t, "all", env)
 	p.WaitReady(t)
 	logins, _ := loadDemo(t, p)

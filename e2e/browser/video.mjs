@@ -8,7 +8,8 @@
 //      framesDecoded > 0 for the inbound video of that tile's media section; the chair's
 //      camera goes out as two simulcast layers, and the member (on loopback, nothing in
 //      the way) gets the full picture; the chair
-//      starts and stops a recording: the member's page shows it while it runs;
+//      starts and stops a recording: the member's page shows it while it runs; the
+//      documents refuse it here, the chair is told and asks again, and sees why;
 //   2. the observer (portrait) joins to watch: no publishing controls, both cameras decoded;
 //      when its page tries to publish anyway (a camera track added to its connection), the
 //      service refuses the offer (PUBLISH_NOT_ALLOWED, shown), nobody receives a picture
@@ -349,8 +350,18 @@ test('video: two publishers decode each other, an observer watches and cannot pu
     await waitFor(chair.page, '[data-testid="video-record"][data-on="true"]', 'the chair\'s stop-recording button', UI_TIMEOUT_MS);
     await shot(t, member.page, 'member-sees-recording');
     await chair.page.click('[data-testid="video-record"][data-on="true"]');
-    await waitFor(chair.page, '[data-testid="video-recording-saved"]', 'the chair told where the recording goes', UI_TIMEOUT_MS);
     await until(member.page, () => document.querySelector('[data-testid="video-recording"]') === null, null, 'the indicator gone when the recording stops', UI_TIMEOUT_MS);
+    // This suite's documents refuse recordings (RECORDING_MAX_BYTES is 1, see
+    // video_browser_test.go): the chair is told the recorded files (a camera and a microphone
+    // at least) are not among the documents yet, and asking again shows why; the files stay.
+    const undelivered = () => Number(document.querySelector('[data-testid="video-recording-undelivered"]')?.dataset.count ?? 0);
+    await until(chair.page, () => Number(document.querySelector('[data-testid="video-recording-undelivered"]')?.dataset.count ?? 0) >= 2, null, 'the chair told the recorded files are not delivered', UI_TIMEOUT_MS);
+    const undeliveredBefore = await chair.page.evaluate(undelivered);
+    assert.equal(await member.page.$('[data-testid="video-recording-undelivered"]'), null, 'a member is not shown the undelivered files');
+    await chair.page.click('[data-testid="video-recording-deliver"]');
+    await until(chair.page, () => /larger than the limit/.test(document.querySelector('[data-testid="video-recording-last-error"]')?.textContent ?? ''), null, 'the reason the documents refused the recording', UI_TIMEOUT_MS);
+    assert.equal(await chair.page.evaluate(undelivered), undeliveredBefore, 'the files are still undelivered, none lost');
+    await shot(t, chair.page, 'chair-sees-undelivered-recording');
 
     // 2. The observer watches.
     const observerId = await join(t, observer, demoLogin('DEMO_OBSERVER'));

@@ -159,8 +159,10 @@ func (s *Service) deliverFile(ctx context.Context, meetingID string, f undeliver
 			log.Warn("video: an undelivered recording file is gone from the node; forgetting it")
 			s.forget(bctx, log, f.file)
 		default:
+			// The status's own message (what the documents service said),
+			// not the gRPC wrapping: the chair reads it.
 			if _, uerr := s.d.Pool.Exec(bctx, `UPDATE undelivered_files SET attempts = attempts + 1, last_error = $2 WHERE file_name = $1`,
-				f.file, err.Error()); uerr != nil {
+				f.file, status.Convert(err).Message()); uerr != nil {
 				log.Warn("video: cannot note a failed delivery", "err", uerr)
 			}
 		}

@@ -512,7 +512,7 @@ function RecordingControl({ meetingId, on, undelivered }: { meetingId: string; o
       {undelivered > 0 && (
         <div class="notice" role="status" data-testid="video-recording-undelivered" data-count={undelivered}>
           <p>{tt('recording.undelivered', { n: undelivered })}</p>
-          {lastError && <p>{tt('recording.lastError', { error: lastError })}</p>}
+          {lastError && <p data-testid="video-recording-last-error">{tt('recording.lastError', { error: lastError })}</p>}
           <button type="button" class="button" data-testid="video-recording-deliver" disabled={busy} onClick={deliver}>
             {tt('recording.deliver')}
           </button>
