@@ -494,21 +494,8 @@ func setUpConfidentialPaper(b *testing.B, gw *suite.Process, conn *grpc.ClientCo
 	ctx := identity.NewContext(context.Background(), admin)
 	dir := meetingsv1.NewDirectoryServiceClient(conn)
 	mtg := meetingsv1.NewMeetingsServiceClient(conn)
-	o, err := dir.CreateOrganization(ctx, &meetingsv1.CreateOrganizationRequest{
-		Name: "Chi bộ (benchmark tài liệu mật)", Kind: meetingsv1.OrganizationKind_ORGANIZATION_KIND_CELL})
-	if err != nil {
-		b.Fatalf("create organisation: %v", err)
-	}
-	org := o.GetOrganization().GetId()
-	var csv strings.Builder
-	csv.WriteString("Họ và tên,Số thẻ đảng,Chức vụ,Cơ quan,Loại đảng viên\n")
-	for i := range fanOutClients {
-		fmt.Fprintf(&csv, "Trần Thị Mai %03d,98.%06d,Đảng viên,Toàn chi bộ,Chính thức\n", i, i)
-	}
-	imp, err := dir.ImportMembers(ctx, &meetingsv1.ImportMembersRequest{OrganizationId: org, Content: []byte(csv.String()), FileName: "chi-bo.csv"})
-	if err != nil || !imp.GetApplied() || imp.GetMembershipsCreated() != fanOutClients {
-		b.Fatalf("import %d members: %v %v", fanOutClients, imp, err)
-	}
+	org := importedOrganization(b, ctx, dir, "Chi bộ (benchmark tài liệu mật)", meetingsv1.OrganizationKind_ORGANIZATION_KIND_CELL,
+		fanOutClients, "Trần Thị Mai", 98)
 	start := time.Now().Add(time.Hour)
 	m, err := mtg.CreateMeeting(ctx, &meetingsv1.CreateMeetingRequest{OrganizationId: org, Title: "Sinh hoạt chi bộ (benchmark tài liệu mật)",
 		Kind: meetingsv1.MeetingKind_MEETING_KIND_CELL_REGULAR, Place: "Phòng họp", StartsAt: timestamppb.New(start),

@@ -212,21 +212,8 @@ func setUpStormMeeting(b *testing.B, ctx context.Context, conn *grpc.ClientConn)
 	b.Helper()
 	dir := meetingsv1.NewDirectoryServiceClient(conn)
 	mtg := meetingsv1.NewMeetingsServiceClient(conn)
-	org, err := dir.CreateOrganization(ctx, &meetingsv1.CreateOrganizationRequest{
-		Name: "Đảng bộ Khối (vote storm)", Kind: meetingsv1.OrganizationKind_ORGANIZATION_KIND_BLOC_COMMITTEE})
-	if err != nil {
-		b.Fatalf("create organisation: %v", err)
-	}
-	orgID := org.GetOrganization().GetId()
-	var csv strings.Builder
-	csv.WriteString("Họ và tên,Số thẻ đảng,Chức vụ,Cơ quan,Loại đảng viên\n")
-	for i := range stormVoters {
-		fmt.Fprintf(&csv, "Nguyễn Văn Đại %04d,99.%06d,Đảng viên,Toàn chi bộ,Chính thức\n", i, i)
-	}
-	imp, err := dir.ImportMembers(ctx, &meetingsv1.ImportMembersRequest{OrganizationId: orgID, Content: []byte(csv.String()), FileName: "dai-hoi.csv"})
-	if err != nil || !imp.GetApplied() || imp.GetMembershipsCreated() != stormVoters {
-		b.Fatalf("import %d members: %v %v", stormVoters, imp, err)
-	}
+	orgID := importedOrganization(b, ctx, dir, "Đảng bộ Khối (vote storm)", meetingsv1.OrganizationKind_ORGANIZATION_KIND_BLOC_COMMITTEE,
+		stormVoters, "Nguyễn Văn Đại", 99)
 
 	start := time.Now().Add(-10 * time.Minute)
 	m, err := mtg.CreateMeeting(ctx, &meetingsv1.CreateMeetingRequest{OrganizationId: orgID, Title: "Đại hội Đảng bộ (vote storm)",
@@ -454,4 +441,27 @@ func doJSON(b *testing.B, client *http.Client, req *http.Request, token string, 
 		}
 	}
 	return resp.StatusCode
+}
+
+// importedOrganization creates an organisation and imports n official members into it
+// through the directory's CSV import (named "<person> 0001"…, card numbers
+// "<card>.000001"…), returning its id.
+func importedOrganization(b *testing.B, ctx context.Context, dir meetingsv1.DirectoryServiceClient, name string,
+	kind meetingsv1.OrganizationKind, n int, person string, card int) string {
+	b.Helper()
+	org, err := dir.CreateOrganization(ctx, &meetingsv1.CreateOrganizationRequest{Name: name, Kind: kind})
+	if err != nil {
+		b.Fatalf("create organisation: %v", err)
+	}
+	id := org.GetOrganization().GetId()
+	var csv strings.Builder
+	csv.WriteString("Họ và tên,Số thẻ đảng,Chức vụ,Cơ quan,Loại đảng viên\n")
+	for i := range n {
+		fmt.Fprintf(&csv, "%s %04d,%d.%06d,Đảng viên,Toàn chi bộ,Chính thức\n", person, i, card, i)
+	}
+	imp, err := dir.ImportMembers(ctx, &meetingsv1.ImportMembersRequest{OrganizationId: id, Content: []byte(csv.String()), FileName: "members.csv"})
+	if err != nil || !imp.GetApplied() || imp.GetMembershipsCreated() != int32(n) {
+		b.Fatalf("import %d members: %v %v", n, imp, err)
+	}
+	return id
 }

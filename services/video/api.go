@@ -303,19 +303,10 @@ func (a *api) StopRecording(ctx context.Context, req *videov1.StopRecordingReque
 }
 
 func (a *api) DeliverRecordings(ctx context.Context, req *videov1.DeliverRecordingsRequest) (*videov1.DeliverRecordingsResponse, error) {
-	if _, err := rpcerr.Caller(ctx, Name); err != nil {
-		return nil, err
-	}
-	if err := rpcerr.CheckReady(Name, a.s.core.Ready()); err != nil {
-		return nil, err
-	}
-	meetingID, vs := parseID("meeting_id", req.GetMeetingId())
-	if len(vs) > 0 {
-		return nil, rpcerr.Invalid(Name, vs)
-	}
 	// The room may be closed by now: the meeting's recordings are still
 	// its chair's to deliver.
-	if err := a.mustRun(ctx, meetingID, "deliver its recordings"); err != nil {
+	meetingID, err := a.runCall(ctx, req.GetMeetingId(), "deliver its recordings")
+	if err != nil {
 		return nil, err
 	}
 	if a.s.d.Documents == nil {
@@ -329,9 +320,9 @@ func (a *api) DeliverRecordings(ctx context.Context, req *videov1.DeliverRecordi
 	return &videov1.DeliverRecordingsResponse{Files: files}, nil
 }
 
-// recordingCall checks a recording call: identity, readiness, the meeting
-// id, that the caller runs the meeting and that its room is open.
-func (a *api) recordingCall(ctx context.Context, rawID, what string) (string, error) {
+// runCall checks a call only who runs the meeting may make: identity,
+// readiness, the meeting id, and that the caller runs the meeting.
+func (a *api) runCall(ctx context.Context, rawID, what string) (string, error) {
 	if _, err := rpcerr.Caller(ctx, Name); err != nil {
 		return "", err
 	}
@@ -342,7 +333,14 @@ func (a *api) recordingCall(ctx context.Context, rawID, what string) (string, er
 	if len(vs) > 0 {
 		return "", rpcerr.Invalid(Name, vs)
 	}
-	if err := a.mustRun(ctx, meetingID, what); err != nil {
+	return meetingID, a.mustRun(ctx, meetingID, what)
+}
+
+// recordingCall is runCall for recording: the meeting's room must also be
+// open.
+func (a *api) recordingCall(ctx context.Context, rawID, what string) (string, error) {
+	meetingID, err := a.runCall(ctx, rawID, what)
+	if err != nil {
 		return "", err
 	}
 	room, err := a.s.getRoom(ctx, meetingID)

@@ -56,7 +56,8 @@ func recordWebM(t *testing.T, w *webmWriter, frames [][]*rtp.Packet, skip func(f
 	return err
 }
 
-func readWebM(t *testing.T, file string) (blocks, keyframes int) {
+// webmSegment parses a WebM file's segment.
+func webmSegment(t *testing.T, file string) webm.Segment {
 	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
@@ -69,7 +70,12 @@ func readWebM(t *testing.T, file string) (blocks, keyframes int) {
 	if err := ebml.Unmarshal(f, &doc); err != nil {
 		t.Fatalf("WebM: %v", err)
 	}
-	for _, c := range doc.Segment.Cluster {
+	return doc.Segment
+}
+
+func readWebM(t *testing.T, file string) (blocks, keyframes int) {
+	t.Helper()
+	for _, c := range webmSegment(t, file).Cluster {
 		for _, b := range c.SimpleBlock {
 			blocks++
 			if b.Keyframe {
@@ -181,24 +187,14 @@ func TestWebMFollowsAResolutionChange(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var doc struct {
-		Segment webm.Segment `ebml:"Segment"`
-	}
-	if err := ebml.Unmarshal(f, &doc); err != nil {
-		t.Fatalf("WebM: %v", err)
-	}
-	if v := doc.Segment.Tracks.TrackEntry[0].Video; v.PixelWidth != 640 || v.PixelHeight != 480 {
+	seg := webmSegment(t, file)
+	if v := seg.Tracks.TrackEntry[0].Video; v.PixelWidth != 640 || v.PixelHeight != 480 {
 		t.Errorf("track entry %d×%d, want the first picture's 640×480", v.PixelWidth, v.PixelHeight)
 	}
 	var sizes []string
 	last := int64(-1)
 	n := 0
-	for _, c := range doc.Segment.Cluster {
+	for _, c := range seg.Cluster {
 		for _, b := range c.SimpleBlock {
 			at := int64(c.Timecode) + int64(b.Timecode)
 			if at <= last {
