@@ -139,6 +139,29 @@ export async function waitFor(page, selector, what, timeout = UI_TIMEOUT_MS) {
   }
 }
 
+/**
+ * Polls predicate(arg) in the page until it holds. page.evaluate awaits a predicate that
+ * returns a promise (getStats, the Cache API, fetch); page.waitForFunction does not — it
+ * takes the promise itself for a true answer at once — so it must not be given one.
+ */
+export async function poll(page, predicate, arg, what, timeout = UI_TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      if (await page.evaluate(predicate, arg)) return;
+    } catch (err) {
+      last = err; // a navigation in between: try again
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const shown = await page
+    .evaluate(() => document.querySelector('main')?.innerText.replace(/\s+/g, ' ').slice(0, 500) ?? '')
+    .catch(() => '(page closed)');
+  throw new Error(`timed out waiting for ${what} on ${page.url()}; the page shows: ${shown}`, { cause: last });
+}
+
 /** Waits until page's path (and query) is the given one. */
 export async function waitForPath(page, test, what, timeout = UI_TIMEOUT_MS) {
   try {

@@ -30,6 +30,7 @@ import {
   demoLogin as login,
   expectClean,
   findMeeting,
+  poll,
   shot,
   signIn,
   tablet,
@@ -79,10 +80,11 @@ test('reading a paper: first page, private notes on two tablets, following the p
     await first.page.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: UI_TIMEOUT_MS });
     await first.page.goto(`${proxy.origin}${meetingPath}`);
     await waitFor(first.page, `[data-testid="document-row"][data-document-id="${doc.id}"]`, 'the paper in the meeting');
-    await first.page.waitForFunction(
+    await poll(
+      first.page,
       async ({ cacheName, id }) => (await (await caches.open(cacheName)).keys()).some((r) => r.url.endsWith(`/documents/${id}/content`)),
       { cacheName: PAPERS_CACHE, id: doc.id },
-      { timeout: UI_TIMEOUT_MS, polling: 200 },
+      'the paper kept by the service worker',
     );
     await first.page.goto(`${proxy.origin}${readerPath}`);
     await rendered(first.page, 1);
@@ -113,14 +115,15 @@ test('reading a paper: first page, private notes on two tablets, following the p
 
     // What the member read is tracked: the minute-taker's study report has them opening it.
     const personId = await first.page.evaluate(async () => (await (await fetch('/api/v1/me')).json()).principal.personId);
-    await mt.page.waitForFunction(
+    await poll(
+      mt.page,
       async ({ id, personId }) => {
         const res = await fetch(`/api/v1/documents/${id}/study-report`);
         const report = await res.json();
         return (report.rows ?? []).some((r) => r.personId === personId && r.opened && r.pagesSeen >= 1);
       },
       { id: doc.id, personId },
-      { timeout: UI_TIMEOUT_MS, polling: 500 },
+      'the member in the study report',
     );
 
     // The minute-taker's page of the paper shows the study report.
@@ -161,10 +164,11 @@ test('reading a paper: first page, private notes on two tablets, following the p
     assert.equal(withdrawn, 200, 'the minute-taker withdrew the paper');
     await first.page.goto(`${proxy.origin}${meetingPath}`);
     await waitFor(first.page, '[data-testid="documents"]', 'the meeting\'s papers');
-    await first.page.waitForFunction(
+    await poll(
+      first.page,
       async ({ cacheName, id }) => !(await (await caches.open(cacheName)).keys()).some((r) => r.url.endsWith(`/documents/${id}/content`)),
       { cacheName: PAPERS_CACHE, id: doc.id },
-      { timeout: UI_TIMEOUT_MS, polling: 200 },
+      'the withdrawn paper purged from the kept copies',
     );
 
     // 7. The library: the minute-taker (who administers the bloc) publishes the month's

@@ -21,7 +21,9 @@
 //   5. the member is cut off for longer than the service keeps a seat (VIDEO_RESUME_GRACE,
 //      8 s here): the observer sees it leave; back online, its page joins afresh (a new
 //      participant) and the observer decodes its camera again;
-//   6. the chair leaves: the member's page sees it go.
+//   6. the chair leaves: the member's page sees it go;
+//   7. the observer shows the member's camera small, then large: it decodes the half
+//      picture, then the full one (the page reports each tile's height to the service).
 //
 // It needs WebRTC on loopback only, so it runs inside a network namespace that has only
 // `lo` (e2e/video_browser_test.go creates it and runs the suite, this script and Chromium
@@ -34,7 +36,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { VIEWPORTS, demoLogin, expectTabletLayout, signIn, waitFor } from './lib.mjs';
+import { VIEWPORTS, demoLogin, expectTabletLayout, poll, signIn, waitFor } from './lib.mjs';
 
 const BASE_URL = process.env.BASE_URL;
 const MEETING_ID = process.env.MEETING_ID;
@@ -128,15 +130,9 @@ async function shot(t, page, name) {
   t.diagnostic(`screenshot: ${file}`);
 }
 
-async function until(page, fn, arg, what, timeout = MEDIA_TIMEOUT_MS) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout, polling: 250 });
-  } catch (err) {
-    const shown = await page
-      .evaluate(() => document.querySelector('main')?.innerText.replace(/\s+/g, ' ').slice(0, 500) ?? '')
-      .catch(() => '(page closed)');
-    throw new Error(`timed out waiting for ${what} on ${page.url()}; the page shows: ${shown}`, { cause: err });
-  }
+// until is poll with the media's patience.
+function until(page, fn, arg, what, timeout = MEDIA_TIMEOUT_MS) {
+  return poll(page, fn, arg, what, timeout);
 }
 
 async function openRoom() {
@@ -558,6 +554,39 @@ test('video: two publishers decode each other, an observer watches and cannot pu
       UI_TIMEOUT_MS,
     );
     await shot(t, member.page, 'member-after-chair-left-portrait');
+    // 7. View size: the observer shows the member's simulcast camera small, and the service
+    //    sends it the half picture (the smallest layer at least as tall as the tile); shown
+    //    large, the full picture again. The page reports its tiles' heights (ViewSize).
+    const memberCam = await decodes(observer.page, 'the observer', memberAgainId, 'the member');
+    const memberVideo = `[data-testid="video-tile"][data-participant-id="${memberAgainId}"][data-source="camera"] video`;
+    // Polled here rather than with until, to say which width it decodes when it times out.
+    const decodedWidth = () =>
+      observer.page.evaluate(async (mid) => {
+        let w = 0;
+        for (const pc of window.__pcs) {
+          if (pc.connectionState === 'closed') continue;
+          (await pc.getStats()).forEach((s) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid === mid && (s.framesDecoded ?? 0) > 0) w = s.frameWidth ?? 0;
+          });
+        }
+        return w;
+      }, memberCam.mid);
+    const decodedAt = async (width, what) => {
+      const deadline = Date.now() + MEDIA_TIMEOUT_MS;
+      for (let w = await decodedWidth(); w !== width; w = await decodedWidth()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for the observer to decode the member's camera ${width} wide once ${what}: it decodes it ${w} wide`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    // Through the element's style (the page's CSP refuses a style sheet from outside).
+    const setHeight = (px) =>
+      observer.page.$eval(memberVideo, (el, px) => el.style.setProperty('height', `${px}px`, 'important'), px);
+    await decodedAt(640, 'its tile is the only one (the width of the page)');
+    await setHeight(60);
+    await decodedAt(320, 'its tile is 60 px tall');
+    await shot(t, observer.page, 'observer-member-thumbnail-portrait');
+    await setHeight(600);
+    await decodedAt(640, 'its tile is 600 px tall');
     for (const tab of tabs) expectClean(tab);
   } catch (err) {
     for (const tab of tabs) {

@@ -97,6 +97,7 @@ type peer struct {
 	early          []webrtc.ICECandidateInit
 	subs           map[*published]*webrtc.RTPSender
 	choosers       map[*published]*layerChooser
+	views          viewSizes
 }
 
 // newPeer makes a participant's connection. Its life is its own, not the
@@ -305,6 +306,8 @@ func (p *peer) handle(m *videov1.SignalRequest) {
 					PeerHand: &videov1.PeerHand{ParticipantId: p.id, Raised: raised}}})
 			})
 		}
+	case *videov1.SignalRequest_ViewSize:
+		p.handleViewSize(msg.ViewSize)
 	case *videov1.SignalRequest_Leave:
 		p.end(errLeft)
 	case *videov1.SignalRequest_Join:

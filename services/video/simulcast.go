@@ -61,8 +61,10 @@ type layer struct {
 	kf     *keyframes // nil for audio
 
 	// pixels is the picture size of the layer's last keyframe (0: none
-	// seen yet); layers are ranked by it.
+	// seen yet); layers are ranked by it. height is that picture's, for
+	// the subscribers' view sizes (ViewSize).
 	pixels atomic.Int64
+	height atomic.Int32
 	bytes  atomic.Int64 // RTP bytes read so far
 	first  atomic.Int64 // unix ns of the first packet read
 	last   atomic.Int64 // unix ns of the last packet read
@@ -123,6 +125,7 @@ func (l *layer) sending(now time.Time) bool {
 type layerRate struct {
 	idx    int
 	pixels int64   // picture size (0: not known yet)
+	height int     // picture height (0: not known yet)
 	rate   float64 // bits per second
 }
 
@@ -137,7 +140,7 @@ func (t *published) available(now time.Time) []layerRate {
 	for _, l := range ls {
 		r := l.rate(now)
 		if r > 0 && l.sending(now) {
-			out = append(out, layerRate{idx: l.idx, pixels: l.pixels.Load(), rate: r})
+			out = append(out, layerRate{idx: l.idx, pixels: l.pixels.Load(), height: int(l.height.Load()), rate: r})
 		}
 	}
 	slices.SortFunc(out, func(a, b layerRate) int {
@@ -155,8 +158,9 @@ func (t *published) available(now time.Time) []layerRate {
 // noteKeyframe records the picture size of a keyframe of layer idx.
 func (t *published) noteKeyframe(idx int, head []byte) {
 	ls := t.layerList()
-	if px := keyframePixels(head); px > 0 && idx < len(ls) {
-		ls[idx].pixels.Store(int64(px))
+	if w, h := keyframeSize(head); w*h > 0 && idx < len(ls) {
+		ls[idx].pixels.Store(int64(w * h))
+		ls[idx].height.Store(int32(h))
 	}
 }
 
@@ -180,6 +184,19 @@ func (t *published) startLayer() int {
 //     subscriber always gets a picture);
 //   - up: one layer at a time, when the budget has stayed above the next
 //     layer's rate × upMargin for upHold.
+//
+// The subscriber's view size (maxHeight, from ViewSize) bounds all this
+// from above: layers taller than the smallest one at least maxHeight tall
+// are not offered at all. Lowering it is a layer stopping: at once to the
+// best that fits below it. Raising it (or lifting it, 0) moves up at once,
+// straight to the best layer the budget clearly allows (× upMargin) under
+// the new bound, without the up-hold: someone enlarged a tile and looks
+// at it now; four seconds per layer would be a blurred picture for
+// eight. The hold's reasons do not apply the same way: the jump costs one
+// keyframe however many layers it climbs (stepping costs one per step),
+// and an estimate that turns out too high is corrected after downHold,
+// as for a newcomer's first choice. Without the margin no jump is made
+// and the ordinary up-hold goes on from there.
 type layerChooser struct {
 	downHold, upHold time.Duration
 	upMargin         float64
@@ -187,6 +204,33 @@ type layerChooser struct {
 	cur   int       // chosen layer (arrival index); -1 before the first choice
 	below time.Time // since when the budget is below cur's rate (zero: it is not)
 	above time.Time // since when it is clearly above the next layer's
+
+	maxHeight int  // the subscriber's view size (0: none)
+	raised    bool // maxHeight was raised or lifted since the last choice
+}
+
+// setMaxHeight sets the subscriber's view size (0: none).
+func (c *layerChooser) setMaxHeight(h int) {
+	if h != c.maxHeight && (h == 0 || (c.maxHeight != 0 && h > c.maxHeight)) {
+		c.raised = true
+	}
+	c.maxHeight = h
+}
+
+// underHeight is avail (lowest first) without the layers above the
+// smallest one at least h tall; all of them when none is, or h is 0.
+// Layers whose size is not known yet (no keyframe seen) rank lowest and
+// are kept.
+func underHeight(avail []layerRate, h int) []layerRate {
+	if h <= 0 {
+		return avail
+	}
+	for i, l := range avail {
+		if l.height >= h {
+			return avail[:i+1]
+		}
+	}
+	return avail
 }
 
 func newLayerChooser() *layerChooser {
@@ -201,9 +245,17 @@ func (c *layerChooser) choose(now time.Time, budget float64, avail []layerRate) 
 	if len(avail) == 0 {
 		return c.cur
 	}
+	avail = underHeight(avail, c.maxHeight)
+	raised := c.raised
+	c.raised = false
 	pos := slices.IndexFunc(avail, func(l layerRate) bool { return l.idx == c.cur })
 	if pos < 0 {
 		return c.set(avail[fitting(avail, budget)].idx)
+	}
+	if raised {
+		if best := fitting(avail, budget/c.upMargin); best > pos {
+			return c.set(avail[best].idx)
+		}
 	}
 	if pos > 0 && budget < avail[pos].rate {
 		if c.below.IsZero() {
@@ -266,15 +318,22 @@ func keyframeHead(payload []byte) ([]byte, bool) {
 }
 
 // keyframePixels is the picture size (width × height) a VP8 keyframe's
-// header gives (RFC 6386 9.1: the 3-byte tag, the start code, then 14-bit
-// width and height), or 0 when the header is cut short.
+// header gives, or 0 when the header is cut short.
 func keyframePixels(frame []byte) int {
-	if len(frame) < 10 || frame[3] != 0x9d || frame[4] != 0x01 || frame[5] != 0x2a {
-		return 0
-	}
-	w := int(binary.LittleEndian.Uint16(frame[6:8]) & 0x3fff)
-	h := int(binary.LittleEndian.Uint16(frame[8:10]) & 0x3fff)
+	w, h := keyframeSize(frame)
 	return w * h
+}
+
+// keyframeSize is the width and height a VP8 keyframe's header gives
+// (RFC 6386 9.1: the 3-byte tag, the start code, then 14-bit width and
+// height), or zeros when the header is cut short.
+func keyframeSize(frame []byte) (w, h int) {
+	if len(frame) < 10 || frame[3] != 0x9d || frame[4] != 0x01 || frame[5] != 0x2a {
+		return 0, 0
+	}
+	w = int(binary.LittleEndian.Uint16(frame[6:8]) & 0x3fff)
+	h = int(binary.LittleEndian.Uint16(frame[8:10]) & 0x3fff)
+	return w, h
 }
 
 // Send-side bandwidth estimation (pion's Google Congestion Control from the
@@ -420,6 +479,7 @@ func (p *peer) chooseLayersEvery() {
 // cameras that do not simulcast) carry, shared equally between its
 // simulcast tracks. On the actor (p.subs is the actor's).
 func (p *peer) chooseLayers() {
+	p.applyViewSizes()
 	if p.bwe == nil {
 		return
 	}
@@ -457,6 +517,7 @@ func (p *peer) chooseLayers() {
 			c = newLayerChooser()
 			p.choosers[t] = c
 		}
+		c.setMaxHeight(p.views.caps[t])
 		idx := c.choose(now, budget, t.available(now))
 		if idx < 0 {
 			continue

@@ -274,3 +274,113 @@ func TestFanOutSwitchesLayerAtKeyframe(t *testing.T) {
 		t.Errorf("writer's layer %d, want 1", w.cur.Load())
 	}
 }
+
+// Three layers with their picture heights, lowest first.
+var sizedLayers = []layerRate{
+	{idx: 2, pixels: 320 * 180, height: 180, rate: 150_000},
+	{idx: 0, pixels: 640 * 360, height: 360, rate: 500_000},
+	{idx: 1, pixels: 1280 * 720, height: 720, rate: 1_500_000},
+}
+
+// A view size bounds the choice from above: the smallest layer at least
+// that tall, or less when the budget does not allow it.
+func TestLayerChooserViewSizeBoundsTheChoice(t *testing.T) {
+	now := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		height int
+		budget float64
+		want   int
+	}{
+		{200, 10_000_000, 0},  // 200 tall: the 360 layer is the smallest at least that
+		{360, 10_000_000, 0},  // exactly a layer's height
+		{100, 10_000_000, 2},  // a thumbnail: the lowest
+		{361, 10_000_000, 1},  // just over the middle: the top
+		{2000, 10_000_000, 1}, // taller than any: the top
+		{720, 700_000, 0},     // the budget still rules below the bound
+		{0, 10_000_000, 1},    // none: as large as the budget allows
+	} {
+		c := newLayerChooser()
+		c.setMaxHeight(tc.height)
+		if got := c.choose(now, tc.budget, sizedLayers); got != tc.want {
+			t.Errorf("height %d, budget %v: layer %d, want %d", tc.height, tc.budget, got, tc.want)
+		}
+	}
+	// Sizes not known yet (no keyframe seen): no bound can be applied.
+	c := newLayerChooser()
+	c.setMaxHeight(100)
+	if got := c.choose(now, 10_000_000, threeLayers); got != 1 {
+		t.Errorf("heights unknown: layer %d, want the top (1)", got)
+	}
+}
+
+// Lowering the view size moves down at once (no hold); raising it moves
+// up at once, straight to the best the budget clearly allows under the
+// new bound — not a layer per up-hold.
+func TestLayerChooserViewSizeChangesApplyAtOnce(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := newLayerChooser()
+	if got := c.choose(now, 10_000_000, sizedLayers); got != 1 {
+		t.Fatalf("start: layer %d, want the top (1)", got)
+	}
+	now = now.Add(500 * time.Millisecond)
+	c.setMaxHeight(120)
+	if got := c.choose(now, 10_000_000, sizedLayers); got != 2 {
+		t.Fatalf("shrunk to a thumbnail: layer %d, want the lowest (2) at once", got)
+	}
+	// Held there, however long the budget would allow more.
+	for range 20 {
+		now = now.Add(500 * time.Millisecond)
+		if got := c.choose(now, 10_000_000, sizedLayers); got != 2 {
+			t.Fatalf("thumbnail: moved to %d", got)
+		}
+	}
+	// Enlarged to full view: straight to the top, within one choice.
+	c.setMaxHeight(0)
+	now = now.Add(500 * time.Millisecond)
+	if got := c.choose(now, 10_000_000, sizedLayers); got != 1 {
+		t.Fatalf("bound lifted: layer %d, want the top (1) at once", got)
+	}
+	// Raised to a middle size: up to the middle only.
+	c = newLayerChooser()
+	c.setMaxHeight(100)
+	c.choose(now, 10_000_000, sizedLayers)
+	c.setMaxHeight(300)
+	now = now.Add(500 * time.Millisecond)
+	if got := c.choose(now, 10_000_000, sizedLayers); got != 0 {
+		t.Fatalf("raised to 300: layer %d, want the middle (0)", got)
+	}
+	// A raise the budget does not clearly allow jumps nowhere: the
+	// ordinary up-hold decides.
+	c = newLayerChooser()
+	c.setMaxHeight(100)
+	c.choose(now, 550_000, sizedLayers)
+	c.setMaxHeight(0)
+	now = now.Add(500 * time.Millisecond)
+	if got := c.choose(now, 550_000, sizedLayers); got != 2 {
+		t.Fatalf("raised with the budget barely above the middle: moved to %d", got)
+	}
+	// Raised with the budget clearly above the middle only: the middle.
+	c = newLayerChooser()
+	c.setMaxHeight(100)
+	c.choose(now, 1_000_000, sizedLayers)
+	c.setMaxHeight(0)
+	now = now.Add(500 * time.Millisecond)
+	if got := c.choose(now, 1_000_000, sizedLayers); got != 0 {
+		t.Fatalf("raised with room for the middle: layer %d, want 0", got)
+	}
+	// The same size again is no raise.
+	c = newLayerChooser()
+	c.setMaxHeight(100)
+	c.choose(now, 550_000, sizedLayers)
+	c.setMaxHeight(100)
+	if c.raised {
+		t.Error("the same height again counted as a raise")
+	}
+}
+
+func TestKeyframeSize(t *testing.T) {
+	head := []byte{0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01} // 640x360
+	if w, h := keyframeSize(head); w != 640 || h != 360 {
+		t.Errorf("size %dx%d, want 640x360", w, h)
+	}
+}

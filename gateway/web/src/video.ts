@@ -228,6 +228,8 @@ const FINAL_CODES = new Set(['OK', 'PERMISSION_DENIED', 'NOT_FOUND', 'FAILED_PRE
 const RETRY_REASONS = new Set(['JOIN_TOKEN_EXPIRED', 'RESUME_UNKNOWN']);
 
 const STATS_INTERVAL_MS = 2000;
+/** How long a tile's size must hold before it is reported (a window being resized). */
+export const VIEW_SIZE_DEBOUNCE_MS = 300;
 const MAX_RETRY_MS = 10_000;
 /** How long media may stay "disconnected" before the client restarts ICE itself. */
 const ICE_RESTART_AFTER_MS = 4000;
@@ -267,6 +269,9 @@ export class VideoSession {
   private closed = false;
   private serverSpeaker = false;
   private lastInbound = { lost: 0, received: 0 };
+  // The height each remote tile is shown at, by `participantId source`, as last told to the
+  // service (ViewSize: it sends a camera's smallest simulcast layer at least that tall).
+  private viewSizes = new Map<string, { participantId: string; source: 'camera' | 'screen'; height: number }>();
   // A dropped Wi-Fi can leave the socket looking open until TCP gives up; the browser knows
   // sooner. Closing it starts the reconnect (the seat is kept meanwhile).
   private readonly onOffline = () => {
@@ -387,6 +392,20 @@ export class VideoSession {
       this.screenTx.direction = 'inactive';
     }
     this.set({ sharing: false, localScreen: null });
+  }
+
+  /**
+   * Tells the service how tall (device pixels) a remote source is shown, so a thumbnail is
+   * not sent the full picture. Sent only when it changed, or when `again` (a new track: the
+   * service forgets the size of a track that ended). A size that could not be sent (the
+   * socket is down) goes with the next connection.
+   */
+  setViewSize(participantId: string, source: 'camera' | 'screen', height: number, again = false): void {
+    const h = Math.max(0, Math.round(height));
+    const key = `${participantId} ${source}`;
+    if (!again && this.viewSizes.get(key)?.height === h) return;
+    this.viewSizes.set(key, { participantId, source, height: h });
+    this.send({ viewSize: { participantId, source, height: h } });
   }
 
   raiseHand(): void {
@@ -555,6 +574,8 @@ export class VideoSession {
     }
     if ('peerLeft' in msg) {
       const id = str(obj(msg.peerLeft).participantId);
+      this.viewSizes.delete(`${id} camera`);
+      this.viewSizes.delete(`${id} screen`);
       this.set({
         peers: this.st.peers.filter((x) => x.participantId !== id),
         remote: this.st.remote.filter((r) => r.participantId !== id),
@@ -600,6 +621,8 @@ export class VideoSession {
       // Our offer lost a collision: the service's offer is being answered and
       // negotiationneeded brings ours back afterwards. Not a problem to show.
       if (reason === 'OFFER_COLLISION') return;
+      // A tile's size for a publisher that has just gone: nothing to show either.
+      if (str(e.field).startsWith('view_size')) return;
       this.set({ error: { reason, message: str(e.message) } });
       if (reason === 'PUBLISH_NOT_ALLOWED' || reason === 'INVALID_SDP') this.enqueue(() => this.withdrawRefusedOffer());
     }
@@ -641,8 +664,11 @@ export class VideoSession {
       });
       this.sendMediaState();
       if (this.st.handRaised) this.send({ raiseHand: { raised: true } });
+      for (const v of this.viewSizes.values()) this.send({ viewSize: v });
       return;
     }
+    // A new connection: the tiles report their sizes again as its tracks arrive.
+    this.viewSizes.clear();
     this.teardownMedia();
     this.set({ remote: [], sharing: false, localScreen: null, handRaised: false });
     void this.setupMedia();

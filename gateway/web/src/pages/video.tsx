@@ -20,6 +20,7 @@ import {
   type RemoteMedia,
   type Room,
   type SessionState,
+  VIEW_SIZE_DEBOUNCE_MS,
 } from '../video';
 import { useVideoText, type VideoKey } from '../videotext';
 import '../video.css';
@@ -227,6 +228,8 @@ function Session({ meetingId, meeting, onRejoin }: { meetingId: string; meeting:
     return meeting?.participants.find((x) => x.personId === id)?.fullName ?? '…';
   };
   const watching = watchOnly(st.permissions);
+  const onViewSize = (participantId: string, source: 'camera' | 'screen', height: number, again: boolean) =>
+    s?.setViewSize(participantId, source, height, again);
 
   return (
     <div
@@ -248,7 +251,7 @@ function Session({ meetingId, meeting, onRejoin }: { meetingId: string; meeting:
               {tt('watchOnly')}
             </p>
           )}
-          <Stage st={st} layout={layout} nameOf={nameOf} />
+          <Stage st={st} layout={layout} nameOf={nameOf} onViewSize={onViewSize} />
           <Controls st={st} session={s} layout={layout} setLayout={setLayout} watching={watching} />
           {meeting && canRun(meeting) && <RecordingControl meetingId={meetingId} on={st.recording.on} undelivered={st.recording.undelivered} />}
           <Problems st={st} />
@@ -369,14 +372,18 @@ function remoteTile(participantId: string, personId: string, name: string, sourc
   };
 }
 
-function Stage({ st, layout, nameOf }: { st: SessionState; layout: Layout; nameOf: (p: Peer | undefined, personId?: string) => string }) {
+type ViewSizeReport = (participantId: string, source: 'camera' | 'screen', height: number, again: boolean) => void;
+
+// Every remote tile reports the height it is shown at, so the big tile of the active-speaker
+// layout gets a sharp picture and the thumbnails a small one (ADR 0004, View size).
+function Stage({ st, layout, nameOf, onViewSize }: { st: SessionState; layout: Layout; nameOf: (p: Peer | undefined, personId?: string) => string; onViewSize: ViewSizeReport }) {
   const { tt } = useVideoText();
   const tiles = tilesOf(st, nameOf, tt);
   if (layout === 'grid' || tiles.length < 2) {
     return (
       <div class={`video-grid video-grid--${Math.min(tiles.length, 4)}`} data-testid="video-stage">
         {tiles.map((tile) => (
-          <TileView key={tile.key} tile={tile} speaking={tile.participantId === st.activeSpeaker && !tile.self && tile.source === 'camera'} />
+          <TileView key={tile.key} tile={tile} speaking={tile.participantId === st.activeSpeaker && !tile.self && tile.source === 'camera'} onViewSize={onViewSize} />
         ))}
       </div>
     );
@@ -390,20 +397,20 @@ function Stage({ st, layout, nameOf }: { st: SessionState; layout: Layout; nameO
   return (
     <div class="video-speaker" data-testid="video-stage">
       <div class="video-speaker-main">
-        <TileView tile={main} speaking={main.participantId === st.activeSpeaker && main.source === 'camera'} />
+        <TileView tile={main} speaking={main.participantId === st.activeSpeaker && main.source === 'camera'} onViewSize={onViewSize} />
       </div>
       <div class="video-strip">
         {tiles
           .filter((x) => x !== main)
           .map((tile) => (
-            <TileView key={tile.key} tile={tile} speaking={tile.participantId === st.activeSpeaker && !tile.self && tile.source === 'camera'} />
+            <TileView key={tile.key} tile={tile} speaking={tile.participantId === st.activeSpeaker && !tile.self && tile.source === 'camera'} onViewSize={onViewSize} />
           ))}
       </div>
     </div>
   );
 }
 
-function TileView({ tile, speaking }: { tile: Tile; speaking: boolean }) {
+function TileView({ tile, speaking, onViewSize }: { tile: Tile; speaking: boolean; onViewSize: ViewSizeReport }) {
   const { tt } = useVideoText();
   return (
     <figure
@@ -417,7 +424,14 @@ function TileView({ tile, speaking }: { tile: Tile; speaking: boolean }) {
       data-speaking={String(speaking)}
     >
       {tile.track ? (
-        <MediaView track={tile.track} muted={tile.self} mirror={tile.self && tile.source === 'camera'} testid="video-media" participantId={tile.participantId} />
+        <MediaView
+          track={tile.track}
+          muted={tile.self}
+          mirror={tile.self && tile.source === 'camera'}
+          testid="video-media"
+          participantId={tile.participantId}
+          onHeight={tile.self ? undefined : (h, again) => onViewSize(tile.participantId, tile.source, h, again)}
+        />
       ) : (
         <div class="video-placeholder" aria-hidden="true">
           <span class="video-initial">{initials(tile.name)}</span>
@@ -446,7 +460,25 @@ function initials(name: string): string {
 
 // MediaView plays one track. Each element gets its own MediaStream so that tracks of one
 // publisher can be shown and hidden independently.
-function MediaView({ track, muted, audio, mirror, testid, participantId }: { track: MediaStreamTrack; muted?: boolean; audio?: boolean; mirror?: boolean; testid: string; participantId: string }) {
+// onHeight, if given, hears the element's height in device pixels once it has held for
+// VIEW_SIZE_DEBOUNCE_MS (again: the first report for this track).
+function MediaView({
+  track,
+  muted,
+  audio,
+  mirror,
+  testid,
+  participantId,
+  onHeight,
+}: {
+  track: MediaStreamTrack;
+  muted?: boolean;
+  audio?: boolean;
+  mirror?: boolean;
+  testid: string;
+  participantId: string;
+  onHeight?: (height: number, again: boolean) => void;
+}) {
   const ref = useRef<HTMLVideoElement & HTMLAudioElement>(null);
   const stream = useMemo(() => new MediaStream([track]), [track]);
   useEffect(() => {
@@ -456,6 +488,32 @@ function MediaView({ track, muted, audio, mirror, testid, participantId }: { tra
     // Refused only without a user gesture on the page; joining is one.
     el.play().catch(() => {});
   }, [stream]);
+  // The callback changes with every render; the observer should not.
+  const report = useRef(onHeight);
+  report.current = onHeight;
+  const measured = onHeight !== undefined;
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || !measured || typeof ResizeObserver === 'undefined') return;
+    let timer: number | undefined;
+    let first = true;
+    const measure = () => {
+      const h = Math.round(el.getBoundingClientRect().height * (window.devicePixelRatio || 1));
+      // 0 would mean "as large as you can": a tile not laid out yet asks for nothing.
+      if (h <= 0) return;
+      report.current?.(h, first);
+      first = false;
+    };
+    const ro = new ResizeObserver(() => {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(measure, VIEW_SIZE_DEBOUNCE_MS);
+    });
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      window.clearTimeout(timer);
+    };
+  }, [track, measured]);
   if (audio) return <audio ref={ref} autoplay data-testid={testid} data-participant-id={participantId} />;
   return (
     <video

@@ -744,6 +744,7 @@ type SignalRequest struct {
 	//	*SignalRequest_MediaState
 	//	*SignalRequest_Leave
 	//	*SignalRequest_RaiseHand
+	//	*SignalRequest_ViewSize
 	Message       isSignalRequest_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -840,6 +841,15 @@ func (x *SignalRequest) GetRaiseHand() *RaiseHand {
 	return nil
 }
 
+func (x *SignalRequest) GetViewSize() *ViewSize {
+	if x != nil {
+		if x, ok := x.Message.(*SignalRequest_ViewSize); ok {
+			return x.ViewSize
+		}
+	}
+	return nil
+}
+
 type isSignalRequest_Message interface {
 	isSignalRequest_Message()
 }
@@ -869,6 +879,12 @@ type SignalRequest_RaiseHand struct {
 	RaiseHand *RaiseHand `protobuf:"bytes,6,opt,name=raise_hand,json=raiseHand,proto3,oneof"`
 }
 
+type SignalRequest_ViewSize struct {
+	// How large the client shows a publisher's video, so that no layer
+	// taller than that is sent to it.
+	ViewSize *ViewSize `protobuf:"bytes,7,opt,name=view_size,json=viewSize,proto3,oneof"`
+}
+
 func (*SignalRequest_Join) isSignalRequest_Message() {}
 
 func (*SignalRequest_Description) isSignalRequest_Message() {}
@@ -880,6 +896,77 @@ func (*SignalRequest_MediaState) isSignalRequest_Message() {}
 func (*SignalRequest_Leave) isSignalRequest_Message() {}
 
 func (*SignalRequest_RaiseHand) isSignalRequest_Message() {}
+
+func (*SignalRequest_ViewSize) isSignalRequest_Message() {}
+
+// The size a subscriber shows one publisher's source at (a grid tile needs
+// less than the active speaker's view). The SFU sends it the smallest
+// simulcast layer at least that tall, or a smaller one when its bandwidth
+// does not allow it; a source without layers is sent as it is. Sent again
+// when the layout changes; the last one counts.
+type ViewSize struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The publisher's participant id (the stream id of its tracks).
+	ParticipantId string `protobuf:"bytes,1,opt,name=participant_id,json=participantId,proto3" json:"participant_id,omitempty"`
+	// "camera" or "screen".
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// Height in CSS pixels times the device pixel ratio; 0 (or no ViewSize):
+	// as large as the bandwidth allows.
+	Height        int32 `protobuf:"varint,3,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ViewSize) Reset() {
+	*x = ViewSize{}
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ViewSize) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ViewSize) ProtoMessage() {}
+
+func (x *ViewSize) ProtoReflect() protoreflect.Message {
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ViewSize.ProtoReflect.Descriptor instead.
+func (*ViewSize) Descriptor() ([]byte, []int) {
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ViewSize) GetParticipantId() string {
+	if x != nil {
+		return x.ParticipantId
+	}
+	return ""
+}
+
+func (x *ViewSize) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *ViewSize) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
 
 type SignalResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -903,7 +990,7 @@ type SignalResponse struct {
 
 func (x *SignalResponse) Reset() {
 	*x = SignalResponse{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[10]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1002,7 @@ func (x *SignalResponse) String() string {
 func (*SignalResponse) ProtoMessage() {}
 
 func (x *SignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[10]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1015,7 @@ func (x *SignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalResponse.ProtoReflect.Descriptor instead.
 func (*SignalResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{10}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SignalResponse) GetMessage() isSignalResponse_Message {
@@ -1127,7 +1214,7 @@ type RecordingStatus struct {
 
 func (x *RecordingStatus) Reset() {
 	*x = RecordingStatus{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[11]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1226,7 @@ func (x *RecordingStatus) String() string {
 func (*RecordingStatus) ProtoMessage() {}
 
 func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[11]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1239,7 @@ func (x *RecordingStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordingStatus.ProtoReflect.Descriptor instead.
 func (*RecordingStatus) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{11}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordingStatus) GetOn() bool {
@@ -1185,7 +1272,7 @@ type ActiveSpeaker struct {
 
 func (x *ActiveSpeaker) Reset() {
 	*x = ActiveSpeaker{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[12]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1197,7 +1284,7 @@ func (x *ActiveSpeaker) String() string {
 func (*ActiveSpeaker) ProtoMessage() {}
 
 func (x *ActiveSpeaker) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[12]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1210,7 +1297,7 @@ func (x *ActiveSpeaker) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActiveSpeaker.ProtoReflect.Descriptor instead.
 func (*ActiveSpeaker) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{12}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ActiveSpeaker) GetParticipantId() string {
@@ -1237,7 +1324,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[13]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1336,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[13]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1349,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{13}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Join) GetMeetingId() string {
@@ -1301,7 +1388,7 @@ type SessionDescription struct {
 
 func (x *SessionDescription) Reset() {
 	*x = SessionDescription{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[14]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1400,7 @@ func (x *SessionDescription) String() string {
 func (*SessionDescription) ProtoMessage() {}
 
 func (x *SessionDescription) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[14]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1326,7 +1413,7 @@ func (x *SessionDescription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionDescription.ProtoReflect.Descriptor instead.
 func (*SessionDescription) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{14}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SessionDescription) GetType() SdpType {
@@ -1363,7 +1450,7 @@ type IceCandidate struct {
 
 func (x *IceCandidate) Reset() {
 	*x = IceCandidate{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[15]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1462,7 @@ func (x *IceCandidate) String() string {
 func (*IceCandidate) ProtoMessage() {}
 
 func (x *IceCandidate) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[15]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1475,7 @@ func (x *IceCandidate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IceCandidate.ProtoReflect.Descriptor instead.
 func (*IceCandidate) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{15}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IceCandidate) GetCandidate() string {
@@ -1430,7 +1517,7 @@ type MediaState struct {
 
 func (x *MediaState) Reset() {
 	*x = MediaState{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[16]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1529,7 @@ func (x *MediaState) String() string {
 func (*MediaState) ProtoMessage() {}
 
 func (x *MediaState) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[16]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1542,7 @@ func (x *MediaState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaState.ProtoReflect.Descriptor instead.
 func (*MediaState) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{16}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MediaState) GetAudioMuted() bool {
@@ -1480,7 +1567,7 @@ type Leave struct {
 
 func (x *Leave) Reset() {
 	*x = Leave{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[17]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1492,7 +1579,7 @@ func (x *Leave) String() string {
 func (*Leave) ProtoMessage() {}
 
 func (x *Leave) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[17]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1505,7 +1592,7 @@ func (x *Leave) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Leave.ProtoReflect.Descriptor instead.
 func (*Leave) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{17}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{18}
 }
 
 type RaiseHand struct {
@@ -1517,7 +1604,7 @@ type RaiseHand struct {
 
 func (x *RaiseHand) Reset() {
 	*x = RaiseHand{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[18]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +1616,7 @@ func (x *RaiseHand) String() string {
 func (*RaiseHand) ProtoMessage() {}
 
 func (x *RaiseHand) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[18]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +1629,7 @@ func (x *RaiseHand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RaiseHand.ProtoReflect.Descriptor instead.
 func (*RaiseHand) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{18}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RaiseHand) GetRaised() bool {
@@ -1568,7 +1655,7 @@ type Peer struct {
 
 func (x *Peer) Reset() {
 	*x = Peer{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[19]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1667,7 @@ func (x *Peer) String() string {
 func (*Peer) ProtoMessage() {}
 
 func (x *Peer) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[19]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1680,7 @@ func (x *Peer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Peer.ProtoReflect.Descriptor instead.
 func (*Peer) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{19}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Peer) GetParticipantId() string {
@@ -1652,7 +1739,7 @@ type Joined struct {
 
 func (x *Joined) Reset() {
 	*x = Joined{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[20]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1751,7 @@ func (x *Joined) String() string {
 func (*Joined) ProtoMessage() {}
 
 func (x *Joined) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[20]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +1764,7 @@ func (x *Joined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Joined.ProtoReflect.Descriptor instead.
 func (*Joined) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{20}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Joined) GetParticipantId() string {
@@ -1717,7 +1804,7 @@ type PeerJoined struct {
 
 func (x *PeerJoined) Reset() {
 	*x = PeerJoined{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[21]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1816,7 @@ func (x *PeerJoined) String() string {
 func (*PeerJoined) ProtoMessage() {}
 
 func (x *PeerJoined) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[21]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1829,7 @@ func (x *PeerJoined) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerJoined.ProtoReflect.Descriptor instead.
 func (*PeerJoined) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{21}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PeerJoined) GetPeer() *Peer {
@@ -1764,7 +1851,7 @@ type PeerLeft struct {
 
 func (x *PeerLeft) Reset() {
 	*x = PeerLeft{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[22]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1776,7 +1863,7 @@ func (x *PeerLeft) String() string {
 func (*PeerLeft) ProtoMessage() {}
 
 func (x *PeerLeft) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[22]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +1876,7 @@ func (x *PeerLeft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerLeft.ProtoReflect.Descriptor instead.
 func (*PeerLeft) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{22}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PeerLeft) GetParticipantId() string {
@@ -1823,7 +1910,7 @@ type PeerHand struct {
 
 func (x *PeerHand) Reset() {
 	*x = PeerHand{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[23]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1835,7 +1922,7 @@ func (x *PeerHand) String() string {
 func (*PeerHand) ProtoMessage() {}
 
 func (x *PeerHand) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[23]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1848,7 +1935,7 @@ func (x *PeerHand) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerHand.ProtoReflect.Descriptor instead.
 func (*PeerHand) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{23}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PeerHand) GetParticipantId() string {
@@ -1875,7 +1962,7 @@ type PeerPermissions struct {
 
 func (x *PeerPermissions) Reset() {
 	*x = PeerPermissions{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[24]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1887,7 +1974,7 @@ func (x *PeerPermissions) String() string {
 func (*PeerPermissions) ProtoMessage() {}
 
 func (x *PeerPermissions) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[24]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1900,7 +1987,7 @@ func (x *PeerPermissions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerPermissions.ProtoReflect.Descriptor instead.
 func (*PeerPermissions) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{24}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PeerPermissions) GetParticipantId() string {
@@ -1928,7 +2015,7 @@ type SetPermissionsRequest struct {
 
 func (x *SetPermissionsRequest) Reset() {
 	*x = SetPermissionsRequest{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[25]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1940,7 +2027,7 @@ func (x *SetPermissionsRequest) String() string {
 func (*SetPermissionsRequest) ProtoMessage() {}
 
 func (x *SetPermissionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[25]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1953,7 +2040,7 @@ func (x *SetPermissionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPermissionsRequest.ProtoReflect.Descriptor instead.
 func (*SetPermissionsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{25}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SetPermissionsRequest) GetMeetingId() string {
@@ -1986,7 +2073,7 @@ type SetPermissionsResponse struct {
 
 func (x *SetPermissionsResponse) Reset() {
 	*x = SetPermissionsResponse{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[26]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2085,7 @@ func (x *SetPermissionsResponse) String() string {
 func (*SetPermissionsResponse) ProtoMessage() {}
 
 func (x *SetPermissionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[26]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2098,7 @@ func (x *SetPermissionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPermissionsResponse.ProtoReflect.Descriptor instead.
 func (*SetPermissionsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{26}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SetPermissionsResponse) GetPeer() *Peer {
@@ -2031,7 +2118,7 @@ type PeerMediaState struct {
 
 func (x *PeerMediaState) Reset() {
 	*x = PeerMediaState{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[27]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2043,7 +2130,7 @@ func (x *PeerMediaState) String() string {
 func (*PeerMediaState) ProtoMessage() {}
 
 func (x *PeerMediaState) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[27]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2056,7 +2143,7 @@ func (x *PeerMediaState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerMediaState.ProtoReflect.Descriptor instead.
 func (*PeerMediaState) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{27}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PeerMediaState) GetParticipantId() string {
@@ -2089,7 +2176,7 @@ type SignalError struct {
 
 func (x *SignalError) Reset() {
 	*x = SignalError{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[28]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2101,7 +2188,7 @@ func (x *SignalError) String() string {
 func (*SignalError) ProtoMessage() {}
 
 func (x *SignalError) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[28]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2114,7 +2201,7 @@ func (x *SignalError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalError.ProtoReflect.Descriptor instead.
 func (*SignalError) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{28}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SignalError) GetReason() string {
@@ -2153,7 +2240,7 @@ type Recording struct {
 
 func (x *Recording) Reset() {
 	*x = Recording{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[29]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2252,7 @@ func (x *Recording) String() string {
 func (*Recording) ProtoMessage() {}
 
 func (x *Recording) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[29]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2265,7 @@ func (x *Recording) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recording.ProtoReflect.Descriptor instead.
 func (*Recording) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{29}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Recording) GetId() string {
@@ -2244,7 +2331,7 @@ type RecordedTrack struct {
 
 func (x *RecordedTrack) Reset() {
 	*x = RecordedTrack{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[30]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2256,7 +2343,7 @@ func (x *RecordedTrack) String() string {
 func (*RecordedTrack) ProtoMessage() {}
 
 func (x *RecordedTrack) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[30]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2269,7 +2356,7 @@ func (x *RecordedTrack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordedTrack.ProtoReflect.Descriptor instead.
 func (*RecordedTrack) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{30}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RecordedTrack) GetParticipantId() string {
@@ -2330,7 +2417,7 @@ type StartRecordingRequest struct {
 
 func (x *StartRecordingRequest) Reset() {
 	*x = StartRecordingRequest{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[31]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2342,7 +2429,7 @@ func (x *StartRecordingRequest) String() string {
 func (*StartRecordingRequest) ProtoMessage() {}
 
 func (x *StartRecordingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[31]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2355,7 +2442,7 @@ func (x *StartRecordingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRecordingRequest.ProtoReflect.Descriptor instead.
 func (*StartRecordingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{31}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StartRecordingRequest) GetMeetingId() string {
@@ -2374,7 +2461,7 @@ type StartRecordingResponse struct {
 
 func (x *StartRecordingResponse) Reset() {
 	*x = StartRecordingResponse{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[32]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2386,7 +2473,7 @@ func (x *StartRecordingResponse) String() string {
 func (*StartRecordingResponse) ProtoMessage() {}
 
 func (x *StartRecordingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[32]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2399,7 +2486,7 @@ func (x *StartRecordingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRecordingResponse.ProtoReflect.Descriptor instead.
 func (*StartRecordingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{32}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StartRecordingResponse) GetRecording() *Recording {
@@ -2418,7 +2505,7 @@ type StopRecordingRequest struct {
 
 func (x *StopRecordingRequest) Reset() {
 	*x = StopRecordingRequest{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[33]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2517,7 @@ func (x *StopRecordingRequest) String() string {
 func (*StopRecordingRequest) ProtoMessage() {}
 
 func (x *StopRecordingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[33]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2530,7 @@ func (x *StopRecordingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRecordingRequest.ProtoReflect.Descriptor instead.
 func (*StopRecordingRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{33}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *StopRecordingRequest) GetMeetingId() string {
@@ -2462,7 +2549,7 @@ type StopRecordingResponse struct {
 
 func (x *StopRecordingResponse) Reset() {
 	*x = StopRecordingResponse{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[34]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2474,7 +2561,7 @@ func (x *StopRecordingResponse) String() string {
 func (*StopRecordingResponse) ProtoMessage() {}
 
 func (x *StopRecordingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[34]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2487,7 +2574,7 @@ func (x *StopRecordingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRecordingResponse.ProtoReflect.Descriptor instead.
 func (*StopRecordingResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{34}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StopRecordingResponse) GetRecording() *Recording {
@@ -2506,7 +2593,7 @@ type DeliverRecordingsRequest struct {
 
 func (x *DeliverRecordingsRequest) Reset() {
 	*x = DeliverRecordingsRequest{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[35]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2518,7 +2605,7 @@ func (x *DeliverRecordingsRequest) String() string {
 func (*DeliverRecordingsRequest) ProtoMessage() {}
 
 func (x *DeliverRecordingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[35]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2531,7 +2618,7 @@ func (x *DeliverRecordingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverRecordingsRequest.ProtoReflect.Descriptor instead.
 func (*DeliverRecordingsRequest) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{35}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeliverRecordingsRequest) GetMeetingId() string {
@@ -2550,7 +2637,7 @@ type DeliverRecordingsResponse struct {
 
 func (x *DeliverRecordingsResponse) Reset() {
 	*x = DeliverRecordingsResponse{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[36]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2562,7 +2649,7 @@ func (x *DeliverRecordingsResponse) String() string {
 func (*DeliverRecordingsResponse) ProtoMessage() {}
 
 func (x *DeliverRecordingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[36]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2575,7 +2662,7 @@ func (x *DeliverRecordingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliverRecordingsResponse.ProtoReflect.Descriptor instead.
 func (*DeliverRecordingsResponse) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{36}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DeliverRecordingsResponse) GetFiles() []*UndeliveredFile {
@@ -2600,7 +2687,7 @@ type UndeliveredFile struct {
 
 func (x *UndeliveredFile) Reset() {
 	*x = UndeliveredFile{}
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[37]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2612,7 +2699,7 @@ func (x *UndeliveredFile) String() string {
 func (*UndeliveredFile) ProtoMessage() {}
 
 func (x *UndeliveredFile) ProtoReflect() protoreflect.Message {
-	mi := &file_ecabinet_video_v1_video_proto_msgTypes[37]
+	mi := &file_ecabinet_video_v1_video_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2625,7 +2712,7 @@ func (x *UndeliveredFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndeliveredFile.ProtoReflect.Descriptor instead.
 func (*UndeliveredFile) Descriptor() ([]byte, []int) {
-	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{37}
+	return file_ecabinet_video_v1_video_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *UndeliveredFile) GetRecordingId() string {
@@ -2707,7 +2794,7 @@ const file_ecabinet_video_v1_video_proto_rawDesc = "" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x1e\n" +
 	"\n" +
 	"credential\x18\x03 \x01(\tR\n" +
-	"credential\"\x88\x03\n" +
+	"credential\"\xc4\x03\n" +
 	"\rSignalRequest\x12-\n" +
 	"\x04join\x18\x01 \x01(\v2\x17.ecabinet.video.v1.JoinH\x00R\x04join\x12I\n" +
 	"\vdescription\x18\x02 \x01(\v2%.ecabinet.video.v1.SessionDescriptionH\x00R\vdescription\x12?\n" +
@@ -2716,8 +2803,13 @@ const file_ecabinet_video_v1_video_proto_rawDesc = "" +
 	"mediaState\x120\n" +
 	"\x05leave\x18\x05 \x01(\v2\x18.ecabinet.video.v1.LeaveH\x00R\x05leave\x12=\n" +
 	"\n" +
-	"raise_hand\x18\x06 \x01(\v2\x1c.ecabinet.video.v1.RaiseHandH\x00R\traiseHandB\t\n" +
-	"\amessage\"\xfd\x05\n" +
+	"raise_hand\x18\x06 \x01(\v2\x1c.ecabinet.video.v1.RaiseHandH\x00R\traiseHand\x12:\n" +
+	"\tview_size\x18\a \x01(\v2\x1b.ecabinet.video.v1.ViewSizeH\x00R\bviewSizeB\t\n" +
+	"\amessage\"a\n" +
+	"\bViewSize\x12%\n" +
+	"\x0eparticipant_id\x18\x01 \x01(\tR\rparticipantId\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x16\n" +
+	"\x06height\x18\x03 \x01(\x05R\x06height\"\xfd\x05\n" +
 	"\x0eSignalResponse\x123\n" +
 	"\x06joined\x18\x01 \x01(\v2\x19.ecabinet.video.v1.JoinedH\x00R\x06joined\x12I\n" +
 	"\vdescription\x18\x02 \x01(\v2%.ecabinet.video.v1.SessionDescriptionH\x00R\vdescription\x12?\n" +
@@ -2885,7 +2977,7 @@ func file_ecabinet_video_v1_video_proto_rawDescGZIP() []byte {
 }
 
 var file_ecabinet_video_v1_video_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_ecabinet_video_v1_video_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_ecabinet_video_v1_video_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_ecabinet_video_v1_video_proto_goTypes = []any{
 	(RoomMode)(0),                     // 0: ecabinet.video.v1.RoomMode
 	(RoomState)(0),                    // 1: ecabinet.video.v1.RoomState
@@ -2901,105 +2993,107 @@ var file_ecabinet_video_v1_video_proto_goTypes = []any{
 	(*IssueJoinTokenResponse)(nil),    // 11: ecabinet.video.v1.IssueJoinTokenResponse
 	(*IceServer)(nil),                 // 12: ecabinet.video.v1.IceServer
 	(*SignalRequest)(nil),             // 13: ecabinet.video.v1.SignalRequest
-	(*SignalResponse)(nil),            // 14: ecabinet.video.v1.SignalResponse
-	(*RecordingStatus)(nil),           // 15: ecabinet.video.v1.RecordingStatus
-	(*ActiveSpeaker)(nil),             // 16: ecabinet.video.v1.ActiveSpeaker
-	(*Join)(nil),                      // 17: ecabinet.video.v1.Join
-	(*SessionDescription)(nil),        // 18: ecabinet.video.v1.SessionDescription
-	(*IceCandidate)(nil),              // 19: ecabinet.video.v1.IceCandidate
-	(*MediaState)(nil),                // 20: ecabinet.video.v1.MediaState
-	(*Leave)(nil),                     // 21: ecabinet.video.v1.Leave
-	(*RaiseHand)(nil),                 // 22: ecabinet.video.v1.RaiseHand
-	(*Peer)(nil),                      // 23: ecabinet.video.v1.Peer
-	(*Joined)(nil),                    // 24: ecabinet.video.v1.Joined
-	(*PeerJoined)(nil),                // 25: ecabinet.video.v1.PeerJoined
-	(*PeerLeft)(nil),                  // 26: ecabinet.video.v1.PeerLeft
-	(*PeerHand)(nil),                  // 27: ecabinet.video.v1.PeerHand
-	(*PeerPermissions)(nil),           // 28: ecabinet.video.v1.PeerPermissions
-	(*SetPermissionsRequest)(nil),     // 29: ecabinet.video.v1.SetPermissionsRequest
-	(*SetPermissionsResponse)(nil),    // 30: ecabinet.video.v1.SetPermissionsResponse
-	(*PeerMediaState)(nil),            // 31: ecabinet.video.v1.PeerMediaState
-	(*SignalError)(nil),               // 32: ecabinet.video.v1.SignalError
-	(*Recording)(nil),                 // 33: ecabinet.video.v1.Recording
-	(*RecordedTrack)(nil),             // 34: ecabinet.video.v1.RecordedTrack
-	(*StartRecordingRequest)(nil),     // 35: ecabinet.video.v1.StartRecordingRequest
-	(*StartRecordingResponse)(nil),    // 36: ecabinet.video.v1.StartRecordingResponse
-	(*StopRecordingRequest)(nil),      // 37: ecabinet.video.v1.StopRecordingRequest
-	(*StopRecordingResponse)(nil),     // 38: ecabinet.video.v1.StopRecordingResponse
-	(*DeliverRecordingsRequest)(nil),  // 39: ecabinet.video.v1.DeliverRecordingsRequest
-	(*DeliverRecordingsResponse)(nil), // 40: ecabinet.video.v1.DeliverRecordingsResponse
-	(*UndeliveredFile)(nil),           // 41: ecabinet.video.v1.UndeliveredFile
-	(*timestamppb.Timestamp)(nil),     // 42: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 43: google.protobuf.Duration
+	(*ViewSize)(nil),                  // 14: ecabinet.video.v1.ViewSize
+	(*SignalResponse)(nil),            // 15: ecabinet.video.v1.SignalResponse
+	(*RecordingStatus)(nil),           // 16: ecabinet.video.v1.RecordingStatus
+	(*ActiveSpeaker)(nil),             // 17: ecabinet.video.v1.ActiveSpeaker
+	(*Join)(nil),                      // 18: ecabinet.video.v1.Join
+	(*SessionDescription)(nil),        // 19: ecabinet.video.v1.SessionDescription
+	(*IceCandidate)(nil),              // 20: ecabinet.video.v1.IceCandidate
+	(*MediaState)(nil),                // 21: ecabinet.video.v1.MediaState
+	(*Leave)(nil),                     // 22: ecabinet.video.v1.Leave
+	(*RaiseHand)(nil),                 // 23: ecabinet.video.v1.RaiseHand
+	(*Peer)(nil),                      // 24: ecabinet.video.v1.Peer
+	(*Joined)(nil),                    // 25: ecabinet.video.v1.Joined
+	(*PeerJoined)(nil),                // 26: ecabinet.video.v1.PeerJoined
+	(*PeerLeft)(nil),                  // 27: ecabinet.video.v1.PeerLeft
+	(*PeerHand)(nil),                  // 28: ecabinet.video.v1.PeerHand
+	(*PeerPermissions)(nil),           // 29: ecabinet.video.v1.PeerPermissions
+	(*SetPermissionsRequest)(nil),     // 30: ecabinet.video.v1.SetPermissionsRequest
+	(*SetPermissionsResponse)(nil),    // 31: ecabinet.video.v1.SetPermissionsResponse
+	(*PeerMediaState)(nil),            // 32: ecabinet.video.v1.PeerMediaState
+	(*SignalError)(nil),               // 33: ecabinet.video.v1.SignalError
+	(*Recording)(nil),                 // 34: ecabinet.video.v1.Recording
+	(*RecordedTrack)(nil),             // 35: ecabinet.video.v1.RecordedTrack
+	(*StartRecordingRequest)(nil),     // 36: ecabinet.video.v1.StartRecordingRequest
+	(*StartRecordingResponse)(nil),    // 37: ecabinet.video.v1.StartRecordingResponse
+	(*StopRecordingRequest)(nil),      // 38: ecabinet.video.v1.StopRecordingRequest
+	(*StopRecordingResponse)(nil),     // 39: ecabinet.video.v1.StopRecordingResponse
+	(*DeliverRecordingsRequest)(nil),  // 40: ecabinet.video.v1.DeliverRecordingsRequest
+	(*DeliverRecordingsResponse)(nil), // 41: ecabinet.video.v1.DeliverRecordingsResponse
+	(*UndeliveredFile)(nil),           // 42: ecabinet.video.v1.UndeliveredFile
+	(*timestamppb.Timestamp)(nil),     // 43: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),       // 44: google.protobuf.Duration
 }
 var file_ecabinet_video_v1_video_proto_depIdxs = []int32{
 	0,  // 0: ecabinet.video.v1.Room.mode:type_name -> ecabinet.video.v1.RoomMode
 	1,  // 1: ecabinet.video.v1.Room.state:type_name -> ecabinet.video.v1.RoomState
-	42, // 2: ecabinet.video.v1.Room.open_time:type_name -> google.protobuf.Timestamp
+	43, // 2: ecabinet.video.v1.Room.open_time:type_name -> google.protobuf.Timestamp
 	0,  // 3: ecabinet.video.v1.OpenRoomRequest.mode:type_name -> ecabinet.video.v1.RoomMode
 	4,  // 4: ecabinet.video.v1.OpenRoomResponse.room:type_name -> ecabinet.video.v1.Room
 	4,  // 5: ecabinet.video.v1.GetRoomResponse.room:type_name -> ecabinet.video.v1.Room
-	42, // 6: ecabinet.video.v1.IssueJoinTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	43, // 6: ecabinet.video.v1.IssueJoinTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
 	9,  // 7: ecabinet.video.v1.IssueJoinTokenResponse.permissions:type_name -> ecabinet.video.v1.JoinPermissions
 	12, // 8: ecabinet.video.v1.IssueJoinTokenResponse.ice_servers:type_name -> ecabinet.video.v1.IceServer
-	17, // 9: ecabinet.video.v1.SignalRequest.join:type_name -> ecabinet.video.v1.Join
-	18, // 10: ecabinet.video.v1.SignalRequest.description:type_name -> ecabinet.video.v1.SessionDescription
-	19, // 11: ecabinet.video.v1.SignalRequest.candidate:type_name -> ecabinet.video.v1.IceCandidate
-	20, // 12: ecabinet.video.v1.SignalRequest.media_state:type_name -> ecabinet.video.v1.MediaState
-	21, // 13: ecabinet.video.v1.SignalRequest.leave:type_name -> ecabinet.video.v1.Leave
-	22, // 14: ecabinet.video.v1.SignalRequest.raise_hand:type_name -> ecabinet.video.v1.RaiseHand
-	24, // 15: ecabinet.video.v1.SignalResponse.joined:type_name -> ecabinet.video.v1.Joined
-	18, // 16: ecabinet.video.v1.SignalResponse.description:type_name -> ecabinet.video.v1.SessionDescription
-	19, // 17: ecabinet.video.v1.SignalResponse.candidate:type_name -> ecabinet.video.v1.IceCandidate
-	25, // 18: ecabinet.video.v1.SignalResponse.peer_joined:type_name -> ecabinet.video.v1.PeerJoined
-	26, // 19: ecabinet.video.v1.SignalResponse.peer_left:type_name -> ecabinet.video.v1.PeerLeft
-	31, // 20: ecabinet.video.v1.SignalResponse.peer_media_state:type_name -> ecabinet.video.v1.PeerMediaState
-	32, // 21: ecabinet.video.v1.SignalResponse.error:type_name -> ecabinet.video.v1.SignalError
-	27, // 22: ecabinet.video.v1.SignalResponse.peer_hand:type_name -> ecabinet.video.v1.PeerHand
-	28, // 23: ecabinet.video.v1.SignalResponse.peer_permissions:type_name -> ecabinet.video.v1.PeerPermissions
-	16, // 24: ecabinet.video.v1.SignalResponse.active_speaker:type_name -> ecabinet.video.v1.ActiveSpeaker
-	15, // 25: ecabinet.video.v1.SignalResponse.recording:type_name -> ecabinet.video.v1.RecordingStatus
-	42, // 26: ecabinet.video.v1.RecordingStatus.start_time:type_name -> google.protobuf.Timestamp
-	2,  // 27: ecabinet.video.v1.SessionDescription.type:type_name -> ecabinet.video.v1.SdpType
-	9,  // 28: ecabinet.video.v1.Peer.permissions:type_name -> ecabinet.video.v1.JoinPermissions
-	20, // 29: ecabinet.video.v1.Peer.media_state:type_name -> ecabinet.video.v1.MediaState
-	9,  // 30: ecabinet.video.v1.Joined.permissions:type_name -> ecabinet.video.v1.JoinPermissions
-	23, // 31: ecabinet.video.v1.Joined.peers:type_name -> ecabinet.video.v1.Peer
-	15, // 32: ecabinet.video.v1.Joined.recording:type_name -> ecabinet.video.v1.RecordingStatus
-	23, // 33: ecabinet.video.v1.PeerJoined.peer:type_name -> ecabinet.video.v1.Peer
-	9,  // 34: ecabinet.video.v1.PeerPermissions.permissions:type_name -> ecabinet.video.v1.JoinPermissions
-	9,  // 35: ecabinet.video.v1.SetPermissionsRequest.permissions:type_name -> ecabinet.video.v1.JoinPermissions
-	23, // 36: ecabinet.video.v1.SetPermissionsResponse.peer:type_name -> ecabinet.video.v1.Peer
-	20, // 37: ecabinet.video.v1.PeerMediaState.media_state:type_name -> ecabinet.video.v1.MediaState
-	3,  // 38: ecabinet.video.v1.Recording.state:type_name -> ecabinet.video.v1.RecordingState
-	42, // 39: ecabinet.video.v1.Recording.start_time:type_name -> google.protobuf.Timestamp
-	42, // 40: ecabinet.video.v1.Recording.stop_time:type_name -> google.protobuf.Timestamp
-	34, // 41: ecabinet.video.v1.Recording.tracks:type_name -> ecabinet.video.v1.RecordedTrack
-	43, // 42: ecabinet.video.v1.RecordedTrack.duration:type_name -> google.protobuf.Duration
-	33, // 43: ecabinet.video.v1.StartRecordingResponse.recording:type_name -> ecabinet.video.v1.Recording
-	33, // 44: ecabinet.video.v1.StopRecordingResponse.recording:type_name -> ecabinet.video.v1.Recording
-	41, // 45: ecabinet.video.v1.DeliverRecordingsResponse.files:type_name -> ecabinet.video.v1.UndeliveredFile
-	5,  // 46: ecabinet.video.v1.VideoService.OpenRoom:input_type -> ecabinet.video.v1.OpenRoomRequest
-	7,  // 47: ecabinet.video.v1.VideoService.GetRoom:input_type -> ecabinet.video.v1.GetRoomRequest
-	10, // 48: ecabinet.video.v1.VideoService.IssueJoinToken:input_type -> ecabinet.video.v1.IssueJoinTokenRequest
-	13, // 49: ecabinet.video.v1.VideoService.Signal:input_type -> ecabinet.video.v1.SignalRequest
-	29, // 50: ecabinet.video.v1.VideoService.SetPermissions:input_type -> ecabinet.video.v1.SetPermissionsRequest
-	35, // 51: ecabinet.video.v1.VideoService.StartRecording:input_type -> ecabinet.video.v1.StartRecordingRequest
-	37, // 52: ecabinet.video.v1.VideoService.StopRecording:input_type -> ecabinet.video.v1.StopRecordingRequest
-	39, // 53: ecabinet.video.v1.VideoService.DeliverRecordings:input_type -> ecabinet.video.v1.DeliverRecordingsRequest
-	6,  // 54: ecabinet.video.v1.VideoService.OpenRoom:output_type -> ecabinet.video.v1.OpenRoomResponse
-	8,  // 55: ecabinet.video.v1.VideoService.GetRoom:output_type -> ecabinet.video.v1.GetRoomResponse
-	11, // 56: ecabinet.video.v1.VideoService.IssueJoinToken:output_type -> ecabinet.video.v1.IssueJoinTokenResponse
-	14, // 57: ecabinet.video.v1.VideoService.Signal:output_type -> ecabinet.video.v1.SignalResponse
-	30, // 58: ecabinet.video.v1.VideoService.SetPermissions:output_type -> ecabinet.video.v1.SetPermissionsResponse
-	36, // 59: ecabinet.video.v1.VideoService.StartRecording:output_type -> ecabinet.video.v1.StartRecordingResponse
-	38, // 60: ecabinet.video.v1.VideoService.StopRecording:output_type -> ecabinet.video.v1.StopRecordingResponse
-	40, // 61: ecabinet.video.v1.VideoService.DeliverRecordings:output_type -> ecabinet.video.v1.DeliverRecordingsResponse
-	54, // [54:62] is the sub-list for method output_type
-	46, // [46:54] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	18, // 9: ecabinet.video.v1.SignalRequest.join:type_name -> ecabinet.video.v1.Join
+	19, // 10: ecabinet.video.v1.SignalRequest.description:type_name -> ecabinet.video.v1.SessionDescription
+	20, // 11: ecabinet.video.v1.SignalRequest.candidate:type_name -> ecabinet.video.v1.IceCandidate
+	21, // 12: ecabinet.video.v1.SignalRequest.media_state:type_name -> ecabinet.video.v1.MediaState
+	22, // 13: ecabinet.video.v1.SignalRequest.leave:type_name -> ecabinet.video.v1.Leave
+	23, // 14: ecabinet.video.v1.SignalRequest.raise_hand:type_name -> ecabinet.video.v1.RaiseHand
+	14, // 15: ecabinet.video.v1.SignalRequest.view_size:type_name -> ecabinet.video.v1.ViewSize
+	25, // 16: ecabinet.video.v1.SignalResponse.joined:type_name -> ecabinet.video.v1.Joined
+	19, // 17: ecabinet.video.v1.SignalResponse.description:type_name -> ecabinet.video.v1.SessionDescription
+	20, // 18: ecabinet.video.v1.SignalResponse.candidate:type_name -> ecabinet.video.v1.IceCandidate
+	26, // 19: ecabinet.video.v1.SignalResponse.peer_joined:type_name -> ecabinet.video.v1.PeerJoined
+	27, // 20: ecabinet.video.v1.SignalResponse.peer_left:type_name -> ecabinet.video.v1.PeerLeft
+	32, // 21: ecabinet.video.v1.SignalResponse.peer_media_state:type_name -> ecabinet.video.v1.PeerMediaState
+	33, // 22: ecabinet.video.v1.SignalResponse.error:type_name -> ecabinet.video.v1.SignalError
+	28, // 23: ecabinet.video.v1.SignalResponse.peer_hand:type_name -> ecabinet.video.v1.PeerHand
+	29, // 24: ecabinet.video.v1.SignalResponse.peer_permissions:type_name -> ecabinet.video.v1.PeerPermissions
+	17, // 25: ecabinet.video.v1.SignalResponse.active_speaker:type_name -> ecabinet.video.v1.ActiveSpeaker
+	16, // 26: ecabinet.video.v1.SignalResponse.recording:type_name -> ecabinet.video.v1.RecordingStatus
+	43, // 27: ecabinet.video.v1.RecordingStatus.start_time:type_name -> google.protobuf.Timestamp
+	2,  // 28: ecabinet.video.v1.SessionDescription.type:type_name -> ecabinet.video.v1.SdpType
+	9,  // 29: ecabinet.video.v1.Peer.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	21, // 30: ecabinet.video.v1.Peer.media_state:type_name -> ecabinet.video.v1.MediaState
+	9,  // 31: ecabinet.video.v1.Joined.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	24, // 32: ecabinet.video.v1.Joined.peers:type_name -> ecabinet.video.v1.Peer
+	16, // 33: ecabinet.video.v1.Joined.recording:type_name -> ecabinet.video.v1.RecordingStatus
+	24, // 34: ecabinet.video.v1.PeerJoined.peer:type_name -> ecabinet.video.v1.Peer
+	9,  // 35: ecabinet.video.v1.PeerPermissions.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	9,  // 36: ecabinet.video.v1.SetPermissionsRequest.permissions:type_name -> ecabinet.video.v1.JoinPermissions
+	24, // 37: ecabinet.video.v1.SetPermissionsResponse.peer:type_name -> ecabinet.video.v1.Peer
+	21, // 38: ecabinet.video.v1.PeerMediaState.media_state:type_name -> ecabinet.video.v1.MediaState
+	3,  // 39: ecabinet.video.v1.Recording.state:type_name -> ecabinet.video.v1.RecordingState
+	43, // 40: ecabinet.video.v1.Recording.start_time:type_name -> google.protobuf.Timestamp
+	43, // 41: ecabinet.video.v1.Recording.stop_time:type_name -> google.protobuf.Timestamp
+	35, // 42: ecabinet.video.v1.Recording.tracks:type_name -> ecabinet.video.v1.RecordedTrack
+	44, // 43: ecabinet.video.v1.RecordedTrack.duration:type_name -> google.protobuf.Duration
+	34, // 44: ecabinet.video.v1.StartRecordingResponse.recording:type_name -> ecabinet.video.v1.Recording
+	34, // 45: ecabinet.video.v1.StopRecordingResponse.recording:type_name -> ecabinet.video.v1.Recording
+	42, // 46: ecabinet.video.v1.DeliverRecordingsResponse.files:type_name -> ecabinet.video.v1.UndeliveredFile
+	5,  // 47: ecabinet.video.v1.VideoService.OpenRoom:input_type -> ecabinet.video.v1.OpenRoomRequest
+	7,  // 48: ecabinet.video.v1.VideoService.GetRoom:input_type -> ecabinet.video.v1.GetRoomRequest
+	10, // 49: ecabinet.video.v1.VideoService.IssueJoinToken:input_type -> ecabinet.video.v1.IssueJoinTokenRequest
+	13, // 50: ecabinet.video.v1.VideoService.Signal:input_type -> ecabinet.video.v1.SignalRequest
+	30, // 51: ecabinet.video.v1.VideoService.SetPermissions:input_type -> ecabinet.video.v1.SetPermissionsRequest
+	36, // 52: ecabinet.video.v1.VideoService.StartRecording:input_type -> ecabinet.video.v1.StartRecordingRequest
+	38, // 53: ecabinet.video.v1.VideoService.StopRecording:input_type -> ecabinet.video.v1.StopRecordingRequest
+	40, // 54: ecabinet.video.v1.VideoService.DeliverRecordings:input_type -> ecabinet.video.v1.DeliverRecordingsRequest
+	6,  // 55: ecabinet.video.v1.VideoService.OpenRoom:output_type -> ecabinet.video.v1.OpenRoomResponse
+	8,  // 56: ecabinet.video.v1.VideoService.GetRoom:output_type -> ecabinet.video.v1.GetRoomResponse
+	11, // 57: ecabinet.video.v1.VideoService.IssueJoinToken:output_type -> ecabinet.video.v1.IssueJoinTokenResponse
+	15, // 58: ecabinet.video.v1.VideoService.Signal:output_type -> ecabinet.video.v1.SignalResponse
+	31, // 59: ecabinet.video.v1.VideoService.SetPermissions:output_type -> ecabinet.video.v1.SetPermissionsResponse
+	37, // 60: ecabinet.video.v1.VideoService.StartRecording:output_type -> ecabinet.video.v1.StartRecordingResponse
+	39, // 61: ecabinet.video.v1.VideoService.StopRecording:output_type -> ecabinet.video.v1.StopRecordingResponse
+	41, // 62: ecabinet.video.v1.VideoService.DeliverRecordings:output_type -> ecabinet.video.v1.DeliverRecordingsResponse
+	55, // [55:63] is the sub-list for method output_type
+	47, // [47:55] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_ecabinet_video_v1_video_proto_init() }
@@ -3014,8 +3108,9 @@ func file_ecabinet_video_v1_video_proto_init() {
 		(*SignalRequest_MediaState)(nil),
 		(*SignalRequest_Leave)(nil),
 		(*SignalRequest_RaiseHand)(nil),
+		(*SignalRequest_ViewSize)(nil),
 	}
-	file_ecabinet_video_v1_video_proto_msgTypes[10].OneofWrappers = []any{
+	file_ecabinet_video_v1_video_proto_msgTypes[11].OneofWrappers = []any{
 		(*SignalResponse_Joined)(nil),
 		(*SignalResponse_Description)(nil),
 		(*SignalResponse_Candidate)(nil),
@@ -3028,14 +3123,14 @@ func file_ecabinet_video_v1_video_proto_init() {
 		(*SignalResponse_ActiveSpeaker)(nil),
 		(*SignalResponse_Recording)(nil),
 	}
-	file_ecabinet_video_v1_video_proto_msgTypes[15].OneofWrappers = []any{}
+	file_ecabinet_video_v1_video_proto_msgTypes[16].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ecabinet_video_v1_video_proto_rawDesc), len(file_ecabinet_video_v1_video_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
