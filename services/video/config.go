@@ -42,6 +42,12 @@ type Config struct {
 	// broke keeps its seat (and media) for a resume, and how long one whose
 	// media connection failed keeps it for an ICE restart.
 	ResumeGrace time.Duration `env:"VIDEO_RESUME_GRACE" envDefault:"20s"`
+	// PublicIP is the address clients reach the service at when it sits
+	// behind a one-to-one NAT (a container's published ports, a cloud
+	// instance's public address): the host candidates it offers, and the
+	// TURN URLs it hands out, carry it instead of the local address. Empty:
+	// the local address, reachable as it is.
+	PublicIP string `env:"VIDEO_PUBLIC_IP"`
 	// TURNAddr is where the built-in TURN server listens, UDP and TCP on
 	// one port (a specific IP inside ICENetworks, which is also the relay
 	// address); empty: no TURN server.
@@ -132,6 +138,12 @@ func (c Config) parse() (nets networks, ip net.IP, port int, err error) {
 	}
 	if ip != nil && !ip.IsUnspecified() && !nets.allows(ip) {
 		return nil, nil, 0, fmt.Errorf("VIDEO_UDP_ADDR: %s is outside VIDEO_ICE_NETWORKS %v", ip, c.ICENetworks)
+	}
+	if c.PublicIP != "" {
+		pip := net.ParseIP(c.PublicIP)
+		if pip == nil || pip.IsUnspecified() || pip.IsMulticast() {
+			return nil, nil, 0, fmt.Errorf("VIDEO_PUBLIC_IP: %q must be one unicast IP address (where clients reach this service)", c.PublicIP)
+		}
 	}
 	if c.TURNAddr != "" {
 		th, tp, err := net.SplitHostPort(c.TURNAddr)

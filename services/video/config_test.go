@@ -27,6 +27,10 @@ func TestConfigCheck(t *testing.T) {
 		{"TURN on every address", Config{TURNAddr: ":3478"}, "VIDEO_TURN_ADDR"},
 		{"TURN outside the networks", Config{TURNAddr: "10.0.0.1:3478"}, "VIDEO_TURN_ADDR"},
 		{"TURN without a port", Config{TURNAddr: "127.0.0.1"}, "VIDEO_TURN_ADDR"},
+		{"behind a NAT", Config{PublicIP: "203.0.113.7"}, ""},
+		{"public host name", Config{PublicIP: "video.example.org"}, "VIDEO_PUBLIC_IP"},
+		{"public unspecified", Config{PublicIP: "0.0.0.0"}, "VIDEO_PUBLIC_IP"},
+		{"public multicast", Config{PublicIP: "224.0.0.1"}, "VIDEO_PUBLIC_IP"},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Check()

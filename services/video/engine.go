@@ -86,6 +86,15 @@ func startEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	// No multicast DNS: it would send to 224.0.0.251 on every interface.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
+	if cfg.PublicIP != "" {
+		// Behind a one-to-one NAT: offer the public address in place of
+		// the local one (the mux still listens locally).
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{External: []string{cfg.PublicIP},
+			AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace}); err != nil {
+			_ = mux.Close()
+			return nil, fmt.Errorf("VIDEO_PUBLIC_IP: %w", err)
+		}
+	}
 
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {

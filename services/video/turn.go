@@ -79,7 +79,13 @@ func startRelay(cfg Config, sfu []net.Addr) (*relay, error) {
 		_, _ = udp.Close(), tcp.Close()
 		return nil, fmt.Errorf("TURN server: %w", err)
 	}
-	hostPort := net.JoinHostPort(host, portStr)
+	// Clients reach the TURN server where they reach the service; the
+	// relay itself talks to the SFU on the local address.
+	public := host
+	if cfg.PublicIP != "" {
+		public = cfg.PublicIP
+	}
+	hostPort := net.JoinHostPort(public, portStr)
 	return &relay{srv: srv, secret: secret, ttl: cfg.TURNCredentialTTL, urls: []string{
 		"turn:" + hostPort + "?transport=udp",
 		"turn:" + hostPort + "?transport=tcp",
