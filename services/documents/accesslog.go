@@ -2,15 +2,14 @@ package documents
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
+	"github.com/ecabinet/ecabinet/services/platform/pg"
 )
 
 // accessLog writes the access log (document_access) by group commit: the
@@ -108,9 +107,9 @@ func (l *accessLog) write(group []*accessEntry) {
 	ctx, cancel := context.WithTimeout(context.Background(), accessWriteTimeout)
 	defer cancel()
 	err := l.insert(ctx, group)
-	var pgErr *pgconn.PgError
-	var connErr *pgconn.ConnectError // PostgreSQL refusing a connection is no verdict on the rows
-	if err != nil && len(group) > 1 && errors.As(err, &pgErr) && !errors.As(err, &connErr) {
+	// Only a refusal for what a row holds is worth writing the rows apart
+	// for; any other would fail each of them again.
+	if len(group) > 1 && pg.RowRefusal(err) {
 		l.log.Warn("access log: a group insert was refused; writing its rows one by one", "rows", len(group), "err", err)
 		for _, r := range group {
 			r.done <- l.insert(ctx, []*accessEntry{r})

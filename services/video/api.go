@@ -284,7 +284,7 @@ func (a *api) StopRecording(ctx context.Context, req *videov1.StopRecordingReque
 	if err != nil {
 		return nil, err
 	}
-	rec, err := a.s.stopRecording(meetingID)
+	rec, files, err := a.s.stopRecording(meetingID)
 	if errors.Is(err, errNotRecording) {
 		return nil, refusal(codes.FailedPrecondition, ReasonNotRecording, "meeting %s is not being recorded", meetingID)
 	}
@@ -295,7 +295,7 @@ func (a *api) StopRecording(ctx context.Context, req *videov1.StopRecordingReque
 		// In the background: the files may be large, and the chair's
 		// request should not wait for them. A failure to list them is
 		// logged; the files stay on the node.
-		if _, err := a.s.deliverRecordings(ctx, meetingID); err != nil {
+		if _, err := a.s.deliverRecordings(ctx, meetingID, files...); err != nil {
 			a.s.log.ErrorContext(ctx, "video: cannot deliver a stopped recording", "meeting_id", meetingID, "err", err)
 		}
 	}
@@ -315,7 +315,7 @@ func (a *api) DeliverRecordings(ctx context.Context, req *videov1.DeliverRecordi
 	}
 	files, err := a.s.deliverRecordings(ctx, meetingID)
 	if err != nil {
-		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "Recording", err)
+		return nil, rpcerr.FromStore(ctx, a.s.log, Name, "DeliverRecordings", err)
 	}
 	return &videov1.DeliverRecordingsResponse{Files: files}, nil
 }

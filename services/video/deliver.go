@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -57,15 +58,14 @@ func (f undelivered) proto() *videov1.UndeliveredFile {
 
 // keepUndelivered lists a stopped recording's files as undelivered, so
 // that they survive a refusal or a restart until they are documents.
-func (s *Service) keepUndelivered(rec *videov1.Recording, names map[string]string) error {
+func (s *Service) keepUndelivered(meetingID string, stopped time.Time, files []undelivered) error {
 	ctx, cancel := context.WithTimeout(context.Background(), bookkeepingTimeout)
 	defer cancel()
 	b := &pgx.Batch{}
-	for _, tr := range rec.GetTracks() {
-		title := fmt.Sprintf("Bản ghi cuộc họp — %s (%s)", names[tr.GetParticipantId()], sourceTitles[tr.GetSource()])
+	for _, f := range files {
 		b.Queue(`INSERT INTO undelivered_files (file_name, recording_id, meeting_id, title, bytes, stop_time)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (file_name) DO NOTHING`,
-			tr.GetFileName(), rec.GetId(), rec.GetMeetingId(), title, tr.GetBytes(), rec.GetStopTime().AsTime())
+			f.file, f.recordingID, meetingID, f.title, f.bytes, stopped)
 	}
 	return s.d.Pool.SendBatch(ctx, b).Close()
 }
@@ -84,7 +84,8 @@ func (s *Service) undeliveredFiles(ctx context.Context, meetingID string) ([]und
 	})
 }
 
-// deliverRecordings uploads the meeting's undelivered files to its
+// deliverRecordings uploads the meeting's undelivered files (and stopped,
+// the files of a recording just stopped) to its
 // documents as confidential recordings, in the background, through the
 // documents service as the caller: call carries their identity, which the
 // connection forwards, so the documents service applies its own rule. All
@@ -95,10 +96,18 @@ func (s *Service) undeliveredFiles(ctx context.Context, meetingID string) ([]und
 // interrupts stays listed, for DeliverRecordings. Files already being
 // delivered are not sent twice. It returns every undelivered file of the
 // meeting; the room is told the outcome (RecordingStatus).
-func (s *Service) deliverRecordings(call context.Context, meetingID string) ([]*videov1.UndeliveredFile, error) {
+func (s *Service) deliverRecordings(call context.Context, meetingID string, stopped ...undelivered) ([]*videov1.UndeliveredFile, error) {
 	files, err := s.undeliveredFiles(call, meetingID)
-	if err != nil {
+	if err != nil && len(stopped) == 0 {
 		return nil, err
+	}
+	// A stopped recording's own files go too, listed or not (the list is
+	// written at stop, and a database that failed then must not cost the
+	// delivery).
+	for _, f := range stopped {
+		if !slices.ContainsFunc(files, func(l undelivered) bool { return l.file == f.file }) {
+			files = append(files, f)
+		}
 	}
 	out := make([]*videov1.UndeliveredFile, len(files))
 	for i, f := range files {
@@ -144,8 +153,17 @@ func (s *Service) deliverRecordings(call context.Context, meetingID string) ([]*
 // deliverFile uploads one file, trying again after a transient failure.
 func (s *Service) deliverFile(ctx context.Context, meetingID string, f undelivered) {
 	log := s.log.With("meeting_id", meetingID, "recording_id", f.recordingID, "file", f.file)
+	if err := s.recordedFile(f.file); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// The list names files the service wrote; anything else (a row
+		// someone put there) is neither sent nor deleted.
+		log.Error("video: an undelivered file is not one of this service's recordings; it is not delivered", "err", err)
+		return
+	}
 	for attempt := 0; ; attempt++ {
 		id, err := s.uploadRecorded(ctx, meetingID, f.title, f.file)
+		if err != nil && ctx.Err() != nil {
+			return // the service stops: not a failed attempt; the file waits for the next run
+		}
 		bctx, cancel := context.WithTimeout(context.Background(), bookkeepingTimeout)
 		switch {
 		case err == nil:
@@ -181,6 +199,23 @@ func (s *Service) deliverFile(ctx context.Context, meetingID string, f undeliver
 		case <-time.After(s.retryDelays[attempt]):
 		}
 	}
+}
+
+// recordedFile checks that file is a regular file under the recording
+// directory (not a link, not elsewhere).
+func (s *Service) recordedFile(file string) error {
+	rel, err := filepath.Rel(s.cfg.RecordingDir, file)
+	if err != nil || rel == "." || !filepath.IsLocal(rel) {
+		return fmt.Errorf("%s is not under the recording directory %s", file, s.cfg.RecordingDir)
+	}
+	st, err := os.Lstat(file)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", file)
+	}
+	return nil
 }
 
 // forget takes a file off the undelivered list.

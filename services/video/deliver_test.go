@@ -318,3 +318,76 @@ func TestRecordingInterruptedByShutdownIsDeliveredLater(t *testing.T) {
 		}
 	}
 }
+
+// A database that fails when the recording stops (the list of undelivered
+// files cannot be written) does not cost the delivery: the stopped
+// recording's files are uploaded all the same.
+func TestStoppedRecordingIsDeliveredWhenItCannotBeListed(t *testing.T) {
+	w := newWorldWith(t, Config{RecordingDir: t.TempDir()})
+	docs := w.documents(t, nil)
+	meeting, people := w.meeting(t, meetingM, chair)
+	ctx := context.Background()
+	w.record(t, meeting, people[0], func() {
+		if _, err := w.pool.Exec(ctx, `ALTER TABLE undelivered_files RENAME TO undelivered_files_away`); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if _, err := w.pool.Exec(ctx, `ALTER TABLE undelivered_files_away RENAME TO undelivered_files`); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		if _, err := w.client.StopRecording(testenv.As(people[0]), &videov1.StopRecordingRequest{MeetingId: meeting}); err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+		testenv.Eventually(t, waitLimit, func() error {
+			if n := len(docs.seen()); n < 2 {
+				return fmt.Errorf("%d uploads, want the two tracks", n)
+			}
+			return nil
+		})
+	})
+}
+
+// The list names files; only the service's own recordings under its
+// directory are ever sent or deleted — not a file a row elsewhere names.
+func TestOnlyRecordedFilesAreDelivered(t *testing.T) {
+	w := newWorldWith(t, Config{RecordingDir: t.TempDir()})
+	docs := w.documents(t, nil)
+	meeting, people := w.meeting(t, meetingM, chair)
+	secret := filepath.Join(t.TempDir(), "secret.env")
+	if err := os.WriteFile(secret, []byte("KEY=1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(w.svc.cfg.RecordingDir, meeting, "link.webm")
+	if err := os.MkdirAll(filepath.Dir(link), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{secret, link, filepath.Join(w.svc.cfg.RecordingDir, "..", "escape.webm")} {
+		if _, err := w.pool.Exec(context.Background(), `INSERT INTO undelivered_files (file_name, recording_id, meeting_id, title, bytes, stop_time)
+			VALUES ($1, gen_random_uuid(), $2, 'x', 6, now())`, f, meeting); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := w.client.DeliverRecordings(testenv.As(people[0]), &videov1.DeliverRecordingsRequest{MeetingId: meeting})
+	if err != nil || len(resp.GetFiles()) != 3 {
+		t.Fatalf("DeliverRecordings: %v, %v", resp.GetFiles(), err)
+	}
+	// The deliveries run in the background: wait until none is in flight.
+	testenv.Eventually(t, waitLimit, func() error {
+		w.svc.deliverMu.Lock()
+		defer w.svc.deliverMu.Unlock()
+		if n := len(w.svc.delivering); n > 0 {
+			return fmt.Errorf("%d deliveries in flight", n)
+		}
+		return nil
+	})
+	if ups := docs.seen(); len(ups) != 0 {
+		t.Errorf("uploaded %d files that are not recordings", len(ups))
+	}
+	if b, err := os.ReadFile(secret); err != nil || string(b) != "KEY=1\n" {
+		t.Errorf("the file a row named was touched: %q, %v", b, err)
+	}
+}

@@ -97,7 +97,7 @@ func startEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	}
 
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	if err := registerCodecs(me); err != nil {
 		_ = mux.Close()
 		return nil, fmt.Errorf("codecs: %w", err)
 	}
@@ -124,6 +124,32 @@ func startEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	}
 	log.Info("video: ICE listening", "udp", fmt.Sprint(addrs), "networks", cfg.ICENetworks, "turn", cfg.TURNAddr)
 	return &engine{api: api, mux: mux, addr: addrs, relay: rl}, nil
+}
+
+// registerCodecs registers VP8 (with RTX) and Opus only — the issue's
+// "VP8 + Opus" — rather than pion's default list: layer switching and the
+// recording find keyframes in VP8, and one codec per kind means every
+// subscriber takes every publisher's media as it comes. A browser that
+// would put H.264 first (Safari) is answered with VP8, which it also has.
+// Payload types and feedback as pion's defaults.
+func registerCodecs(me *webrtc.MediaEngine) error {
+	videoFeedback := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	for _, c := range []struct {
+		kind  webrtc.RTPCodecType
+		codec webrtc.RTPCodecParameters
+	}{
+		{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}}},
+		{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecParameters{PayloadType: 96, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFeedback}}},
+		{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecParameters{PayloadType: 97, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeRTX, ClockRate: 90000, SDPFmtpLine: "apt=96"}}},
+	} {
+		if err := me.RegisterCodec(c.codec, c.kind); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // registerInterceptors is webrtc.RegisterDefaultInterceptors without the

@@ -54,11 +54,14 @@ type recChoice struct {
 	layer int
 }
 
-// recordedLayer is the layer w records: the best one sending when it
-// first asks, kept for the recording's whole length — following a
-// subscriber's switches would change the picture size mid-file, and the
-// first layer to arrive is usually a browser's smallest (it starts low
-// while its estimate ramps up).
+// recordedLayer is the layer w records: the best one sending once every
+// layer has been measured (or recordSettle after w began, if one never
+// is), kept for the recording's whole length — following a subscriber's
+// switches would change the picture size mid-file, and the first layer to
+// arrive is usually a browser's smallest (it starts low while its
+// estimate ramps up). -1 while not chosen: nothing of the track is
+// recorded until then, and once chosen that layer is asked for a keyframe
+// to start the file with.
 func (t *published) recordedLayer(w *trackWriter) int {
 	for {
 		old := t.recSel.Load()
@@ -66,10 +69,18 @@ func (t *published) recordedLayer(w *trackWriter) int {
 			return old.layer
 		}
 		c := &recChoice{w: w}
-		if avail := t.available(time.Now()); len(avail) > 0 {
+		if t.simulcast() {
+			now := time.Now()
+			avail := t.available(now)
+			if len(avail) == 0 || (len(avail) < len(t.layerList()) && now.Sub(w.began) < recordSettle) {
+				return -1
+			}
 			c.layer = avail[len(avail)-1].idx
 		}
 		if t.recSel.CompareAndSwap(old, c) {
+			if t.simulcast() {
+				t.requestKeyframe(c.layer)
+			}
 			return c.layer
 		}
 	}

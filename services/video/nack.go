@@ -21,6 +21,15 @@ const nackCacheSize = 1024
 // and a retransmission still on its way must not be answered again.
 const resendGap = 10 * time.Millisecond
 
+// resendRate and resendBurst bound what one subscriber's NACKs can make the
+// SFU send again (a token bucket, in packets): twice a 1.5 Mbit/s camera's
+// packet rate — ample for real loss, and a subscriber NACKing everything
+// over and over cannot turn the cache into a flood.
+const (
+	resendRate  = 500 // packets per second
+	resendBurst = 500
+)
+
 // nackResponder answers subscribers' NACKs from the packets written to
 // them, like pion's nack.ResponderInterceptor but without copying every
 // packet for every subscriber. pion's responder clones each header and
@@ -63,6 +72,9 @@ type nackStream struct {
 	mu     sync.Mutex
 	pkt    [nackCacheSize]cached
 	rtxSeq uint16
+	// The resend budget: tokens left, refilled at resendRate since filled.
+	tokens float64
+	filled time.Time
 }
 
 type cached struct {
@@ -152,6 +164,22 @@ func (n *nackResponder) BindRTCPReader(reader interceptor.RTCPReader) intercepto
 	})
 }
 
+// spend takes one retransmission from the budget, if any is left. Call
+// with s.mu held.
+func (s *nackStream) spend(now time.Time) bool {
+	if s.filled.IsZero() {
+		s.tokens = resendBurst
+	} else {
+		s.tokens = min(resendBurst, s.tokens+now.Sub(s.filled).Seconds()*resendRate)
+	}
+	s.filled = now
+	if s.tokens < 1 {
+		return false
+	}
+	s.tokens--
+	return true
+}
+
 // resend writes the packets asked for that are still held.
 func (s *nackStream) resend(nack *rtcp.TransportLayerNack) {
 	now := s.now()
@@ -159,7 +187,7 @@ func (s *nackStream) resend(nack *rtcp.TransportLayerNack) {
 		pair.Range(func(seq uint16) bool {
 			s.mu.Lock()
 			c := &s.pkt[seq%nackCacheSize]
-			if c.header == nil || c.header.SequenceNumber != seq || now.Sub(c.resent) < resendGap {
+			if c.header == nil || c.header.SequenceNumber != seq || now.Sub(c.resent) < resendGap || !s.spend(now) {
 				s.mu.Unlock()
 				return true
 			}

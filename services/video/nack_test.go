@@ -155,3 +155,40 @@ func TestNACKResponderWithoutRTX(t *testing.T) {
 		t.Error("a stream without NACK feedback was wrapped")
 	}
 }
+
+// A subscriber that NACKs everything it was sent, again and again, gets at
+// most the resend budget (resendBurst at once, resendRate a second after):
+// the cache cannot be turned into a flood.
+func TestNACKResponderBudget(t *testing.T) {
+	clock := time.Unix(1_000_000, 0)
+	n := &nackResponder{now: func() time.Time { return clock }, streams: map[uint32]*nackStream{}}
+	below := &sent{}
+	w := n.BindLocalStream(nackStreamInfo(true), below)
+	all := make([]uint16, nackCacheSize)
+	for seq := range uint16(nackCacheSize) {
+		all[seq] = seq
+		if _, err := w.Write(&rtp.Header{Version: 2, SSRC: 1000, SequenceNumber: seq}, []byte{1}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	below.take()
+	buf := make([]byte, 1500)
+	nackAll := func() int {
+		t.Helper()
+		if _, _, err := n.BindRTCPReader(nackFrom(t, 1000, all...)).Read(buf, nil); err != nil {
+			t.Fatal(err)
+		}
+		return len(below.take())
+	}
+	if got := nackAll(); got != resendBurst {
+		t.Errorf("the first NACK of all %d packets: %d retransmissions, want the burst %d", nackCacheSize, got, resendBurst)
+	}
+	clock = clock.Add(resendGap)
+	if got := nackAll(); got != resendRate*int(resendGap/time.Millisecond)/1000 {
+		t.Errorf("again %v later: %d retransmissions, want what the budget refilled (%d)", resendGap, got, resendRate*int(resendGap/time.Millisecond)/1000)
+	}
+	clock = clock.Add(time.Second)
+	if got := nackAll(); got != resendBurst {
+		t.Errorf("a second later: %d retransmissions, want the burst %d again", got, resendBurst)
+	}
+}

@@ -25,6 +25,11 @@ import (
 // from the forwarding.
 const recordQueue = 1024
 
+// recordSettle bounds the wait for every layer of a simulcast track to be
+// measured before its recorded layer is chosen (a layer is measured after
+// rateWindow; one that never sends must not hold the recording back).
+const recordSettle = 2 * time.Second
+
 var (
 	errRecording    = errors.New("already recording")
 	errNotRecording = errors.New("not recording")
@@ -49,6 +54,7 @@ type recorder struct {
 type trackWriter struct {
 	t       *published
 	file    string
+	began   time.Time // for the choice of a simulcast track's layer
 	queue   chan *rtp.Packet
 	done    chan struct{}
 	dropped atomic.Int64
@@ -109,14 +115,15 @@ func (s *Service) startRecording(meetingID string) (*recorder, error) {
 }
 
 // stopRecording ends the meeting's recording, closes its files, lists
-// them as undelivered and describes them.
-func (s *Service) stopRecording(meetingID string) (*videov1.Recording, error) {
+// them as undelivered and describes them (also as the files to deliver:
+// delivery does not depend on the list being written).
+func (s *Service) stopRecording(meetingID string) (*videov1.Recording, []undelivered, error) {
 	s.recMu.Lock()
 	rec := s.recs[meetingID]
 	delete(s.recs, meetingID)
 	s.recMu.Unlock()
 	if rec == nil {
-		return nil, errNotRecording
+		return nil, nil, errNotRecording
 	}
 	rec.mu.Lock()
 	rec.stopped = true
@@ -125,7 +132,7 @@ func (s *Service) stopRecording(meetingID string) (*videov1.Recording, error) {
 	out := rec.proto()
 	out.State = videov1.RecordingState_RECORDING_STATE_STOPPED
 	out.StopTime = timestamppb.Now()
-	names := map[string]string{}
+	var files []undelivered
 	for t, w := range writers {
 		t.rec.CompareAndSwap(w, nil)
 		w.closing.Lock()
@@ -150,19 +157,20 @@ func (s *Service) stopRecording(meetingID string) (*videov1.Recording, error) {
 		if w.written && w.clock > 0 {
 			d = time.Duration(w.last-w.first) * time.Second / time.Duration(w.clock)
 		}
-		names[t.owner.id] = t.owner.name
+		files = append(files, undelivered{file: w.file, recordingID: rec.id, bytes: st.Size(),
+			title: fmt.Sprintf("Bản ghi cuộc họp — %s (%s)", t.owner.name, sourceTitles[t.source])})
 		out.Tracks = append(out.Tracks, &videov1.RecordedTrack{ParticipantId: t.owner.id, PersonId: t.owner.person,
 			Source: t.source, FileName: w.file, Bytes: st.Size(), Duration: durationpb.New(d), DroppedPackets: w.dropped.Load()})
 	}
 	if len(out.Tracks) == 0 {
 		_ = os.Remove(rec.dir) // nothing was recorded
-	} else if err := s.keepUndelivered(out, names); err != nil {
+	} else if err := s.keepUndelivered(meetingID, out.GetStopTime().AsTime(), files); err != nil {
 		s.log.Error("video: cannot list a stopped recording's files for delivery; they stay on the node", "meeting_id", meetingID,
 			"recording_id", rec.id, "dir", rec.dir, "err", err)
 	}
 	s.tellRecording(meetingID, s.recordingStatus(meetingID))
 	s.log.Info("video: recording stopped", "meeting_id", meetingID, "recording_id", rec.id, "tracks", len(out.Tracks))
-	return out, nil
+	return out, files, nil
 }
 
 // tellRecording tells everyone in the room the recording's state.
@@ -230,7 +238,8 @@ func (rec *recorder) add(t *published) {
 		t.owner.log.Error("video: cannot record a track", "file", file, "err", err)
 		return
 	}
-	tw := &trackWriter{t: t, file: file, queue: make(chan *rtp.Packet, recordQueue), done: make(chan struct{}), clock: codec.ClockRate}
+	tw := &trackWriter{t: t, file: file, queue: make(chan *rtp.Packet, recordQueue), done: make(chan struct{}), clock: codec.ClockRate,
+		began: time.Now()}
 	rec.writers[t] = tw
 	go tw.run(w)
 	t.rec.Store(tw)
@@ -320,7 +329,7 @@ func (s *Service) stopAllRecordings() {
 	}
 	s.recMu.Unlock()
 	for _, id := range ids {
-		_, _ = s.stopRecording(id)
+		_, _, _ = s.stopRecording(id)
 	}
 }
 

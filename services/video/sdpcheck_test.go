@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pion/webrtc/v4"
+
 	videov1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/video/v1"
 )
 
@@ -35,5 +37,38 @@ func TestCheckOfferLimitsTracks(t *testing.T) {
 		if !errors.As(err, &se) || se.reason != ReasonTooManyTracks {
 			t.Errorf("sections %v: %v, want %s", kinds, err, ReasonTooManyTracks)
 		}
+	}
+}
+
+// The service offers VP8 (with RTX) and Opus only: layer switching and the
+// recording understand no other video codec.
+func TestServiceOffersVP8AndOpusOnly(t *testing.T) {
+	me := &webrtc.MediaEngine{}
+	if err := registerCodecs(me); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codecs []string
+	for line := range strings.SplitSeq(offer.SDP, "\r\n") {
+		if rest, ok := strings.CutPrefix(line, "a=rtpmap:"); ok {
+			_, name, _ := strings.Cut(rest, " ")
+			codecs = append(codecs, name)
+		}
+	}
+	if got := strings.Join(codecs, " "); got != "opus/48000/2 VP8/90000 rtx/90000" {
+		t.Errorf("the service offers %s, want opus/48000/2 VP8/90000 rtx/90000", got)
 	}
 }

@@ -203,6 +203,9 @@ func (s *Service) attach(p *peer, stream videov1.VideoService_SignalServer, resu
 		// current state (and any offer still waiting is sent again), and
 		// it must come first. Built on the actor, which alone sends.
 		first := make(chan []*videov1.SignalResponse, 1)
+		// Read before the actor: it asks the database, which must not hold
+		// up the peer's signaling.
+		recording := s.recordingStatus(p.room.meetingID)
 		p.do(func() {
 			for len(p.out) > 0 {
 				<-p.out
@@ -216,7 +219,7 @@ func (s *Service) attach(p *peer, stream videov1.VideoService_SignalServer, resu
 				present = append(present, r.describe(o))
 			}
 			msgs := []*videov1.SignalResponse{{Message: &videov1.SignalResponse_Joined{Joined: &videov1.Joined{
-				ParticipantId: p.id, Permissions: perms, Peers: present, Recording: s.recordingStatus(r.meetingID)}}}}
+				ParticipantId: p.id, Permissions: perms, Peers: present, Recording: recording}}}}
 			if d := p.pc.LocalDescription(); p.awaitingAnswer && d != nil {
 				msgs = append(msgs, &videov1.SignalResponse{Message: &videov1.SignalResponse_Description{Description: &videov1.SessionDescription{
 					Type: videov1.SdpType_SDP_TYPE_OFFER, Sdp: d.SDP}}})

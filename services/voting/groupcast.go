@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ecabinet/ecabinet/services/platform/pg"
 )
 
 // castGroups writes members' own ballots by group commit (ADR 0005,
@@ -181,12 +183,11 @@ func (s *Service) writeGroup(ctx context.Context, pollID string, group []*castEn
 		return
 	}
 	written, err := s.insertGroup(ctx, pollID, group)
+	// Split only when a ballot's row may be why (a reused key's unique
+	// violation, say): a refusal of the connection or of the statement as
+	// a whole would only fail every half again.
 	var pgErr *pgconn.PgError
-	var connErr *pgconn.ConnectError
-	// A refusal at connect time (the server starting up, too many
-	// connections) also carries a PgError, but says nothing of the
-	// ballots: splitting would only try to connect again and again.
-	if errors.As(err, &pgErr) && !errors.As(err, &connErr) {
+	if pg.RowRefusal(err) && errors.As(err, &pgErr) {
 		// Neither names nor values: the constraint's key detail would hold
 		// a ballot's tag.
 		s.log.Warn("a group of ballots was refused; writing it again in halves",

@@ -238,3 +238,23 @@ func WaitAndMigrate(ctx context.Context, pool *pgxpool.Pool, schema string, migr
 		wait = min(2*wait, 5*time.Second)
 	}
 }
+
+// RowRefusal reports whether PostgreSQL refused a statement for what one of
+// its rows holds — a data exception (class 22), an integrity constraint
+// (23), a serialization failure or deadlock (40) — as opposed to the
+// connection, the server or the statement as a whole (read-only after a
+// failover, a timeout, out of resources). Writers that insert many rows in
+// one statement (group commit) write them apart only then: for the others
+// it would fail every row again, once each.
+func RowRefusal(err error) bool {
+	var pgErr *pgconn.PgError
+	var connErr *pgconn.ConnectError
+	if !errors.As(err, &pgErr) || errors.As(err, &connErr) || len(pgErr.Code) < 2 {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "40":
+		return true
+	}
+	return false
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -269,4 +270,26 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func TestRowRefusal(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"unique violation", &pgconn.PgError{Code: "23505"}, true},
+		{"wrapped", fmt.Errorf("insert: %w", &pgconn.PgError{Code: "22P02"}), true},
+		{"deadlock", &pgconn.PgError{Code: "40P01"}, true},
+		{"read-only after a failover", &pgconn.PgError{Code: "25006"}, false},
+		{"statement timeout", &pgconn.PgError{Code: "57014"}, false},
+		{"too many connections", &pgconn.PgError{Code: "53300"}, false},
+		{"not from PostgreSQL", errors.New("connection reset"), false},
+		{"none", nil, false},
+	}
+	for _, tt := range tests {
+		if got := pg.RowRefusal(tt.err); got != tt.want {
+			t.Errorf("%s: RowRefusal = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }
