@@ -688,13 +688,7 @@ func TestNACKRecoversLoss(t *testing.T) {
 	sub.Sink.Measure = true
 	sub.Watch()
 	sub.Offer()
-	from := pub.Joined.GetParticipantId()
-	sub.WaitFor("video", func() bool {
-		v := sub.Track(webrtc.RTPCodecTypeVideo, from)
-		return v != nil && v.Keyframes.Load() > 0
-	})
-	v := sub.Track(webrtc.RTPCodecTypeVideo, from)
-	v.Reset()
+	v := keyframedVideo(sub, pub.Joined.GetParticipantId())
 	seen0, dropped0 := dropped.Seen.Load(), dropped.Dropped.Load()
 	sub.WaitFor("1,000 packets", func() bool { return dropped.Seen.Load()-seen0 > 1000 })
 	injected := float64(dropped.Dropped.Load()-dropped0) / float64(dropped.Seen.Load()-seen0)
@@ -733,13 +727,7 @@ func TestPublisherRTXRepairsReachTheSFU(t *testing.T) {
 	sub.Sink.Measure = true
 	sub.Watch()
 	sub.Offer()
-	from := pub.Joined.GetParticipantId()
-	sub.WaitFor("video", func() bool {
-		v := sub.Track(webrtc.RTPCodecTypeVideo, from)
-		return v != nil && v.Keyframes.Load() > 0
-	})
-	v := sub.Track(webrtc.RTPCodecTypeVideo, from)
-	v.Reset()
+	v := keyframedVideo(sub, pub.Joined.GetParticipantId())
 	sent0, lost0 := lost.Sent.Load(), lost.Dropped.Load()
 	sub.WaitFor("1,000 packets", func() bool { return lost.Sent.Load()-sent0 > 1000 })
 	injected := float64(lost.Dropped.Load()-lost0) / float64(lost.Sent.Load()-sent0)
@@ -788,4 +776,16 @@ func TestLeaveThenHangUp(t *testing.T) {
 	if left.GetReason() != "left" {
 		t.Errorf("peer left reason %q, want left (not gone after the grace period)", left.GetReason())
 	}
+}
+
+// keyframedVideo waits until sub has had a keyframe of from's video and
+// returns that track with its counts reset, for measuring what follows.
+func keyframedVideo(sub *videotest.Client, from string) *videotest.Received {
+	sub.WaitFor("video", func() bool {
+		v := sub.Track(webrtc.RTPCodecTypeVideo, from)
+		return v != nil && v.Keyframes.Load() > 0
+	})
+	v := sub.Track(webrtc.RTPCodecTypeVideo, from)
+	v.Reset()
+	return v
 }
