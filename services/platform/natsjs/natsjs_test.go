@@ -264,7 +264,12 @@ func TestEmbeddedKeepsStreamsAcrossRestart(t *testing.T) {
 	}
 	defer srv.Shutdown()
 	testenv.Eventually(t, 30*time.Second, func() error {
-		st, err := js.Stream(ctx, "DOCUMENTS")
+		// Each attempt has its own deadline: a request sent while the
+		// client is still reconnecting can go unanswered, and waiting on
+		// it with the test's whole budget hung the test for 3 minutes.
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		st, err := js.Stream(attempt, "DOCUMENTS")
 		if err != nil {
 			return err
 		}
