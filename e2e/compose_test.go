@@ -31,6 +31,7 @@ var adrVariables = []string{
 	"MEETINGS_ADDR", "DOCUMENTS_ADDR", "VOTING_ADDR", "VIDEO_ADDR",
 	"IDENTITY_SIGNING_KEY", "IDENTITY_VERIFY_KEY",
 	"BALLOT_KEY",
+	"VIDEO_UDP_ADDR", "VIDEO_ICE_NETWORKS", "VIDEO_PUBLIC_IP",
 	"LOG_LEVEL",
 }
 
@@ -328,6 +329,32 @@ func TestComposeGatewayReachesEveryService(t *testing.T) {
 	}
 	if gw.Healthcheck == nil || !strings.Contains(strings.Join(gw.Healthcheck.Test, " "), "/healthz") {
 		t.Errorf("service %s needs a healthcheck on /healthz", gwName)
+	}
+}
+
+// The video service's defaults keep media on loopback, where no tablet
+// reaches it: in compose it listens on a fixed UDP port, publishes it, and
+// lets ICE use networks beyond loopback.
+func TestComposeVideoMediaIsReachable(t *testing.T) {
+	f := loadCompose(t)
+	name, s := composeServiceFor(t, f, "video")
+	addr := s.Environment["VIDEO_UDP_ADDR"]
+	if addr == "" {
+		t.Fatalf("service %s does not set VIDEO_UDP_ADDR (its default is loopback)", name)
+	}
+	port := composePort(t, addr)
+	if port == "0" {
+		t.Errorf("service %s: VIDEO_UDP_ADDR=%s; want a fixed port that can be published", name, addr)
+	}
+	if !slices.Contains(s.Ports, port+":"+port+"/udp") {
+		t.Errorf("service %s does not publish UDP port %s (ports %v)", name, port, s.Ports)
+	}
+	nets := s.Environment["VIDEO_ICE_NETWORKS"]
+	if nets == "" || !strings.Contains(nets, "192.168.0.0/16") {
+		t.Errorf("service %s: VIDEO_ICE_NETWORKS=%q; want the private networks (the default is loopback only)", name, nets)
+	}
+	if _, ok := s.Environment["VIDEO_PUBLIC_IP"]; !ok {
+		t.Errorf("service %s does not pass VIDEO_PUBLIC_IP through (the container's address is not the one tablets reach)", name)
 	}
 }
 

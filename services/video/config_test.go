@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ecabinet/ecabinet/services/platform/testenv"
+	"github.com/ecabinet/ecabinet/services/video/videotest"
 )
 
 func TestConfigCheck(t *testing.T) {
@@ -68,7 +69,7 @@ func TestNetworksAllow(t *testing.T) {
 // networks: with loopback networks, loopback only.
 func TestEngineBindsOnlyAllowedAddresses(t *testing.T) {
 	for _, addr := range []string{"127.0.0.1:0", ":0"} {
-		e, err := startEngine(Config{UDPAddr: addr}.withDefaults(), testenv.Logger(t))
+		e, err := startEngine(Config{UDPAddr: addr}.withDefaults(), nil, testenv.Logger(t))
 		if err != nil {
 			t.Fatalf("%s: %v", addr, err)
 		}
@@ -81,5 +82,25 @@ func TestEngineBindsOnlyAllowedAddresses(t *testing.T) {
 			}
 		}
 		e.close()
+	}
+}
+
+// On a network other than the operating system's (a test's vnet) the
+// service cannot look for local addresses: VIDEO_UDP_ADDR must name one.
+func TestEngineOnAnotherNetworkNeedsAnAddress(t *testing.T) {
+	v := videotest.NewVNet(t)
+	n, ip := v.Host()
+	cfg := Config{UDPAddr: ":0", ICENetworks: []string{videotest.VNetCIDR}}.withDefaults()
+	if _, err := startEngine(cfg, n, testenv.Logger(t)); err == nil || !strings.Contains(err.Error(), "VIDEO_UDP_ADDR") {
+		t.Fatalf("startEngine on a vnet with %s: %v, want a VIDEO_UDP_ADDR error", cfg.UDPAddr, err)
+	}
+	cfg.UDPAddr = net.JoinHostPort(ip.String(), "0")
+	e, err := startEngine(cfg, n, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	if got := e.addr[0].(*net.UDPAddr).IP; !got.Equal(ip) {
+		t.Errorf("listens on %s, want the vnet host's %s", got, ip)
 	}
 }

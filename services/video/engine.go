@@ -14,6 +14,7 @@ import (
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -35,17 +36,28 @@ type engine struct {
 	relay *relay     // nil without VIDEO_TURN_ADDR
 }
 
-// startEngine opens the UDP mux and builds the API. Nothing is sent until
-// a peer connection is made.
-func startEngine(cfg Config, log *slog.Logger) (*engine, error) {
+// startEngine opens the UDP mux on network n (nil: the operating system's)
+// and builds the API. Nothing is sent until a peer connection is made.
+func startEngine(cfg Config, n transport.Net, log *slog.Logger) (*engine, error) {
 	nets, ip, port, err := cfg.parse()
 	if err != nil {
 		return nil, err
 	}
+	if n != nil && (ip == nil || ip.IsUnspecified()) {
+		// Finding the local addresses is the operating system's business.
+		return nil, errors.New("VIDEO_UDP_ADDR: an unspecified address needs the operating system's network")
+	}
 
 	var mux ice.UDPMux
 	var addrs []net.Addr
-	if ip != nil && !ip.IsUnspecified() {
+	if n != nil {
+		conn, err := n.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: port})
+		if err != nil {
+			return nil, fmt.Errorf("VIDEO_UDP_ADDR: %w", err)
+		}
+		mux = webrtc.NewICEUDPMux(nil, conn)
+		addrs = []net.Addr{conn.LocalAddr()}
+	} else if ip != nil && !ip.IsUnspecified() {
 		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
 		if err != nil {
 			return nil, fmt.Errorf("VIDEO_UDP_ADDR: %w", err)
@@ -76,6 +88,9 @@ func startEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	}
 
 	var se webrtc.SettingEngine
+	if n != nil {
+		se.SetNet(n)
+	}
 	se.SetICEUDPMux(mux)
 	se.SetIncludeLoopbackCandidate(nets.includesLoopback())
 	// Our candidates and the client's both stay inside the networks: the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -52,6 +53,25 @@ func newWorld(t *testing.T) *world {
 // cfg says about networks.
 func newWorldWith(t *testing.T, cfg Config) *world {
 	t.Helper()
+	cfg.UDPAddr = "127.0.0.1:0"
+	cfg.ICENetworks = []string{"127.0.0.0/8"}
+	return startWorld(t, cfg, nil, videotest.API(t))
+}
+
+// newWorldOnVNet runs the service with its media on a host of v; the
+// clients w.join makes share another host of v.
+func newWorldOnVNet(t *testing.T, v *videotest.VNet) *world {
+	t.Helper()
+	n, ip := v.Host()
+	clients, _ := v.Host()
+	cfg := Config{UDPAddr: net.JoinHostPort(ip.String(), "0"), ICENetworks: []string{videotest.VNetCIDR}}
+	return startWorld(t, cfg, n, v.API(clients))
+}
+
+// startWorld runs the service with cfg, its media on network n (nil: the
+// operating system's); clients join through rtc.
+func startWorld(t *testing.T, cfg Config, n transport.Net, rtc *webrtc.API) *world {
+	t.Helper()
 	schema := testenv.Schema(t, Name)
 	pool := testenv.Pool(t, schema, migrations)
 	nc, js := testenv.JetStream(t)
@@ -64,10 +84,8 @@ func newWorldWith(t *testing.T, cfg Config) *world {
 	}
 	t.Cleanup(func() { meetingsConn.Close() })
 
-	cfg.UDPAddr = "127.0.0.1:0"
-	cfg.ICENetworks = []string{"127.0.0.0/8"}
 	svc := New(Deps{Log: testenv.Logger(t), Pool: pool, Schema: schema, JS: js, NC: nc,
-		SubjectPrefix: prefix, Meetings: meetingsv1.NewMeetingsServiceClient(meetingsConn), Config: cfg})
+		SubjectPrefix: prefix, Meetings: meetingsv1.NewMeetingsServiceClient(meetingsConn), Config: cfg, Net: n})
 	testenv.Run(t, svc.Run)
 	conn := testenv.Serve(t, signer, svc.Register)
 
@@ -75,7 +93,7 @@ func newWorldWith(t *testing.T, cfg Config) *world {
 		stream:   natsjs.ServiceStream(prefix, Name).Name,
 		client:   videov1.NewVideoServiceClient(conn),
 		meetings: meetings,
-		rtc:      videotest.API(t),
+		rtc:      rtc,
 		signer:   signer}
 	testenv.Ready(t, svc.Probes()...)
 	// The service makes its stream after migrating.

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/pion/transport/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 )
@@ -55,6 +56,11 @@ type Deps struct {
 	// in RecordingDir.
 	Documents documentsv1.DocumentsServiceClient
 	Config    Config
+	// Net is the network stack the media (ICE) runs on; nil: the
+	// operating system's. Tests give a pion vnet, to put loss on a path
+	// without touching a real network. The TURN relay always uses the
+	// operating system's.
+	Net transport.Net
 	// Metrics registers the SFU's metrics; nil: not exported.
 	Metrics prometheus.Registerer
 }
@@ -119,7 +125,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.sweepParticipants(ctx); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("video: stale participants: %w", err)
 	}
-	e, err := startEngine(s.cfg, s.log)
+	e, err := startEngine(s.cfg, s.d.Net, s.log)
 	if err != nil {
 		return err
 	}

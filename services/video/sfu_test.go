@@ -670,29 +670,37 @@ func TestActiveSpeaker(t *testing.T) {
 	speaker(b)
 }
 
-// With a tenth of the video lost on the way to a subscriber, NACKs to the
-// SFU and retransmissions from its per-subscriber packet cache keep the
-// subscriber's loss well below that.
+// The payload types of VP8 and its RTX as the test clients (pion's
+// default codecs) offer them, which the service answers with.
+const vp8PT, rtxPT = 96, 97
+
+// With a tenth of the video lost on the network on the way to a
+// subscriber (a pion vnet dropping its VP8 and RTX packets at random),
+// NACKs to the SFU and retransmissions from its per-subscriber packet
+// cache keep the subscriber's loss well below that.
 func TestNACKRecoversLoss(t *testing.T) {
-	w := newWorld(t)
+	v := videotest.NewVNet(t)
+	w := newWorldOnVNet(t, v)
 	meeting, people := w.meeting(t, meetingM, chair, memberR)
 	pub := w.join(t, people[0], meeting)
 	pub.Source.FrameBytes = 4000 // several packets a frame
 	pub.Publish()
 	pub.Offer()
-	lossy, dropped := videotest.LossyAPI(t, 0.10)
-	sub := videotest.New(t, lossy, w.signal(t, people[1]))
+	host, ip := v.Host()
+	lost := v.LoseTo(ip, 0.10, vp8PT, rtxPT)
+	sub := videotest.New(t, v.API(host), w.signal(t, people[1]))
 	if err := sub.Join(meeting, w.token(t, people[1], meeting)); err != nil {
 		t.Fatal(err)
 	}
 	sub.Sink.Measure = true
 	sub.Watch()
 	sub.Offer()
-	v := keyframedVideo(sub, pub.Joined.GetParticipantId())
-	seen0, dropped0 := dropped.Seen.Load(), dropped.Dropped.Load()
-	sub.WaitFor("1,000 packets", func() bool { return dropped.Seen.Load()-seen0 > 1000 })
-	injected := float64(dropped.Dropped.Load()-dropped0) / float64(dropped.Seen.Load()-seen0)
-	loss, expected := v.Loss()
+	video := keyframedVideo(sub, pub.Joined.GetParticipantId())
+	vp8, rtx := lost.Of(vp8PT), lost.Of(rtxPT)
+	seen0, dropped0 := vp8.Seen.Load(), vp8.Dropped.Load()
+	sub.WaitFor("1,000 packets", func() bool { return vp8.Seen.Load()-seen0 > 1000 })
+	injected := float64(vp8.Dropped.Load()-dropped0) / float64(vp8.Seen.Load()-seen0)
+	loss, expected := video.Loss()
 	t.Logf("injected loss %.1f%%, subscriber's loss %.2f%% of %d packets", injected*100, loss*100, expected)
 	if injected < 0.05 {
 		t.Fatalf("only %.1f%% was dropped; the test would prove nothing", injected*100)
@@ -700,23 +708,25 @@ func TestNACKRecoversLoss(t *testing.T) {
 	if loss > injected/4 {
 		t.Errorf("subscriber's loss %.2f%% with %.1f%% injected: retransmission did not recover it", loss*100, injected*100)
 	}
-	// The repairs came as RTX (negotiated: pion's default codecs offer
-	// it), not as copies on the media SSRC.
-	if dropped.RTX.Load() == 0 {
+	// The repairs came as RTX, not as copies on the media SSRC.
+	arrived := rtx.Seen.Load() - rtx.Dropped.Load()
+	if arrived == 0 {
 		t.Errorf("no packet arrived on an RTX stream; the retransmissions were not sent as RTX")
 	}
-	t.Logf("%d packets arrived as RTX", dropped.RTX.Load())
+	t.Logf("%d packets arrived as RTX", arrived)
 }
 
-// With a tenth of a publisher's video lost on its way to the SFU, the
-// SFU's NACKs bring the publisher's retransmissions (as RTX), which the
-// SFU reads as the packets they repair and forwards: a subscriber on a
-// clean link sees little loss.
+// With a tenth of a publisher's video lost on its way to the SFU (its VP8
+// and RTX packets, on a pion vnet), the SFU's NACKs bring the publisher's
+// retransmissions (as RTX), which the SFU reads as the packets they repair
+// and forwards: a subscriber on a clean link sees little loss.
 func TestPublisherRTXRepairsReachTheSFU(t *testing.T) {
-	w := newWorld(t)
+	v := videotest.NewVNet(t)
+	w := newWorldOnVNet(t, v)
 	meeting, people := w.meeting(t, meetingM, chair, memberR)
-	lossy, lost := videotest.LossyPublisherAPI(t, 0.10)
-	pub := videotest.New(t, lossy, w.signal(t, people[0]))
+	host, ip := v.Host()
+	lost := v.LoseFrom(ip, 0.10, vp8PT, rtxPT)
+	pub := videotest.New(t, v.API(host), w.signal(t, people[0]))
 	if err := pub.Join(meeting, w.token(t, people[0], meeting)); err != nil {
 		t.Fatal(err)
 	}
@@ -727,23 +737,25 @@ func TestPublisherRTXRepairsReachTheSFU(t *testing.T) {
 	sub.Sink.Measure = true
 	sub.Watch()
 	sub.Offer()
-	v := keyframedVideo(sub, pub.Joined.GetParticipantId())
-	sent0, lost0 := lost.Sent.Load(), lost.Dropped.Load()
-	sub.WaitFor("1,000 packets", func() bool { return lost.Sent.Load()-sent0 > 1000 })
-	injected := float64(lost.Dropped.Load()-lost0) / float64(lost.Sent.Load()-sent0)
-	loss, expected := v.Loss()
+	video := keyframedVideo(sub, pub.Joined.GetParticipantId())
+	vp8, rtx := lost.Of(vp8PT), lost.Of(rtxPT)
+	sent0, lost0, rtx0 := vp8.Seen.Load(), vp8.Dropped.Load(), rtx.Seen.Load()
+	sub.WaitFor("1,000 packets", func() bool { return vp8.Seen.Load()-sent0 > 1000 })
+	dropped, repairs := vp8.Dropped.Load()-lost0, rtx.Seen.Load()-rtx0
+	injected := float64(dropped) / float64(vp8.Seen.Load()-sent0)
+	loss, expected := video.Loss()
 	t.Logf("injected loss %.1f%% on the publisher's link, %d RTX packets sent; subscriber's loss %.2f%% of %d packets",
-		injected*100, lost.RTX.Load(), loss*100, expected)
+		injected*100, repairs, loss*100, expected)
 	if injected < 0.05 {
 		t.Fatalf("only %.1f%% was dropped; the test would prove nothing", injected*100)
 	}
-	if lost.RTX.Load() == 0 {
+	if repairs == 0 {
 		t.Errorf("the publisher sent no RTX: the SFU's NACKs did not reach it, or RTX was not negotiated")
 	}
 	// Each lost packet is asked for a bounded number of times (see
 	// registerInterceptors), not until it leaves the SFU's log.
-	if rtx, dropped := lost.RTX.Load(), lost.Dropped.Load(); rtx > 3*dropped {
-		t.Errorf("the publisher sent %d retransmissions for %d lost packets: the SFU asks again for what it already got", rtx, dropped)
+	if repairs > 3*dropped {
+		t.Errorf("the publisher sent %d retransmissions for %d lost packets: the SFU asks again for what it already got", repairs, dropped)
 	}
 	if loss > injected/4 {
 		t.Errorf("subscriber's loss %.2f%% with %.1f%% lost on the publisher's link: the repairs did not reach the SFU", loss*100, injected*100)

@@ -41,15 +41,6 @@ func API(tb testing.TB) *webrtc.API {
 	return newAPI(tb, nil)
 }
 
-// LossyAPI is API with incoming VP8 packets dropped at random at rate,
-// below the NACK generator (as if lost on the network), so what the
-// application sees is what retransmission recovered.
-func LossyAPI(tb testing.TB, rate float64) (*webrtc.API, *Dropped) {
-	tb.Helper()
-	d := &Dropped{rate: rate}
-	return newAPI(tb, d), d
-}
-
 // LimitedAPI is API with incoming video (media and retransmissions) held
 // to a bit rate of the test's choice, below the NACK generator and the
 // transport-wide feedback, as a slow link would (see Limiter). It starts
