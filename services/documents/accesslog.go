@@ -3,44 +3,41 @@ package documents
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	documentsv1 "github.com/ecabinet/ecabinet/proto/gen/ecabinet/documents/v1"
+	"github.com/ecabinet/ecabinet/services/platform/groupcommit"
 	"github.com/ecabinet/ecabinet/services/platform/pg"
 )
 
-// accessLog writes the access log (document_access) by group commit: the
-// rows of requests that arrive while a write is in flight are inserted
-// together by the next write, in one statement and one transaction, and
-// every request still waits until its own row is committed before it
-// answers (ADR 0002, "Performance: the first page of a paper"). A lone
-// request is written at once — nothing waits for a timer — so batching
-// costs latency only where it saves a queue: a meeting's tablets opening
-// a paper at once made a hundred one-row transactions queue for
-// PostgreSQL's CPU and write-ahead log; now they make a handful.
+// accessLog writes the access log (document_access) by group commit
+// (platform/groupcommit): the rows of requests that arrive while a write
+// is in flight are inserted together by the next write, in one statement
+// and one transaction, and every request still waits until its own row is
+// committed before it answers (ADR 0002, "Performance: the first page of a
+// paper"). A lone request is written at once — nothing waits for a timer —
+// so batching costs latency only where it saves a queue: a meeting's
+// tablets opening a paper at once made a hundred one-row transactions
+// queue for PostgreSQL's CPU and write-ahead log; now they make a handful.
 //
-// One write is in flight at a time; it runs detached from the requests
-// (a client that leaves does not fail the others' rows) and bounded by
-// accessWriteTimeout.
+// The log is one queue, so one write is in flight at a time; it runs
+// detached from the requests (a client that leaves does not fail the
+// others' rows) and bounded by accessWriteTimeout.
 type accessLog struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 
-	mu       sync.Mutex
-	pending  []*accessEntry
-	flushing bool // a goroutine is writing; it takes pending when done
+	queue groupcommit.Queue[struct{}, *accessEntry]
 }
 
-// accessEntry is one read to record, and where its outcome goes.
+// accessEntry is one read to record.
 type accessEntry struct {
 	documentID string
 	version    int32
 	person     string
 	how        string
-	done       chan error // buffered: the writer never blocks on it
 }
 
 const (
@@ -58,66 +55,27 @@ const accessInsert = `INSERT INTO document_access (document_id, version, person_
 // record waits until the reads are committed to the access log, or ctx
 // ends (then a row may still be written: the read was attempted).
 func (l *accessLog) record(ctx context.Context, rows ...*accessEntry) error {
-	for _, r := range rows {
-		r.done = make(chan error, 1)
-	}
-	l.mu.Lock()
-	l.pending = append(l.pending, rows...)
-	if !l.flushing {
-		l.flushing = true
-		go l.flush()
-	}
-	l.mu.Unlock()
-	for _, r := range rows {
-		select {
-		case err := <-r.done:
-			if err != nil {
-				return err
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
-}
-
-// flush writes pending rows, a group at a time, until none are left.
-func (l *accessLog) flush() {
-	for {
-		l.mu.Lock()
-		n := min(len(l.pending), accessBatchMax)
-		if n == 0 {
-			l.flushing = false
-			l.pending = nil // let a large burst's array go
-			l.mu.Unlock()
-			return
-		}
-		group := l.pending[:n:n]
-		l.pending = l.pending[n:]
-		l.mu.Unlock()
-		l.write(group)
-	}
+	w := groupcommit.Writer[struct{}, *accessEntry]{Max: accessBatchMax, Write: l.write, Timeout: accessWriteTimeout}
+	return l.queue.Add(ctx, struct{}{}, w, rows...)
 }
 
 // write commits group and tells each row's request the outcome. If
 // PostgreSQL refuses the statement itself (not a lost connection), the
 // rows are written one by one, so a row it rejects fails only its own
 // request.
-func (l *accessLog) write(group []*accessEntry) {
-	ctx, cancel := context.WithTimeout(context.Background(), accessWriteTimeout)
-	defer cancel()
+func (l *accessLog) write(ctx context.Context, _ struct{}, group []*groupcommit.Entry[*accessEntry]) {
 	err := l.insert(ctx, group)
 	// Only a refusal for what a row holds is worth writing the rows apart
 	// for; any other would fail each of them again.
 	if len(group) > 1 && pg.RowRefusal(err) {
 		l.log.Warn("access log: a group insert was refused; writing its rows one by one", "rows", len(group), "err", err)
-		for _, r := range group {
-			r.done <- l.insert(ctx, []*accessEntry{r})
+		for i, r := range group {
+			r.Done(l.insert(ctx, group[i:i+1]))
 		}
 		return
 	}
 	for _, r := range group {
-		r.done <- err
+		r.Done(err)
 	}
 }
 
@@ -125,12 +83,13 @@ func (l *accessLog) write(group []*accessEntry) {
 // round trip. The commit waits for the write-ahead log to reach disk, as
 // every other commit of the suite does: a group shares one flush, which
 // is what made a commit that did not wait unnecessary (ADR 0002).
-func (l *accessLog) insert(ctx context.Context, rows []*accessEntry) error {
+func (l *accessLog) insert(ctx context.Context, rows []*groupcommit.Entry[*accessEntry]) error {
 	docs := make([]string, len(rows))
 	versions := make([]int32, len(rows))
 	people := make([]string, len(rows))
 	hows := make([]string, len(rows))
-	for i, r := range rows {
+	for i, e := range rows {
+		r := e.Value
 		docs[i], versions[i], people[i], hows[i] = r.documentID, r.version, r.person, r.how
 	}
 	_, err := l.pool.Exec(ctx, accessInsert, docs, versions, people, hows)

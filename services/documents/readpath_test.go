@@ -133,11 +133,34 @@ func TestAccessLogRefusedRowFailsOnlyItsRequest(t *testing.T) {
 	d := w.upload(t, secretary, paper(meeting, "Báo cáo", "bc.pdf"), testenv.PDF(1, 0))
 	l := w.svc.access
 
-	// Hold the writer as if a write were in flight, so the rows queue and
-	// go out as one group.
-	l.mu.Lock()
-	l.flushing = true
-	l.mu.Unlock()
+	// Hold the writer with a write in flight — a row of another document,
+	// stopped by a lock on the table — so the rows queue and go out as one
+	// group.
+	ctx := context.Background()
+	lock, err := w.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lock.Rollback(ctx) }()
+	var lockPID int32
+	if err := lock.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&lockPID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(ctx, `LOCK TABLE document_access IN SHARE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan error, 1)
+	go func() {
+		held <- l.record(t.Context(), &accessEntry{documentID: "00000000-0000-0000-0000-000000000001", version: 1, person: "z", how: "ACCESS_KIND_VIEW"})
+	}()
+	testenv.Eventually(t, waitLimit, func() error {
+		var n int
+		err := w.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY (pg_blocking_pids(pid))`, lockPID).Scan(&n)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("no write waits for the lock yet")
+		}
+		return err
+	})
 	entries := []*accessEntry{
 		{documentID: d.GetId(), version: 1, person: "a", how: "ACCESS_KIND_VIEW"},
 		{documentID: "not-a-uuid", version: 1, person: "b", how: "ACCESS_KIND_VIEW"},
@@ -149,14 +172,17 @@ func TestAccessLogRefusedRowFailsOnlyItsRequest(t *testing.T) {
 		wg.Go(func() { errs[i] = l.record(t.Context(), e) })
 	}
 	testenv.Eventually(t, waitLimit, func() error {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if len(l.pending) != len(entries) {
-			return fmt.Errorf("%d rows queued, want %d", len(l.pending), len(entries))
+		if n := l.queue.Len(struct{}{}); n != len(entries) {
+			return fmt.Errorf("%d rows queued, want %d", n, len(entries))
 		}
 		return nil
 	})
-	go l.flush()
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-held; err != nil {
+		t.Fatalf("the row that held the writer: %v", err)
+	}
 	wg.Wait()
 	if errs[0] != nil || errs[2] != nil {
 		t.Errorf("good rows: %v, %v; want both written", errs[0], errs[2])

@@ -5,22 +5,23 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/ecabinet/ecabinet/services/platform/groupcommit"
 	"github.com/ecabinet/ecabinet/services/platform/pg"
 )
 
 // castGroups writes members' own ballots by group commit (ADR 0005,
-// "Performance: the vote storm"): per poll, one write is in flight at a
-// time, and the ballots that arrive while it is in flight go together in
-// the next one — one implicit transaction (the poll's shared lock, then
-// one statement over arrays) and one wait for the write-ahead log. A lone
-// ballot is written at once; nothing waits for a timer. Every caller still
-// waits until its own ballot is committed before it hears its receipt.
+// "Performance: the vote storm"; platform/groupcommit): per poll, one
+// write is in flight at a time, and the ballots that arrive while it is in
+// flight go together in the next one — one implicit transaction (the
+// poll's shared lock, then one statement over arrays) and one wait for the
+// write-ahead log. A lone ballot is written at once; nothing waits for a
+// timer. Every caller still waits until its own ballot is committed before
+// it hears its receipt.
 //
 // What stays as it was: one person, one vote is the voters primary key;
 // the statement checks, per ballot, that the poll is open and the voter
@@ -30,30 +31,22 @@ import (
 // its caller, whose slow path says why (already voted, a retry, closed).
 //
 // The writer runs detached from the requests (a tablet that leaves does
-// not fail the others' ballots), bounded by castWriteTimeout.
-type castGroups struct {
-	mu    sync.Mutex
-	polls map[string]*castQueue // a poll is here while its writer runs
-}
+// not fail the others' ballots), bounded by castWriteTimeout. The queue's
+// key is the poll's id.
+type castGroups = groupcommit.Queue[string, *castBallot]
 
-// castQueue holds one poll's ballots waiting for the write in flight.
-type castQueue struct {
-	pending []*castEntry
-}
-
-// castEntry is one member's own ballot, sealed, and where its outcome goes.
-type castEntry struct {
-	ctx    context.Context // the caller's: a ballot whose caller left before it was sent is not sent
+// castBallot is one member's own ballot, sealed.
+type castBallot struct {
 	person string
 	tag    []byte
 	seal   []byte
-	done   chan castOutcome // buffered: the writer never blocks on it
+	// written: the ballot went in; set by the writer before it tells the
+	// caller nil.
+	written bool
 }
 
-type castOutcome struct {
-	written bool
-	err     error
-}
+// castEntry is a ballot waiting in its poll's queue.
+type castEntry = groupcommit.Entry[*castBallot]
 
 const (
 	// castGroupMax bounds the ballots of one statement (about 0.5 MB of
@@ -71,7 +64,7 @@ const (
 // entitled on its roll, and not twice (the primary key; a voter written
 // by a transaction in flight is waited for); the sealed ballot goes in
 // with its voter or not at all. It answers who was put on the list. A
-// voter appears at most once in a group (castQueue.take), so the join
+// voter appears at most once in a group (takeCasts), so the join
 // puts exactly one ballot in the box per voter written.
 const castGroupInsert = `
 	WITH cast_in AS (
@@ -93,76 +86,42 @@ const castGroupInsert = `
 // written, once it is committed. errKeyReused: the key made another
 // ballot of this poll.
 func (s *Service) castGrouped(ctx context.Context, pollID, person string, tag, seal []byte) (bool, error) {
-	e := &castEntry{ctx: ctx, person: person, tag: tag, seal: seal, done: make(chan castOutcome, 1)}
-	g := &s.casts
-	g.mu.Lock()
-	if g.polls == nil {
-		g.polls = map[string]*castQueue{}
+	b := &castBallot{person: person, tag: tag, seal: seal}
+	w := groupcommit.Writer[string, *castBallot]{Max: castGroupMax, Take: takeCasts, Write: s.writeGroup, Timeout: castWriteTimeout}
+	if err := s.casts.Add(ctx, pollID, w, b); err != nil {
+		// If ctx ended, the ballot may still be committed if its group
+		// was sent: a retry with the same key then gets its receipt.
+		return false, err
 	}
-	q := g.polls[pollID]
-	if q == nil {
-		q = &castQueue{}
-		g.polls[pollID] = q
-		go s.writeCasts(pollID, q)
-	}
-	q.pending = append(q.pending, e)
-	g.mu.Unlock()
-	select {
-	case o := <-e.done:
-		return o.written, o.err
-	case <-ctx.Done():
-		// The ballot may still be committed if its group was sent: a retry
-		// with the same key then gets its receipt.
-		return false, ctx.Err()
-	}
+	return b.written, nil
 }
 
-// writeCasts writes a poll's pending ballots, a group at a time, until
-// none are left; then the poll leaves the map (the next ballot starts a
-// writer again).
-func (s *Service) writeCasts(pollID string, q *castQueue) {
-	g := &s.casts
-	for {
-		g.mu.Lock()
-		group := q.take(castGroupMax)
-		if len(group) == 0 && len(q.pending) == 0 {
-			delete(g.polls, pollID)
-			g.mu.Unlock()
-			return
-		}
-		g.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), castWriteTimeout)
-		s.writeGroup(ctx, pollID, group)
-		cancel()
-	}
-}
-
-// take removes the next group from the queue: up to max ballots in order
-// of arrival, at most one per voter and one per tag. A second ballot of a
-// voter (a double vote, or a retry racing its first send) or a second use
-// of a key waits for the next group, where the first is committed: it is
-// then told apart as today (a retry, already voted, key reused) instead
-// of putting two ballots beside one voters row, or failing the group on
-// the tag's unique index. Ballots whose callers have left are dropped.
-func (q *castQueue) take(max int) []*castEntry {
-	var group, rest []*castEntry
-	people := make(map[string]struct{}, min(len(q.pending), max))
-	tags := make(map[string]struct{}, min(len(q.pending), max))
-	for _, e := range q.pending {
-		_, dupPerson := people[e.person]
-		_, dupTag := tags[string(e.tag)]
+// takeCasts takes the next group from a poll's queue: up to max ballots
+// in order of arrival, at most one per voter and one per tag. A second
+// ballot of a voter (a double vote, or a retry racing its first send) or
+// a second use of a key waits for the next group, where the first is
+// committed: it is then told apart as today (a retry, already voted, key
+// reused) instead of putting two ballots beside one voters row, or
+// failing the group on the tag's unique index. Ballots whose callers have
+// left are dropped.
+func takeCasts(pending []*castEntry, max int) (group, rest []*castEntry) {
+	people := make(map[string]struct{}, min(len(pending), max))
+	tags := make(map[string]struct{}, min(len(pending), max))
+	for _, e := range pending {
+		b := e.Value
+		_, dupPerson := people[b.person]
+		_, dupTag := tags[string(b.tag)]
 		switch {
-		case e.ctx.Err() != nil:
-			e.done <- castOutcome{err: e.ctx.Err()}
+		case e.Context().Err() != nil:
+			e.Done(e.Context().Err())
 		case len(group) < max && !dupPerson && !dupTag:
-			people[e.person], tags[string(e.tag)] = struct{}{}, struct{}{}
+			people[b.person], tags[string(b.tag)] = struct{}{}, struct{}{}
 			group = append(group, e)
 		default:
 			rest = append(rest, e)
 		}
 	}
-	q.pending = rest
-	return group
+	return group, rest
 }
 
 // writeGroup writes a group and tells each caller the outcome. A group
@@ -177,9 +136,10 @@ func (q *castQueue) take(max int) []*castEntry {
 // for all of it, as for a single ballot; a retry with the same key says).
 func (s *Service) writeGroup(ctx context.Context, pollID string, group []*castEntry) {
 	if len(group) == 1 {
-		e := group[0]
-		written, err := s.insertBallot(ctx, pollID, e.person, "", e.tag, e.seal)
-		e.done <- castOutcome{written: written, err: err}
+		b := group[0].Value
+		var err error
+		b.written, err = s.insertBallot(ctx, pollID, b.person, "", b.tag, b.seal)
+		group[0].Done(err)
 		return
 	}
 	written, err := s.insertGroup(ctx, pollID, group)
@@ -198,8 +158,9 @@ func (s *Service) writeGroup(ctx context.Context, pollID string, group []*castEn
 		return
 	}
 	for _, e := range group {
-		_, ok := written[e.person]
-		e.done <- castOutcome{written: ok && err == nil, err: err}
+		_, ok := written[e.Value.person]
+		e.Value.written = ok && err == nil
+		e.Done(err)
 	}
 }
 
@@ -212,12 +173,12 @@ func (s *Service) insertGroup(ctx context.Context, pollID string, group []*castE
 	// In order of person id: two groups of one poll in flight at once
 	// (replicas of the service each have a writer) then take the voters'
 	// keys in the same order and do not deadlock on them.
-	slices.SortFunc(group, func(a, b *castEntry) int { return strings.Compare(a.person, b.person) })
+	slices.SortFunc(group, func(a, b *castEntry) int { return strings.Compare(a.Value.person, b.Value.person) })
 	people := make([]string, len(group))
 	tags := make([][]byte, len(group))
 	seals := make([][]byte, len(group))
 	for i, e := range group {
-		people[i], tags[i], seals[i] = e.person, e.tag, e.seal
+		people[i], tags[i], seals[i] = e.Value.person, e.Value.tag, e.Value.seal
 	}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT pg_advisory_xact_lock_shared(`+pollLock+`)`, pollID)

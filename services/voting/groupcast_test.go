@@ -69,9 +69,7 @@ func waitBlockedBy(t *testing.T, w *world, pid int32) int32 {
 func waitPending(t *testing.T, svc *Service, pollID string, n int) {
 	t.Helper()
 	testenv.Eventually(t, waitLimit, func() error {
-		svc.casts.mu.Lock()
-		defer svc.casts.mu.Unlock()
-		if q := svc.casts.polls[pollID]; q != nil && len(q.pending) == n {
+		if svc.casts.Len(pollID) == n {
 			return nil
 		}
 		return fmt.Errorf("want %d ballots waiting", n)
