@@ -148,18 +148,25 @@ func (s *Service) newPeer(e *engine, tok joinToken) (*peer, error) {
 	// connection that has not recovered by then ends it.
 	var lostMu sync.Mutex
 	var lost *time.Timer
+	// stopLost stops the grace timer, if it runs; it reports whether it did.
+	stopLost := func() bool {
+		lostMu.Lock()
+		defer lostMu.Unlock()
+		if lost == nil {
+			return false
+		}
+		lost.Stop()
+		lost = nil
+		return true
+	}
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		p.log.Debug("video: connection state", "state", st.String())
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
 			wasConnected.Store(true)
-			lostMu.Lock()
-			if lost != nil {
-				lost.Stop()
-				lost = nil
+			if stopLost() {
 				p.log.Info("video: media connection recovered")
 			}
-			lostMu.Unlock()
 			// Subscriptions negotiated before DTLS was up may have missed
 			// the keyframe asked for then.
 			p.do(p.requestAllKeyframes)
@@ -183,7 +190,8 @@ func (s *Service) newPeer(e *engine, tok joinToken) (*peer, error) {
 			// The client closed its side (DTLS close_notify) — possibly
 			// before this side saw "connected", when the client closes right
 			// after its own side connected. After leave, p has ended
-			// already and this does nothing.
+			// already and this does nothing. Either way the grace is over.
+			stopLost()
 			p.end(refusal(codes.Unavailable, ReasonConnectionLost, "the client closed its media connection"))
 		case webrtc.PeerConnectionStateNew:
 			// pion may also report a client's close as the transports
