@@ -270,24 +270,49 @@ async function sendsLayers(page, label) {
   );
 }
 
-// The inbound video of one media section is decoded at width (the layer the service
-// forwards: on loopback nothing holds a subscriber below the full picture).
-async function decodesWidth(page, label, mid, width) {
-  await until(
-    page,
-    async ([mid, width]) => {
-      let w = 0;
-      for (const pc of window.__pcs) {
-        if (pc.connectionState === 'closed') continue;
-        (await pc.getStats()).forEach((s) => {
-          if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid === mid && (s.framesDecoded ?? 0) > 0) w = s.frameWidth ?? 0;
-        });
-      }
-      return w === width;
-    },
-    [mid, width],
-    `${label} to decode the full picture (${width} wide) of the simulcast camera`,
-  );
+// The width page decodes the inbound video of one media section at (0: nothing decoded).
+function decodedWidth(page, mid) {
+  return page.evaluate(async (mid) => {
+    let w = 0;
+    for (const pc of window.__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid === mid && (s.framesDecoded ?? 0) > 0) w = s.frameWidth ?? 0;
+      });
+    }
+    return w;
+  }, mid);
+}
+
+// The width page sends its camera's simulcast layer rid at now (0: not sending it).
+function sentWidth(page, rid) {
+  return page.evaluate(async (rid) => {
+    let w = 0;
+    for (const pc of window.__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid === rid) w = s.frameWidth ?? 0;
+      });
+    }
+    return w;
+  }, rid);
+}
+
+// page decodes the media section mid at the width sender sends its camera's layer rid at
+// ('f' the full picture, 'h' the half: cameraLayers in video.ts), and the two layers'
+// widths differ, so it is that layer the service forwards. The widths are read, not
+// assumed: Chromium scales its layers down while its CPU is overused (a loaded machine).
+// Polled here rather than with until, to say which widths there were when it times out.
+async function decodesLayer(page, label, mid, sender, rid, when) {
+  const deadline = Date.now() + MEDIA_TIMEOUT_MS;
+  for (;;) {
+    const [got, want, other] = await Promise.all([decodedWidth(page, mid), sentWidth(sender, rid), sentWidth(sender, rid === 'f' ? 'h' : 'f')]);
+    if (want > 0 && got === want && want !== other) return;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${label} to decode layer ${rid} (sent ${want} wide, the other layer ${other}) ${when}: it decodes ${got} wide`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 // Every candidate pair a page's connections used is on loopback: the network rule.
@@ -332,7 +357,7 @@ test('video: two publishers decode each other, an observer watches and cannot pu
     await candidatesOnLoopback(chair.page, 'chair');
     await candidatesOnLoopback(member.page, 'member');
     await sendsLayers(chair.page, 'the chair');
-    await decodesWidth(member.page, 'the member', chairSeenByMember.mid, 640);
+    await decodesLayer(member.page, 'the member', chairSeenByMember.mid, chair.page, 'f', 'on loopback, where nothing holds it below the full picture');
     await until(chair.page, () => document.querySelector('[data-testid="video-quality"]')?.dataset.quality === 'good', null, 'the chair\'s connection quality to read "good" on loopback');
     await shot(t, chair.page, 'chair-sees-member-landscape');
     await shot(t, member.page, 'member-sees-chair-portrait');
@@ -515,12 +540,15 @@ test('video: two publishers decode each other, an observer watches and cannot pu
     // 5. The member is away longer than its seat is kept: a fresh join when it comes back.
     //    Its join tokens are refused meanwhile, so no reconnect can slip through before the
     //    seat is given up (Chromium's offline emulation does not stop every connection).
+    //    The signaling socket is closed before the page goes offline: offline, the close
+    //    frame may never leave, and the gateway would find the socket dead only by its ping
+    //    (25 s + 10 s), longer than this step waits.
     const noToken = (route) => route.abort('internetdisconnected');
     await member.page.route('**/video/join-token', noToken);
-    await member.context.setOffline(true);
     await member.page.evaluate(() => {
       for (const ws of window.__sockets) if (ws.url.includes('/video/signal') && ws.readyState <= 1) ws.close();
     });
+    await member.context.setOffline(true);
     await until(
       observer.page,
       (id) => document.querySelector(`[data-testid="video-peer"][data-participant-id="${id}"]`) === null,
@@ -559,34 +587,16 @@ test('video: two publishers decode each other, an observer watches and cannot pu
     //    large, the full picture again. The page reports its tiles' heights (ViewSize).
     const memberCam = await decodes(observer.page, 'the observer', memberAgainId, 'the member');
     const memberVideo = `[data-testid="video-tile"][data-participant-id="${memberAgainId}"][data-source="camera"] video`;
-    // Polled here rather than with until, to say which width it decodes when it times out.
-    const decodedWidth = () =>
-      observer.page.evaluate(async (mid) => {
-        let w = 0;
-        for (const pc of window.__pcs) {
-          if (pc.connectionState === 'closed') continue;
-          (await pc.getStats()).forEach((s) => {
-            if (s.type === 'inbound-rtp' && s.kind === 'video' && s.mid === mid && (s.framesDecoded ?? 0) > 0) w = s.frameWidth ?? 0;
-          });
-        }
-        return w;
-      }, memberCam.mid);
-    const decodedAt = async (width, what) => {
-      const deadline = Date.now() + MEDIA_TIMEOUT_MS;
-      for (let w = await decodedWidth(); w !== width; w = await decodedWidth()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for the observer to decode the member's camera ${width} wide once ${what}: it decodes it ${w} wide`);
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    };
     // Through the element's style (the page's CSP refuses a style sheet from outside).
     const setHeight = (px) =>
       observer.page.$eval(memberVideo, (el, px) => el.style.setProperty('height', `${px}px`, 'important'), px);
-    await decodedAt(640, 'its tile is the only one (the width of the page)');
+    const observerGets = (rid, what) => decodesLayer(observer.page, 'the observer', memberCam.mid, member.page, rid, what);
+    await observerGets('f', 'once its tile is the only one (the width of the page)');
     await setHeight(60);
-    await decodedAt(320, 'its tile is 60 px tall');
+    await observerGets('h', 'once its tile is 60 px tall');
     await shot(t, observer.page, 'observer-member-thumbnail-portrait');
     await setHeight(600);
-    await decodedAt(640, 'its tile is 600 px tall');
+    await observerGets('f', 'once its tile is 600 px tall');
     for (const tab of tabs) expectClean(tab);
   } catch (err) {
     for (const tab of tabs) {
