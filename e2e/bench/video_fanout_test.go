@@ -107,9 +107,16 @@ func BenchmarkVideoBridgePointFanOut(b *testing.B) {
 
 	for i := 0; i < b.N; i++ {
 		fmt.Printf("\nbridge-point fan-out (1 publisher, ~1.5 Mbit/s VP8 + Opus, %v per step; same run, same machine):\n", fanOutWindow)
-		direct := directBaseline(b, api)
+		direct := directBaseline(b, api, 1)
 		fmt.Printf("  %-26s frame latency p50 %-9v p99 %-9v loss %.3f%% (first packet: p50 %v p99 %v)\n",
 			"direct, no SFU (base)", direct.p50, direct.p99, direct.loss*100, direct.first.p50, direct.first.p99)
+		// Before the publisher joins, so that the service is idle meanwhile.
+		directTo := map[int]fanOutFigures{}
+		for _, n := range fanOutSteps {
+			d := directBaseline(b, api, n)
+			directTo[n] = d
+			fmt.Printf("  %3d receivers direct, no SFU frame latency p50 %-9v p99 %-9v loss worst %.3f%%\n", n, d.p50, d.p99, d.loss*100)
+		}
 
 		pub := join(people[0], false)
 		pub.Source.FrameBytes = fanOutFrameBytes
@@ -166,6 +173,9 @@ func BenchmarkVideoBridgePointFanOut(b *testing.B) {
 			fmt.Printf("  %3d: clients' wake-up delay  a 1ms sleep overslept p50 %-9v p99 %v (part of the end-to-end figures)\n", n, noise.p50, noise.p99)
 			fmt.Printf("  %3d: end to end minus base  frame p50 %-9v p99 %-9v (first packet: p50 %v p99 %v)\n",
 				n, lat.p50-direct.p50, lat.p99-direct.p99, lat1.p50-direct.first.p50, lat1.p99-direct.first.p99)
+			dn := directTo[n]
+			fmt.Printf("  %3d: minus direct to %-3d     frame p50 %-9v p99 %-9v (what the SFU adds to delivering to as many receivers without it)\n",
+				n, n, lat.p50-dn.p50, lat.p99-dn.p99)
 			fmt.Printf("  %3d: inside the SFU         p50 ≤ %-7v p99 ≤ %v  (read → written to all %d; %d packets)\n",
 				n, fwd.quantile(0.5), fwd.quantile(0.99), n, fwd.count())
 			// Older builds (one writer for all subscribers) have no
@@ -186,6 +196,7 @@ func BenchmarkVideoBridgePointFanOut(b *testing.B) {
 					b.ReportMetric(float64(per.quantile(0.99).d.Microseconds())/1000, "sfu-per-sub-p99-ms")
 				}
 				b.ReportMetric(float64((lat.p99-direct.p99).Microseconds())/1000, "e2e-added-p99-ms")
+				b.ReportMetric(float64((lat.p99-dn.p99).Microseconds())/1000, "added-vs-direct-p99-ms")
 				b.ReportMetric(worst*100, "worst-loss-%")
 				b.ReportMetric(cpu*100, "sfu-cpu-%")
 				b.ReportMetric(perSend, "sfu-µs/packet/subscriber")
@@ -222,79 +233,104 @@ type fanOutFigures struct {
 	loss     float64
 }
 
-// directBaseline sends the same media from one pion peer straight to
-// another (no SFU) for one window.
-func directBaseline(b *testing.B, api *webrtc.API) fanOutFigures {
+// directBaseline sends the same media from one pion peer straight to n
+// others (no SFU) for one window, each receiver's copy of a frame written
+// on its own goroutine as the frame is made (videotest.VideoCopy). With
+// n = 1 it is the path without the SFU's hop; with as many receivers as a
+// step has, it is delivering to them all without an SFU, on the same two
+// cores with as many receivers decrypting: what a step costs this machine
+// before the SFU adds its hop.
+func directBaseline(b *testing.B, api *webrtc.API, n int) fanOutFigures {
 	b.Helper()
-	pubPC, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pubPC.Close()
-	subPC, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer subPC.Close()
 	src := videotest.NewSource(b)
 	src.FrameBytes, src.Stamp = fanOutFrameBytes, true
 	defer src.Stop()
-	vs, err := pubPC.AddTrack(src.Video)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := pubPC.AddTrack(src.Audio); err != nil {
-		b.Fatal(err)
-	}
-	go src.ReadRTCP(vs)
-	sink := &videotest.Sink{Measure: true}
-	subPC.OnTrack(sink.OnTrack)
-	// No trickle: the descriptions carry the (loopback) candidates.
-	offer, err := pubPC.CreateOffer(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pubPC)
-	if err := pubPC.SetLocalDescription(offer); err != nil {
-		b.Fatal(err)
-	}
-	<-gathered
-	if err := subPC.SetRemoteDescription(*pubPC.LocalDescription()); err != nil {
-		b.Fatal(err)
-	}
-	answer, err := subPC.CreateAnswer(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	gathered = webrtc.GatheringCompletePromise(subPC)
-	if err := subPC.SetLocalDescription(answer); err != nil {
-		b.Fatal(err)
-	}
-	<-gathered
-	if err := pubPC.SetRemoteDescription(*subPC.LocalDescription()); err != nil {
-		b.Fatal(err)
+	sinks := make([]*videotest.Sink, n)
+	for i := range sinks {
+		pubPC, err := api.NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pubPC.Close()
+		subPC, err := api.NewPeerConnection(webrtc.Configuration{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer subPC.Close()
+		vs, err := pubPC.AddTrack(src.VideoCopy(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pubPC.AddTrack(src.Audio); err != nil {
+			b.Fatal(err)
+		}
+		go src.ReadRTCP(vs)
+		sinks[i] = &videotest.Sink{Measure: true}
+		subPC.OnTrack(sinks[i].OnTrack)
+		connect(b, pubPC, subPC)
 	}
 	src.Start()
+	videos := make([]*videotest.Received, n)
 	deadline := time.Now().Add(videotest.Wait)
-	var v *videotest.Received
-	for v == nil || v.Keyframes.Load() == 0 {
-		if time.Now().After(deadline) {
-			b.Fatal("direct baseline: no video arrived")
-		}
-		time.Sleep(20 * time.Millisecond)
-		for _, r := range sink.Received() {
-			if r.Kind == webrtc.RTPCodecTypeVideo {
-				v = r
+	for i, sink := range sinks {
+		for videos[i] == nil || videos[i].Keyframes.Load() == 0 {
+			if time.Now().After(deadline) {
+				b.Fatalf("direct baseline to %d: no video arrived at receiver %d", n, i)
+			}
+			time.Sleep(20 * time.Millisecond)
+			for _, r := range sink.Received() {
+				if r.Kind == webrtc.RTPCodecTypeVideo {
+					videos[i] = r
+				}
 			}
 		}
 	}
-	v.Reset()
+	for _, v := range videos {
+		v.Reset()
+	}
 	time.Sleep(fanOutWindow)
-	lat, first := summarise(v.Latencies()), summarise(v.FirstPacketLatencies())
-	loss, _ := v.Loss()
-	out := fanOutFigures{p50: lat.p50, p99: lat.p99, loss: loss}
-	out.first.p50, out.first.p99 = first.p50, first.p99
+	var all, first []time.Duration
+	var out fanOutFigures
+	for _, v := range videos {
+		all = append(all, v.Latencies()...)
+		first = append(first, v.FirstPacketLatencies()...)
+		loss, _ := v.Loss()
+		out.loss = max(out.loss, loss)
+	}
+	lat, lat1 := summarise(all), summarise(first)
+	out.p50, out.p99 = lat.p50, lat.p99
+	out.first.p50, out.first.p99 = lat1.p50, lat1.p99
 	return out
+}
+
+// connect negotiates pub → sub without trickle: the descriptions carry
+// the (loopback) candidates.
+func connect(b *testing.B, pub, sub *webrtc.PeerConnection) {
+	b.Helper()
+	offer, err := pub.CreateOffer(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pub)
+	if err := pub.SetLocalDescription(offer); err != nil {
+		b.Fatal(err)
+	}
+	<-gathered
+	if err := sub.SetRemoteDescription(*pub.LocalDescription()); err != nil {
+		b.Fatal(err)
+	}
+	answer, err := sub.CreateAnswer(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gathered = webrtc.GatheringCompletePromise(sub)
+	if err := sub.SetLocalDescription(answer); err != nil {
+		b.Fatal(err)
+	}
+	<-gathered
+	if err := pub.SetRemoteDescription(*sub.LocalDescription()); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // setUpFanOutMeeting makes an organisation of n members and a meeting of

@@ -39,6 +39,7 @@ type Source struct {
 	once     sync.Once
 	started  atomic.Bool
 
+	copies      []chan media.Sample // VideoCopy's, set before Start
 	audioSender atomic.Pointer[webrtc.RTPSender]
 	levelID     uint8 // pacing goroutine only
 	seq         uint16
@@ -93,12 +94,44 @@ func (s *Source) Start() {
 	}
 	s.keyframe.Store(true)
 	go s.pace(33*time.Millisecond, func() {
-		_ = s.Video.WriteSample(media.Sample{Data: s.frame(s.keyframe.Swap(false)), Duration: 33 * time.Millisecond})
+		sample := media.Sample{Data: s.frame(s.keyframe.Swap(false)), Duration: 33 * time.Millisecond}
+		for _, c := range s.copies {
+			select {
+			case c <- sample:
+			default: // its writer is behind: the copy loses the frame
+			}
+		}
+		_ = s.Video.WriteSample(sample)
 		s.Frames.Add(1)
 	})
 	go s.pace(20*time.Millisecond, func() {
 		_ = s.Audio.WriteRTP(s.audioPacket())
 	})
+}
+
+// VideoCopy is one more video track with Video's frames, written by a
+// goroutine of its own as each frame is made: with a copy per receiver, a
+// sender delivering to many at once on every core, which pion's own track
+// (one goroutine, each binding in turn) is not. Call it before Start.
+func (s *Source) VideoCopy(tb testing.TB) *webrtc.TrackLocalStaticSample {
+	tb.Helper()
+	vt, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "camera", "me")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := make(chan media.Sample, 4)
+	s.copies = append(s.copies, c)
+	go func() {
+		for {
+			select {
+			case <-s.stop:
+				return
+			case sample := <-c:
+				_ = vt.WriteSample(sample)
+			}
+		}
+	}()
+	return vt
 }
 
 // Stop stops sending.
