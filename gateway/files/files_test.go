@@ -247,6 +247,44 @@ func TestUploadRefusals(t *testing.T) {
 	s.nothingLeft(t, 0)
 }
 
+// An upload sent again with its Idempotency-Key (a tablet that lost the
+// answer) gets the first attempt's document, 200 instead of 201, and
+// nothing is stored twice; the key reused for another file is refused,
+// naming the field.
+func TestUploadRetriedWithItsIdempotencyKey(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	meeting := s.cellMeeting()
+	path := uploadPath(meeting, "Tờ trình", "to-trinh.pdf", "internal")
+	pdf := testenv.PDF(1, 0)
+	hdr := map[string]string{"Content-Type": "application/pdf", "Idempotency-Key": "tablet-7-upload-1"}
+	s.upload(t, secretary, path, pdf) // without a key: a document of its own
+	resp, body := s.request(t, &secretary, http.MethodPost, path, bytes.NewReader(pdf), hdr)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("first attempt with a key: %d %s", resp.StatusCode, body)
+	}
+	var made uploaded
+	if err := json.Unmarshal(body, &made); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = s.request(t, &secretary, http.MethodPost, path, bytes.NewReader(pdf), hdr)
+	var again uploaded
+	_ = json.Unmarshal(body, &again)
+	if resp.StatusCode != http.StatusOK || again.Document.ID != made.Document.ID {
+		t.Errorf("retry: %d, document %q; want 200 with the first attempt's %q", resp.StatusCode, again.Document.ID, made.Document.ID)
+	}
+	if loc := resp.Header.Get("Location"); loc != "/api/v1/documents/"+made.Document.ID {
+		t.Errorf("retry Location = %q", loc)
+	}
+	other := uploadPath(meeting, "Tờ trình", "khac.pdf", "internal")
+	resp, body = s.request(t, &secretary, http.MethodPost, other, bytes.NewReader(pdf), hdr)
+	var p problemBody
+	_ = json.Unmarshal(body, &p)
+	if resp.StatusCode != http.StatusBadRequest || len(p.Errors) == 0 || p.Errors[0].Field != "new_document.idempotency_key" {
+		t.Errorf("key reused for another file: %d %s; want 400 naming new_document.idempotency_key", resp.StatusCode, body)
+	}
+	s.nothingLeft(t, 2)
+}
+
 // countingReader counts what the server took of a body.
 type countingReader struct {
 	r io.Reader

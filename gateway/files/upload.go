@@ -70,7 +70,9 @@ func checkUploadRequest(w http.ResponseWriter, r *http.Request) bool {
 // &agenda_item_id=…&title=…&kind=…&classification=…&file_name=…
 // [&download_policy=allowed|view_only|watermarked] with the file as the body;
 // a library document has organization_id=…&library_period=YYYY-MM instead
-// of meeting_id.
+// of meeting_id. An Idempotency-Key header makes a retry safe: sent again
+// with the same key (the answer lost with the Wi-Fi), the upload answers
+// 200 with the document the first attempt made, without the bytes.
 func (h *Handler) uploadDocument(w http.ResponseWriter, r *http.Request, _ identity.Claims) {
 	if !checkUploadRequest(w, r) {
 		return
@@ -87,6 +89,7 @@ func (h *Handler) uploadDocument(w http.ResponseWriter, r *http.Request, _ ident
 		DownloadPolicy: documentsv1.DownloadPolicy(enumValue(documentsv1.DownloadPolicy_value, "DOWNLOAD_POLICY_", q.Get("download_policy"))),
 		OrganizationId: q.Get("organization_id"),
 		LibraryPeriod:  q.Get("library_period"),
+		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	}}}
 	h.upload(w, r, first)
 }
@@ -152,13 +155,16 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, first *document
 		return
 	}
 	// Response headers without the ready mark come with a refusal (every
-	// call's headers carry the request id); the status says why.
+	// call's headers carry the request id), the status saying why, or with
+	// the document an earlier upload with the same idempotency key made.
 	if md, err := stream.Header(); err != nil || len(md.Get(uploadReadyHeader)) == 0 {
-		_, err := stream.CloseAndRecv()
-		if err == nil {
-			err = status.Error(codes.Internal, "documents: upload ended before it started")
+		resp, err := stream.CloseAndRecv()
+		if err != nil {
+			h.writeUploadError(w, r, err)
+			return
 		}
-		h.writeUploadError(w, r, err)
+		w.Header().Set("Location", "/api/v1/documents/"+resp.GetDocument().GetId())
+		writeJSON(w, http.StatusOK, resp)
 		return
 	}
 

@@ -89,6 +89,7 @@ func (s *Service) planLibraryDocument(ctx context.Context, c identity.Claims, re
 		actor:           c.Subject,
 		libraryAudience: orgs,
 		limit:           s.uploadLimit(req.GetKind()),
+		key:             common.key,
 	}, nil
 }
 

@@ -138,6 +138,8 @@ type upload struct {
 	audience        []string
 	// For a new library document: the organisations it is published to.
 	libraryAudience []audienceOrg
+	// key is a new document's idempotency key ("" for none).
+	key string
 }
 
 // addPending records that objectKey is about to be written, before a byte
@@ -178,6 +180,9 @@ func (s *Service) commit(ctx context.Context, u *upload) (*documentsv1.Document,
 				v.GetFileName(), v.GetContentType(), v.GetSizeBytes(), v.GetSha256(), v.GetPageCount(),
 				v.GetPreview().String(), u.actor, d.GetDownloadPolicy().String(), d.GetLibraryPeriod()); err != nil {
 				return fmt.Errorf("insert document: %w", err)
+			}
+			if err := recordKey(ctx, tx, u); err != nil {
+				return fmt.Errorf("record idempotency key: %w", err)
 			}
 			for _, o := range u.libraryAudience {
 				if _, err := tx.Exec(ctx, `INSERT INTO library_audience (document_id, organization_id, organization_name, depth) VALUES ($1, $2, $3, $4)`,

@@ -73,6 +73,17 @@ func (a *api) UploadDocument(stream documentsv1.DocumentsService_UploadDocumentS
 	if err != nil {
 		return err
 	}
+	// A retry of an upload that made its document (its answer lost on the
+	// way) gets that document, before a byte is sent again.
+	if u.key != "" {
+		doc, err := a.s.uploadedBefore(ctx, u)
+		if err != nil {
+			return err
+		}
+		if doc != nil {
+			return stream.SendAndClose(&documentsv1.UploadDocumentResponse{Document: doc})
+		}
+	}
 	// Refuse before the client sends a byte when the bytes could not be
 	// stored anyway.
 	pingCtx, cancel := context.WithTimeout(ctx, storagePingTimeout)
@@ -150,6 +161,7 @@ func checkDeclared(field string, declared, limit int64) []rpcerr.Violation {
 // paper or library document, with the violations found in them.
 type documentFields struct {
 	title, fileName string
+	key             string // idempotency key, "" for none
 	policy          documentsv1.DownloadPolicy
 	violations      []rpcerr.Violation
 }
@@ -177,6 +189,8 @@ func (s *Service) checkDocumentFields(req *documentsv1.NewDocument) documentFiel
 		f.violations = append(f.violations, rpcerr.Violation{Field: "new_document.file_name", Reason: rpcerr.ReasonRequired, Description: "must name the file"})
 	}
 	f.violations = append(f.violations, checkDeclared("new_document.declared_size", req.GetDeclaredSize(), s.uploadLimit(req.GetKind()))...)
+	f.key = req.GetIdempotencyKey()
+	f.violations = append(f.violations, checkKey(f.key)...)
 	return f
 }
 
@@ -235,6 +249,7 @@ func (s *Service) planNewDocument(ctx context.Context, c identity.Claims, req *d
 		actor:    c.Subject,
 		audience: audience(m),
 		limit:    s.uploadLimit(req.GetKind()),
+		key:      f.key,
 	}, req.GetDeclaredSize(), nil
 }
 
@@ -414,6 +429,13 @@ func (s *Service) store(ctx context.Context, u *upload, sp *spool) (*documentsv1
 			return nil, stale(st.current)
 		case errors.Is(err, errSwept):
 			return nil, status.Errorf(codes.Aborted, "%s: %v", Name, err)
+		case keyTaken(err):
+			// Another attempt of this upload committed first: its
+			// document is the answer.
+			if doc, err := s.uploadedBefore(ctx, u); err != nil || doc != nil {
+				return doc, err
+			}
+			return nil, status.Errorf(codes.Aborted, "%s: another attempt of this upload came and went; try again", Name)
 		}
 		return nil, rpcerr.FromStore(ctx, s.log, Name, "UploadDocument", err)
 	}

@@ -2,6 +2,8 @@ package video
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -201,6 +203,20 @@ func (s *Service) deliverFile(ctx context.Context, meetingID string, f undeliver
 	}
 }
 
+// deliveryKey is the idempotency key of a recorded file's upload: the
+// same for every attempt, whoever makes it, so that an attempt whose
+// answer was lost (the documents service committed, the reply never came)
+// and is made again gets the document the first made instead of a second
+// copy of the recording.
+func (s *Service) deliveryKey(file string) string {
+	rel, err := filepath.Rel(s.cfg.RecordingDir, file)
+	if err != nil {
+		rel = file
+	}
+	sum := sha256.Sum256([]byte(rel))
+	return "rec-" + hex.EncodeToString(sum[:16])
+}
+
 // recordedFile checks that file is a regular file under the recording
 // directory (not a link, not elsewhere).
 func (s *Service) recordedFile(file string) error {
@@ -274,6 +290,7 @@ func (s *Service) uploadRecorded(ctx context.Context, meetingID, title, file str
 		Classification: documentsv1.Classification_CLASSIFICATION_CONFIDENTIAL,
 		FileName:       filepath.Base(file),
 		DeclaredSize:   st.Size(),
+		IdempotencyKey: s.deliveryKey(file),
 	}}}); err != nil && !errors.Is(err, io.EOF) {
 		return "", err
 	}

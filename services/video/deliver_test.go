@@ -265,8 +265,14 @@ func TestRecordingDeliveryRetriesATransientFailure(t *testing.T) {
 		return nil
 	})
 	byFile := map[string]int{}
+	keys := map[string]map[string]bool{} // file -> the idempotency keys its attempts carried
 	for _, up := range docs.seen() {
-		byFile[up.doc.GetFileName()]++
+		f := up.doc.GetFileName()
+		byFile[f]++
+		if keys[f] == nil {
+			keys[f] = map[string]bool{}
+		}
+		keys[f][up.doc.GetIdempotencyKey()] = true
 	}
 	if len(byFile) != 2 {
 		t.Errorf("uploads %v, want the two tracks", byFile)
@@ -274,6 +280,21 @@ func TestRecordingDeliveryRetriesATransientFailure(t *testing.T) {
 	for f, n := range byFile {
 		if n != 3 {
 			t.Errorf("%s uploaded %d times, want 3 (two refusals, then delivered)", f, n)
+		}
+	}
+	// Every attempt of a file says the same key (a refusal may have come
+	// after the documents service committed: the next attempt then gets
+	// that document instead of a second copy), and each file its own.
+	seenKeys := map[string]bool{}
+	for f, ks := range keys {
+		if len(ks) != 1 || ks[""] {
+			t.Errorf("%s: attempts carried idempotency keys %v; want one, the same each time", f, ks)
+		}
+		for k := range ks {
+			if seenKeys[k] {
+				t.Errorf("%s shares its idempotency key %q with another file", f, k)
+			}
+			seenKeys[k] = true
 		}
 	}
 }

@@ -1032,6 +1032,14 @@ type NewDocument struct {
 	// Library documents are public or internal, never confidential.
 	OrganizationId string `protobuf:"bytes,9,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
 	LibraryPeriod  string `protobuf:"bytes,10,opt,name=library_period,json=libraryPeriod,proto3" json:"library_period,omitempty"`
+	// Optional key the client chooses for this upload (at most 64 letters,
+	// digits, '-' or '_'): an upload repeating a key that already made a
+	// document of the same meeting (of a library upload: of the same
+	// publishing organisation) gets that document back instead of making a
+	// second one — a retry whose answer was lost, by whoever runs the
+	// meeting. The key names the upload: with another library period or
+	// file name it is refused.
+	IdempotencyKey string `protobuf:"bytes,11,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1132,6 +1140,13 @@ func (x *NewDocument) GetOrganizationId() string {
 func (x *NewDocument) GetLibraryPeriod() string {
 	if x != nil {
 		return x.LibraryPeriod
+	}
+	return ""
+}
+
+func (x *NewDocument) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
 	}
 	return ""
 }
@@ -3408,7 +3423,7 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\vnew_version\x18\x02 \x01(\v2!.ecabinet.documents.v1.NewVersionH\x00R\n" +
 	"newVersion\x12\x16\n" +
 	"\x05chunk\x18\x03 \x01(\fH\x00R\x05chunkB\x06\n" +
-	"\x04part\"\xd2\x03\n" +
+	"\x04part\"\xfb\x03\n" +
 	"\vNewDocument\x12\x1d\n" +
 	"\n" +
 	"meeting_id\x18\x01 \x01(\tR\tmeetingId\x12$\n" +
@@ -3421,7 +3436,8 @@ const file_ecabinet_documents_v1_documents_proto_rawDesc = "" +
 	"\x0fdownload_policy\x18\b \x01(\x0e2%.ecabinet.documents.v1.DownloadPolicyR\x0edownloadPolicy\x12'\n" +
 	"\x0forganization_id\x18\t \x01(\tR\x0eorganizationId\x12%\n" +
 	"\x0elibrary_period\x18\n" +
-	" \x01(\tR\rlibraryPeriod\"\x9a\x01\n" +
+	" \x01(\tR\rlibraryPeriod\x12'\n" +
+	"\x0fidempotency_key\x18\v \x01(\tR\x0eidempotencyKey\"\x9a\x01\n" +
 	"\n" +
 	"NewVersion\x12\x1f\n" +
 	"\vdocument_id\x18\x01 \x01(\tR\n" +
