@@ -215,9 +215,22 @@ test('meeting day: QR check-in and the agenda followed live on tablets', async (
     await upload.setInputFiles('[data-testid="upload-form"] input[type="file"]', { name: 'kiem-thu.pdf', mimeType: 'application/pdf', buffer: tinyPDF() });
     await upload.fill('[data-testid="upload-form"] input[name="title"]', paperTitle);
     await upload.selectOption('[data-testid="upload-form"] select[name="classification"]', 'CLASSIFICATION_INTERNAL');
+    // The first answer is lost on the way (the file reached the server, the Wi-Fi dropped
+    // before the reply): the page says it failed; uploading again does not store it twice.
+    await upload.route('**/api/v1/documents:upload*', async (route) => {
+      await route.fetch();
+      await route.abort('internetdisconnected');
+    }, { times: 1 });
+    await upload.click('[data-testid="upload-submit"]');
+    await waitFor(upload, '[data-testid="upload-problem"]', 'the lost answer to be reported');
     await upload.click('[data-testid="upload-submit"]');
     await waitFor(upload, '[data-testid="upload-done"]', 'the upload to be confirmed');
     await expectNoProblem(upload);
+    const listed = await upload.evaluate(async (id) => {
+      const res = await fetch(`/api/v1/meetings/${encodeURIComponent(id)}/documents`, { headers: { Accept: 'application/json' } });
+      return (await res.json()).documents ?? [];
+    }, meetingId);
+    assert.equal(listed.filter((d) => d.title === paperTitle).length, 1, 'the paper is stored once after the retry');
     await expectTabletLayout(upload, mt.vp, 'meeting page with the upload form');
     await upload.close();
     const row = mem.page.locator('[data-testid="document-row"]', { hasText: paperTitle });

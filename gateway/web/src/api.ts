@@ -133,16 +133,30 @@ export function seg(id: string): string {
  * own type goes as Content-Type, or application/octet-stream when the browser does not know
  * it: the gateway refuses a missing type and the form types, which is its CSRF defence.
  */
-export async function uploadRaw<T = unknown>(path: string, file: Blob): Promise<T> {
+/**
+ * A fresh idempotency key for one upload. Not crypto.randomUUID: that needs a secure
+ * context, and tablets may reach the app over plain http on the meeting room's LAN.
+ */
+export function newUploadKey(): string {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export async function uploadRaw<T = unknown>(path: string, file: Blob, idempotencyKey = ''): Promise<T> {
   let res: Response;
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    'Accept-Language': language,
+    'Content-Type': file.type || 'application/octet-stream',
+  };
+  // Sent again with the same key (the answer lost with the Wi-Fi), the upload answers
+  // with the document the first attempt made instead of storing it twice.
+  if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
   try {
     res = await fetch(path, {
       method: 'POST',
-      headers: {
-        Accept: 'application/json',
-        'Accept-Language': language,
-        'Content-Type': file.type || 'application/octet-stream',
-      },
+      headers,
       body: file,
       credentials: 'same-origin',
       cache: 'no-store',

@@ -2,7 +2,7 @@
 // and the minute-taker, the upload form. Server text (titles, file names, problem titles)
 // is rendered as text.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { request, seg, uploadRaw } from './api';
+import { newUploadKey, request, seg, uploadRaw } from './api';
 import { Loading, Notice, ProblemBox } from './components';
 import {
   CLASSIFICATIONS,
@@ -146,6 +146,9 @@ function UploadForm({ meeting, onUploaded }: { meeting: Meeting; onUploaded: () 
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState('');
   const fileInput = useRef<HTMLInputElement>(null);
+  // One key per chosen file: pressing "upload" again after a failure that came after the
+  // server stored the file (the answer lost) gets that document, not a second one.
+  const uploadKey = useRef('');
 
   async function submit() {
     if (!file) return;
@@ -163,6 +166,7 @@ function UploadForm({ meeting, onUploaded }: { meeting: Meeting; onUploaded: () 
           fileName: file.name,
         }),
         file,
+        uploadKey.current,
       );
       const doc = docFrom(res);
       setDone(noPreview(doc.preview) ? t('doc.uploadedNoPreview', { title: doc.title }) : t('doc.uploaded', { title: doc.title }));
@@ -197,6 +201,7 @@ function UploadForm({ meeting, onUploaded }: { meeting: Meeting; onUploaded: () 
           onChange={(e) => {
             const f = e.currentTarget.files?.[0] ?? null;
             setFile(f);
+            uploadKey.current = f ? newUploadKey() : '';
             if (f && title.trim() === '') setTitle(f.name.replace(/\.[^.]+$/, ''));
           }}
         />

@@ -1,7 +1,7 @@
 // The library of monthly cell-meeting materials: what the committees above sent, newest
 // month first, opened like agenda papers; an organisation's administrators publish here.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { request, uploadRaw } from '../api';
+import { newUploadKey, request, uploadRaw } from '../api';
 import { Loading, Notice, ProblemBox, useTitle } from '../components';
 import { OpenLink } from '../docviews';
 import { docFrom, docPagePath, docsFrom, documentSignal, type Doc } from '../documents';
@@ -83,6 +83,8 @@ function PublishForm({ adminOrgs, onPublished }: { adminOrgs: string[]; onPublis
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState('');
   const fileInput = useRef<HTMLInputElement>(null);
+  // One idempotency key per chosen file, as on the meeting page's upload form.
+  const uploadKey = useRef('');
   useEffect(() => {
     request('GET', '/api/v1/organizations')
       .then((res) => {
@@ -112,7 +114,7 @@ function PublishForm({ adminOrgs, onPublished }: { adminOrgs: string[]; onPublis
         classification: 'CLASSIFICATION_INTERNAL',
         file_name: file.name,
       });
-      const d = docFrom(await uploadRaw(`/api/v1/documents:upload?${q}`, file));
+      const d = docFrom(await uploadRaw(`/api/v1/documents:upload?${q}`, file, uploadKey.current));
       setDone(tt('library.sent', { title: d.title }));
       setTitle('');
       setFile(null);
@@ -155,7 +157,16 @@ function PublishForm({ adminOrgs, onPublished }: { adminOrgs: string[]; onPublis
       </label>
       <label>
         {tt('library.file')}
-        <input ref={fileInput} type="file" required onChange={(e) => setFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
+        <input
+          ref={fileInput}
+          type="file"
+          required
+          onChange={(e) => {
+            const f = (e.currentTarget as HTMLInputElement).files?.[0] ?? null;
+            setFile(f);
+            uploadKey.current = f ? newUploadKey() : '';
+          }}
+        />
       </label>
       <ProblemBox error={error} />
       <Notice text={done} />
