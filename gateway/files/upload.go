@@ -158,13 +158,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, first *document
 	// call's headers carry the request id), the status saying why, or with
 	// the document an earlier upload with the same idempotency key made.
 	if md, err := stream.Header(); err != nil || len(md.Get(uploadReadyHeader)) == 0 {
-		resp, err := stream.CloseAndRecv()
-		if err != nil {
-			h.writeUploadError(w, r, err)
-			return
-		}
-		w.Header().Set("Location", "/api/v1/documents/"+resp.GetDocument().GetId())
-		writeJSON(w, http.StatusOK, resp)
+		h.finish(w, r, stream, http.StatusOK)
 		return
 	}
 
@@ -191,13 +185,19 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, first *document
 			return
 		}
 	}
+	h.finish(w, r, stream, http.StatusCreated)
+}
+
+// finish ends an upload's stream and answers with its document (status
+// code) and Location, or with why it failed.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, stream documentsv1.DocumentsService_UploadDocumentClient, code int) {
 	resp, err := stream.CloseAndRecv()
 	if err != nil {
 		h.writeUploadError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/v1/documents/"+resp.GetDocument().GetId())
-	writeJSON(w, http.StatusCreated, resp)
+	writeJSON(w, code, resp)
 }
 
 // fill reads into buf until it is full or r fails, and returns r's error
