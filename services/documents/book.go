@@ -123,6 +123,9 @@ func (s *Service) bookPapers(ctx context.Context, c identity.Claims, m *meetings
 		items[it.GetId()] = it
 	}
 	r := s.readers(ctx, c)
+	// m was just read as the caller, never from a cache: it answers the
+	// participation question as freshly as GetMyParticipation would.
+	r.participant[m.GetId()] = isParticipant(m, c.Subject)
 	var papers []bookPaper
 	for _, d := range docs {
 		if d.GetContentType() != typePDF.contentType || d.GetPreview() != documentsv1.Preview_PREVIEW_AVAILABLE {

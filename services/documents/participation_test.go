@@ -98,3 +98,27 @@ func TestConfidentialReadsWithAnOlderMeetingsService(t *testing.T) {
 		t.Errorf("the older service answered GetMyParticipation %d times", got)
 	}
 }
+
+// The meeting book reads the meeting as the caller anyway: participation
+// is taken from it, not asked again — and a participant removed since gets
+// none of the confidential papers all the same.
+func TestMeetingBookTakesParticipationFromTheMeeting(t *testing.T) {
+	w := newWorld(t)
+	meeting, _ := w.confidentialPapers(t, 2)
+	asked := w.meetings.count("GetMyParticipation")
+	open := func(c identity.Claims) (*documentsv1.OpenMeetingBookResponse, error) {
+		return w.client.OpenMeetingBook(testenv.As(c), &documentsv1.OpenMeetingBookRequest{MeetingId: meeting, Access: documentsv1.AccessKind_ACCESS_KIND_VIEW})
+	}
+	book, err := open(attendee)
+	if err != nil || len(book.GetEntries()) != 2 {
+		t.Fatalf("book as a participant: %d entries (%v), want the 2 confidential papers", len(book.GetEntries()), err)
+	}
+	if got := w.meetings.count("GetMyParticipation") - asked; got != 0 {
+		t.Errorf("opening the book asked for participation %d times, want none (the meeting says)", got)
+	}
+	// Removed, a member of the cell still sees the meeting but no paper of
+	// it they may read: there is no book for them.
+	w.meetings.removeParticipant(meeting, attendee.Subject)
+	_, err = open(attendee)
+	testenv.Code(t, err, codes.FailedPrecondition)
+}
