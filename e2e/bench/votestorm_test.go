@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ecabinet/ecabinet/e2e/suite"
@@ -52,19 +51,7 @@ func BenchmarkVoteStorm(b *testing.B) {
 	p := suite.Start(b, "all", env)
 	p.WaitReady(b)
 
-	seed, err := identity.DecodeSeed(env["IDENTITY_SIGNING_KEY"])
-	if err != nil {
-		b.Fatal(err)
-	}
-	signer, err := identity.NewSigner(seed)
-	if err != nil {
-		b.Fatal(err)
-	}
-	conn, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(identity.UnaryClientInterceptor(signer)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	conn := dialSuite(b, p)
 	defer conn.Close()
 	admin := identity.Claims{Subject: "bench-admin", Name: "Bench", Roles: []string{identity.RoleSystemAdmin}}
 	ctx := identity.NewContext(context.Background(), admin)

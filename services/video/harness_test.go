@@ -169,7 +169,13 @@ func (w *world) signal(t *testing.T, c identity.Claims) videov1.VideoService_Sig
 // join makes a client for c and joins the meeting's room with a new token.
 func (w *world) join(t *testing.T, c identity.Claims, meetingID string) *videotest.Client {
 	t.Helper()
-	cl := videotest.New(t, w.rtc, w.signal(t, c))
+	return w.joinWith(t, w.rtc, c, meetingID)
+}
+
+// joinWith is join with a client on api (a lossy network, a cable).
+func (w *world) joinWith(t *testing.T, api *webrtc.API, c identity.Claims, meetingID string) *videotest.Client {
+	t.Helper()
+	cl := videotest.New(t, api, w.signal(t, c))
 	if err := cl.Join(meetingID, w.token(t, c, meetingID)); err != nil {
 		t.Fatalf("join as %s: %v", c.Subject, err)
 	}

@@ -23,10 +23,7 @@ func TestMediaLossKeepsTheSeatForTheGrace(t *testing.T) {
 	w := newWorldWith(t, Config{ResumeGrace: grace})
 	meeting, people := w.meeting(t, meetingM, chair, memberR)
 	api, cable := videotest.CableAPI(t)
-	pub := videotest.New(t, api, w.signal(t, people[0]))
-	if err := pub.Join(meeting, w.token(t, people[0], meeting)); err != nil {
-		t.Fatal(err)
-	}
+	pub := w.joinWith(t, api, people[0], meeting)
 	pub.Publish()
 	pub.Offer()
 	sub := w.join(t, people[1], meeting)

@@ -688,10 +688,7 @@ func TestNACKRecoversLoss(t *testing.T) {
 	pub.Offer()
 	host, ip := v.Host()
 	lost := v.LoseTo(ip, 0.10, vp8PT, rtxPT)
-	sub := videotest.New(t, v.API(host), w.signal(t, people[1]))
-	if err := sub.Join(meeting, w.token(t, people[1], meeting)); err != nil {
-		t.Fatal(err)
-	}
+	sub := w.joinWith(t, v.API(host), people[1], meeting)
 	sub.Sink.Measure = true
 	sub.Watch()
 	sub.Offer()
@@ -726,10 +723,7 @@ func TestPublisherRTXRepairsReachTheSFU(t *testing.T) {
 	meeting, people := w.meeting(t, meetingM, chair, memberR)
 	host, ip := v.Host()
 	lost := v.LoseFrom(ip, 0.10, vp8PT, rtxPT)
-	pub := videotest.New(t, v.API(host), w.signal(t, people[0]))
-	if err := pub.Join(meeting, w.token(t, people[0], meeting)); err != nil {
-		t.Fatal(err)
-	}
+	pub := w.joinWith(t, v.API(host), people[0], meeting)
 	pub.Source.FrameBytes = 4000 // several packets a frame
 	pub.Publish()
 	pub.Offer()
